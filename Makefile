@@ -1,0 +1,38 @@
+# Two entry points on a fresh machine: `make demo` and `make test`. Both build .venv and
+# node_modules themselves from the pinned requirements, and refresh them when those change.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+READY := $(VENV)/.ready
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: demo test lint typecheck pytest synth clean
+
+$(READY): requirements.txt requirements-dev.txt package.json package-lock.json
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: $(READY)
+	$(BIN)/python -m local.demo
+
+test: lint typecheck pytest
+
+lint: $(READY)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(READY)
+	$(BIN)/mypy domain lambdas local cdk app.py
+
+pytest: $(READY)
+	$(BIN)/pytest -n 2 --dist loadfile
+
+synth: $(READY)
+	CDK_OUTDIR=cdk.out $(BIN)/python app.py
+
+clean:
+	rm -rf $(VENV) node_modules .local cdk.out .pytest_cache .mypy_cache .ruff_cache

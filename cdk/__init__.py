@@ -1,0 +1,1 @@
+"""The Drexfy CDK app: one stack per deployment environment, one construct per concern."""

@@ -1,0 +1,50 @@
+"""Ingress: the platform's event bus, its archive (replay source) and the rules into workflows."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from cdk.environments import DeploymentEnvironment
+
+PAYMENTS_SOURCE = "drexfy.payments"
+
+
+class PlatformBus(Construct):
+    def __init__(self, scope: Construct, construct_id: str, env: DeploymentEnvironment) -> None:
+        super().__init__(scope, construct_id)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=f"Drexfy-{env.name}-platform")
+        self.archive = self.bus.archive(
+            "Archive",
+            archive_name=f"Drexfy-{env.name}-platform-archive",
+            description="Every platform event, so reprocessing is an EventBridge replay",
+            event_pattern=events.EventPattern(source=events.Match.prefix("drexfy.")),
+            retention=Duration.days(0 if env.retain_data else 90),
+        )
+
+    def route_payments_to(self, purchase_workflow: sfn.IStateMachine) -> events.Rule:
+        """PaymentReceived starts a purchase; the input keeps the event id for tracing."""
+        rule = events.Rule(
+            self,
+            "PaymentReceivedToPurchase",
+            event_bus=self.bus,
+            description="A payment from the gateway starts the purchase workflow",
+            event_pattern=events.EventPattern(
+                source=[PAYMENTS_SOURCE], detail_type=["PaymentReceived"]
+            ),
+        )
+        rule.add_target(
+            targets.SfnStateMachine(
+                purchase_workflow,
+                input=events.RuleTargetInput.from_object(
+                    {
+                        "event_id": events.EventField.event_id,
+                        "payment": events.EventField.from_path("$.detail"),
+                    }
+                ),
+            )
+        )
+        return rule

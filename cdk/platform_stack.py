@@ -1,0 +1,45 @@
+"""The Drexfy platform for one deployment environment."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from cdk.data import PlatformTables
+from cdk.environments import DeploymentEnvironment
+from cdk.ingress import PlatformBus
+from cdk.packaging import stage_lambda_code
+from cdk.workflows import PURCHASE, Workflow
+
+
+class PlatformStack(Stack):
+    def __init__(self, scope: Construct, env: DeploymentEnvironment) -> None:
+        super().__init__(scope, env.stack_name, description=f"Drexfy platform ({env.name})")
+        tables = PlatformTables(self, "Tables", env)
+        code = lambda_.Code.from_asset(str(stage_lambda_code()))
+        # Every function gets the same environment: configuration is not a secret (IAM guards
+        # access), and the local platform runs all handlers in one process.
+        environment = {
+            "PURCHASES_TABLE": tables.purchases.table_name,
+            "XRPL_URL": env.xrpl_url,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        self.purchase = Workflow(
+            self,
+            "PurchaseWorkflow",
+            spec=PURCHASE,
+            code=code,
+            tables={"purchases": tables.purchases},
+            environment=environment,
+            env=env,
+        )
+        self.bus = PlatformBus(self, "Events", env)
+        self.bus.route_payments_to(self.purchase.state_machine)
+        for name, value in {
+            "PurchaseStateMachineArn": self.purchase.state_machine.state_machine_arn,
+            "EventBusName": self.bus.bus.event_bus_name,
+            "EventArchiveArn": self.bus.archive.archive_arn,
+            "PurchasesTableName": tables.purchases.table_name,
+        }.items():
+            CfnOutput(self, name, value=value)

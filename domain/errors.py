@@ -1,0 +1,17 @@
+"""The two kinds of failure every workflow tells apart.
+
+The class names are the error names Step Functions matches in Retry and Catch, so they are part
+of the state machines' contract: rename one only together with `statemachines/`.
+"""
+
+
+class TransientFault(Exception):
+    """Worth retrying unchanged: the ledger or an AWS service did not answer, or throttled."""
+
+
+class BusinessRuleViolation(Exception):
+    """Final for this request: retrying cannot help, the workflow compensates instead."""
+
+
+class PaymentRejected(BusinessRuleViolation):
+    """A payment that cannot become a purchase; it is refunded with this reason."""

@@ -1,0 +1,1 @@
+"""Task handlers of the purchase workflow (statemachines/purchase.asl.json)."""

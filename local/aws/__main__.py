@@ -1,0 +1,38 @@
+"""`python -m local.aws [--port 0] [--state-file F]`: run the embedded AWS until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+
+from local.aws.server import AwsServer, write_state
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--state-file", type=Path, default=Path(".local/aws.json"))
+    parser.add_argument(
+        "--set-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a Lambda environment variable (e.g. XRPL_URL=http://127.0.0.1:5005)",
+    )
+    args = parser.parse_args()
+    overrides = dict(item.split("=", 1) for item in args.set_env)
+    server = AwsServer(args.port)
+    platform = server.start(overrides)
+    write_state(args.state_file, platform)
+    print(f"local aws ready endpoint={platform.endpoint_url} state={args.state_file}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

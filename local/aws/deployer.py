@@ -1,0 +1,329 @@
+"""Deploys the CDK-synthesized templates into the embedded AWS, so local and production share one
+definition of every table, key, function, state machine, bus, archive and rule.
+
+Each resource type the app uses has a small creator below; a type with no local meaning is listed
+in SKIPPED_TYPES with the reason; any other type stops the deploy, so nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local.aws.template import (
+    Intrinsics,
+    ResolvedResource,
+    TemplateError,
+    as_json_text,
+    creation_order,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SYNTH_INPUTS = ("app.py", "cdk.json", "cdk", "statemachines")
+ACCOUNT_ID = "123456789012"
+REGION = "eu-west-1"
+
+SKIPPED_TYPES = {
+    "AWS::CDK::Metadata": "CDK bookkeeping",
+    "AWS::Lambda::Permission": "moto does not enforce resource policies",
+}
+
+
+@dataclass
+class DeployedStack:
+    """What a deploy produced: the stack's outputs and every resource's physical reference."""
+
+    name: str
+    outputs: dict[str, str]
+    resources: dict[str, ResolvedResource]
+    function_environment: dict[str, str] = field(default_factory=dict)
+
+    def output(self, name: str) -> str:
+        try:
+            return self.outputs[name]
+        except KeyError:
+            raise KeyError(f"stack {self.name} has no output {name}; has {sorted(self.outputs)}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "outputs": self.outputs}
+
+
+def synthesize(env_name: str = "local", cache_dir: Path | None = None) -> dict[str, Any]:
+    """Run `python app.py` once per change of the CDK inputs and return the stack template."""
+    cache_dir = cache_dir or PROJECT_ROOT / ".local" / "synth"
+    digest = _inputs_digest(env_name)
+    outdir = cache_dir / digest
+    template_path = outdir / f"Drexfy-{env_name}.template.json"
+    if not template_path.exists():
+        _synthesize_into(outdir, env_name)
+    return json.loads(template_path.read_text())  # type: ignore[no-any-return]
+
+
+def _synthesize_into(outdir: Path, env_name: str) -> None:
+    """Synthesize beside the cache entry, then rename: parallel test workers never see half."""
+    staging = outdir.with_name(f"{outdir.name}.{os.getpid()}.tmp")
+    environment = dict(
+        os.environ,
+        CDK_OUTDIR=str(staging),
+        CDK_CONTEXT_JSON=json.dumps({"env": env_name}),
+        CDK_VALIDATION="false",  # same template, 5x faster; `make test` runs the checks
+        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+    )
+    subprocess.run([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=environment, check=True)
+    try:
+        staging.rename(outdir)
+    except OSError:  # another worker won the race; its template is the same
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _inputs_digest(env_name: str) -> str:
+    digest = sha256(env_name.encode())
+    for name in SYNTH_INPUTS:
+        path = PROJECT_ROOT / name
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for file in files:
+            if file.is_file() and "__pycache__" not in file.parts:
+                digest.update(str(file.relative_to(PROJECT_ROOT)).encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class Deployer:
+    """Creates a template's resources through the AWS APIs, in dependency order."""
+
+    def __init__(
+        self,
+        session: boto3.Session,
+        endpoint_url: str | None = None,
+        environment_overrides: Mapping[str, str] | None = None,
+    ) -> None:
+        self._session = session
+        self._endpoint_url = endpoint_url
+        self._overrides = dict(environment_overrides or {})
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._session.client(
+                service, region_name=REGION, endpoint_url=self._endpoint_url
+            )
+        return self._clients[service]
+
+    def deploy(self, stack_name: str, template: Mapping[str, Any]) -> DeployedStack:
+        resources: dict[str, Mapping[str, Any]] = template.get("Resources", {})
+        intrinsics = Intrinsics(
+            pseudo=_pseudo_parameters(stack_name),
+            resources={},
+            parameters=_parameter_defaults(template),
+        )
+        stack = DeployedStack(stack_name, {}, intrinsics.resources)
+        self._check_function_environment(resources)
+        for logical_id in creation_order(resources):
+            resource = resources[logical_id]
+            kind = resource["Type"]
+            if kind in SKIPPED_TYPES:
+                continue
+            creator = self._creators().get(kind)
+            if creator is None:
+                raise TemplateError(
+                    f"{logical_id}: resource type {kind} has no local creator; add one to "
+                    "local/aws/deployer.py or list it in SKIPPED_TYPES with the reason"
+                )
+            properties = intrinsics.resolve(resource.get("Properties", {}))
+            name = f"{stack_name}-{logical_id}"[:64]
+            intrinsics.resources[logical_id] = creator(name, properties)
+        stack.outputs = {
+            key: str(intrinsics.resolve(value["Value"]))
+            for key, value in template.get("Outputs", {}).items()
+        }
+        return stack
+
+    def _check_function_environment(self, resources: Mapping[str, Mapping[str, Any]]) -> None:
+        """In-process handlers share one environment, so functions must agree on every variable."""
+        seen: dict[str, tuple[str, str]] = {}
+        for logical_id, resource in resources.items():
+            if resource["Type"] != "AWS::Lambda::Function":
+                continue
+            variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+            for name, value in variables.items():
+                text = json.dumps(value, sort_keys=True)
+                if name in seen and seen[name][1] != text:
+                    raise TemplateError(
+                        f"functions {seen[name][0]} and {logical_id} set {name} differently; "
+                        "the local platform runs all handlers in one process"
+                    )
+                seen[name] = (logical_id, text)
+
+    def _creators(self) -> dict[str, Callable[[str, dict[str, Any]], ResolvedResource]]:
+        return {
+            "AWS::DynamoDB::Table": self._table,
+            "AWS::DynamoDB::GlobalTable": self._table,
+            "AWS::KMS::Key": self._kms_key,
+            "AWS::KMS::Alias": self._kms_alias,
+            "AWS::IAM::Role": self._role,
+            "AWS::IAM::Policy": self._policy,
+            "AWS::Logs::LogGroup": self._log_group,
+            "AWS::Lambda::Function": self._function,
+            "AWS::StepFunctions::StateMachine": self._state_machine,
+            "AWS::Events::EventBus": self._event_bus,
+            "AWS::Events::Archive": self._archive,
+            "AWS::Events::Rule": self._rule,
+            "AWS::SQS::Queue": self._queue,
+        }
+
+    def _table(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        table_name = p.get("TableName", name)
+        arguments: dict[str, Any] = {
+            "TableName": table_name,
+            "KeySchema": p["KeySchema"],
+            "AttributeDefinitions": p["AttributeDefinitions"],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if p.get("GlobalSecondaryIndexes"):
+            arguments["GlobalSecondaryIndexes"] = [
+                {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
+                for index in p["GlobalSecondaryIndexes"]
+            ]
+        arn = self.client("dynamodb").create_table(**arguments)["TableDescription"]["TableArn"]
+        ttl = p.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            self.client("dynamodb").update_time_to_live(
+                TableName=table_name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            )
+        return ResolvedResource(table_name, {"Arn": arn})
+
+    def _kms_key(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        metadata = self.client("kms").create_key(
+            Description=p.get("Description", name),
+            KeySpec=p.get("KeySpec", "SYMMETRIC_DEFAULT"),
+            KeyUsage=p.get("KeyUsage", "ENCRYPT_DECRYPT"),
+        )["KeyMetadata"]
+        return ResolvedResource(metadata["KeyId"], {"Arn": metadata["Arn"], "KeyId": metadata["KeyId"]})
+
+    def _kms_alias(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        self.client("kms").create_alias(AliasName=p["AliasName"], TargetKeyId=p["TargetKeyId"])
+        return ResolvedResource(p["AliasName"])
+
+    def _role(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        role = self.client("iam").create_role(
+            RoleName=p.get("RoleName", name),
+            AssumeRolePolicyDocument=as_json_text(p["AssumeRolePolicyDocument"]),
+        )["Role"]
+        return ResolvedResource(role["RoleName"], {"Arn": role["Arn"], "RoleId": role["RoleId"]})
+
+    def _policy(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        for role in p.get("Roles", []):
+            self.client("iam").put_role_policy(
+                RoleName=role,
+                PolicyName=p["PolicyName"],
+                PolicyDocument=as_json_text(p["PolicyDocument"]),
+            )
+        return ResolvedResource(p["PolicyName"])
+
+    def _log_group(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        group = p.get("LogGroupName", f"/local/{name}")
+        self.client("logs").create_log_group(logGroupName=group)
+        arn = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{group}:*"
+        return ResolvedResource(group, {"Arn": arn})
+
+    def _function(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        variables = dict(p.get("Environment", {}).get("Variables", {}), **self._overrides)
+        function = self.client("lambda").create_function(
+            FunctionName=p.get("FunctionName", name),
+            Runtime=p["Runtime"],
+            Role=p["Role"],
+            Handler=p["Handler"],
+            Code={"ZipFile": _placeholder_zip()},  # handlers run from the working tree
+            Timeout=int(p.get("Timeout", 3)),
+            MemorySize=int(p.get("MemorySize", 128)),
+            Environment={"Variables": {k: str(v) for k, v in variables.items()}},
+        )
+        return ResolvedResource(function["FunctionName"], {"Arn": function["FunctionArn"]})
+
+    def _state_machine(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        definition = p["DefinitionString"]
+        for key, value in p.get("DefinitionSubstitutions", {}).items():
+            definition = definition.replace("${" + key + "}", str(value))
+        machine = self.client("stepfunctions").create_state_machine(
+            name=p.get("StateMachineName", name),
+            definition=definition,
+            roleArn=p["RoleArn"],
+            type=p.get("StateMachineType", "STANDARD"),
+        )
+        arn = machine["stateMachineArn"]
+        return ResolvedResource(arn, {"Arn": arn, "Name": arn.rsplit(":", 1)[-1]})
+
+    def _event_bus(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        arn = self.client("events").create_event_bus(Name=p["Name"])["EventBusArn"]
+        return ResolvedResource(p["Name"], {"Arn": arn, "Name": p["Name"]})
+
+    def _archive(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        archive_name = p.get("ArchiveName", name)
+        arguments: dict[str, Any] = {
+            "ArchiveName": archive_name,
+            "EventSourceArn": p["SourceArn"],
+            "RetentionDays": int(p.get("RetentionDays", 0)),
+        }
+        if "EventPattern" in p:
+            arguments["EventPattern"] = as_json_text(p["EventPattern"])
+        arn = self.client("events").create_archive(**arguments)["ArchiveArn"]
+        return ResolvedResource(archive_name, {"Arn": arn, "ArchiveName": archive_name})
+
+    def _rule(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        rule_name = p.get("Name", name)
+        bus = p.get("EventBusName", "default")
+        arn = self.client("events").put_rule(
+            Name=rule_name,
+            EventBusName=bus,
+            EventPattern=as_json_text(p["EventPattern"]),
+            State=p.get("State", "ENABLED"),
+        )["RuleArn"]
+        if p.get("Targets"):
+            self.client("events").put_targets(
+                Rule=rule_name, EventBusName=bus, Targets=p["Targets"]
+            )
+        return ResolvedResource(f"{bus}|{rule_name}", {"Arn": arn})
+
+    def _queue(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        queue_name = p.get("QueueName", name)
+        url = self.client("sqs").create_queue(QueueName=queue_name)["QueueUrl"]
+        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue_name}"
+        return ResolvedResource(url, {"Arn": arn, "QueueName": queue_name, "QueueUrl": url})
+
+
+def _pseudo_parameters(stack_name: str) -> dict[str, str]:
+    return {
+        "AWS::AccountId": ACCOUNT_ID,
+        "AWS::Region": REGION,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+        "AWS::StackName": stack_name,
+        "AWS::NoValue": "",
+    }
+
+
+def _parameter_defaults(template: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        name: str(spec.get("Default", ""))
+        for name, spec in template.get("Parameters", {}).items()
+    }
+
+
+def _placeholder_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "The local platform runs handlers from the working tree.")
+    return buffer.getvalue()

@@ -1,0 +1,354 @@
+"""Where moto 5.2.5 falls short of AWS for this project, and the fix for each.
+
+Every patch names what it replaces in `PATCH_POINTS`; `tests/local/test_moto_guards.py` checks
+each point still exists with the same signature, so an upgrade that moves one fails loudly.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import moto
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.events.models import Replay, Rule
+from moto.kms import responses as kms_responses
+from moto.kms import utils as kms_utils
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+
+from local.aws import lambda_runtime
+
+MOTO_VERSION = "5.2.5"
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PatchPoint:
+    """A name in moto that a patch replaces, and the parameters it had when the patch was written."""
+
+    owner: Any
+    attribute: str
+    parameters: tuple[str, ...] | None  # None: a module-level value, not a function
+
+    def current_parameters(self) -> tuple[str, ...]:
+        return tuple(inspect.signature(getattr(self.owner, self.attribute)).parameters)
+
+
+PATCH_POINTS: tuple[PatchPoint, ...] = (
+    PatchPoint(LambdaFunction, "_invoke_lambda", ("self", "event")),
+    PatchPoint(Rule, "send_to_targets", ("self", "original_event", "transform_input")),
+    PatchPoint(Replay, "replay_events", ("self", "archive")),
+    PatchPoint(kms_utils.ECDSAPrivateKey, "sign", ("self", "message", "signing_algorithm")),
+    PatchPoint(
+        kms_utils.ECDSAPrivateKey, "verify", ("self", "message", "signature", "signing_algorithm")
+    ),
+    PatchPoint(kms_responses.KmsResponse, "sign", ("self",)),
+    PatchPoint(kms_responses.KmsResponse, "verify", ("self",)),
+    PatchPoint(moto_jsonata, "_eval_jsonata", None),
+    PatchPoint(retrier_decl, "time", None),
+    PatchPoint(wait_function.WaitFunction, "_wait_interval", ("self", "env", "wait_seconds")),
+)
+
+_originals: dict[tuple[int, str], Any] = {}
+_applied = False
+_apply_lock = threading.Lock()
+
+
+class MotoMismatch(RuntimeError):
+    """moto is not the version, or not the shape, these patches were written for."""
+
+
+def check_patch_points() -> None:
+    """Fail loudly if moto moved anything the patches rely on."""
+    if moto.__version__ != MOTO_VERSION:
+        raise MotoMismatch(f"patches are for moto {MOTO_VERSION}, found {moto.__version__}")
+    for point in PATCH_POINTS:
+        if not hasattr(point.owner, point.attribute):
+            raise MotoMismatch(f"{point.owner!r} has no {point.attribute}")
+        if point.parameters is not None and point.current_parameters() != point.parameters:
+            raise MotoMismatch(
+                f"{point.owner.__name__}.{point.attribute} now takes "
+                f"{point.current_parameters()}, patch expects {point.parameters}"
+            )
+
+
+def original(owner: Any, attribute: str) -> Any:
+    """What moto had before the patch (for tests and for delegating)."""
+    return _originals.get((id(owner), attribute), getattr(owner, attribute))
+
+
+def _replace(owner: Any, attribute: str, value: Any) -> None:
+    _originals.setdefault((id(owner), attribute), getattr(owner, attribute))
+    setattr(owner, attribute, value)
+
+
+def apply_all() -> None:
+    """Apply every patch once per process; safe to call again."""
+    global _applied
+    with _apply_lock:
+        if _applied:
+            return
+        check_patch_points()
+        _patch_lambda_invoke()
+        _patch_event_targets()
+        _patch_replay_window()
+        _patch_kms_digest_signing()
+        _patch_jsonata()
+        _patch_timing()
+        _applied = True
+
+
+# --- Lambda: run the real handler in-process --------------------------------------------------
+
+
+def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+    import os
+
+    lambda_runtime.apply_function_environment(self.environment_vars or {}, os.environ)  # type: ignore[arg-type]
+    payload = json.loads(event) if isinstance(event, (str, bytes)) else (event or {})
+    context = lambda_runtime.InvocationContext(
+        function_name=self.function_name,
+        function_arn=self.function_arn,
+        memory_limit_in_mb=int(self.memory_size),
+        timeout_seconds=int(self.timeout),
+    )
+    result = lambda_runtime.invoke(self.handler, payload, context)
+    return result.payload, result.errored, result.logs
+
+
+def _patch_lambda_invoke() -> None:
+    _replace(LambdaFunction, "_invoke_lambda", _invoke_in_process)
+
+
+# --- EventBridge: deliver to Lambda and Step Functions targets ---------------------------------
+
+
+def target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
+    """The payload a target receives, as EventBridge computes it from Input/InputPath/Transformer."""
+    delivered = _as_delivered(event)
+    if "Input" in target:
+        return json.loads(target["Input"])
+    if "InputPath" in target:
+        return _json_path(delivered, target["InputPath"])
+    if "InputTransformer" in target:
+        transformer = target["InputTransformer"]
+        values = {
+            name: _json_path(delivered, path)
+            for name, path in transformer.get("InputPathsMap", {}).items()
+        }
+        values["aws.events.event.json"] = delivered
+        values["aws.events.event.ingestion-time"] = delivered.get("time")
+        return render_input_template(transformer["InputTemplate"], values)
+    return delivered
+
+
+def _json_path(document: Any, path: str) -> Any:
+    from jsonpath_ng.ext import parse
+
+    matches = parse(path).find(document)
+    return matches[0].value if matches else None
+
+
+def render_input_template(template: str, values: dict[str, Any]) -> Any:
+    """Fill `<name>` placeholders as EventBridge does: inside a JSON string a value goes in as
+    text; outside one it goes in as JSON, so a string gains its quotes (moto never adds them)."""
+    out: list[str] = []
+    in_string = escaped = False
+    index = 0
+    while index < len(template):
+        char = template[index]
+        if char == "<":
+            end = template.find(">", index)
+            name = template[index + 1 : end] if end > 0 else ""
+            if name in values:
+                out.append(_placeholder_text(values[name], in_string))
+                index = end + 1
+                continue
+        if in_string and char == "\\" and not escaped:
+            escaped = True
+        else:
+            if char == '"' and not escaped:
+                in_string = not in_string
+            escaped = False
+        out.append(char)
+        index += 1
+    rendered = "".join(out)
+    try:
+        return json.loads(rendered)
+    except ValueError:
+        return rendered  # a plain-text template is delivered as a string
+
+
+def _placeholder_text(value: Any, in_string: bool) -> str:
+    if in_string:
+        text = value if isinstance(value, str) else json.dumps(value)
+        return json.dumps(text)[1:-1]
+    return json.dumps(value)
+
+
+def _as_delivered(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as a target sees it: `time` as an ISO timestamp, no internal fields."""
+    delivered = {k: v for k, v in event.items() if k != "ingestion-time"}
+    if isinstance(delivered.get("time"), (int, float)):
+        delivered["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(delivered["time"]))
+    return delivered
+
+
+def _is_handled_here(target: dict[str, Any]) -> bool:
+    return ":lambda:" in target["Arn"] or ":states:" in target["Arn"]
+
+
+def _deliver(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
+    payload = target_input(target, event)
+    arn = target["Arn"]
+    if ":lambda:" in arn:
+        function = lambda_backends[rule.account_id][rule.region_name].get_function(arn)
+        body, errored, logs = function._invoke_lambda(event=json.dumps(payload))
+        if errored:
+            # AWS retries async invokes, then drops to the function's DLQ; here we say so loudly.
+            LOG.error("event %s to %s failed: %s %s", event.get("id"), arn, body, logs)
+        return
+    from moto.stepfunctions.responses import get_backend
+
+    # EventBridge cannot name executions; AWS gives each a random name.
+    get_backend(rule.account_id, rule.region_name).start_execution(
+        arn, str(uuid.uuid4()), json.dumps(payload)
+    )
+
+
+def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
+    if not self.event_pattern.matches_event(original_event):
+        return
+    ours = [t for t in self.targets if _is_handled_here(t)]
+    others = [t for t in self.targets if not _is_handled_here(t)]
+    if others:
+        rest = copy.copy(self)
+        rest.targets = others
+        original(Rule, "send_to_targets")(rest, original_event, transform_input)
+    for target in ours:
+        _deliver(self, target, original_event)
+
+
+def _patch_event_targets() -> None:
+    _replace(Rule, "send_to_targets", _send_to_targets)
+
+
+def _replay_window(self: Replay, archive: Any) -> None:
+    """moto replays the whole archive; EventBridge replays only the requested time window."""
+    start, end = float(self.event_start_time), float(self.event_end_time)
+    in_window = copy.copy(archive)
+    in_window.events = [e for e in archive.events if start <= float(e.get("time", 0)) <= end]
+    original(Replay, "replay_events")(self, in_window)
+
+
+def _patch_replay_window() -> None:
+    _replace(Replay, "replay_events", _replay_window)
+
+
+# --- KMS: MessageType=DIGEST signs the digest itself -------------------------------------------
+
+_kms_request = threading.local()
+
+
+def _with_message_type(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def handle(self: Any) -> Any:
+        _kms_request.digest = self._get_param("MessageType") == "DIGEST"
+        try:
+            return action(self)
+        finally:
+            _kms_request.digest = False
+
+    return handle
+
+
+def _ecdsa_algorithm(key: Any, signing_algorithm: str) -> ec.ECDSA:
+    hash_algorithm = key._ECDSAPrivateKey__hash_algorithm(signing_algorithm)
+    if getattr(_kms_request, "digest", False):
+        return ec.ECDSA(utils.Prehashed(hash_algorithm))
+    return ec.ECDSA(hash_algorithm)
+
+
+def _ecdsa_sign(self: Any, message: bytes, signing_algorithm: str) -> bytes:
+    kms_utils.validate_signing_algorithm(signing_algorithm, self.valid_signing_algorithms)
+    return self.private_key.sign(message, _ecdsa_algorithm(self, signing_algorithm))  # type: ignore[no-any-return]
+
+
+def _ecdsa_verify(self: Any, message: bytes, signature: bytes, signing_algorithm: str) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
+    kms_utils.validate_signing_algorithm(signing_algorithm, self.valid_signing_algorithms)
+    try:
+        self.private_key.public_key().verify(
+            signature, message, _ecdsa_algorithm(self, signing_algorithm)
+        )
+        return True
+    except InvalidSignature:
+        return False
+
+
+def _patch_kms_digest_signing() -> None:
+    response = kms_responses.KmsResponse
+    _replace(response, "sign", _with_message_type(original(response, "sign")))
+    _replace(response, "verify", _with_message_type(original(response, "verify")))
+    _replace(kms_utils.ECDSAPrivateKey, "sign", _ecdsa_sign)
+    _replace(kms_utils.ECDSAPrivateKey, "verify", _ecdsa_verify)
+
+
+# --- Step Functions: JSONata and timing ---------------------------------------------------------
+
+
+def evaluate_jsonata(expression: str) -> Any:
+    import jsonata
+
+    try:
+        return jsonata.Jsonata(expression).evaluate(None)
+    except Exception as error:  # noqa: BLE001 - moto maps this to States.QueryEvaluationError
+        raise moto_jsonata.JSONataException("UNKNOWN", str(error)) from error
+
+
+def _patch_jsonata() -> None:
+    _replace(moto_jsonata, "_eval_jsonata", evaluate_jsonata)
+
+
+class WorkflowClock:
+    """Sleeps of Retry back-off and Wait states; tests make them instant, the demo never does."""
+
+    instant = False
+
+    @classmethod
+    def sleep(cls, seconds: float) -> None:
+        if not cls.instant:
+            time.sleep(seconds)
+
+
+class _RetrierTime:
+    """Stands in for the `time` module inside moto's retrier: only `sleep` differs."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        WorkflowClock.sleep(seconds)
+
+
+def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+    if WorkflowClock.instant:
+        return
+    original(wait_function.WaitFunction, "_wait_interval")(self, env, wait_seconds)
+
+
+def _patch_timing() -> None:
+    _replace(retrier_decl, "time", _RetrierTime())
+    _replace(wait_function.WaitFunction, "_wait_interval", _wait_interval)

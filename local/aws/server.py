@@ -1,0 +1,43 @@
+"""The embedded AWS as a server on 127.0.0.1, for the demo and the operator tool."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import requests
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from local.aws.platform import MOTO_CONFIG, LocalAws, deploy_platform, prepare_process
+
+
+class AwsServer:
+    """moto's threaded server on a free loopback port, patched, with the platform deployed."""
+
+    def __init__(self, port: int = 0) -> None:
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.endpoint_url = ""
+
+    def start(self, environment_overrides: dict[str, str] | None = None) -> LocalAws:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        # Step Functions calls Lambda through boto3 at localhost:$MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(port)
+        prepare_process(self.endpoint_url)
+        requests.post(f"{self.endpoint_url}/moto-api/config", json=MOTO_CONFIG, timeout=10)
+        stack = deploy_platform(self.endpoint_url, environment_overrides)
+        return LocalAws(stack, self.endpoint_url)
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def write_state(path: Path, platform: LocalAws, extra: dict[str, Any] | None = None) -> None:
+    """Tell other processes (operator tool, demo) where the platform is and what it holds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"endpoint_url": platform.endpoint_url, "stack": platform.stack.to_json()}
+    state.update(extra or {})
+    path.write_text(json.dumps(state, indent=2))

@@ -1,0 +1,108 @@
+"""What the patches make moto do, checked against AWS's documented behaviour."""
+
+import hashlib
+import json
+import time
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+
+from local.aws import lambda_runtime, patches
+from local.aws.platform import LocalAws
+
+EVENT = {
+    "id": "e-1",
+    "detail-type": "PaymentReceived",
+    "source": "drexfy.payments",
+    "time": 1_700_000_000,
+    "detail": {"payment_id": "p-1", "units": 2},
+}
+
+
+def test_an_unquoted_string_placeholder_gains_quotes_as_in_eventbridge() -> None:
+    target = {
+        "Arn": "arn:aws:states:::x",
+        "InputTransformer": {
+            "InputPathsMap": {"id": "$.id", "detail": "$.detail"},
+            "InputTemplate": '{"event_id":<id>,"payment":<detail>}',
+        },
+    }
+    assert patches.target_input(target, EVENT) == {"event_id": "e-1", "payment": EVENT["detail"]}
+
+
+def test_a_quoted_placeholder_is_inserted_as_text() -> None:
+    rendered = patches.render_input_template(
+        '{"text":"payment <p> of <n> units","n":<n>}', {"p": 'p"1', "n": 2}
+    )
+    assert rendered == {"text": 'payment p"1 of 2 units', "n": 2}
+
+
+def test_input_and_input_path_and_the_default_whole_event() -> None:
+    assert patches.target_input({"Arn": "a", "Input": '{"fixed": 1}'}, EVENT) == {"fixed": 1}
+    assert patches.target_input({"Arn": "a", "InputPath": "$.detail.units"}, EVENT) == 2
+    whole = patches.target_input({"Arn": "a"}, EVENT)
+    assert whole["detail"] == EVENT["detail"] and whole["time"] == "2023-11-14T22:13:20Z"
+
+
+def test_jsonata_expressions_evaluate_and_errors_map_to_moto_exceptions() -> None:
+    assert patches.evaluate_jsonata('($x := {"a": [1, 2, 3]}; $sum($x.a) * 2)') == 12
+    with pytest.raises(patches.moto_jsonata.JSONataException):
+        patches.evaluate_jsonata("$undefinedFunction(")
+
+
+class Boom(Exception):
+    pass
+
+
+def failing_handler(event: object, context: object) -> None:
+    raise Boom("it broke")
+
+
+def test_a_raised_exception_becomes_the_lambda_error_retry_and_catch_match() -> None:
+    context = lambda_runtime.InvocationContext("fn", "arn:fn", 128, 3)
+    result = lambda_runtime.invoke(f"{__name__}.failing_handler", {}, context)
+    assert result.errored
+    assert json.loads(result.payload)["errorType"] == "Boom"
+    assert json.loads(result.payload)["errorMessage"] == "it broke"
+    assert 0 < context.get_remaining_time_in_millis() <= 3000
+
+
+def test_kms_signs_a_digest_itself_when_message_type_is_digest(aws: LocalAws) -> None:
+    kms = aws.client("kms")
+    key_id = kms.create_key(KeySpec="ECC_SECG_P256K1", KeyUsage="SIGN_VERIFY")["KeyMetadata"][
+        "KeyId"
+    ]
+    public_key = serialization.load_der_public_key(kms.get_public_key(KeyId=key_id)["PublicKey"])
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    digest = hashlib.sha512(b"transaction to sign").digest()[:32]
+    signature = kms.sign(
+        KeyId=key_id, Message=digest, MessageType="DIGEST", SigningAlgorithm="ECDSA_SHA_256"
+    )["Signature"]
+    # An independent check: the signature is over the digest as given, not SHA-256 of it.
+    public_key.verify(signature, digest, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+    raw = kms.sign(KeyId=key_id, Message=b"raw message", SigningAlgorithm="ECDSA_SHA_256")
+    public_key.verify(raw["Signature"], b"raw message", ec.ECDSA(hashes.SHA256()))
+    verified = kms.verify(
+        KeyId=key_id,
+        Message=digest,
+        MessageType="DIGEST",
+        Signature=signature,
+        SigningAlgorithm="ECDSA_SHA_256",
+    )
+    assert verified["SignatureValid"] is True
+
+
+def test_workflow_clock_is_real_unless_made_instant() -> None:
+    before = patches.WorkflowClock.instant
+    try:
+        patches.WorkflowClock.instant = False
+        started = time.monotonic()
+        patches.WorkflowClock.sleep(0.2)
+        assert time.monotonic() - started >= 0.19
+        patches.WorkflowClock.instant = True
+        started = time.monotonic()
+        patches.WorkflowClock.sleep(5)
+        assert time.monotonic() - started < 0.1
+    finally:
+        patches.WorkflowClock.instant = before
