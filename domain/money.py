@@ -13,7 +13,7 @@ def parse_amount(raw: object) -> Decimal:
 
     Floats are refused because they already lost precision before they reached us.
     """
-    if isinstance(raw, float) or isinstance(raw, bool):
+    if isinstance(raw, (float, bool)):
         raise ValueError(f"amount must be a decimal string or integer, not {type(raw).__name__}")
     try:
         amount = Decimal(str(raw))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -60,6 +61,22 @@ def purchase_id_for(payment_id: str) -> str:
     """
     digest = hashlib.sha256(payment_id.encode()).hexdigest()[:24]
     return f"purchase-{digest}"
+
+
+def failure_reason(failure: dict[str, Any]) -> str:
+    """The reason a step failed, in words for the investor's refund and the operator.
+
+    A Step Functions error output is {"Error": name, "Cause": text}; for a Lambda error the
+    cause is JSON carrying errorMessage, and the stack trace is of no use here.
+    """
+    error = str(failure.get("Error") or "UnknownError")
+    cause = failure.get("Cause") or ""
+    try:
+        parsed = json.loads(cause)
+        message = str(parsed.get("errorMessage", cause)) if isinstance(parsed, dict) else cause
+    except ValueError:
+        message = str(cause)
+    return f"{error}: {message}" if message else error
 
 
 def _identifier(detail: dict[str, Any], name: str) -> str:

@@ -35,8 +35,10 @@ def record_deposit(payment: Payment) -> PurchaseRecord:
     return existing
 
 
-def record_refund(purchase_id: str, payment_fields: dict[str, object], reason: str) -> PurchaseRecord:
-    """Mark a purchase refunded with its reason, creating the record if the payment never got one."""
+def record_refund(
+    purchase_id: str, payment_fields: dict[str, object], reason: str
+) -> PurchaseRecord:
+    """Mark a purchase refunded with its reason; create the record if the payment had none."""
     try:
         record = PurchaseRecord.get(purchase_id, consistent_read=True)
     except PurchaseRecord.DoesNotExist:

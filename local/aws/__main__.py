@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -22,6 +23,7 @@ def main() -> None:
         help="override a Lambda environment variable (e.g. XRPL_URL=http://127.0.0.1:5005)",
     )
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise
     overrides = dict(item.split("=", 1) for item in args.set_env)
     server = AwsServer(args.port)
     platform = server.start(overrides)

@@ -54,7 +54,8 @@ class DeployedStack:
         try:
             return self.outputs[name]
         except KeyError:
-            raise KeyError(f"stack {self.name} has no output {name}; has {sorted(self.outputs)}")
+            known = sorted(self.outputs)
+            raise KeyError(f"stack {self.name} has no output {name}; has {known}") from None
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "outputs": self.outputs}
@@ -113,6 +114,7 @@ class Deployer:
         self._endpoint_url = endpoint_url
         self._overrides = dict(environment_overrides or {})
         self._clients: dict[str, Any] = {}
+        self._function_environment: dict[str, str] = {}
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -144,6 +146,7 @@ class Deployer:
             properties = intrinsics.resolve(resource.get("Properties", {}))
             name = f"{stack_name}-{logical_id}"[:64]
             intrinsics.resources[logical_id] = creator(name, properties)
+        stack.function_environment = dict(self._function_environment)
         stack.outputs = {
             key: str(intrinsics.resolve(value["Value"]))
             for key, value in template.get("Outputs", {}).items()
@@ -211,7 +214,9 @@ class Deployer:
             KeySpec=p.get("KeySpec", "SYMMETRIC_DEFAULT"),
             KeyUsage=p.get("KeyUsage", "ENCRYPT_DECRYPT"),
         )["KeyMetadata"]
-        return ResolvedResource(metadata["KeyId"], {"Arn": metadata["Arn"], "KeyId": metadata["KeyId"]})
+        return ResolvedResource(
+            metadata["KeyId"], {"Arn": metadata["Arn"], "KeyId": metadata["KeyId"]}
+        )
 
     def _kms_alias(self, name: str, p: dict[str, Any]) -> ResolvedResource:
         self.client("kms").create_alias(AliasName=p["AliasName"], TargetKeyId=p["TargetKeyId"])
@@ -240,7 +245,13 @@ class Deployer:
         return ResolvedResource(group, {"Arn": arn})
 
     def _function(self, name: str, p: dict[str, Any]) -> ResolvedResource:
-        variables = dict(p.get("Environment", {}).get("Variables", {}), **self._overrides)
+        variables = {
+            name: str(value)
+            for name, value in dict(
+                p.get("Environment", {}).get("Variables", {}), **self._overrides
+            ).items()
+        }
+        self._function_environment.update(variables)
         function = self.client("lambda").create_function(
             FunctionName=p.get("FunctionName", name),
             Runtime=p["Runtime"],
@@ -249,7 +260,7 @@ class Deployer:
             Code={"ZipFile": _placeholder_zip()},  # handlers run from the working tree
             Timeout=int(p.get("Timeout", 3)),
             MemorySize=int(p.get("MemorySize", 128)),
-            Environment={"Variables": {k: str(v) for k, v in variables.items()}},
+            Environment={"Variables": variables},
         )
         return ResolvedResource(function["FunctionName"], {"Arn": function["FunctionArn"]})
 
@@ -317,8 +328,7 @@ def _pseudo_parameters(stack_name: str) -> dict[str, str]:
 
 def _parameter_defaults(template: Mapping[str, Any]) -> dict[str, str]:
     return {
-        name: str(spec.get("Default", ""))
-        for name, spec in template.get("Parameters", {}).items()
+        name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()
     }
 
 

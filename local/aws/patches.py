@@ -35,7 +35,7 @@ LOG = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PatchPoint:
-    """A name in moto that a patch replaces, and the parameters it had when the patch was written."""
+    """A name in moto that a patch replaces, and its parameters when the patch was written."""
 
     owner: Any
     attribute: str
@@ -123,7 +123,7 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
         memory_limit_in_mb=int(self.memory_size),
         timeout_seconds=int(self.timeout),
     )
-    result = lambda_runtime.invoke(self.handler, payload, context)
+    result = lambda_runtime.invoke(str(self.handler), payload, context)
     return result.payload, result.errored, result.logs
 
 
@@ -135,7 +135,7 @@ def _patch_lambda_invoke() -> None:
 
 
 def target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
-    """The payload a target receives, as EventBridge computes it from Input/InputPath/Transformer."""
+    """What a target receives, as EventBridge computes it from Input/InputPath/Transformer."""
     delivered = _as_delivered(event)
     if "Input" in target:
         return json.loads(target["Input"])
@@ -313,7 +313,7 @@ def evaluate_jsonata(expression: str) -> Any:
 
     try:
         return jsonata.Jsonata(expression).evaluate(None)
-    except Exception as error:  # noqa: BLE001 - moto maps this to States.QueryEvaluationError
+    except Exception as error:  # moto maps this to States.QueryEvaluationError
         raise moto_jsonata.JSONataException("UNKNOWN", str(error)) from error
 
 

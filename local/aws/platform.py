@@ -60,9 +60,13 @@ def in_process(
     from moto import mock_aws
 
     prepare_process()
-    with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
+    with mock_aws(config=MOTO_CONFIG):  # type: ignore[call-overload]
         patches.WorkflowClock.instant = instant_workflows
         try:
-            yield LocalAws(deploy_platform(None, environment_overrides), None)
+            stack = deploy_platform(None, environment_overrides)
+            # Test code reads the tables through the handlers' own models, so it needs the
+            # same environment the handlers get.
+            os.environ.update(stack.function_environment)
+            yield LocalAws(stack, None)
         finally:
             patches.WorkflowClock.instant = False

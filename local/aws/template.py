@@ -25,7 +25,7 @@ class ResolvedResource:
 
 @dataclass
 class Intrinsics:
-    """Resolves Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select and Fn::Split against created resources."""
+    """Resolves Ref, GetAtt, Join, Sub, Select and Split against the resources created so far."""
 
     pseudo: Mapping[str, str]
     resources: dict[str, ResolvedResource]
@@ -37,7 +37,7 @@ class Intrinsics:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, argument), = value.items()
+            ((key, argument),) = value.items()
             function = self._functions().get(key)
             if function is not None:
                 return function(argument)

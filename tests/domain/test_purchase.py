@@ -1,3 +1,4 @@
+import json
 from decimal import Decimal
 
 import pytest
@@ -6,7 +7,7 @@ from hypothesis import strategies as st
 
 from domain.errors import BusinessRuleViolation, PaymentRejected
 from domain.money import parse_amount
-from domain.purchase import Payment, purchase_id_for
+from domain.purchase import Payment, failure_reason, purchase_id_for
 
 VALID = {
     "payment_id": "pay-1",
@@ -41,7 +42,9 @@ def test_a_valid_payment_keeps_its_amount_exactly() -> None:
         ("instrument_id", None, "instrument_id must be"),
     ],
 )
-def test_a_malformed_payment_is_rejected_with_the_reason(field: str, value: object, reason: str) -> None:
+def test_a_malformed_payment_is_rejected_with_the_reason(
+    field: str, value: object, reason: str
+) -> None:
     with pytest.raises(PaymentRejected, match=reason) as raised:
         Payment.from_event({**VALID, field: value})
     assert isinstance(raised.value, BusinessRuleViolation)
@@ -62,3 +65,16 @@ def test_amounts_round_trip_through_text_exactly(amount: Decimal) -> None:
 @given(st.integers(min_value=1, max_value=10**12))
 def test_integer_amounts_are_accepted(amount: int) -> None:
     assert parse_amount(amount) == Decimal(amount)
+
+
+def test_failure_reason_reads_the_lambda_error_message() -> None:
+    cause = json.dumps(
+        {"errorType": "PaymentRejected", "errorMessage": "currency 'USD' is not one of"}
+    )
+    assert failure_reason({"Error": "PaymentRejected", "Cause": cause}) == (
+        "PaymentRejected: currency 'USD' is not one of"
+    )
+    assert failure_reason({"Error": "States.Timeout", "Cause": "took too long"}) == (
+        "States.Timeout: took too long"
+    )
+    assert failure_reason({}) == "UnknownError"

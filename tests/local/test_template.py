@@ -33,7 +33,7 @@ def test_ref_getatt_join_sub_select_split_resolve_like_cloudformation() -> None:
 def test_an_unknown_reference_is_an_error_not_a_guess() -> None:
     with pytest.raises(TemplateError, match="Missing"):
         intrinsics().resolve({"Ref": "Missing"})
-    with pytest.raises(TemplateError, match="Table.Name"):
+    with pytest.raises(TemplateError, match=r"Table\.Name"):
         intrinsics().resolve({"Fn::GetAtt": ["Table", "Name"]})
 
 

@@ -1,0 +1,82 @@
+"""The CDK app synthesizes offline, and the workflows it deploys are the files in statemachines/."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdk.workflows import STATEMACHINES_DIR, WORKFLOWS
+from local.aws.deployer import PROJECT_ROOT
+
+ASL_FILES = sorted(STATEMACHINES_DIR.glob("*.asl.json"))
+
+
+@pytest.fixture(scope="module")
+def prod_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`python app.py` exactly as an engineer runs it, with CDK's own validation on."""
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=PROJECT_ROOT,
+        check=True,
+        env=dict(
+            os.environ,
+            CDK_OUTDIR=str(outdir),
+            CDK_CONTEXT_JSON=json.dumps({"env": "prod"}),
+            JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+        ),
+    )
+    return json.loads((outdir / "Drexfy-prod.template.json").read_text())  # type: ignore[no-any-return]
+
+
+def resources_of(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == kind]
+
+
+def test_each_workflow_is_inlined_from_its_asl_file(prod_template: dict[str, Any]) -> None:
+    machines = resources_of(prod_template, "AWS::StepFunctions::StateMachine")
+    inlined = {json.loads(m["Properties"]["DefinitionString"])["Comment"] for m in machines}
+    on_disk = {json.loads(path.read_text())["Comment"] for path in ASL_FILES}
+    assert inlined == on_disk
+    for machine in machines:
+        definition = machine["Properties"]["DefinitionString"]
+        substituted = set(machine["Properties"]["DefinitionSubstitutions"])
+        placeholders = {p.split("}")[0] for p in definition.split("${")[1:]}
+        assert placeholders == substituted, "every Task resource is substituted"
+
+
+def test_production_keeps_its_data(prod_template: dict[str, Any]) -> None:
+    for table in resources_of(prod_template, "AWS::DynamoDB::GlobalTable"):
+        assert table["DeletionPolicy"] == "Retain"
+        assert table["Properties"]["Replicas"][0]["DeletionProtectionEnabled"] is True
+        pitr = table["Properties"]["Replicas"][0]["PointInTimeRecoverySpecification"]
+        assert pitr["PointInTimeRecoveryEnabled"] is True
+
+
+def test_a_payment_rule_feeds_the_purchase_workflow_through_an_archived_bus(
+    prod_template: dict[str, Any],
+) -> None:
+    (rule,) = resources_of(prod_template, "AWS::Events::Rule")
+    assert rule["Properties"]["EventPattern"]["detail-type"] == ["PaymentReceived"]
+    (archive,) = resources_of(prod_template, "AWS::Events::Archive")
+    assert archive["Properties"]["RetentionDays"] == 0, "production keeps events indefinitely"
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_asl_files_pass_the_asl_validator(path: Path) -> None:
+    validator = PROJECT_ROOT / "node_modules" / ".bin" / "asl-validator"
+    result = subprocess.run(
+        [str(validator), "--json-path", str(path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_workflow_names_exactly_the_functions_it_has() -> None:
+    for spec in WORKFLOWS:
+        assert spec.placeholders() == {task.placeholder for task in spec.tasks}
