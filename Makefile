@@ -8,7 +8,7 @@ READY := $(VENV)/.ready
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: demo test lint typecheck pytest synth clean
+.PHONY: demo test lint typecheck pytest synth bench clean
 
 $(READY): requirements.txt requirements-dev.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,10 +26,13 @@ lint: $(READY)
 	$(BIN)/ruff format --check .
 
 typecheck: $(READY)
-	$(BIN)/mypy domain lambdas local cdk app.py
+	$(BIN)/mypy domain lambdas local ops cdk app.py
 
 pytest: $(READY)
 	$(BIN)/pytest -n 2 --dist loadfile
+
+bench: $(READY)
+	$(BIN)/python bench/ledger_bench.py
 
 synth: $(READY)
 	CDK_OUTDIR=cdk.out $(BIN)/python app.py

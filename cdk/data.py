@@ -10,19 +10,44 @@ from cdk.environments import DeploymentEnvironment
 
 
 class PlatformTables(Construct):
+    """purchases: one per payment. wallets: custodial wallets (seed as KMS ciphertext).
+    submissions: every signed ledger transaction, persisted before it is submitted.
+    tickets: the XRPL Ticket pools of the platform's hot accounts.
+    sequences: the next Sequence of accounts that sign without tickets.
+    instruments: the catalogue as issued (MPT issuance ids) with units reserved and sold."""
+
     def __init__(self, scope: Construct, construct_id: str, env: DeploymentEnvironment) -> None:
         super().__init__(scope, construct_id)
-        self.purchases = self._table("Purchases", "purchase_id", env)
+        self._env = env
+        self.purchases = self._table("Purchases", "purchase_id")
+        self.wallets = self._table("Wallets", "investor_id")
+        self.submissions = self._table("Submissions", "business_key")
+        self.tickets = self._table("Tickets", "account", sort_key="ticket_sequence")
+        self.sequences = self._table("Sequences", "account")
+        self.instruments = self._table("Instruments", "instrument_id")
 
-    def _table(self, name: str, key: str, env: DeploymentEnvironment) -> dynamodb.TableV2:
+    def by_name(self) -> dict[str, dynamodb.ITable]:
+        return {
+            "purchases": self.purchases,
+            "wallets": self.wallets,
+            "submissions": self.submissions,
+            "tickets": self.tickets,
+            "sequences": self.sequences,
+            "instruments": self.instruments,
+        }
+
+    def _table(self, name: str, key: str, sort_key: str | None = None) -> dynamodb.TableV2:
         return dynamodb.TableV2(
             self,
             name,
             partition_key=dynamodb.Attribute(name=key, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.NUMBER)
+            if sort_key
+            else None,
             billing=dynamodb.Billing.on_demand(),
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            deletion_protection=env.retain_data,
-            removal_policy=RemovalPolicy.RETAIN if env.retain_data else RemovalPolicy.DESTROY,
+            deletion_protection=self._env.retain_data,
+            removal_policy=RemovalPolicy.RETAIN if self._env.retain_data else RemovalPolicy.DESTROY,
         )

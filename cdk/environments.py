@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -11,6 +12,7 @@ class DeploymentEnvironment:
     xrpl_url: str
     retain_data: bool  # keep tables and keys when the stack is deleted
     log_retention_days: int
+    activation_xrp: Decimal = Decimal(15)  # the seed's figure; covers base + 2 owner reserves
 
     @property
     def stack_name(self) -> str:

@@ -9,6 +9,7 @@ from constructs import Construct
 from cdk.data import PlatformTables
 from cdk.environments import DeploymentEnvironment
 from cdk.ingress import PlatformBus
+from cdk.keys import PlatformKeys
 from cdk.packaging import stage_lambda_code
 from cdk.workflows import PURCHASE, Workflow
 
@@ -17,12 +18,23 @@ class PlatformStack(Stack):
     def __init__(self, scope: Construct, env: DeploymentEnvironment) -> None:
         super().__init__(scope, env.stack_name, description=f"Drexfy platform ({env.name})")
         tables = PlatformTables(self, "Tables", env)
+        keys = PlatformKeys(self, "Keys", env)
         code = lambda_.Code.from_asset(str(stage_lambda_code()))
         # Every function gets the same environment: configuration is not a secret (IAM guards
         # access), and the local platform runs all handlers in one process.
         environment = {
             "PURCHASES_TABLE": tables.purchases.table_name,
+            "WALLETS_TABLE": tables.wallets.table_name,
+            "SUBMISSIONS_TABLE": tables.submissions.table_name,
+            "TICKETS_TABLE": tables.tickets.table_name,
+            "SEQUENCES_TABLE": tables.sequences.table_name,
+            "INSTRUMENTS_TABLE": tables.instruments.table_name,
+            "INVESTOR_SEED_KEY_ID": keys.investor_seeds.key_id,
+            **{
+                f"{role.upper()}_KEY_ID": key.key_id for role, key in keys.platform_accounts.items()
+            },
             "XRPL_URL": env.xrpl_url,
+            "ACTIVATION_XRP": str(env.activation_xrp),
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
         self.purchase = Workflow(
@@ -30,7 +42,7 @@ class PlatformStack(Stack):
             "PurchaseWorkflow",
             spec=PURCHASE,
             code=code,
-            tables={"purchases": tables.purchases},
+            tables=tables.by_name(),
             environment=environment,
             env=env,
         )

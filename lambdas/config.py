@@ -1,10 +1,15 @@
-"""The one place a Lambda reads its configuration: the function's environment, read once."""
+"""The one place a Lambda reads its configuration: the function's environment, read once.
+
+Every function gets the same variables (see cdk/platform_stack.py); IAM, not configuration,
+limits what each may touch.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 class MissingConfiguration(RuntimeError):
@@ -15,6 +20,17 @@ class MissingConfiguration(RuntimeError):
 class Settings:
     region: str
     purchases_table: str
+    wallets_table: str
+    submissions_table: str
+    tickets_table: str
+    sequences_table: str
+    instruments_table: str
+    investor_seed_key_id: str
+    issuer_key_id: str
+    company_key_id: str
+    funding_key_id: str
+    xrpl_url: str
+    activation_xrp: Decimal
 
 
 def _required(name: str) -> str:
@@ -29,4 +45,15 @@ def settings() -> Settings:
     return Settings(
         region=_required("AWS_REGION"),
         purchases_table=_required("PURCHASES_TABLE"),
+        wallets_table=_required("WALLETS_TABLE"),
+        submissions_table=_required("SUBMISSIONS_TABLE"),
+        tickets_table=_required("TICKETS_TABLE"),
+        sequences_table=_required("SEQUENCES_TABLE"),
+        instruments_table=_required("INSTRUMENTS_TABLE"),
+        investor_seed_key_id=_required("INVESTOR_SEED_KEY_ID"),
+        issuer_key_id=_required("ISSUER_KEY_ID"),
+        company_key_id=_required("COMPANY_KEY_ID"),
+        funding_key_id=_required("FUNDING_KEY_ID"),
+        xrpl_url=_required("XRPL_URL"),
+        activation_xrp=Decimal(_required("ACTIVATION_XRP")),
     )

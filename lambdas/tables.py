@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    BinaryAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.models import Model
 
 from lambdas.config import settings
@@ -31,4 +37,97 @@ class PurchaseRecord(Model):
     status = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default_for_new=_now)
+    updated_at = UTCDateTimeAttribute(default=_now)
+
+
+class WalletRecord(Model):
+    """An investor's custodial wallet: the address, and the seed only as KMS ciphertext."""
+
+    class Meta:
+        table_name = settings().wallets_table
+        region = settings().region
+
+    investor_id = UnicodeAttribute(hash_key=True)
+    address = UnicodeAttribute()
+    encrypted_seed = BinaryAttribute(legacy_encoding=False)
+    key_id = UnicodeAttribute()
+    key_algorithm = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute(default_for_new=_now)
+    updated_at = UTCDateTimeAttribute(default=_now)
+
+
+class SubmissionRecord(Model):
+    """A signed ledger transaction, persisted before its first submit, keyed by what it is for.
+
+    The business key (e.g. `purchase-…#mint`) makes every ledger effect happen at most once.
+    """
+
+    class Meta:
+        table_name = settings().submissions_table
+        region = settings().region
+
+    business_key = UnicodeAttribute(hash_key=True)
+    account = UnicodeAttribute()
+    transaction_type = UnicodeAttribute()
+    unsigned_json = UnicodeAttribute()  # with Sequence/TicketSequence: re-signing keeps them
+    sequence = NumberAttribute()
+    ticket_sequence = NumberAttribute(null=True)
+    tx_blob = UnicodeAttribute()
+    tx_hash = UnicodeAttribute()
+    last_ledger_sequence = NumberAttribute()
+    prepared_at_ledger = NumberAttribute()  # lookups by hash start here
+    status = UnicodeAttribute()
+    preliminary_result = UnicodeAttribute(null=True)
+    result = UnicodeAttribute(null=True)
+    ledger_index = NumberAttribute(null=True)
+    meta_json = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=1)
+    expired_hashes = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UTCDateTimeAttribute(default_for_new=_now)
+    updated_at = UTCDateTimeAttribute(default=_now)
+
+
+class TicketRecord(Model):
+    """One XRPL Ticket of a hot platform account: AVAILABLE until a business key claims it."""
+
+    class Meta:
+        table_name = settings().tickets_table
+        region = settings().region
+
+    account = UnicodeAttribute(hash_key=True)
+    ticket_sequence = NumberAttribute(range_key=True)
+    status = UnicodeAttribute()
+    claimed_by = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(default=_now)
+
+
+class AccountSequenceRecord(Model):
+    """The next Sequence to use for an account that signs without tickets, and its pool state."""
+
+    class Meta:
+        table_name = settings().sequences_table
+        region = settings().region
+
+    account = UnicodeAttribute(hash_key=True)
+    next_sequence = NumberAttribute()
+    pending_refill = UnicodeAttribute(null=True)  # business key of a TicketCreate in flight
+    updated_at = UTCDateTimeAttribute(default=_now)
+
+
+class InstrumentRecord(Model):
+    """An instrument of the catalogue as issued on the ledger, with its units counted."""
+
+    class Meta:
+        table_name = settings().instruments_table
+        region = settings().region
+
+    instrument_id = UnicodeAttribute(hash_key=True)
+    issuance_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    unit_price = UnicodeAttribute()  # a Decimal as text
+    currency = UnicodeAttribute()
+    tranche_units = NumberAttribute()
+    units_reserved = NumberAttribute(default=0)
+    units_sold = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="OPEN")
     updated_at = UTCDateTimeAttribute(default=_now)

@@ -1,13 +1,16 @@
 """`make demo`: the local platform end to end, as a person would watch it.
 
-Starts the embedded AWS server, sends payments onto the platform's bus, waits for each purchase
-workflow to finish, prints its history in plain words, and exits 0 only if every outcome is the
-expected one. It leaves no process running.
+Starts the local XRPL ledger (closing a ledger every second) and the embedded AWS server,
+bootstraps the platform on the ledger (issuer, EUR stablecoin line, instruments as MPTs, ticket
+pools), sends payments onto the platform's bus, waits for each purchase workflow to finish,
+prints its history in plain words, and exits 0 only if every outcome is the expected one.
+It leaves no process running.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -17,7 +20,8 @@ from typing import Any
 
 import boto3
 
-from local.processes import start_module
+from local.ledger import GENESIS_SEED
+from local.processes import PROJECT_ROOT, start_module
 from ops.history import describe_events
 
 
@@ -104,20 +108,47 @@ class Demo:
         raise TimeoutError(f"no finished purchase workflow for {payment_id} after {timeout}s")
 
 
+def bootstrap(state_file: Path, ledger_url: str) -> bool:
+    print("\n== Bootstrapping the platform on the ledger (python -m ops.bootstrap)")
+    command = [
+        sys.executable, "-m", "ops.bootstrap", "--state-file", str(state_file),
+        "--ledger-url", ledger_url, "--fund-from-seed", GENESIS_SEED,
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT)
+    for line in (result.stdout + result.stderr).splitlines():
+        print("   ", line)
+    return result.returncode == 0
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="drexfy-demo-") as folder:
         state_file = Path(folder) / "aws.json"
-        print("Starting the embedded AWS platform (moto) and deploying the CDK-synthesized stack…")
-        server = start_module("local.aws", ["--state-file", str(state_file)], "local aws ready")
+        print("Starting the local XRPL ledger (a ledger closes every second)…")
+        ledger = start_module(
+            "local.ledger",
+            ["--port", "0", "--ws-port", "0", "--close-interval-ms", "1000"],
+            "local ledger ready",
+        )
+        servers = [ledger]
         try:
-            print(server.ready_line)
+            print(ledger.ready_line)
+            print("Starting the embedded AWS platform (moto) with the CDK-synthesized stack…")
+            aws = start_module(
+                "local.aws",
+                ["--state-file", str(state_file), "--set-env", f"XRPL_URL={ledger.field('rpc')}"],
+                "local aws ready",
+            )
+            servers.append(aws)
+            print(aws.ready_line)
+            results = [bootstrap(state_file, ledger.field("rpc"))]
             state = json.loads(state_file.read_text())
             demo = Demo(state["endpoint_url"], state["stack"]["outputs"])
-            results = [demo.run(scenario) for scenario in SCENARIOS]
+            results += [demo.run(scenario) for scenario in SCENARIOS]
         finally:
-            server.stop()
+            for server in reversed(servers):
+                server.stop()
     passed = sum(results)
-    print(f"\n{passed}/{len(results)} scenarios ended as expected")
+    print(f"\n{passed}/{len(results)} steps ended as expected")
     return 0 if passed == len(results) else 1
 
 

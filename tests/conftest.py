@@ -9,12 +9,22 @@ from typing import Any
 import pytest
 
 from local.aws.platform import LocalAws, in_process
+from local.ledger import LocalLedger
 
 
 @pytest.fixture(scope="session")
-def aws() -> Iterator[LocalAws]:
-    """moto in-process with the CDK-synthesized platform deployed; Retry/Wait made instant."""
-    with in_process(instant_workflows=True) as platform:
+def ledger() -> Iterator[LocalLedger]:
+    """The project's local XRPL ledger, standalone: ledgers close when a test says so."""
+    with LocalLedger(close_interval_ms=0) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def aws(ledger: LocalLedger) -> Iterator[LocalAws]:
+    """moto in-process with the CDK-synthesized platform deployed; Retry/Wait made instant.
+
+    The Lambdas' XRPL_URL points at the session's local ledger."""
+    with in_process({"XRPL_URL": ledger.rpc_url}, instant_workflows=True) as platform:
         yield platform
 
 

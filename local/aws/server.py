@@ -10,6 +10,7 @@ from typing import Any
 import requests
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from local.aws.deployer import REGION
 from local.aws.platform import MOTO_CONFIG, LocalAws, deploy_platform, prepare_process
 
 
@@ -38,6 +39,12 @@ class AwsServer:
 def write_state(path: Path, platform: LocalAws, extra: dict[str, Any] | None = None) -> None:
     """Tell other processes (operator tool, demo) where the platform is and what it holds."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"endpoint_url": platform.endpoint_url, "stack": platform.stack.to_json()}
+    state = {
+        "endpoint_url": platform.endpoint_url,
+        "region": REGION,
+        "stack": platform.stack.to_json(),
+        # Table names and key ids, not secrets: what operator tools need to act like a Lambda.
+        "function_environment": platform.stack.function_environment,
+    }
     state.update(extra or {})
     path.write_text(json.dumps(state, indent=2))

@@ -1,0 +1,58 @@
+"""Wallet Generator: one custodial ed25519 wallet per investor, its seed sealed by KMS.
+
+The seed exists in plaintext only inside `create_investor_wallet`, long enough to be encrypted.
+"""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import PutError
+from xrpl.constants import CryptoAlgorithm
+from xrpl.wallet import Wallet
+
+from lambdas.aws_clients import kms, transient_faults
+from lambdas.config import settings
+from lambdas.tables import WalletRecord
+
+SEED_PURPOSE = "drexfy-investor-seed"
+
+
+def encryption_context(investor_id: str, address: str) -> dict[str, str]:
+    """Binds a ciphertext to one investor and address: decrypting it needs the same context."""
+    return {"purpose": SEED_PURPOSE, "investor_id": investor_id, "address": address}
+
+
+def find_wallet(investor_id: str) -> WalletRecord | None:
+    try:
+        return WalletRecord.get(investor_id, consistent_read=True)
+    except WalletRecord.DoesNotExist:
+        return None
+
+
+def create_investor_wallet(investor_id: str) -> WalletRecord:
+    """Return the investor's wallet, creating it the first time (idempotent, race-safe)."""
+    existing = find_wallet(investor_id)
+    if existing is not None:
+        return existing
+    wallet = Wallet.create(algorithm=CryptoAlgorithm.ED25519)
+    key_id = settings().investor_seed_key_id
+    with transient_faults("KMS Encrypt of a new investor seed"):
+        ciphertext = kms().encrypt(
+            KeyId=key_id,
+            Plaintext=str(wallet.seed).encode(),
+            EncryptionContext=encryption_context(investor_id, wallet.address),
+        )["CiphertextBlob"]
+    record = WalletRecord(
+        investor_id,
+        address=wallet.address,
+        encrypted_seed=ciphertext,
+        key_id=key_id,
+        key_algorithm=CryptoAlgorithm.ED25519.value,
+    )
+    try:
+        record.save(condition=WalletRecord.investor_id.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        # A concurrent request won; its wallet is the investor's, ours was never used.
+        return WalletRecord.get(investor_id, consistent_read=True)
+    return record

@@ -1,0 +1,1 @@
+"""The ledger adapter: reading the XRP Ledger and submitting signed transactions reliably."""

@@ -1,0 +1,120 @@
+"""A thin, typed view of the rippled API the platform uses, over xrpl-py's JSON-RPC client.
+
+Connection failures and overloaded servers become TransientFault; everything else is returned
+as rippled said it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from xrpl.clients import JsonRpcClient
+from xrpl.models.requests import (
+    AccountInfo,
+    AccountLines,
+    AccountObjects,
+    AccountObjectType,
+    Fee,
+    Request,
+    ServerState,
+    SubmitOnly,
+    Tx,
+)
+
+from domain.errors import TransientFault
+
+_TRANSIENT_ERRORS = frozenset({"tooBusy", "noCurrent", "noNetwork", "notReady", "slowDown"})
+
+
+class LedgerRequestFailed(RuntimeError):
+    """rippled answered with an error that is not about load: a bug or a bad request."""
+
+
+@dataclass(frozen=True)
+class LedgerFees:
+    """Reserves and fees as the server reports them, in drops."""
+
+    base_fee: int
+    open_ledger_fee: int
+    base_reserve: int
+    owner_reserve: int
+
+
+class LedgerClient:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._client = JsonRpcClient(url)
+
+    def request(
+        self, request: Request, allow_errors: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
+        try:
+            response = self._client.request(request)
+        except (httpx.HTTPError, OSError) as error:
+            raise TransientFault(f"ledger at {self.url} unreachable: {error}") from error
+        result: dict[str, Any] = response.result
+        if response.is_successful():
+            return result
+        code = str(result.get("error", "unknown"))
+        if code in allow_errors:
+            return result
+        if code in _TRANSIENT_ERRORS:
+            raise TransientFault(f"ledger busy ({code})")
+        message = result.get("error_message", "")
+        raise LedgerRequestFailed(f"{request.method}: {code}: {message}")
+
+    def fees(self) -> LedgerFees:
+        state = self.request(ServerState())["state"]
+        validated = state["validated_ledger"]
+        fee = self.request(Fee())["drops"]
+        return LedgerFees(
+            base_fee=int(validated["base_fee"]),
+            open_ledger_fee=int(fee["open_ledger_fee"]),
+            base_reserve=int(validated["reserve_base"]),
+            owner_reserve=int(validated["reserve_inc"]),
+        )
+
+    def validated_ledger_index(self) -> int:
+        return int(self.request(ServerState())["state"]["validated_ledger"]["seq"])
+
+    def account_root(self, address: str) -> dict[str, Any] | None:
+        """The validated AccountRoot, or None if the account does not exist."""
+        result = self.request(
+            AccountInfo(account=address, ledger_index="validated"), frozenset({"actNotFound"})
+        )
+        return result.get("account_data")
+
+    def trust_lines(self, address: str, peer: str | None = None) -> list[dict[str, Any]]:
+        result = self.request(
+            AccountLines(account=address, peer=peer, ledger_index="validated"),
+            frozenset({"actNotFound"}),
+        )
+        return list(result.get("lines", []))
+
+    def objects(self, address: str, kind: AccountObjectType) -> list[dict[str, Any]]:
+        objects: list[dict[str, Any]] = []
+        marker: Any = None
+        while True:
+            result = self.request(
+                AccountObjects(
+                    account=address, type=kind, ledger_index="validated", limit=400, marker=marker
+                ),
+                frozenset({"actNotFound"}),
+            )
+            objects.extend(result.get("account_objects", []))
+            marker = result.get("marker")
+            if not marker:
+                return objects
+
+    def submit_blob(self, tx_blob: str) -> str:
+        """Submit a signed blob as-is; return rippled's preliminary engine_result."""
+        return str(self.request(SubmitOnly(tx_blob=tx_blob))["engine_result"])
+
+    def find_transaction(self, tx_hash: str, min_ledger: int, max_ledger: int) -> dict[str, Any]:
+        """`tx` by hash over a range: the transaction, or {"error": "txnNotFound", ...}."""
+        return self.request(
+            Tx(transaction=tx_hash, min_ledger=min_ledger, max_ledger=max_ledger),
+            frozenset({"txnNotFound"}),
+        )

@@ -1,0 +1,262 @@
+"""Reliable submission: sign, persist, submit, and decide only from the validated ledger.
+
+Every transaction serves a business key. `submit` signs and persists it before the first submit
+(so a crash at any point is followed by the same blob, never a second transaction); `check`
+looks the hash up, finalises it from a validated ledger, resubmits it while it can still apply,
+and re-signs it on the same Sequence or Ticket once its LastLedgerSequence has provably passed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pynamodb.exceptions import PutError, UpdateError
+from xrpl.models.requests import AccountObjectType
+
+from domain.errors import TransientFault
+from domain.ledger_results import Final, Preliminary, classify_preliminary, classify_validated
+from domain.signing_policy import MAX_FEE_DROPS
+from lambdas.custody.signed_transaction import SignedTransaction
+from lambdas.ledger.client import LedgerClient
+from lambdas.ledger.sequences import SequenceAllocator, TicketPool
+from lambdas.tables import SubmissionRecord
+
+Signer = Callable[[Mapping[str, Any]], SignedTransaction]
+LAST_LEDGER_WINDOW = 20  # ledgers a signed transaction may wait before it provably expires
+MAX_ATTEMPTS = 5  # re-signs after expiry before the step gives up
+
+
+class Status(StrEnum):
+    SUBMITTED = "SUBMITTED"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class NoTicketAvailable(TransientFault):
+    """The hot account's ticket pool is empty; a refill is on its way."""
+
+
+@dataclass(frozen=True)
+class TicketPolicy:
+    """Hot accounts keep between low_water and batch_size + low_water tickets ready."""
+
+    batch_size: int = 40
+    low_water: int = 15
+    max_tickets: int = 250  # rippled's limit per account
+
+
+class LedgerSubmitter:
+    def __init__(
+        self,
+        ledger: LedgerClient,
+        allocator: SequenceAllocator,
+        tickets: TicketPool,
+        ticket_policy: TicketPolicy = TicketPolicy(),
+    ) -> None:
+        self.ledger = ledger
+        self.allocator = allocator
+        self.tickets = tickets
+        self.ticket_policy = ticket_policy
+
+    def find(self, business_key: str) -> SubmissionRecord | None:
+        try:
+            return SubmissionRecord.get(business_key, consistent_read=True)
+        except SubmissionRecord.DoesNotExist:
+            return None
+
+    def submit(
+        self, business_key: str, unsigned: dict[str, Any], sign: Signer, *, use_ticket: bool
+    ) -> SubmissionRecord:
+        """The step's transaction, signed and persisted once, then submitted (again)."""
+        record = self.find(business_key)
+        if record is None:
+            record = self._prepare(business_key, unsigned, sign, use_ticket)
+        if record.status == Status.SUBMITTED:
+            self._send(record)
+        return record
+
+    def check(self, business_key: str, sign: Signer) -> SubmissionRecord:
+        """Advance the submission from what the ledger says; final once validated."""
+        record = self.find(business_key)
+        if record is None:
+            raise KeyError(f"no submission for {business_key}")
+        if record.status != Status.SUBMITTED:
+            return record
+        found = self.ledger.find_transaction(
+            record.tx_hash, int(record.prepared_at_ledger), int(record.last_ledger_sequence)
+        )
+        if found.get("validated"):
+            return self._finalise(record, found)
+        if self._provably_expired(record, found):
+            return self._after_expiry(record, sign)
+        if "error" in found:
+            self._send(record)  # not seen yet: harmless to submit the same blob again
+        return record
+
+    def _prepare(
+        self, business_key: str, unsigned: dict[str, Any], sign: Signer, use_ticket: bool
+    ) -> SubmissionRecord:
+        validated_index = self.ledger.validated_ledger_index()
+        tx = self._with_sequence(dict(unsigned), business_key, use_ticket, sign)
+        signed = sign(self._with_fee_and_expiry(tx, validated_index))
+        record = SubmissionRecord(
+            business_key,
+            account=signed.account,
+            transaction_type=str(tx["TransactionType"]),
+            unsigned_json=json.dumps(tx, sort_keys=True),
+            sequence=signed.sequence,
+            ticket_sequence=signed.ticket_sequence,
+            tx_blob=signed.tx_blob,
+            tx_hash=signed.tx_hash,
+            last_ledger_sequence=signed.last_ledger_sequence,
+            prepared_at_ledger=validated_index,
+            status=Status.SUBMITTED.value,
+        )
+        try:
+            record.save(condition=SubmissionRecord.business_key.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise TransientFault(f"submission {business_key} not persisted: {error}") from error
+            # A concurrent run persisted first; its transaction is the one. Ours is never sent.
+            return SubmissionRecord.get(business_key, consistent_read=True)
+        return record
+
+    def _with_sequence(
+        self, tx: dict[str, Any], business_key: str, use_ticket: bool, sign: Signer
+    ) -> dict[str, Any]:
+        account = str(tx["Account"])
+        if not use_ticket:
+            return {**tx, "Sequence": self.allocator.allocate(account)}
+        ticket = self.tickets.claim(account, business_key)
+        self.top_up_tickets(account, sign)
+        if ticket is None:
+            raise NoTicketAvailable(f"no ticket available for {account}; a refill is under way")
+        return {**tx, "Sequence": 0, "TicketSequence": ticket}
+
+    def top_up_tickets(self, account: str, sign: Signer) -> SubmissionRecord | None:
+        """Harvest a validated refill, or start one when the pool runs low. Never waits."""
+        state = self.allocator.state(account)
+        if state.pending_refill:
+            return self._harvest_refill(account, state.pending_refill, sign)
+        if len(self.tickets.available(account)) >= self.ticket_policy.low_water:
+            return None
+        count = self.ticket_policy.max_tickets - len(
+            self.ledger.objects(account, AccountObjectType.TICKET)
+        )
+        count = min(count, self.ticket_policy.batch_size)
+        if count <= 0:
+            return None
+        self.allocator.catch_up(account)
+        key = f"tickets#{account}#{self.ledger.validated_ledger_index()}"
+        if not self.allocator.start_refill(account, key):
+            return None  # someone else started one
+        unsigned = {"TransactionType": "TicketCreate", "Account": account, "TicketCount": count}
+        return self.submit(key, unsigned, sign, use_ticket=False)
+
+    def _harvest_refill(self, account: str, key: str, sign: Signer) -> SubmissionRecord:
+        record = self.check(key, sign)
+        if record.status == Status.SUCCEEDED:
+            count = int(json.loads(record.unsigned_json)["TicketCount"])
+            self.tickets.add(account, int(record.sequence) + 1, count)
+            self.allocator.catch_up(account)
+        if record.status != Status.SUBMITTED:
+            self.allocator.finish_refill(account, key)
+        return record
+
+    def _with_fee_and_expiry(self, tx: dict[str, Any], validated_index: int) -> dict[str, Any]:
+        fees = self.ledger.fees()
+        fee = max(fees.base_fee, fees.open_ledger_fee)
+        if fee > MAX_FEE_DROPS:
+            raise TransientFault(f"open ledger fee {fee} drops is above {MAX_FEE_DROPS}; wait")
+        return {
+            **tx,
+            "Fee": str(fee),
+            "LastLedgerSequence": validated_index + LAST_LEDGER_WINDOW,
+        }
+
+    def _send(self, record: SubmissionRecord) -> None:
+        result = self.ledger.submit_blob(record.tx_blob)
+        record.update(actions=[SubmissionRecord.preliminary_result.set(result)])
+
+    def _finalise(self, record: SubmissionRecord, found: dict[str, Any]) -> SubmissionRecord:
+        meta = found.get("meta", {})
+        result = str(meta.get("TransactionResult"))
+        status = (
+            Status.SUCCEEDED if classify_validated(result) == Final.SUCCEEDED else Status.FAILED
+        )
+        record.update(
+            actions=[
+                SubmissionRecord.status.set(status.value),
+                SubmissionRecord.result.set(result),
+                SubmissionRecord.ledger_index.set(int(found["ledger_index"])),
+                SubmissionRecord.meta_json.set(json.dumps(meta)),
+                SubmissionRecord.updated_at.set(datetime.now(UTC)),
+            ]
+        )
+        return record
+
+    def _provably_expired(self, record: SubmissionRecord, found: dict[str, Any]) -> bool:
+        if found.get("error") != "txnNotFound" or not found.get("searched_all"):
+            return False
+        return self.ledger.validated_ledger_index() > record.last_ledger_sequence
+
+    def _after_expiry(self, record: SubmissionRecord, sign: Signer) -> SubmissionRecord:
+        preliminary = classify_preliminary(record.preliminary_result or "")
+        if preliminary == Preliminary.REJECTED or record.attempts >= MAX_ATTEMPTS:
+            reason = record.preliminary_result or "expired"
+            return self._fail_unapplied(
+                record, f"never applied ({reason}) after {record.attempts} attempts"
+            )
+        return self._resign(record, sign)
+
+    def _fail_unapplied(self, record: SubmissionRecord, reason: str) -> SubmissionRecord:
+        record.update(
+            actions=[
+                SubmissionRecord.status.set(Status.FAILED.value),
+                SubmissionRecord.result.set(reason),
+            ],
+            condition=SubmissionRecord.tx_hash == record.tx_hash,
+        )
+        return record
+
+    def _resign(self, record: SubmissionRecord, sign: Signer) -> SubmissionRecord:
+        """Same transaction, same Sequence or Ticket, fresh fee and LastLedgerSequence."""
+        tx = json.loads(record.unsigned_json)
+        if record.ticket_sequence is None:
+            tx = self._sequence_still_free(tx, record)
+        validated_index = self.ledger.validated_ledger_index()
+        signed = sign(self._with_fee_and_expiry(tx, validated_index))
+        try:
+            record.update(
+                actions=[
+                    SubmissionRecord.expired_hashes.set([*record.expired_hashes, record.tx_hash]),  # type: ignore[list-item]
+                    SubmissionRecord.unsigned_json.set(json.dumps(tx, sort_keys=True)),
+                    SubmissionRecord.sequence.set(signed.sequence),
+                    SubmissionRecord.tx_blob.set(signed.tx_blob),
+                    SubmissionRecord.tx_hash.set(signed.tx_hash),
+                    SubmissionRecord.last_ledger_sequence.set(signed.last_ledger_sequence or 0),
+                    SubmissionRecord.prepared_at_ledger.set(validated_index),
+                    SubmissionRecord.attempts.add(1),
+                    SubmissionRecord.preliminary_result.remove(),
+                ],
+                condition=SubmissionRecord.tx_hash == record.tx_hash,
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return SubmissionRecord.get(record.business_key, consistent_read=True)
+        self._send(record)
+        return record
+
+    def _sequence_still_free(self, tx: dict[str, Any], record: SubmissionRecord) -> dict[str, Any]:
+        """Re-sign on the same Sequence unless the account has provably moved past it."""
+        root = self.ledger.account_root(record.account)
+        if root is not None and int(root["Sequence"]) > int(record.sequence):
+            self.allocator.catch_up(record.account)
+            return {**tx, "Sequence": self.allocator.allocate(record.account)}
+        return tx

@@ -1,0 +1,265 @@
+"""HTTP JSON-RPC and WebSocket front ends for the chain (127.0.0.1 only)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import time
+import traceback
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from local.ledger.chain import Chain, LedgerHeader
+from local.ledger.rpc import RpcError, dispatch
+
+HOST = "127.0.0.1"
+MAX_BODY = 8 * 1024 * 1024
+BACKLOG = 1024  # many clients connect at once (asyncio's default is 100)
+
+
+def _encode(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+class LedgerServer:
+    def __init__(self, chain: Chain, close_interval_ms: int = 0) -> None:
+        self.chain = chain
+        self.close_interval_ms = close_interval_ms
+        self.rpc_port = 0
+        self.ws_port = 0
+        self._http: asyncio.Server | None = None
+        self._ws: Server | None = None
+        self._closer: asyncio.Task[None] | None = None
+        self._subscribers: set[ServerConnection] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: set[asyncio.Future[None]] = set()
+        chain.listeners.append(self._on_close)
+
+    async def start(self, rpc_port: int, ws_port: int) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._http = await asyncio.start_server(self._http_client, HOST, rpc_port, backlog=BACKLOG)
+        self.rpc_port = self._http.sockets[0].getsockname()[1]
+        self._ws = await serve(self._ws_client, HOST, ws_port, max_size=MAX_BODY, backlog=BACKLOG)
+        self.ws_port = next(iter(self._ws.sockets)).getsockname()[1]
+        if self.close_interval_ms > 0:
+            self._closer = asyncio.create_task(self._close_loop())
+
+    async def stop(self) -> None:
+        if self._closer is not None:
+            self._closer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._closer
+        if self._ws is not None:
+            self._ws.close()
+            await self._ws.wait_closed()
+        if self._http is not None:
+            self._http.close()
+            await self._http.wait_closed()
+
+    async def _close_loop(self) -> None:
+        """Close on a fixed schedule; one failed close is reported and the next one runs."""
+        interval = self.close_interval_ms / 1000
+        due = time.monotonic() + interval
+        while True:
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            due = max(due + interval, time.monotonic())  # never try to catch up in a burst
+            try:
+                self.chain.close()
+            except Exception:  # noqa: BLE001 - keep closing: tests and demo depend on it
+                print("local ledger: close failed", file=sys.stderr)
+                traceback.print_exc(file=sys.stderr)
+
+    # --- JSON-RPC over HTTP ---------------------------------------------------
+
+    async def _http_client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            while True:
+                request = await _read_http_request(reader)
+                if request is None:
+                    break
+                status, body, keep_alive = request
+                if status == 200:
+                    payload = self._handle_jsonrpc(body)
+                    writer.write(_http_response(200, payload, keep_alive))
+                else:
+                    writer.write(_http_response(status, body, keep_alive=False))
+                await writer.drain()
+                if not keep_alive or status != 200:
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    def _handle_jsonrpc(self, body: bytes) -> bytes:
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return _encode(
+                {
+                    "result": {
+                        **RpcError("invalidParams", "Unable to parse request").to_json(),
+                        "status": "error",
+                    }
+                }
+            )
+        if not isinstance(request, dict):
+            return _encode({"result": {**RpcError("invalidParams").to_json(), "status": "error"}})
+        method = request.get("method")
+        params_list = request.get("params") or [{}]
+        params = params_list[0] if isinstance(params_list, list) and params_list else {}
+        if not isinstance(params, dict):
+            params = {}
+        result = dispatch(self.chain, method, params)
+        if result.get("status") == "error":
+            result["request"] = {**params, "command": method}
+        return _encode({"result": result})
+
+    # --- WebSocket ------------------------------------------------------------
+
+    async def _ws_client(self, conn: ServerConnection) -> None:
+        try:
+            async for raw in conn:
+                reply = self._handle_ws(conn, raw)
+                await conn.send(_encode(reply).decode())
+        except ConnectionClosed:
+            pass
+        finally:
+            self._subscribers.discard(conn)
+
+    def _handle_ws(self, conn: ServerConnection, raw: str | bytes) -> dict[str, Any]:
+        try:
+            request = json.loads(raw)
+            if not isinstance(request, dict):
+                raise ValueError
+        except ValueError:
+            return {
+                **RpcError("invalidParams", "Unable to parse request").to_json(),
+                "status": "error",
+                "type": "response",
+            }
+        command = request.get("command", request.get("method"))
+        params = {k: v for k, v in request.items() if k not in ("id", "command", "method")}
+        if command in ("subscribe", "unsubscribe"):
+            with self.chain.lock:
+                result = self._subscription(conn, command, params)
+        else:
+            result = dispatch(self.chain, command, params)
+        reply: dict[str, Any] = {"type": "response"}
+        if "id" in request:
+            reply["id"] = request["id"]
+        if result.get("status") == "error":
+            reply.update(result)
+            reply["request"] = request
+        else:
+            status = result.pop("status")
+            reply["result"] = result
+            reply["status"] = status
+        reply.setdefault("api_version", request.get("api_version", 2))
+        return reply
+
+    def _subscription(
+        self, conn: ServerConnection, command: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        streams = params.get("streams", [])
+        if (
+            not isinstance(streams, list)
+            or any(s != "ledger" for s in streams)
+            or params.get("accounts")
+        ):
+            return {**RpcError("malformedStream").to_json(), "status": "error"}
+        if command == "unsubscribe":
+            self._subscribers.discard(conn)
+            return {"status": "success"}
+        if "ledger" in streams:
+            self._subscribers.add(conn)
+            return {**self._ledger_event(self.chain.last_closed, stream=False), "status": "success"}
+        return {"status": "success"}
+
+    def _ledger_event(self, header: LedgerHeader, stream: bool) -> dict[str, Any]:
+        fees = self.chain.fees
+        seqs = sorted(self.chain.headers)
+        event: dict[str, Any] = {
+            "fee_base": fees.base,
+            "ledger_hash": header.hash.hex().upper(),
+            "ledger_index": header.seq,
+            "ledger_time": header.close_time,
+            "reserve_base": fees.reserve_base,
+            "reserve_inc": fees.reserve_inc,
+            "validated_ledgers": f"{seqs[0]}-{seqs[-1]}",
+        }
+        if stream:
+            event["type"] = "ledgerClosed"
+            event["txn_count"] = len(header.tx_hashes)
+        return event
+
+    def _on_close(self, header: LedgerHeader) -> None:
+        if not self._subscribers or self._loop is None:
+            return
+        message = _encode(self._ledger_event(header, stream=True)).decode()
+        self._loop.call_soon_threadsafe(self._broadcast, message)
+
+    def _broadcast(self, message: str) -> None:
+        for conn in list(self._subscribers):
+            task = asyncio.ensure_future(_safe_send(conn, message))
+            self._pending.add(task)  # keep a reference until the send finishes
+            task.add_done_callback(self._pending.discard)
+
+
+async def _safe_send(conn: ServerConnection, message: str) -> None:
+    with contextlib.suppress(ConnectionClosed):
+        await conn.send(message)
+
+
+async def _read_http_request(reader: asyncio.StreamReader) -> tuple[int, bytes, bool] | None:
+    """Minimal HTTP/1.1 request reader: (status, body, keep_alive) or None at EOF."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return None
+    except asyncio.LimitOverrunError:
+        return 431, b"Request header too large", False
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) < 3:
+        return 400, b"Bad request", False
+    method, version = parts[0], parts[2]
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    connection = headers.get("connection", "").lower()
+    keep_alive = connection != "close" if version == "HTTP/1.1" else connection == "keep-alive"
+    length = int(headers.get("content-length", "0") or 0)
+    if length > MAX_BODY:
+        return 413, b"Request too large", False
+    body = await reader.readexactly(length) if length else b""
+    if method != "POST":
+        return 405, b"Method not allowed: use POST with a JSON-RPC body", keep_alive
+    return 200, body, keep_alive
+
+
+def _http_response(status: int, body: bytes, keep_alive: bool) -> bytes:
+    reason = {
+        200: "OK",
+        400: "Bad Request",
+        405: "Method Not Allowed",
+        413: "Payload Too Large",
+    }.get(status, "Error")
+    content_type = "application/json" if status == 200 else "text/plain"
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        f"Content-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
+    )
+    return head.encode() + body

@@ -1,0 +1,53 @@
+"""Faults at the boundaries become the error types workflows retry."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from domain.errors import TransientFault
+from local.aws.platform import LocalAws
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_ledger_is_a_transient_fault() -> None:
+    from lambdas.ledger.client import LedgerClient
+
+    with pytest.raises(TransientFault, match="unreachable"):
+        LedgerClient(f"http://127.0.0.1:{free_port()}").validated_ledger_index()
+
+
+def test_kms_throttling_is_a_transient_fault(
+    aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lambdas import aws_clients
+    from lambdas.custody.platform_signer import PlatformKey
+
+    class ThrottledKms:
+        def get_public_key(self, **_: Any) -> Any:
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+                "GetPublicKey",
+            )
+
+    monkeypatch.setattr(aws_clients, "kms", lambda: ThrottledKms())
+    monkeypatch.setattr("lambdas.custody.platform_signer.kms", lambda: ThrottledKms())
+    with pytest.raises(TransientFault, match="Rate exceeded"):
+        _ = PlatformKey("any-key").address
+
+
+def test_an_investor_without_a_wallet_cannot_sign(aws: LocalAws) -> None:
+    from domain.platform import PlatformAccounts
+    from lambdas.custody.investor_signer import NoWallet, sign_for_investor
+
+    accounts = PlatformAccounts("rIssuer", "rCompany", "rFunding")
+    with pytest.raises(NoWallet):
+        sign_for_investor("inv-nobody", {"TransactionType": "Payment"}, accounts, set())

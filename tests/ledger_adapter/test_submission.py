@@ -1,0 +1,173 @@
+"""Reliable submission against the local ledger: one effect per business key, whatever crashes,
+expiries and concurrency happen; outcomes decided from the validated ledger only."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from xrpl.wallet import Wallet
+
+from domain.errors import TransientFault
+from local.aws.platform import LocalAws
+from local.ledger import LocalLedger
+from tests.support.ledger import accept, fund
+
+
+@pytest.fixture(scope="module")
+def submitter(aws: LocalAws, ledger: LocalLedger) -> Any:
+    from lambdas.ledger.client import LedgerClient
+    from lambdas.ledger.sequences import SequenceAllocator, TicketPool
+    from lambdas.ledger.submission import LedgerSubmitter, TicketPolicy
+
+    client = LedgerClient(ledger.rpc_url)
+    return LedgerSubmitter(
+        client, SequenceAllocator(client), TicketPool(), TicketPolicy(batch_size=60, low_water=10)
+    )
+
+
+@pytest.fixture(scope="module")
+def funding(aws: LocalAws, ledger: LocalLedger) -> Any:
+    from lambdas.custody.platform_signer import platform_key
+
+    key = platform_key("funding")
+    fund(ledger.rpc_url, key.address, 10_000)
+    return key
+
+
+def new_key() -> str:
+    return f"test#{uuid.uuid4().hex}"
+
+
+def xrp_payment(source: str, destination: str, drops: int) -> dict[str, Any]:
+    return {
+        "TransactionType": "Payment",
+        "Account": source,
+        "Destination": destination,
+        "Amount": str(drops),
+    }
+
+
+def balance(submitter: Any, address: str) -> int:
+    root = submitter.ledger.account_root(address)
+    return int(root["Balance"]) if root else 0
+
+
+def test_a_submission_validates_once_however_often_it_is_run(
+    submitter: Any, funding: Any, ledger: LocalLedger
+) -> None:
+    destination = Wallet.create().address
+    key = new_key()
+    tx = xrp_payment(funding.address, destination, 20_000_000)
+    first = submitter.submit(key, tx, funding.sign, use_ticket=False)
+    again = submitter.submit(key, tx, funding.sign, use_ticket=False)
+    assert first.tx_hash == again.tx_hash
+    assert submitter.check(key, funding.sign).status == "SUBMITTED", "not final before validation"
+    accept(ledger.rpc_url)
+    record = submitter.check(key, funding.sign)
+    assert (record.status, record.result) == ("SUCCEEDED", "tesSUCCESS")
+    assert record.ledger_index is not None
+    submitter.submit(key, tx, funding.sign, use_ticket=False)
+    accept(ledger.rpc_url)
+    assert balance(submitter, destination) == 20_000_000
+
+
+def test_a_crash_between_persist_and_submit_sends_the_same_blob(
+    submitter: Any, funding: Any, ledger: LocalLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    destination = Wallet.create().address
+    key = new_key()
+    tx = xrp_payment(funding.address, destination, 15_000_000)
+
+    def crash(blob: str) -> str:
+        raise TransientFault("process died before submit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(submitter.ledger, "submit_blob", crash)
+        with pytest.raises(TransientFault):
+            submitter.submit(key, tx, funding.sign, use_ticket=False)
+    persisted = submitter.find(key)
+    assert persisted is not None and persisted.preliminary_result is None
+    rerun = submitter.submit(key, tx, funding.sign, use_ticket=False)
+    assert rerun.tx_hash == persisted.tx_hash
+    accept(ledger.rpc_url)
+    assert submitter.check(key, funding.sign).status == "SUCCEEDED"
+    assert balance(submitter, destination) == 15_000_000
+
+
+def test_a_transaction_that_expired_is_re_signed_on_the_same_sequence(
+    submitter: Any, funding: Any, ledger: LocalLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lambdas.ledger.submission import LAST_LEDGER_WINDOW
+
+    destination = Wallet.create().address
+    key = new_key()
+    tx = xrp_payment(funding.address, destination, 12_000_000)
+    with monkeypatch.context() as patch:
+        patch.setattr(submitter.ledger, "submit_blob", lambda blob: "telNETWORK_DOWN")
+        lost = submitter.submit(key, tx, funding.sign, use_ticket=False)
+        accept(ledger.rpc_url, LAST_LEDGER_WINDOW)
+        assert submitter.check(key, funding.sign).tx_hash == lost.tx_hash, "not provably expired"
+        accept(ledger.rpc_url)
+    resigned = submitter.check(key, funding.sign)
+    assert resigned.tx_hash != lost.tx_hash
+    assert resigned.expired_hashes == [lost.tx_hash]
+    assert resigned.sequence == lost.sequence and resigned.attempts == 2
+    accept(ledger.rpc_url)
+    assert submitter.check(key, funding.sign).status == "SUCCEEDED"
+    assert balance(submitter, destination) == 12_000_000
+
+
+def test_a_tec_result_is_a_final_failure(submitter: Any, funding: Any, ledger: LocalLedger) -> None:
+    key = new_key()
+    too_little = xrp_payment(funding.address, Wallet.create().address, 10)  # under the base reserve
+    submitter.submit(key, too_little, funding.sign, use_ticket=False)
+    accept(ledger.rpc_url)
+    record = submitter.check(key, funding.sign)
+    assert (record.status, record.result) == ("FAILED", "tecNO_DST_INSUF_XRP")
+
+
+def test_concurrent_sequences_of_one_account_are_distinct(submitter: Any, funding: Any) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        sequences = list(
+            pool.map(lambda _: submitter.allocator.allocate(funding.address), range(40))
+        )
+    assert len(set(sequences)) == 40
+    assert max(sequences) - min(sequences) == 39
+
+
+def test_a_hundred_concurrent_submissions_from_a_hot_account_all_validate(
+    submitter: Any, aws: LocalAws, ledger: LocalLedger
+) -> None:
+    from lambdas.custody.platform_signer import platform_key
+    from lambdas.ledger.submission import LedgerSubmitter, TicketPolicy
+
+    company = platform_key("company")
+    fund(ledger.rpc_url, company.address, 2_000)
+    stocked = LedgerSubmitter(
+        submitter.ledger, submitter.allocator, submitter.tickets, TicketPolicy(110, 105)
+    )
+    stocked.top_up_tickets(company.address, company.sign)
+    accept(ledger.rpc_url)
+    stocked.top_up_tickets(company.address, company.sign)
+    assert len(submitter.tickets.available(company.address)) >= 100
+    destination = Wallet.create().address
+    fund(ledger.rpc_url, destination, 100)
+    keys = [new_key() for _ in range(100)]
+
+    def pay(key: str) -> str:
+        record = submitter.submit(
+            key, xrp_payment(company.address, destination, 1_000_000), company.sign, use_ticket=True
+        )
+        return str(record.preliminary_result)
+
+    with ThreadPoolExecutor(16) as pool:
+        preliminary = list(pool.map(pay, keys))
+    assert set(preliminary) == {"tesSUCCESS"}, "no tefPAST_SEQ / terPRE_SEQ with tickets"
+    accept(ledger.rpc_url)
+    statuses = [submitter.check(key, company.sign).status for key in keys]
+    assert statuses == ["SUCCEEDED"] * 100
+    assert balance(submitter, destination) == 200_000_000
+    assert len({submitter.find(k).ticket_sequence for k in keys}) == 100
