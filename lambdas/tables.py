@@ -72,8 +72,8 @@ class SubmissionRecord(Model):
     unsigned_json = UnicodeAttribute()  # with Sequence/TicketSequence: re-signing keeps them
     sequence = NumberAttribute()
     ticket_sequence = NumberAttribute(null=True)
-    tx_blob = UnicodeAttribute()
-    tx_hash = UnicodeAttribute()
+    tx_blob = UnicodeAttribute(null=True)  # null only while PREPARING
+    tx_hash = UnicodeAttribute(null=True)
     last_ledger_sequence = NumberAttribute()
     prepared_at_ledger = NumberAttribute()  # lookups by hash start here
     status = UnicodeAttribute()

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import UpdateError
 from xrpl.models.requests import AccountObjectType
 
 from domain.errors import TransientFault
@@ -23,6 +23,7 @@ from domain.ledger_results import Final, Preliminary, classify_preliminary, clas
 from domain.signing_policy import MAX_FEE_DROPS
 from lambdas.custody.signed_transaction import SignedTransaction
 from lambdas.ledger.client import LedgerClient
+from lambdas.ledger.reservation import AlreadyReserved, RecordFor, reserve_sequence, reserve_ticket
 from lambdas.ledger.sequences import SequenceAllocator, TicketPool
 from lambdas.tables import SubmissionRecord
 
@@ -32,13 +33,10 @@ MAX_ATTEMPTS = 5  # re-signs after expiry before the step gives up
 
 
 class Status(StrEnum):
+    PREPARING = "PREPARING"  # Sequence/Ticket reserved, not signed yet
     SUBMITTED = "SUBMITTED"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
-
-
-class NoTicketAvailable(TransientFault):
-    """The hot account's ticket pool is empty; a refill is on its way."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +74,8 @@ class LedgerSubmitter:
         record = self.find(business_key)
         if record is None:
             record = self._prepare(business_key, unsigned, sign, use_ticket)
+        elif record.status == Status.PREPARING:  # a run that crashed before signing
+            record = self._sign_prepared(record, sign)
         if record.status == Status.SUBMITTED:
             self._send(record)
         return record
@@ -85,6 +85,10 @@ class LedgerSubmitter:
         record = self.find(business_key)
         if record is None:
             raise KeyError(f"no submission for {business_key}")
+        if record.status == Status.PREPARING:
+            record = self._sign_prepared(record, sign)
+            self._send(record)
+            return record
         if record.status != Status.SUBMITTED:
             return record
         found = self.ledger.find_transaction(
@@ -101,42 +105,61 @@ class LedgerSubmitter:
     def _prepare(
         self, business_key: str, unsigned: dict[str, Any], sign: Signer, use_ticket: bool
     ) -> SubmissionRecord:
+        """Reserve the Sequence/Ticket with the record (atomically), then sign the record."""
         validated_index = self.ledger.validated_ledger_index()
-        tx = self._with_sequence(dict(unsigned), business_key, use_ticket, sign)
-        signed = sign(self._with_fee_and_expiry(tx, validated_index))
-        record = SubmissionRecord(
-            business_key,
-            account=signed.account,
-            transaction_type=str(tx["TransactionType"]),
-            unsigned_json=json.dumps(tx, sort_keys=True),
-            sequence=signed.sequence,
-            ticket_sequence=signed.ticket_sequence,
-            tx_blob=signed.tx_blob,
-            tx_hash=signed.tx_hash,
-            last_ledger_sequence=signed.last_ledger_sequence,
-            prepared_at_ledger=validated_index,
-            status=Status.SUBMITTED.value,
-        )
-        try:
-            record.save(condition=SubmissionRecord.business_key.does_not_exist())
-        except PutError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise TransientFault(f"submission {business_key} not persisted: {error}") from error
-            # A concurrent run persisted first; its transaction is the one. Ours is never sent.
-            return SubmissionRecord.get(business_key, consistent_read=True)
-        return record
 
-    def _with_sequence(
-        self, tx: dict[str, Any], business_key: str, use_ticket: bool, sign: Signer
-    ) -> dict[str, Any]:
+        def record_for(tx: dict[str, Any]) -> SubmissionRecord:
+            return SubmissionRecord(
+                business_key,
+                account=str(tx["Account"]),
+                transaction_type=str(tx["TransactionType"]),
+                unsigned_json=json.dumps(tx, sort_keys=True),
+                sequence=int(tx["Sequence"]),
+                ticket_sequence=tx.get("TicketSequence"),
+                last_ledger_sequence=0,
+                prepared_at_ledger=validated_index,
+                status=Status.PREPARING.value,
+            )
+
+        try:
+            if use_ticket:
+                record = self._reserve_ticket(dict(unsigned), record_for, sign)
+            else:
+                record = reserve_sequence(self.allocator, dict(unsigned), record_for)
+        except AlreadyReserved:
+            record = SubmissionRecord.get(business_key, consistent_read=True)
+        return self._sign_prepared(record, sign) if record.status == Status.PREPARING else record
+
+    def _reserve_ticket(
+        self, tx: dict[str, Any], record_for: RecordFor, sign: Signer
+    ) -> SubmissionRecord:
         account = str(tx["Account"])
-        if not use_ticket:
-            return {**tx, "Sequence": self.allocator.allocate(account)}
-        ticket = self.tickets.claim(account, business_key)
-        self.top_up_tickets(account, sign)
-        if ticket is None:
-            raise NoTicketAvailable(f"no ticket available for {account}; a refill is under way")
-        return {**tx, "Sequence": 0, "TicketSequence": ticket}
+        try:
+            return reserve_ticket(self.tickets, tx, record_for)
+        finally:
+            self.top_up_tickets(account, sign)
+
+    def _sign_prepared(self, record: SubmissionRecord, sign: Signer) -> SubmissionRecord:
+        """Sign the reserved transaction; the blob is stored before anything submits it."""
+        tx = json.loads(record.unsigned_json)
+        validated_index = self.ledger.validated_ledger_index()
+        signed = sign(self._with_fee_and_expiry(tx, validated_index))
+        try:
+            record.update(
+                actions=[
+                    SubmissionRecord.tx_blob.set(signed.tx_blob),
+                    SubmissionRecord.tx_hash.set(signed.tx_hash),
+                    SubmissionRecord.last_ledger_sequence.set(signed.last_ledger_sequence or 0),
+                    SubmissionRecord.prepared_at_ledger.set(validated_index),
+                    SubmissionRecord.status.set(Status.SUBMITTED.value),
+                ],
+                condition=SubmissionRecord.status == Status.PREPARING.value,
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise TransientFault(f"submission {record.business_key}: {error}") from error
+            return SubmissionRecord.get(record.business_key, consistent_read=True)
+        return record
 
     def top_up_tickets(self, account: str, sign: Signer) -> SubmissionRecord | None:
         """Harvest a validated refill, or start one when the pool runs low. Never waits."""

@@ -20,6 +20,7 @@ from typing import Any
 import moto
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import Replay, Rule
 from moto.kms import responses as kms_responses
 from moto.kms import utils as kms_utils
@@ -58,6 +59,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(moto_jsonata, "_eval_jsonata", None),
     PatchPoint(retrier_decl, "time", None),
     PatchPoint(wait_function.WaitFunction, "_wait_interval", ("self", "env", "wait_seconds")),
+    PatchPoint(DynamoHandler, "call_action", ("self",)),
 )
 
 _originals: dict[tuple[int, str], Any] = {}
@@ -106,6 +108,7 @@ def apply_all() -> None:
         _patch_kms_digest_signing()
         _patch_jsonata()
         _patch_timing()
+        _patch_dynamodb_atomicity()
         _applied = True
 
 
@@ -352,3 +355,21 @@ def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
 def _patch_timing() -> None:
     _replace(retrier_decl, "time", _RetrierTime())
     _replace(wait_function.WaitFunction, "_wait_interval", _wait_interval)
+
+
+# --- DynamoDB: one request at a time ------------------------------------------------------------
+
+_dynamodb_lock = threading.RLock()
+
+
+def _patch_dynamodb_atomicity() -> None:
+    """moto's TransactWriteItems rolls back by restoring whole-table copies taken before it ran,
+    which erases writes other threads made meanwhile; DynamoDB itself is atomic per request.
+    Serialising requests restores that (each takes a few milliseconds)."""
+    call_action = original(DynamoHandler, "call_action")
+
+    def atomic_call_action(self: DynamoHandler) -> Any:
+        with _dynamodb_lock:
+            return call_action(self)
+
+    _replace(DynamoHandler, "call_action", atomic_call_action)

@@ -129,13 +129,42 @@ def test_a_tec_result_is_a_final_failure(submitter: Any, funding: Any, ledger: L
     assert (record.status, record.result) == ("FAILED", "tecNO_DST_INSUF_XRP")
 
 
-def test_concurrent_sequences_of_one_account_are_distinct(submitter: Any, funding: Any) -> None:
-    with ThreadPoolExecutor(8) as pool:
-        sequences = list(
-            pool.map(lambda _: submitter.allocator.allocate(funding.address), range(40))
+def test_concurrent_flows_of_one_account_get_distinct_sequences_and_all_validate(
+    submitter: Any, ledger: LocalLedger
+) -> None:
+    """As for one investor buying twice at once: no two transactions on one Sequence."""
+    from xrpl.core import keypairs
+
+    from lambdas.custody.signed_transaction import sign_with
+
+    wallet = Wallet.create()
+    fund(ledger.rpc_url, wallet.address, 100)
+
+    def sign(tx: Any) -> Any:
+        return sign_with(
+            tx, wallet.public_key, lambda data: keypairs.sign(data, wallet.private_key)
         )
-    assert len(set(sequences)) == 40
-    assert max(sequences) - min(sequences) == 39
+
+    destination = Wallet.create().address
+    fund(ledger.rpc_url, destination, 20)
+    keys = [new_key() for _ in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        records = list(
+            pool.map(
+                lambda k: submitter.submit(
+                    k, xrp_payment(wallet.address, destination, 1_000), sign, use_ticket=False
+                ),
+                keys,
+            )
+        )
+    sequences = sorted(int(r.sequence) for r in records)
+    assert sequences == list(range(sequences[0], sequences[0] + 12))
+    accept(ledger.rpc_url)
+    for key in keys:
+        submitter.check(key, sign)  # resubmits any that arrived before their predecessor
+    accept(ledger.rpc_url)
+    assert [submitter.check(k, sign).status for k in keys] == ["SUCCEEDED"] * 12
+    assert balance(submitter, destination) == 20_000_000 + 12_000
 
 
 def test_a_hundred_concurrent_submissions_from_a_hot_account_all_validate(
@@ -171,3 +200,34 @@ def test_a_hundred_concurrent_submissions_from_a_hot_account_all_validate(
     assert statuses == ["SUCCEEDED"] * 100
     assert balance(submitter, destination) == 200_000_000
     assert len({submitter.find(k).ticket_sequence for k in keys}) == 100
+
+
+def test_a_crash_after_reserving_a_sequence_leaves_no_gap(
+    submitter: Any, funding: Any, ledger: LocalLedger
+) -> None:
+    """The Sequence and the record are written together: a rerun signs that same Sequence."""
+    destination = Wallet.create().address
+    key = new_key()
+    tx = xrp_payment(funding.address, destination, 11_000_000)
+
+    def crash(unsigned: Any) -> Any:
+        raise TransientFault("KMS throttled mid-sign")
+
+    with pytest.raises(TransientFault):
+        submitter.submit(key, tx, crash, use_ticket=False)
+    reserved = submitter.find(key)
+    assert reserved.status == "PREPARING" and reserved.tx_blob is None
+    later_key = new_key()
+    later = submitter.submit(
+        later_key, xrp_payment(funding.address, destination, 1), funding.sign, use_ticket=False
+    )
+    assert later.sequence == reserved.sequence + 1
+    assert later.preliminary_result == "terPRE_SEQ", "held behind the reserved Sequence"
+    rerun = submitter.submit(key, tx, funding.sign, use_ticket=False)
+    assert rerun.sequence == reserved.sequence and rerun.status == "SUBMITTED"
+    accept(ledger.rpc_url)
+    assert submitter.check(key, funding.sign).status == "SUCCEEDED"
+    assert submitter.check(later_key, funding.sign).status in ("SUCCEEDED", "SUBMITTED")
+    accept(ledger.rpc_url)
+    assert submitter.check(later_key, funding.sign).status == "SUCCEEDED"
+    assert balance(submitter, destination) == 11_000_001

@@ -9,6 +9,7 @@ import inspect
 import moto
 import pytest
 from moto.awslambda.models import LambdaFunction
+from moto.dynamodb.models import DynamoDBBackend
 from moto.events.models import Replay, Rule
 from moto.kms import responses as kms_responses
 from moto.kms import utils as kms_utils
@@ -47,6 +48,8 @@ def test_moto_still_lacks_what_the_patches_add() -> None:
         patches.original(wait_function.WaitFunction, "_wait_interval")
     )
     assert "message_type" in inspect.getsource(patches.original(kms_responses.KmsResponse, "sign"))
+    transact = inspect.getsource(DynamoDBBackend.transact_write_items)
+    assert "original_table_state" in transact and "deepcopy" in transact
 
 
 def test_applying_twice_patches_once() -> None:

@@ -1,5 +1,6 @@
 """What the patches make moto do, checked against AWS's documented behaviour."""
 
+import contextlib
 import hashlib
 import json
 import time
@@ -106,3 +107,41 @@ def test_workflow_clock_is_real_unless_made_instant() -> None:
         assert time.monotonic() - started < 0.1
     finally:
         patches.WorkflowClock.instant = before
+
+
+def test_a_failing_transaction_does_not_erase_concurrent_writes(aws: LocalAws) -> None:
+    """moto rolls a cancelled transaction back by restoring a table copy; requests are serialised
+    so writes made meanwhile by other threads survive, as in DynamoDB."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botocore.exceptions import ClientError
+
+    dynamodb = aws.client("dynamodb")
+    table = aws.stack.function_environment["SEQUENCES_TABLE"]
+    dynamodb.put_item(TableName=table, Item={"account": {"S": "held"}, "next_sequence": {"N": "1"}})
+
+    def cancelled(_: int) -> None:
+        with contextlib.suppress(ClientError):
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": {"account": {"S": "held"}},
+                            "UpdateExpression": "SET next_sequence = :n",
+                            "ConditionExpression": "next_sequence = :never",
+                            "ExpressionAttributeValues": {":n": {"N": "2"}, ":never": {"N": "0"}},
+                        }
+                    }
+                ]
+            )
+
+    def write(n: int) -> None:
+        dynamodb.put_item(
+            TableName=table, Item={"account": {"S": f"w-{n}"}, "next_sequence": {"N": str(n)}}
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: cancelled(n) if n % 2 else write(n), range(80)))
+    for n in range(0, 80, 2):
+        assert "Item" in dynamodb.get_item(TableName=table, Key={"account": {"S": f"w-{n}"}})
