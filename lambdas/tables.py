@@ -11,9 +11,15 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.models import Model
+from pynamodb.models import MetaProtocol, Model
 
 from lambdas.config import settings
+
+
+def _meta(table_name: str) -> MetaProtocol:
+    """pynamodb's per-model Meta: the table named by configuration, in the configured region."""
+    meta: MetaProtocol = type("Meta", (), {"table_name": table_name, "region": settings().region})  # type: ignore[assignment]
+    return meta
 
 
 def _now() -> datetime:
@@ -23,9 +29,7 @@ def _now() -> datetime:
 class PurchaseRecord(Model):
     """One purchase, keyed by the id derived from the gateway's payment id."""
 
-    class Meta:
-        table_name = settings().purchases_table
-        region = settings().region
+    Meta = _meta(settings().purchases_table)
 
     purchase_id = UnicodeAttribute(hash_key=True)
     payment_id = UnicodeAttribute()
@@ -43,9 +47,7 @@ class PurchaseRecord(Model):
 class WalletRecord(Model):
     """An investor's custodial wallet: the address, and the seed only as KMS ciphertext."""
 
-    class Meta:
-        table_name = settings().wallets_table
-        region = settings().region
+    Meta = _meta(settings().wallets_table)
 
     investor_id = UnicodeAttribute(hash_key=True)
     address = UnicodeAttribute()
@@ -62,9 +64,7 @@ class SubmissionRecord(Model):
     The business key (e.g. `purchase-…#mint`) makes every ledger effect happen at most once.
     """
 
-    class Meta:
-        table_name = settings().submissions_table
-        region = settings().region
+    Meta = _meta(settings().submissions_table)
 
     business_key = UnicodeAttribute(hash_key=True)
     account = UnicodeAttribute()
@@ -90,9 +90,7 @@ class SubmissionRecord(Model):
 class TicketRecord(Model):
     """One XRPL Ticket of a hot platform account: AVAILABLE until a business key claims it."""
 
-    class Meta:
-        table_name = settings().tickets_table
-        region = settings().region
+    Meta = _meta(settings().tickets_table)
 
     account = UnicodeAttribute(hash_key=True)
     ticket_sequence = NumberAttribute(range_key=True)
@@ -104,9 +102,7 @@ class TicketRecord(Model):
 class AccountSequenceRecord(Model):
     """The next Sequence to use for an account that signs without tickets, and its pool state."""
 
-    class Meta:
-        table_name = settings().sequences_table
-        region = settings().region
+    Meta = _meta(settings().sequences_table)
 
     account = UnicodeAttribute(hash_key=True)
     next_sequence = NumberAttribute()
@@ -117,9 +113,7 @@ class AccountSequenceRecord(Model):
 class InstrumentRecord(Model):
     """An instrument of the catalogue as issued on the ledger, with its units counted."""
 
-    class Meta:
-        table_name = settings().instruments_table
-        region = settings().region
+    Meta = _meta(settings().instruments_table)
 
     instrument_id = UnicodeAttribute(hash_key=True)
     issuance_id = UnicodeAttribute()
