@@ -205,7 +205,8 @@ class LedgerServer:
         if not self._subscribers or self._loop is None:
             return
         message = _encode(self._ledger_event(header, stream=True)).decode()
-        self._loop.call_soon_threadsafe(self._broadcast, message)
+        with contextlib.suppress(RuntimeError):  # the loop is already closed: nobody listens
+            self._loop.call_soon_threadsafe(self._broadcast, message)
 
     def _broadcast(self, message: str) -> None:
         for conn in list(self._subscribers):

@@ -7,6 +7,7 @@ from xrpl.models import (
     AccountSet,
     AccountSetAsfFlag,
     LedgerEntry,
+    Payment,
     TrustSet,
     TrustSetFlag,
 )
@@ -116,3 +117,21 @@ def test_pre_authorized_line_moves_the_reserve_to_the_holder(env: Env) -> None:
     holder_low = node["LowLimit"]["issuer"] == holder.address
     reserve, auth = (0x10000, 0x80000) if holder_low else (0x20000, 0x40000)  # holder / issuer
     assert node["Flags"] & reserve and node["Flags"] & auth
+
+
+def test_iou_sums_round_to_nearest_even_at_16_digits(env: Env) -> None:
+    """rippleCreditIOU adds with Number (fixUniversalNumber): 16-digit mantissa, ties to even."""
+    issuer = make_issuer(env)
+    holder = holder_with_line(env, issuer, limit="1e20")
+    for value, balance in (
+        ("1234567890123456", "1234567890123456"),
+        ("0.5", "1234567890123456"),  # tie: ...456 is even, stays
+        ("1.5", "1234567890123458"),  # ...457.5 ties to ...458
+        ("8765432109876542", "1000000000000000e1"),  # carries into a 17th digit: exponent 1
+    ):
+        env.final(
+            Payment(account=issuer.address, destination=holder.address, amount=usd(issuer, value)),
+            issuer,
+            "tesSUCCESS",
+        )
+        assert line_of(env, holder, issuer)["balance"] == balance
