@@ -79,6 +79,15 @@ class LedgerClient:
     def validated_ledger_index(self) -> int:
         return int(self.request(ServerState())["state"]["validated_ledger"]["seq"])
 
+    def holds_ledgers(self, first: int, last: int) -> bool:
+        """Whether the server has every validated ledger from first to last (complete_ledgers)."""
+        ranges = str(self.request(ServerState())["state"].get("complete_ledgers", ""))
+        for part in ranges.split(","):
+            low, _, high = part.strip().partition("-")
+            if low.isdigit() and int(low) <= first and last <= int(high or low):
+                return True
+        return False
+
     def account_root(self, address: str) -> dict[str, Any] | None:
         """The validated AccountRoot, or None if the account does not exist."""
         result = self.request(

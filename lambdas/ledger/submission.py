@@ -224,9 +224,17 @@ class LedgerSubmitter:
         return record
 
     def _provably_expired(self, record: SubmissionRecord, found: dict[str, Any]) -> bool:
-        if found.get("error") != "txnNotFound" or not found.get("searched_all"):
+        """Past LastLedgerSequence and in no validated ledger of a range the server holds whole.
+
+        rippled answers `tx` for a transaction it received but never validated from its cache
+        (`validated: false`, no error), so "not found" alone is not the only proof.
+        """
+        last = int(record.last_ledger_sequence)
+        if found.get("validated") or self.ledger.validated_ledger_index() <= last:
             return False
-        return self.ledger.validated_ledger_index() > record.last_ledger_sequence
+        if found.get("error") == "txnNotFound":
+            return bool(found.get("searched_all"))
+        return self.ledger.holds_ledgers(int(record.prepared_at_ledger), last)
 
     def _after_expiry(self, record: SubmissionRecord, sign: Signer) -> SubmissionRecord:
         preliminary = classify_preliminary(record.preliminary_result or "")

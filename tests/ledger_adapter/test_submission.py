@@ -231,3 +231,36 @@ def test_a_crash_after_reserving_a_sequence_leaves_no_gap(
     accept(ledger.rpc_url)
     assert submitter.check(later_key, funding.sign).status == "SUCCEEDED"
     assert balance(submitter, destination) == 11_000_001
+
+
+def test_a_transaction_the_server_saw_but_never_validated_is_re_signed_after_expiry(
+    submitter: Any, funding: Any, ledger: LocalLedger
+) -> None:
+    """No mocks: a transaction held behind a Sequence gap stays in rippled's cache as
+    `validated: false`; once its LastLedgerSequence has passed it is provably expired."""
+    from lambdas.ledger.submission import LAST_LEDGER_WINDOW
+
+    def crash(unsigned: Any) -> Any:
+        raise TransientFault("KMS throttled mid-sign")
+
+    destination = Wallet.create().address
+    gap_key, held_key = new_key(), new_key()
+    gap_tx = xrp_payment(funding.address, destination, 30_000_000)
+    with pytest.raises(TransientFault):
+        submitter.submit(gap_key, gap_tx, crash, use_ticket=False)
+    held = submitter.submit(
+        held_key, xrp_payment(funding.address, destination, 5), funding.sign, use_ticket=False
+    )
+    assert held.preliminary_result == "terPRE_SEQ"
+    accept(ledger.rpc_url, LAST_LEDGER_WINDOW + 2)
+    resigned = submitter.check(held_key, funding.sign)
+    assert resigned.expired_hashes == [held.tx_hash]
+    assert resigned.sequence == held.sequence and resigned.attempts == 2
+
+    submitter.submit(gap_key, gap_tx, funding.sign, use_ticket=False)  # the crashed run resumes
+    accept(ledger.rpc_url)
+    submitter.check(held_key, funding.sign)
+    accept(ledger.rpc_url)
+    assert submitter.check(gap_key, funding.sign).status == "SUCCEEDED"
+    assert submitter.check(held_key, funding.sign).status == "SUCCEEDED"
+    assert balance(submitter, destination) == 30_000_005
