@@ -7,9 +7,6 @@ with conditional writes, so hundreds of purchases never queue behind one Sequenc
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
-
 from pynamodb.exceptions import PutError, UpdateError
 
 from domain.errors import TransientFault
@@ -106,10 +103,7 @@ class SequenceAllocator:
 
 
 class TicketPool:
-    """Tickets of one hot account, each claimed by exactly one business key."""
-
-    def __init__(self, rng: Callable[[list[TicketRecord]], TicketRecord] | None = None) -> None:
-        self._pick = rng or random.choice
+    """Tickets of hot accounts; lambdas/ledger/reservation.py claims them with the record."""
 
     def available(self, account: str) -> list[TicketRecord]:
         return list(
@@ -117,27 +111,6 @@ class TicketPool:
                 account, filter_condition=TicketRecord.status == AVAILABLE, consistent_read=True
             )
         )
-
-    def claim(self, account: str, business_key: str, attempts: int = 12) -> int | None:
-        """A ticket for business_key, or None when the pool is empty."""
-        for _ in range(attempts):
-            free = self.available(account)
-            if not free:
-                return None
-            ticket = self._pick(free)
-            try:
-                ticket.update(
-                    actions=[
-                        TicketRecord.status.set(CLAIMED),
-                        TicketRecord.claimed_by.set(business_key),
-                    ],
-                    condition=TicketRecord.status == AVAILABLE,
-                )
-                return int(ticket.ticket_sequence)
-            except UpdateError as error:
-                if not _conditional(error):
-                    raise TransientFault(f"ticket claim for {account}: {error}") from error
-        raise TransientFault(f"ticket pool of {account} is contended; retry")
 
     def add(self, account: str, first: int, count: int) -> None:
         """Register tickets first..first+count-1 (idempotent: existing ones are kept)."""
