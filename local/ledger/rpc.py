@@ -516,15 +516,20 @@ def account_lines(chain: Chain, params: Params) -> dict[str, Any]:
         if peer_filter is not None and entry["account"] != encode_address(peer_filter):
             continue
         out.append(entry)
+    return ref.stamp(_page(params, account, "lines", out))
+
+
+def _page(params: Params, account: bytes, field: str, items: list[Any]) -> dict[str, Any]:
+    """One page of an account's list, with rippled's marker when more remain."""
     limit, offset = _paging(params, 200)
     result: dict[str, Any] = {
         "account": encode_address(account),
-        "lines": out[offset : offset + limit],
+        field: items[offset : offset + limit],
     }
-    if offset + limit < len(out):
+    if offset + limit < len(items):
         result["marker"] = str(offset + limit)
         result["limit"] = limit
-    return ref.stamp(result)
+    return result
 
 
 def _paging(params: Params, default: int) -> tuple[int, int]:
@@ -619,15 +624,7 @@ def account_objects(chain: Chain, params: Params) -> dict[str, Any]:
         if sle is None or (wanted is not None and sle["LedgerEntryType"] != wanted):
             continue
         objects.append(sle_json(key, sle))
-    limit, offset = _paging(params, 200)
-    result: dict[str, Any] = {
-        "account": encode_address(account),
-        "account_objects": objects[offset : offset + limit],
-    }
-    if offset + limit < len(objects):
-        result["marker"] = str(offset + limit)
-        result["limit"] = limit
-    return ref.stamp(result)
+    return ref.stamp(_page(params, account, "account_objects", objects))
 
 
 def account_tx(chain: Chain, params: Params) -> dict[str, Any]:
