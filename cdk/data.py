@@ -14,7 +14,8 @@ class PlatformTables(Construct):
     submissions: every signed ledger transaction, persisted before it is submitted.
     tickets: the XRPL Ticket pools of the platform's hot accounts.
     sequences: the next Sequence of accounts that sign without tickets.
-    instruments: the catalogue as issued (MPT issuance ids) with units reserved and sold."""
+    instruments: the catalogue as issued (MPT issuance ids) with units reserved and sold.
+    investors: each investor's KYC/AML standing."""
 
     def __init__(self, scope: Construct, construct_id: str, env: DeploymentEnvironment) -> None:
         super().__init__(scope, construct_id)
@@ -25,6 +26,7 @@ class PlatformTables(Construct):
         self.tickets = self._table("Tickets", "account", sort_key="ticket_sequence")
         self.sequences = self._table("Sequences", "account")
         self.instruments = self._table("Instruments", "instrument_id")
+        self.investors = self._table("Investors", "investor_id")
 
     def by_name(self) -> dict[str, dynamodb.ITable]:
         return {
@@ -34,6 +36,7 @@ class PlatformTables(Construct):
             "tickets": self.tickets,
             "sequences": self.sequences,
             "instruments": self.instruments,
+            "investors": self.investors,
         }
 
     def _table(self, name: str, key: str, sort_key: str | None = None) -> dynamodb.TableV2:

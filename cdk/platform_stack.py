@@ -19,6 +19,7 @@ class PlatformStack(Stack):
         super().__init__(scope, env.stack_name, description=f"Drexfy platform ({env.name})")
         tables = PlatformTables(self, "Tables", env)
         keys = PlatformKeys(self, "Keys", env)
+        bus = PlatformBus(self, "Events", env)
         code = lambda_.Code.from_asset(str(stage_lambda_code()))
         # Every function gets the same environment: configuration is not a secret (IAM guards
         # access), and the local platform runs all handlers in one process.
@@ -29,6 +30,8 @@ class PlatformStack(Stack):
             "TICKETS_TABLE": tables.tickets.table_name,
             "SEQUENCES_TABLE": tables.sequences.table_name,
             "INSTRUMENTS_TABLE": tables.instruments.table_name,
+            "INVESTORS_TABLE": tables.investors.table_name,
+            "EVENT_BUS_NAME": bus.bus.event_bus_name,
             "INVESTOR_SEED_KEY_ID": keys.investor_seeds.key_id,
             **{
                 f"{role.upper()}_KEY_ID": key.key_id for role, key in keys.platform_accounts.items()
@@ -43,10 +46,12 @@ class PlatformStack(Stack):
             spec=PURCHASE,
             code=code,
             tables=tables.by_name(),
+            keys=keys,
+            bus=bus.bus,
             environment=environment,
             env=env,
         )
-        self.bus = PlatformBus(self, "Events", env)
+        self.bus = bus
         self.bus.route_payments_to(self.purchase.state_machine)
         for name, value in {
             "PurchaseStateMachineArn": self.purchase.state_machine.state_machine_arn,

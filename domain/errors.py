@@ -15,3 +15,7 @@ class BusinessRuleViolation(Exception):
 
 class PaymentRejected(BusinessRuleViolation):
     """A payment that cannot become a purchase; it is refunded with this reason."""
+
+
+class NeedsOperator(Exception):
+    """A compensation could not finish: the purchase is parked until an operator redrives it."""

@@ -11,16 +11,41 @@ from enum import StrEnum
 from typing import Any
 
 from domain.errors import PaymentRejected
+from domain.investor import InvestorStanding, InvestorStatus
 from domain.money import SUPPORTED_CURRENCIES, parse_amount
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
 class PurchaseStatus(StrEnum):
-    DEPOSIT_RECORDED = "DEPOSIT_RECORDED"
+    DEPOSIT_RECORDED = "DEPOSIT_RECORDED"  # units reserved, settling on the ledger
+    COMPENSATING = "COMPENSATING"  # a step failed: undoing, then refunding
     DELIVERED = "DELIVERED"
     REFUNDED = "REFUNDED"
-    NEEDS_OPERATOR = "NEEDS_OPERATOR"
+    NEEDS_OPERATOR = "NEEDS_OPERATOR"  # a compensation could not finish: parked
+
+    @property
+    def is_final(self) -> bool:
+        return self in (PurchaseStatus.DELIVERED, PurchaseStatus.REFUNDED)
+
+
+class Handling(StrEnum):
+    """What an execution does with the purchase its payment names."""
+
+    SETTLE = "SETTLE"  # new (or this execution's own, retried): settle on the ledger
+    UNDO = "UNDO"  # a redrive of a purchase that was compensating: finish undoing it
+    DUPLICATE = "DUPLICATE"  # another execution owns it, or it is finished: nothing to do
+
+
+@dataclass(frozen=True)
+class InstrumentOffer:
+    """An instrument as it is on sale now."""
+
+    instrument_id: str
+    is_open: bool
+    unit_price: Decimal
+    currency: str
+    units_available: int
 
 
 @dataclass(frozen=True)
@@ -54,6 +79,58 @@ class Payment:
         return purchase_id_for(self.payment_id)
 
 
+def check_purchase(
+    payment: Payment, investor: InvestorStanding | None, instrument: InstrumentOffer | None
+) -> None:
+    """Raise PaymentRejected, with the reason, unless the payment can buy what it names."""
+    if investor is None:
+        raise PaymentRejected(f"investor {payment.investor_id} is not registered")
+    if investor.status != InvestorStatus.ACTIVE:
+        raise PaymentRejected(f"investor {payment.investor_id} is {investor.status.value}")
+    if investor.wallet_address is None:
+        raise PaymentRejected(f"investor {payment.investor_id} has no wallet yet")
+    if instrument is None:
+        raise PaymentRejected(f"instrument {payment.instrument_id} is not in the catalogue")
+    if not instrument.is_open:
+        raise PaymentRejected(f"instrument {payment.instrument_id} is not open for sale")
+    if payment.currency != instrument.currency:
+        raise PaymentRejected(
+            f"paid in {payment.currency}, instrument {payment.instrument_id} is sold in "
+            f"{instrument.currency}"
+        )
+    price = instrument.unit_price * payment.units
+    if payment.amount != price:
+        raise PaymentRejected(
+            f"paid {payment.amount} {payment.currency} for {payment.units} units of "
+            f"{payment.instrument_id}, which cost {price} {instrument.currency}"
+        )
+    if payment.units > instrument.units_available:
+        raise PaymentRejected(units_unavailable(payment, instrument.units_available))
+
+
+def units_unavailable(payment: Payment, available: int) -> str:
+    return f"{payment.units} units of {payment.instrument_id} asked, {available} available"
+
+
+def handling_for(
+    status: PurchaseStatus,
+    owner_execution: str | None,
+    execution: str,
+    redrive: bool,
+    compensating: bool,
+) -> Handling:
+    """One execution settles a purchase; a duplicate delivery of its payment does nothing.
+
+    A redrive by an operator takes over an unfinished purchase; if it had begun to undo, it
+    goes on undoing, never forward again.
+    """
+    if status.is_final:
+        return Handling.DUPLICATE
+    if owner_execution != execution and not redrive:
+        return Handling.DUPLICATE
+    return Handling.UNDO if compensating else Handling.SETTLE
+
+
 def purchase_id_for(payment_id: str) -> str:
     """One payment is one purchase: the id is derived, so every redelivery finds the same one.
 
@@ -61,6 +138,16 @@ def purchase_id_for(payment_id: str) -> str:
     """
     digest = hashlib.sha256(payment_id.encode()).hexdigest()[:24]
     return f"purchase-{digest}"
+
+
+def purchase_id_of(task_input: dict[str, Any]) -> str:
+    """The purchase a compensation task is about: named, or derived from the payment (which
+    may be all there is when the payment was rejected before a purchase existed)."""
+    if task_input.get("purchase_id"):
+        return str(task_input["purchase_id"])
+    payment = task_input.get("payment") or {}
+    payment_id = payment.get("payment_id") if isinstance(payment, dict) else None
+    return purchase_id_for(str(payment_id or f"event-{task_input.get('event_id', 'unknown')}"))
 
 
 def failure_reason(failure: dict[str, Any]) -> str:

@@ -25,6 +25,8 @@ class Settings:
     tickets_table: str
     sequences_table: str
     instruments_table: str
+    investors_table: str
+    event_bus_name: str
     investor_seed_key_id: str
     issuer_key_id: str
     company_key_id: str
@@ -50,6 +52,8 @@ def settings() -> Settings:
         tickets_table=_required("TICKETS_TABLE"),
         sequences_table=_required("SEQUENCES_TABLE"),
         instruments_table=_required("INSTRUMENTS_TABLE"),
+        investors_table=_required("INVESTORS_TABLE"),
+        event_bus_name=_required("EVENT_BUS_NAME"),
         investor_seed_key_id=_required("INVESTOR_SEED_KEY_ID"),
         issuer_key_id=_required("ISSUER_KEY_ID"),
         company_key_id=_required("COMPANY_KEY_ID"),

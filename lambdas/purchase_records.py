@@ -1,18 +1,108 @@
-"""Reading and writing purchase records: idempotent, so redelivered events change nothing."""
+"""Purchase records: created once per payment, with the instrument's units reserved atomically.
+
+Every write here is idempotent, so a retried task or a redelivered event changes nothing twice.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
-from pynamodb.exceptions import PutError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
-from domain.errors import PaymentRejected, TransientFault
-from domain.purchase import Payment, PurchaseStatus
-from lambdas.tables import PurchaseRecord
+from domain.errors import BusinessRuleViolation, PaymentRejected, TransientFault
+from domain.investor import InvestorStanding
+from domain.purchase import (
+    Handling,
+    InstrumentOffer,
+    Payment,
+    PurchaseStatus,
+    check_purchase,
+    handling_for,
+    units_unavailable,
+)
+from lambdas.config import settings
+from lambdas.tables import InstrumentRecord, PurchaseRecord
 
 
-def record_deposit(payment: Payment) -> PurchaseRecord:
-    """Create the purchase for a payment, or return the one an earlier delivery created."""
+class PurchaseUndoing(BusinessRuleViolation):
+    """The purchase is being undone: it cannot be completed."""
+
+
+def find(purchase_id: str) -> PurchaseRecord | None:
+    try:
+        return PurchaseRecord.get(purchase_id, consistent_read=True)
+    except PurchaseRecord.DoesNotExist:
+        return None
+
+
+def get(purchase_id: str) -> PurchaseRecord:
+    record = find(purchase_id)
+    if record is None:
+        raise PaymentRejected(f"no purchase {purchase_id}")
+    return record
+
+
+def find_offer(instrument_id: str) -> InstrumentRecord | None:
+    try:
+        return InstrumentRecord.get(instrument_id, consistent_read=True)
+    except InstrumentRecord.DoesNotExist:
+        return None
+
+
+def open_purchase(
+    payment: Payment, standing: InvestorStanding | None, execution_arn: str, redrive: bool
+) -> tuple[PurchaseRecord, Handling]:
+    """The purchase for a payment and what this execution should do with it.
+
+    New payments are checked against the investor and the instrument, then recorded together
+    with the reservation of their units; a payment that fails a check is PaymentRejected.
+    """
+    existing = find(payment.purchase_id)
+    if existing is None:
+        instrument = find_offer(payment.instrument_id)
+        check_purchase(payment, standing, _offer(instrument))
+        assert standing is not None and instrument is not None  # checked above
+        created = _create_with_reservation(payment, standing, instrument, execution_arn)
+        if created is not None:
+            return created, Handling.SETTLE
+        existing = get(payment.purchase_id)  # a concurrent delivery of the payment won
+    if existing.payment_id != payment.payment_id or existing.amount != str(payment.amount):
+        return existing, Handling.DUPLICATE  # never let a conflicting event touch a purchase
+    handling = handling_for(
+        PurchaseStatus(existing.status),
+        existing.execution_arn,
+        execution_arn,
+        redrive,
+        bool(existing.compensating),
+    )
+    if handling != Handling.DUPLICATE and existing.execution_arn != execution_arn:
+        _take_over(existing, execution_arn)
+    return existing, handling
+
+
+def _offer(record: InstrumentRecord | None) -> InstrumentOffer | None:
+    if record is None:
+        return None
+    return InstrumentOffer(
+        instrument_id=record.instrument_id,
+        is_open=record.status == "OPEN",
+        unit_price=Decimal(record.unit_price),
+        currency=record.currency,
+        units_available=int(record.units_available),
+    )
+
+
+def _create_with_reservation(
+    payment: Payment,
+    standing: InvestorStanding,
+    instrument: InstrumentRecord,
+    execution_arn: str,
+) -> PurchaseRecord | None:
+    """Record the purchase and take its units in one transaction; None if it already exists."""
     record = PurchaseRecord(
         payment.purchase_id,
         payment_id=payment.payment_id,
@@ -22,26 +112,150 @@ def record_deposit(payment: Payment) -> PurchaseRecord:
         amount=str(payment.amount),
         currency=payment.currency,
         status=PurchaseStatus.DEPOSIT_RECORDED.value,
+        issuance_id=instrument.issuance_id,
+        investor_address=standing.wallet_address,
+        execution_arn=execution_arn,
+        units_held=True,
     )
     try:
-        record.save(condition=PurchaseRecord.purchase_id.does_not_exist())
+        with _transaction() as transaction:
+            transaction.save(record, condition=PurchaseRecord.purchase_id.does_not_exist())
+            transaction.update(
+                InstrumentRecord(payment.instrument_id),
+                actions=[
+                    InstrumentRecord.units_available.add(-payment.units),
+                    InstrumentRecord.units_reserved.add(payment.units),
+                ],
+                condition=(InstrumentRecord.units_available >= payment.units)
+                & (InstrumentRecord.status == "OPEN"),
+            )
+    except TransactWriteError as error:
+        # pynamodb sends puts before updates: reason 0 is the purchase, 1 the instrument.
+        if _failed(error, 0):
+            return None
+        if _failed(error, 1):
+            left = find_offer(payment.instrument_id)
+            raise PaymentRejected(
+                units_unavailable(payment, int(left.units_available) if left else 0)
+            ) from None
+        raise TransientFault(f"recording purchase {payment.purchase_id}: {error}") from error
+    return record
+
+
+def _take_over(record: PurchaseRecord, execution_arn: str) -> None:
+    """An operator's redrive: this execution now settles (or undoes) the purchase."""
+    status = PurchaseStatus.COMPENSATING if record.compensating else PurchaseStatus(record.status)
+    if status == PurchaseStatus.NEEDS_OPERATOR:
+        status = PurchaseStatus.DEPOSIT_RECORDED
+    record.update(
+        actions=[
+            PurchaseRecord.execution_arn.set(execution_arn),
+            PurchaseRecord.status.set(status.value),
+            PurchaseRecord.updated_at.set(datetime.now(UTC)),
+        ]
+    )
+
+
+def begin_compensation(purchase_id: str, reason: str) -> PurchaseRecord:
+    """From here on the purchase only goes backwards; the first reason is the one kept."""
+    record = get(purchase_id)
+    if record.compensating:
         return record
-    except PutError as error:
-        if not _is_conditional_failure(error):
-            raise TransientFault(f"purchases table did not accept the write: {error}") from error
-    existing = PurchaseRecord.get(payment.purchase_id, consistent_read=True)
-    if existing.payment_id != payment.payment_id or existing.amount != str(payment.amount):
-        raise PaymentRejected(f"payment {payment.payment_id} was already used for other details")
-    return existing
+    record.update(
+        actions=[
+            PurchaseRecord.compensating.set(True),
+            PurchaseRecord.status.set(PurchaseStatus.COMPENSATING.value),
+            PurchaseRecord.reason.set(reason),
+            PurchaseRecord.updated_at.set(datetime.now(UTC)),
+        ]
+    )
+    return record
 
 
-def record_refund(
-    purchase_id: str, payment_fields: dict[str, object], reason: str
-) -> PurchaseRecord:
-    """Mark a purchase refunded with its reason; create the record if the payment had none."""
+def resume_compensation(purchase_id: str) -> None:
+    """A parked purchase goes back to undoing (the reason it was parked stays on record)."""
+    PurchaseRecord(purchase_id).update(
+        actions=[
+            PurchaseRecord.compensating.set(True),
+            PurchaseRecord.status.set(PurchaseStatus.COMPENSATING.value),
+            PurchaseRecord.updated_at.set(datetime.now(UTC)),
+        ],
+        condition=PurchaseRecord.purchase_id.exists(),
+    )
+
+
+def record_transaction(purchase_id: str, step: str, details: dict[str, Any]) -> None:
+    PurchaseRecord(purchase_id).update(
+        actions=[
+            PurchaseRecord.transactions[step].set(details),  # type: ignore[index]
+            PurchaseRecord.updated_at.set(datetime.now(UTC)),
+        ],
+        condition=PurchaseRecord.purchase_id.exists(),
+    )
+
+
+def release_units(purchase_id: str) -> PurchaseRecord | None:
+    """Give the purchase's reserved units back to the instrument, once."""
+    record = find(purchase_id)
+    if record is None or not record.units_held:
+        return record
     try:
-        record = PurchaseRecord.get(purchase_id, consistent_read=True)
-    except PurchaseRecord.DoesNotExist:
+        with _transaction() as transaction:
+            transaction.update(
+                record,
+                actions=[PurchaseRecord.units_held.set(False)],
+                condition=PurchaseRecord.units_held == True,  # noqa: E712 (a DynamoDB condition)
+            )
+            transaction.update(
+                InstrumentRecord(record.instrument_id),
+                actions=[
+                    InstrumentRecord.units_available.add(int(record.units)),
+                    InstrumentRecord.units_reserved.add(-int(record.units)),
+                ],
+            )
+    except TransactWriteError as error:
+        if not _failed(error, 0):
+            raise TransientFault(f"releasing units of {purchase_id}: {error}") from error
+    return find(purchase_id)
+
+
+def complete_delivery(purchase_id: str) -> PurchaseRecord:
+    """The reserved units become sold and the purchase DELIVERED, once."""
+    record = get(purchase_id)
+    if record.status == PurchaseStatus.DELIVERED:
+        return record
+    if record.compensating or not record.units_held:
+        raise PurchaseUndoing(f"purchase {purchase_id} is being undone: {record.reason}")
+    try:
+        with _transaction() as transaction:
+            transaction.update(
+                record,
+                actions=[
+                    PurchaseRecord.units_held.set(False),
+                    PurchaseRecord.status.set(PurchaseStatus.DELIVERED.value),
+                    PurchaseRecord.updated_at.set(datetime.now(UTC)),
+                ],
+                condition=(PurchaseRecord.units_held == True)  # noqa: E712
+                & (PurchaseRecord.compensating == False),  # noqa: E712
+            )
+            transaction.update(
+                InstrumentRecord(record.instrument_id),
+                actions=[
+                    InstrumentRecord.units_reserved.add(-int(record.units)),
+                    InstrumentRecord.units_sold.add(int(record.units)),
+                ],
+            )
+    except TransactWriteError as error:
+        if not _failed(error, 0):
+            raise TransientFault(f"completing {purchase_id}: {error}") from error
+        return complete_delivery(purchase_id)  # re-read: delivered meanwhile, or undoing
+    return get(purchase_id)
+
+
+def record_refund(purchase_id: str, payment_fields: dict[str, Any], reason: str) -> PurchaseRecord:
+    """Mark the purchase refunded with its reason; create the record if the payment had none."""
+    record = find(purchase_id)
+    if record is None:
         record = PurchaseRecord(
             purchase_id,
             payment_id=str(payment_fields.get("payment_id", "")),
@@ -51,13 +265,80 @@ def record_refund(
             amount=str(payment_fields.get("amount", "")),
             currency=str(payment_fields.get("currency", "")),
             status=PurchaseStatus.REFUNDED.value,
+            reason=reason,
         )
-    record.status = PurchaseStatus.REFUNDED.value
-    record.reason = reason
-    record.updated_at = datetime.now(UTC)
-    record.save()
+        try:
+            record.save(condition=PurchaseRecord.purchase_id.does_not_exist())
+            return record
+        except PutError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise TransientFault(f"recording refund of {purchase_id}: {error}") from error
+            record = get(purchase_id)
+    if record.status == PurchaseStatus.DELIVERED:
+        raise PurchaseUndoing(f"purchase {purchase_id} was delivered; it cannot be refunded")
+    record.update(
+        actions=[
+            PurchaseRecord.status.set(PurchaseStatus.REFUNDED.value),
+            PurchaseRecord.reason.set(record.reason or reason),
+            PurchaseRecord.updated_at.set(datetime.now(UTC)),
+        ]
+    )
     return record
 
 
-def _is_conditional_failure(error: PutError) -> bool:
-    return error.cause_response_code == "ConditionalCheckFailedException"
+def mark_refund_requested(purchase_id: str) -> None:
+    PurchaseRecord(purchase_id).update(actions=[PurchaseRecord.refund_requested.set(True)])
+
+
+def park(purchase_id: str, reason: str) -> PurchaseRecord | None:
+    """NEEDS_OPERATOR, with the exact reason; the reason it began undoing is kept beside it."""
+    record = find(purchase_id)
+    if record is None:
+        return None
+    record.update(
+        actions=[
+            PurchaseRecord.compensating.set(True),  # parked purchases only ever go backwards
+            PurchaseRecord.status.set(PurchaseStatus.NEEDS_OPERATOR.value),
+            PurchaseRecord.reason.set(
+                f"{reason} (undoing because: {record.reason})" if record.reason else reason
+            ),
+            PurchaseRecord.updated_at.set(datetime.now(UTC)),
+        ]
+    )
+    return record
+
+
+def summary(record: PurchaseRecord) -> dict[str, Any]:
+    """What an execution's output and an operator show: the purchase in one object."""
+    return {
+        "purchase_id": record.purchase_id,
+        "payment_id": record.payment_id,
+        "investor_id": record.investor_id,
+        "instrument_id": record.instrument_id,
+        "units": int(record.units),
+        "amount": record.amount,
+        "currency": record.currency,
+        "status": record.status,
+        "reason": record.reason,
+        "transactions": transactions_of(record),
+    }
+
+
+def transactions_of(record: PurchaseRecord) -> dict[str, Any]:
+    """Each step's transaction: hash, ledger index, result."""
+    raw = record.transactions.as_dict() if record.transactions is not None else {}
+    return {step: _plain(details) for step, details in raw.items()}
+
+
+def _plain(details: dict[str, Any]) -> dict[str, Any]:
+    return {k: int(v) if isinstance(v, (int, float, Decimal)) else v for k, v in details.items()}
+
+
+def _transaction() -> TransactWrite:
+    return TransactWrite(connection=Connection(region=settings().region))
+
+
+def _failed(error: TransactWriteError, index: int) -> bool:
+    reasons = error.cancellation_reasons
+    reason = reasons[index] if len(reasons) > index else None
+    return reason is not None and reason.code == "ConditionalCheckFailed"

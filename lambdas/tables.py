@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from pynamodb.attributes import (
     BinaryAttribute,
+    BooleanAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -38,6 +41,26 @@ class PurchaseRecord(Model):
     units = NumberAttribute()
     amount = UnicodeAttribute()  # a Decimal as text: DynamoDB numbers would come back as floats
     currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    issuance_id = UnicodeAttribute(null=True)
+    investor_address = UnicodeAttribute(null=True)
+    execution_arn = UnicodeAttribute(null=True)  # the execution settling it: found at once
+    units_held = BooleanAttribute(default=False)  # units reserved on the instrument for it
+    compensating = BooleanAttribute(default=False)  # once set, no step goes forward again
+    refund_requested = BooleanAttribute(default=False)
+    # step -> {"hash", "ledger_index", "result"}, for operators and the frontend
+    transactions: MapAttribute[str, Any] = MapAttribute(default=dict)
+    created_at = UTCDateTimeAttribute(default_for_new=_now)
+    updated_at = UTCDateTimeAttribute(default=_now)
+
+
+class InvestorRecord(Model):
+    """An investor's standing with the platform: KYC/AML status and why it last changed."""
+
+    Meta = _meta(settings().investors_table)
+
+    investor_id = UnicodeAttribute(hash_key=True)
     status = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default_for_new=_now)
@@ -123,5 +146,6 @@ class InstrumentRecord(Model):
     tranche_units = NumberAttribute()
     units_reserved = NumberAttribute(default=0)
     units_sold = NumberAttribute(default=0)
+    units_available = NumberAttribute()  # tranche less reserved and sold: the atomic guard
     status = UnicodeAttribute(default="OPEN")
     updated_at = UTCDateTimeAttribute(default=_now)

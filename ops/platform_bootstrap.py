@@ -155,6 +155,7 @@ class PlatformBootstrap:
             unit_price=str(instrument.unit_price),
             currency=instrument.currency,
             tranche_units=instrument.tranche_units,
+            units_available=instrument.tranche_units,
         ).save(condition=InstrumentRecord.instrument_id.does_not_exist())
         self.steps.append(f"catalogue: {instrument.instrument_id} -> {issuance_id}")
 

@@ -28,6 +28,48 @@ def aws(ledger: LocalLedger) -> Iterator[LocalAws]:
         yield platform
 
 
+@pytest.fixture(scope="session")
+def platform(aws: LocalAws, ledger: LocalLedger) -> dict[str, Any]:
+    """The ledger bootstrapped for the platform (accounts, issuer flags, catalogue, tickets),
+    run twice so tests can check the second run changed nothing."""
+    from domain.instruments import load_catalogue
+    from lambdas.custody.platform_signer import platform_accounts, platform_key
+    from lambdas.ledger.client import LedgerClient
+    from lambdas.ledger.sequences import SequenceAllocator, TicketPool
+    from lambdas.ledger.submission import LedgerSubmitter
+    from local.aws.deployer import PROJECT_ROOT
+    from ops.platform_bootstrap import PlatformBootstrap
+    from tests.support.ledger import accept, fund
+
+    catalogue = load_catalogue((PROJECT_ROOT / "catalogue/instruments.json").read_text())
+    accounts = platform_accounts()
+    fund(ledger.rpc_url, accounts.funding, 1_000)
+    client = LedgerClient(ledger.rpc_url)
+    submitter = LedgerSubmitter(client, SequenceAllocator(client), TicketPool())
+    signers = {role: platform_key(role).sign for role in ("issuer", "company", "funding")}
+
+    def bootstrap() -> list[str]:
+        return PlatformBootstrap(submitter, accounts, signers, lambda: accept(ledger.rpc_url)).run(
+            catalogue
+        )
+
+    def transaction_count() -> int:
+        return sum(int(client.account_root(a)["Sequence"]) for a in accounts.roles().values())
+
+    first = bootstrap()
+    after_first = transaction_count()
+    second = bootstrap()
+    return {
+        "accounts": accounts,
+        "client": client,
+        "catalogue": catalogue,
+        "first": first,
+        "second": second,
+        "tx_counts": (after_first, transaction_count()),
+        "tickets": submitter.tickets,
+    }
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
     """Poll until predicate returns something truthy; fail with what it last returned."""
     deadline = time.monotonic() + timeout

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 from xrpl.models.requests import AccountObjectType
 
 from domain.errors import TransientFault
@@ -66,6 +66,28 @@ class LedgerSubmitter:
             return SubmissionRecord.get(business_key, consistent_read=True)
         except SubmissionRecord.DoesNotExist:
             return None
+
+    def cancel_unsubmitted(self, business_key: str, reason: str) -> SubmissionRecord:
+        """Take the key with a FAILED record if nothing was reserved under it yet, so no later
+        run can submit it; a record that exists already stands and is returned."""
+        record = SubmissionRecord(
+            business_key,
+            account="",
+            transaction_type="",
+            unsigned_json="{}",
+            sequence=0,
+            last_ledger_sequence=0,
+            prepared_at_ledger=0,
+            status=Status.FAILED.value,
+            result=f"never submitted: {reason}",
+        )
+        try:
+            record.save(condition=SubmissionRecord.business_key.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise TransientFault(f"submission {business_key}: {error}") from error
+            return SubmissionRecord.get(business_key, consistent_read=True)
+        return record
 
     def submit(
         self, business_key: str, unsigned: dict[str, Any], sign: Signer, *, use_ticket: bool

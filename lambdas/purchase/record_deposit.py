@@ -1,4 +1,4 @@
-"""Task "Record deposit": the payment becomes a purchase record, once."""
+"""Task "Record deposit": the payment becomes a purchase with its units reserved, once."""
 
 from typing import Any
 
@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from domain.purchase import Payment
-from lambdas import purchase_records
+from lambdas import investor_records, purchase_records
 
 logger = Logger(service="purchase")
 
@@ -15,15 +15,11 @@ logger = Logger(service="purchase")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payment = Payment.from_event(event.get("payment") or {})
     logger.append_keys(purchase_id=payment.purchase_id, payment_id=payment.payment_id)
-    record = purchase_records.record_deposit(payment)
-    logger.info("deposit recorded")
-    return {
-        "purchase_id": record.purchase_id,
-        "payment_id": record.payment_id,
-        "investor_id": record.investor_id,
-        "instrument_id": record.instrument_id,
-        "units": int(record.units),
-        "amount": record.amount,
-        "currency": record.currency,
-        "status": record.status,
-    }
+    record, handling = purchase_records.open_purchase(
+        payment,
+        investor_records.find_standing(payment.investor_id),
+        execution_arn=str(event.get("execution", "")),
+        redrive=event.get("redrive") is True,
+    )
+    logger.info("deposit recorded", extra={"handling": handling.value})
+    return {**purchase_records.summary(record), "handling": handling.value}

@@ -325,9 +325,13 @@ def _patch_jsonata() -> None:
 
 
 class WorkflowClock:
-    """Sleeps of Retry back-off and Wait states; tests make them instant, the demo never does."""
+    """Sleeps of Retry back-off and Wait states; tests make them instant, the demo never does.
+
+    `on_wait`, when set, runs in place of an instant Wait state: a test with a ledger that
+    closes only on demand closes one there, as the real network would have meanwhile."""
 
     instant = False
+    on_wait: Callable[[], None] | None = None
 
     @classmethod
     def sleep(cls, seconds: float) -> None:
@@ -348,6 +352,8 @@ class _RetrierTime:
 
 def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
     if WorkflowClock.instant:
+        if WorkflowClock.on_wait is not None:
+            WorkflowClock.on_wait()
         return
     original(wait_function.WaitFunction, "_wait_interval")(self, env, wait_seconds)
 

@@ -9,44 +9,14 @@ import pytest
 from xrpl.models.requests import AccountObjectType
 
 from domain.instruments import INSTRUMENT_FLAGS, instrument_id_in_metadata, load_catalogue
-from local.aws.platform import LocalAws
-from local.ledger import LocalLedger
-from tests.support.ledger import accept, fund
 from tests.support.xrpljs import check_blobs
 
 CATALOGUE = load_catalogue((Path(__file__).parents[2] / "catalogue/instruments.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def bootstrapped(aws: LocalAws, ledger: LocalLedger) -> dict[str, Any]:
-    from lambdas.custody.platform_signer import platform_accounts, platform_key
-    from lambdas.ledger.client import LedgerClient
-    from lambdas.ledger.sequences import SequenceAllocator, TicketPool
-    from lambdas.ledger.submission import LedgerSubmitter
-    from ops.platform_bootstrap import PlatformBootstrap
-
-    accounts = platform_accounts()
-    fund(ledger.rpc_url, accounts.funding, 1_000)
-    client = LedgerClient(ledger.rpc_url)
-    submitter = LedgerSubmitter(client, SequenceAllocator(client), TicketPool())
-    signers = {role: platform_key(role).sign for role in ("issuer", "company", "funding")}
-
-    def bootstrap() -> list[str]:
-        return PlatformBootstrap(submitter, accounts, signers, lambda: accept(ledger.rpc_url)).run(
-            CATALOGUE
-        )
-
-    first = bootstrap()
-    transactions_after_first = ledger_transaction_count(client, accounts)
-    second = bootstrap()
-    return {
-        "accounts": accounts,
-        "client": client,
-        "first": first,
-        "second": second,
-        "tx_counts": (transactions_after_first, ledger_transaction_count(client, accounts)),
-        "tickets": submitter.tickets,
-    }
+def bootstrapped(platform: dict[str, Any]) -> dict[str, Any]:
+    return platform
 
 
 def ledger_transaction_count(client: Any, accounts: Any) -> int:

@@ -1,0 +1,237 @@
+"""The ledger side of a purchase: which transaction each saga step submits, and what undoes it.
+
+Forward: mint (issuer -> investor, stablecoin), then in the same ledger round transfer (investor
+-> company, stablecoin) and deliver (company -> investor, instrument units). Reverse, newest
+first: take the instrument back (MPT clawback), redeem the transferred stablecoin (company ->
+issuer, which burns it), claw back the minted stablecoin still with the investor.
+
+Redemption goes straight from the company to the issuer rather than through the investor: the
+books end the same, it costs one ledger round less, and it still works when the investor's line
+is frozen for AML, which is exactly when a purchase is most often undone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from domain.errors import BusinessRuleViolation
+from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts
+
+MAX_VALIDATION_CHECKS = 150  # a step not validated after this many checks: the ledger is stuck
+TF_SETF_AUTH = 0x00010000
+INVESTOR_LINE_LIMIT = "1000000000"
+LSF_MPT_AUTHORIZED = 0x00000002
+
+
+class Step(StrEnum):
+    MINT = "mint"
+    TRANSFER = "transfer"
+    DELIVER = "deliver"
+    TAKE_BACK = "take-back-instrument"
+    REDEEM = "redeem-stablecoin"
+    CLAW_BACK = "claw-back-stablecoin"
+
+
+FORWARD_STEPS = (Step.MINT, Step.TRANSFER, Step.DELIVER)
+REVERSAL_OF = {Step.TAKE_BACK: Step.DELIVER, Step.REDEEM: Step.TRANSFER, Step.CLAW_BACK: Step.MINT}
+
+
+class LedgerStepFailed(BusinessRuleViolation):
+    """A saga step's transaction failed on the validated ledger (or never applied)."""
+
+
+class LedgerNotValidating(BusinessRuleViolation):
+    """A step's transaction stayed undecided for longer than any healthy ledger takes."""
+
+
+def check_still_validating(step: str, checks: int) -> None:
+    if checks >= MAX_VALIDATION_CHECKS:
+        raise LedgerNotValidating(f"{step}: not decided after {checks} checks of the ledger")
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """Everything the ledger steps of one purchase need; built from the purchase record."""
+
+    purchase_id: str
+    investor_id: str
+    investor_address: str
+    issuance_id: str
+    units: int
+    amount: Decimal
+    accounts: PlatformAccounts
+
+    def business_key(self, step: Step) -> str:
+        return f"{self.purchase_id}#{step.value}"
+
+    def signer_role(self, step: Step) -> str:
+        """Who signs: 'investor' (through the Signer) or a platform account's role."""
+        return {
+            Step.MINT: "issuer",
+            Step.CLAW_BACK: "issuer",
+            Step.TRANSFER: "investor",
+        }.get(step, "company")
+
+    def transaction(self, step: Step) -> dict[str, Any]:
+        builders = {
+            Step.MINT: self._mint,
+            Step.TRANSFER: self._transfer,
+            Step.DELIVER: self._deliver,
+            Step.TAKE_BACK: self._take_back,
+            Step.REDEEM: self._redeem,
+            Step.CLAW_BACK: self._claw_back,
+        }
+        return builders[step]()
+
+    def _stablecoin(self, issuer: str) -> dict[str, str]:
+        return {"currency": STABLECOIN_CURRENCY, "issuer": issuer, "value": str(self.amount)}
+
+    def _instrument(self) -> dict[str, str]:
+        return {"mpt_issuance_id": self.issuance_id, "value": str(self.units)}
+
+    def _payment(self, source: str, destination: str, amount: dict[str, str]) -> dict[str, Any]:
+        return {
+            "TransactionType": "Payment",
+            "Account": source,
+            "Destination": destination,
+            "Amount": amount,
+        }
+
+    def _mint(self) -> dict[str, Any]:
+        issuer = self.accounts.issuer
+        return self._payment(issuer, self.investor_address, self._stablecoin(issuer))
+
+    def _transfer(self) -> dict[str, Any]:
+        coin = self._stablecoin(self.accounts.issuer)
+        return self._payment(self.investor_address, self.accounts.company, coin)
+
+    def _deliver(self) -> dict[str, Any]:
+        return self._payment(self.accounts.company, self.investor_address, self._instrument())
+
+    def _redeem(self) -> dict[str, Any]:
+        coin = self._stablecoin(self.accounts.issuer)
+        return self._payment(self.accounts.company, self.accounts.issuer, coin)
+
+    def _take_back(self) -> dict[str, Any]:
+        return {
+            "TransactionType": "Clawback",
+            "Account": self.accounts.company,
+            "Amount": self._instrument(),
+            "Holder": self.investor_address,
+        }
+
+    def _claw_back(self) -> dict[str, Any]:
+        # For a trust line clawback the amount's "issuer" names the holder (XLS-39).
+        return {
+            "TransactionType": "Clawback",
+            "Account": self.accounts.issuer,
+            "Amount": self._stablecoin(self.investor_address),
+        }
+
+
+def reversal_needed(step: Step, succeeded: Mapping[Step, bool]) -> bool:
+    """Whether a compensation step has anything to undo, given which forward steps validated.
+
+    Minted stablecoin that went on to the company is burnt by the redemption, so the clawback
+    is only for stablecoin the investor still holds.
+    """
+    if step == Step.CLAW_BACK:
+        return succeeded.get(Step.MINT, False) and not succeeded.get(Step.TRANSFER, False)
+    return succeeded.get(REVERSAL_OF[step], False)
+
+
+@dataclass(frozen=True)
+class HoldingsTransaction:
+    """One transaction that readies an investor to hold the stablecoin or an instrument."""
+
+    key: str
+    role: str
+    tx: dict[str, Any]
+
+
+def holdings_transactions(
+    investor_id: str,
+    investor_address: str,
+    issuance_id: str,
+    accounts: PlatformAccounts,
+    stablecoin_line: Mapping[str, Any] | None,
+    mptoken: Mapping[str, Any] | None,
+) -> list[HoldingsTransaction]:
+    """What is still missing for the investor to receive both assets, in ledger-round order.
+
+    The holder's side (trust line, MPToken) must exist before the issuer's side can authorize
+    it, so a fresh investor needs two rounds; one already in place needs none.
+    """
+    prefix = f"investor#{investor_id}"
+    needed: list[HoldingsTransaction] = []
+    if stablecoin_line is None:
+        needed.append(
+            HoldingsTransaction(
+                f"{prefix}#stablecoin-line",
+                "investor",
+                {
+                    "TransactionType": "TrustSet",
+                    "Account": investor_address,
+                    "LimitAmount": {
+                        "currency": STABLECOIN_CURRENCY,
+                        "issuer": accounts.issuer,
+                        "value": INVESTOR_LINE_LIMIT,
+                    },
+                },
+            )
+        )
+    elif not stablecoin_line.get("peer_authorized"):
+        needed.append(
+            HoldingsTransaction(
+                f"{prefix}#stablecoin-line-auth",
+                "issuer",
+                {
+                    "TransactionType": "TrustSet",
+                    "Account": accounts.issuer,
+                    "LimitAmount": {
+                        "currency": STABLECOIN_CURRENCY,
+                        "issuer": investor_address,
+                        "value": "0",
+                    },
+                    "Flags": TF_SETF_AUTH,
+                },
+            )
+        )
+    if mptoken is None:
+        needed.append(
+            HoldingsTransaction(
+                f"{prefix}#mptoken#{issuance_id}",
+                "investor",
+                {
+                    "TransactionType": "MPTokenAuthorize",
+                    "Account": investor_address,
+                    "MPTokenIssuanceID": issuance_id,
+                },
+            )
+        )
+    elif not int(mptoken.get("Flags", 0)) & LSF_MPT_AUTHORIZED:
+        needed.append(
+            HoldingsTransaction(
+                f"{prefix}#mptoken-auth#{issuance_id}",
+                "company",
+                {
+                    "TransactionType": "MPTokenAuthorize",
+                    "Account": accounts.company,
+                    "MPTokenIssuanceID": issuance_id,
+                    "Holder": investor_address,
+                },
+            )
+        )
+    return needed
+
+
+# What must be final before a compensation can decide whether it has anything to undo.
+REVERSAL_DEPENDS_ON = {
+    Step.TAKE_BACK: (Step.DELIVER,),
+    Step.REDEEM: (Step.TRANSFER,),
+    Step.CLAW_BACK: (Step.MINT, Step.TRANSFER),
+}

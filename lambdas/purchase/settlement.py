@@ -1,0 +1,223 @@
+"""The purchase's ledger steps: each call advances one step by one check, never waits.
+
+Step Functions calls a step, gets PENDING or DONE, and waits between calls (Wait states), so a
+Lambda never sleeps. A step's transaction is signed and persisted under its business key before
+its first submit (see lambdas.ledger.submission), which makes every call idempotent.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from xrpl.models.requests import AccountObjectType
+
+from domain.errors import BusinessRuleViolation
+from domain.investor import InvestorStatus
+from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts
+from domain.settlement import (
+    REVERSAL_DEPENDS_ON,
+    LedgerStepFailed,
+    Settlement,
+    Step,
+    check_still_validating,
+    holdings_transactions,
+    reversal_needed,
+)
+from lambdas import investor_records, purchase_records
+from lambdas.config import settings
+from lambdas.custody.investor_signer import sign_for_investor
+from lambdas.custody.platform_signer import platform_accounts, platform_key
+from lambdas.ledger.client import LedgerClient
+from lambdas.ledger.sequences import SequenceAllocator, TicketPool
+from lambdas.ledger.submission import LedgerSubmitter, Signer, Status
+from lambdas.tables import PurchaseRecord, SubmissionRecord
+
+PENDING, DONE = "PENDING", "DONE"
+
+
+class InvestorBlocked(BusinessRuleViolation):
+    """The investor may no longer trade (AML): the purchase is undone instead of continued."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A step's answer to Step Functions: wait and ask again, or go on."""
+
+    purchase_id: str
+    step: str
+    state: str
+    checks: int
+    transaction: dict[str, Any] = field(default_factory=dict)
+
+    def as_output(self) -> dict[str, Any]:
+        return {
+            "purchase_id": self.purchase_id,
+            "step": self.step,
+            "state": self.state,
+            "checks": self.checks,
+            "transaction": self.transaction,
+        }
+
+
+class PurchaseLedger:
+    def __init__(
+        self,
+        submitter: LedgerSubmitter,
+        accounts: PlatformAccounts,
+        platform_signer: Callable[[str], Signer],
+    ) -> None:
+        self.submitter = submitter
+        self.ledger = submitter.ledger
+        self.accounts = accounts
+        self.platform_signer = platform_signer
+
+    def settlement(self, record: PurchaseRecord) -> Settlement:
+        return Settlement(
+            purchase_id=record.purchase_id,
+            investor_id=record.investor_id,
+            investor_address=str(record.investor_address),
+            issuance_id=str(record.issuance_id),
+            units=int(record.units),
+            amount=Decimal(record.amount),
+            accounts=self.accounts,
+        )
+
+    # --- forward -----------------------------------------------------------------------------
+
+    def ready_holdings(self, purchase_id: str, checks: int) -> Progress:
+        """The investor's stablecoin line and instrument MPToken, both authorized."""
+        record = purchase_records.get(purchase_id)
+        deal = self.settlement(record)
+        needed = holdings_transactions(
+            deal.investor_id,
+            deal.investor_address,
+            deal.issuance_id,
+            self.accounts,
+            self._stablecoin_line(deal.investor_address),
+            self._mptoken(deal.investor_address, deal.issuance_id),
+        )
+        for item in needed:
+            submission = self.submitter.find(item.key)
+            if submission is not None and submission.status != Status.SUBMITTED:
+                reason = submission.result if submission.status == Status.FAILED else "undone"
+                raise LedgerStepFailed(f"{item.key}: {reason}")
+            sign = self._signer(item.role, deal)
+            if submission is None:
+                self._ensure_may_go_forward(record)
+                self.submitter.submit(item.key, item.tx, sign, use_ticket=item.role != "investor")
+            else:
+                self.submitter.check(item.key, sign)
+        if not needed:
+            return Progress(purchase_id, "holdings", DONE, checks)
+        check_still_validating("holdings", checks)
+        return Progress(purchase_id, "holdings", PENDING, checks + 1)
+
+    def advance(self, purchase_id: str, step: Step, checks: int) -> Progress:
+        record = purchase_records.get(purchase_id)
+        deal = self.settlement(record)
+        key = deal.business_key(step)
+        sign = self._signer(deal.signer_role(step), deal)
+        submission = self.submitter.find(key)
+        if submission is None:
+            self._ensure_may_go_forward(record)
+            submission = self.submitter.submit(
+                key, deal.transaction(step), sign, use_ticket=deal.signer_role(step) != "investor"
+            )
+        elif submission.status in (Status.SUBMITTED, Status.PREPARING):
+            submission = self.submitter.check(key, sign)
+        return self._progress(record, step, submission, checks)
+
+    def _ensure_may_go_forward(self, record: PurchaseRecord) -> None:
+        if record.compensating:
+            raise purchase_records.PurchaseUndoing(f"{record.purchase_id} is being undone")
+        standing = investor_records.find_standing(record.investor_id)
+        if standing is None or standing.status != InvestorStatus.ACTIVE:
+            status = standing.status.value if standing else "unknown"
+            raise InvestorBlocked(f"investor {record.investor_id} is {status}")
+
+    # --- backward ----------------------------------------------------------------------------
+
+    def reverse(self, purchase_id: str, step: Step, checks: int) -> Progress:
+        """Undo what a forward step did, once that step can no longer change."""
+        record = purchase_records.get(purchase_id)
+        deal = self.settlement(record)
+        succeeded: dict[Step, bool] = {}
+        for forward in REVERSAL_DEPENDS_ON[step]:
+            final = self._settle_forward(deal, forward)
+            if final is None:
+                check_still_validating(step.value, checks)
+                return Progress(purchase_id, step.value, PENDING, checks + 1)
+            succeeded[forward] = final
+        if not reversal_needed(step, succeeded):
+            return Progress(purchase_id, step.value, DONE, checks, {"needed": False})
+        return self.advance_reversal(record, deal, step, checks)
+
+    def advance_reversal(
+        self, record: PurchaseRecord, deal: Settlement, step: Step, checks: int
+    ) -> Progress:
+        key = deal.business_key(step)
+        sign = self._signer(deal.signer_role(step), deal)
+        submission = self.submitter.find(key)
+        if submission is None:
+            submission = self.submitter.submit(key, deal.transaction(step), sign, use_ticket=True)
+        elif submission.status in (Status.SUBMITTED, Status.PREPARING):
+            submission = self.submitter.check(key, sign)
+        return self._progress(record, step, submission, checks)
+
+    def _settle_forward(self, deal: Settlement, step: Step) -> bool | None:
+        """Whether the forward step validated; None while it still may. A step never started is
+        cancelled first, so it can never start later."""
+        key = deal.business_key(step)
+        submission = self.submitter.find(key) or self.submitter.cancel_unsubmitted(
+            key, "the purchase was being undone"
+        )
+        if submission.status in (Status.SUBMITTED, Status.PREPARING):
+            submission = self.submitter.check(key, self._signer(deal.signer_role(step), deal))
+        if submission.status in (Status.SUBMITTED, Status.PREPARING):
+            return None
+        return submission.status == Status.SUCCEEDED
+
+    # --- shared ------------------------------------------------------------------------------
+
+    def _progress(
+        self, record: PurchaseRecord, step: Step, submission: SubmissionRecord, checks: int
+    ) -> Progress:
+        if submission.status in (Status.SUBMITTED, Status.PREPARING):
+            check_still_validating(step.value, checks)
+            return Progress(record.purchase_id, step.value, PENDING, checks + 1)
+        details = {
+            "hash": submission.tx_hash,
+            "ledger_index": int(submission.ledger_index) if submission.ledger_index else None,
+            "result": submission.result,
+        }
+        if step.value not in purchase_records.transactions_of(record):
+            purchase_records.record_transaction(record.purchase_id, step.value, details)
+        if submission.status == Status.FAILED:
+            raise LedgerStepFailed(f"{step.value}: {submission.result}")
+        return Progress(record.purchase_id, step.value, DONE, checks, details)
+
+    def _signer(self, role: str, deal: Settlement) -> Signer:
+        if role != "investor":
+            return self.platform_signer(role)
+        issuances = (deal.issuance_id,)
+        return lambda tx: sign_for_investor(deal.investor_id, tx, self.accounts, issuances)
+
+    def _stablecoin_line(self, address: str) -> dict[str, Any] | None:
+        lines = self.ledger.trust_lines(address, self.accounts.issuer)
+        return next((x for x in lines if x["currency"] == STABLECOIN_CURRENCY), None)
+
+    def _mptoken(self, address: str, issuance_id: str) -> dict[str, Any] | None:
+        tokens = self.ledger.objects(address, AccountObjectType.MPTOKEN)
+        return next((t for t in tokens if t.get("MPTokenIssuanceID") == issuance_id), None)
+
+
+@functools.cache
+def purchase_ledger() -> PurchaseLedger:
+    """One per Lambda container: the ledger connection and platform keys are reused."""
+    client = LedgerClient(settings().xrpl_url)
+    submitter = LedgerSubmitter(client, SequenceAllocator(client), TicketPool())
+    return PurchaseLedger(submitter, platform_accounts(), lambda role: platform_key(role).sign)
