@@ -62,7 +62,9 @@ def test_the_server_runs_the_workflow_and_stops_cleanly(tmp_path: Path) -> None:
         assert execution["status"] == "SUCCEEDED"
         item = client("dynamodb").scan(TableName=outputs["PurchasesTableName"])["Items"][0]
         assert item["payment_id"]["S"] == "pay-server-1"
-        assert item["status"]["S"] == "DEPOSIT_RECORDED"
+        # No investor is registered on this bare server: the whole path runs to a refund.
+        assert item["status"]["S"] == "REFUNDED"
+        assert "investor inv-1 is not registered" in item["reason"]["S"]
     finally:
         assert server.stop() == 0
     port = int(endpoint.rsplit(":", 1)[1])

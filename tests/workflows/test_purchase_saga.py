@@ -1,0 +1,518 @@
+"""The purchase saga end to end: the CDK-defined workflow on the embedded AWS, its real handlers
+in-process, the project's local ledger. Books are read back from the validated ledger."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from domain.purchase import PurchaseStatus, purchase_id_for
+from local.aws.platform import LocalAws
+from local.ledger import LocalLedger
+from tests.conftest import wait_for
+from tests.support.books import (
+    stablecoin_balance,
+    stablecoin_outstanding,
+    units_held,
+    units_outstanding,
+)
+from tests.support.investors import onboard
+from tests.workflows.conftest import (
+    distinct_states,
+    executions_for,
+    history,
+    new_investor_id,
+    payment,
+    put_payment,
+    run_payment,
+)
+from tests.workflows.faults import Faults
+
+INSTRUMENT = "SME-2027-A"
+
+
+@pytest.fixture(scope="module")
+def bus_events(aws: LocalAws) -> Iterator[list[dict[str, Any]]]:
+    """Everything the platform puts on its bus from purchases, as a queue sees it."""
+    sqs, events = aws.client("sqs"), aws.client("events")
+    queue_url = sqs.create_queue(QueueName=f"purchase-events-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    bus = aws.stack.output("EventBusName")
+    rule = f"observe-purchases-{uuid.uuid4().hex[:6]}"
+    events.put_rule(
+        Name=rule, EventBusName=bus, EventPattern=json.dumps({"source": ["drexfy.purchases"]})
+    )
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    seen: list[dict[str, Any]] = []
+
+    class Received(list):  # type: ignore[type-arg]
+        def drain(self) -> list[dict[str, Any]]:
+            while True:
+                batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+                messages = batch.get("Messages", [])
+                if not messages:
+                    return self
+                for message in messages:
+                    self.append(json.loads(message["Body"]))
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    received = Received(seen)
+    yield received
+    events.remove_targets(Rule=rule, EventBusName=bus, Ids=["queue"])
+    events.delete_rule(Name=rule, EventBusName=bus)
+
+
+@pytest.fixture
+def faults(monkeypatch: pytest.MonkeyPatch) -> Faults:
+    return Faults(monkeypatch)
+
+
+@pytest.fixture
+def investor(ledger: LocalLedger, platform: dict[str, Any]) -> dict[str, str]:
+    investor_id = new_investor_id()
+    return {"investor_id": investor_id, "address": onboard(ledger, investor_id)}
+
+
+class Books:
+    """The ledger and the records around one purchase: taken before, compared after."""
+
+    def __init__(self, platform: dict[str, Any], investor: dict[str, str]) -> None:
+        from lambdas.tables import InstrumentRecord
+
+        self.client = platform["client"]
+        self.accounts = platform["accounts"]
+        self.investor = investor["address"]
+        self.instrument = InstrumentRecord.get(INSTRUMENT, consistent_read=True)
+        self.before = self.read()
+
+    def read(self) -> dict[str, Any]:
+        from lambdas.tables import InstrumentRecord
+
+        record = InstrumentRecord.get(INSTRUMENT, consistent_read=True)
+        issuance = self.instrument.issuance_id
+        return {
+            "outstanding": stablecoin_outstanding(self.client, self.accounts.issuer),
+            "company": stablecoin_balance(self.client, self.accounts.company, self.accounts.issuer),
+            "investor": stablecoin_balance(self.client, self.investor, self.accounts.issuer),
+            "investor_units": units_held(self.client, self.investor, issuance),
+            "units_outstanding": units_outstanding(self.client, self.accounts.company, issuance),
+            "available": int(record.units_available),
+            "reserved": int(record.units_reserved),
+            "sold": int(record.units_sold),
+        }
+
+    def change(self) -> dict[str, Any]:
+        after = self.read()
+        return {k: after[k] - self.before[k] for k in after if after[k] != self.before[k]}
+
+
+def purchase_record(detail: dict[str, Any]) -> Any:
+    from lambdas.tables import PurchaseRecord
+
+    return PurchaseRecord.get(purchase_id_for(detail["payment_id"]), consistent_read=True)
+
+
+def submissions_of(purchase_id: str) -> dict[str, Any]:
+    from lambdas.tables import SubmissionRecord
+
+    found = SubmissionRecord.scan(SubmissionRecord.business_key.startswith(f"{purchase_id}#"))
+    return {r.business_key.split("#", 1)[1]: r for r in found}
+
+
+# --- a purchase that goes through --------------------------------------------------------------
+
+
+def test_a_payment_delivers_the_instrument(
+    aws: LocalAws, platform: dict[str, Any], investor: dict[str, str], bus_events: Any
+) -> None:
+    books = Books(platform, investor)
+    detail = payment(investor["investor_id"], units=3, amount="300.00")
+
+    execution = run_payment(aws, detail)
+
+    assert execution["status"] == "SUCCEEDED"
+    output = json.loads(execution["output"])
+    assert output["status"] == PurchaseStatus.DELIVERED
+    assert (output["investor_id"], output["instrument_id"]) == (investor["investor_id"], INSTRUMENT)
+    assert (output["units"], output["amount"], output["currency"]) == (3, "300.00", "EUR")
+    assert set(output["transactions"]) == {"mint", "transfer", "deliver"}
+    mint = output["transactions"]["mint"]
+    for step in ("transfer", "deliver"):
+        tx = output["transactions"][step]
+        assert tx["result"] == "tesSUCCESS" and len(tx["hash"]) == 64
+        assert tx["ledger_index"] > mint["ledger_index"], f"{step} only after the mint validated"
+    assert books.change() == {
+        "outstanding": Decimal("300.00"),
+        "company": Decimal("300.00"),
+        "investor_units": 3,
+        "units_outstanding": 3,
+        "available": -3,
+        "sold": 3,
+    }
+    record = purchase_record(detail)
+    assert (
+        record.status == PurchaseStatus.DELIVERED
+        and record.execution_arn == execution["executionArn"]
+    )
+    states = distinct_states(aws, execution["executionArn"])
+    assert states[:9] == [
+        "Record deposit",
+        "What is this payment?",
+        "Authorize trust line",
+        "Trust line ready?",
+        "Wait for trust line",
+        "Mint stablecoin",
+        "Mint validated?",
+        "Wait for mint",
+        "Transfer stablecoin and deliver instrument",
+    ]
+    assert set(states[9:17]) == {
+        "Transfer stablecoin",
+        "Transfer validated?",
+        "Wait for transfer",
+        "Stablecoin transferred",
+        "Deliver instrument",
+        "Delivery validated?",
+        "Wait for delivery",
+        "Instrument delivered",
+    }
+    assert states[17:] == ["Complete purchase", "Purchase delivered"]
+    completed = [e for e in bus_events.drain() if e["detail-type"] == "PurchaseCompleted"]
+    assert [e["detail"]["purchase_id"] for e in completed][-1] == output["purchase_id"]
+
+
+def test_a_second_purchase_needs_no_trust_line_round(
+    aws: LocalAws, platform: dict[str, Any], investor: dict[str, str]
+) -> None:
+    first = run_payment(aws, payment(investor["investor_id"]))
+    assert first["status"] == "SUCCEEDED"
+
+    second = run_payment(aws, payment(investor["investor_id"], units=1, amount="100.00"))
+
+    assert json.loads(second["output"])["status"] == PurchaseStatus.DELIVERED
+    states = distinct_states(aws, second["executionArn"])
+    assert "Wait for trust line" not in states, "holdings in place: no ledger round spent on them"
+    assert sum(1 for s in state_names_of(aws, second) if s == "Wait for mint") >= 1
+
+
+def state_names_of(aws: LocalAws, execution: dict[str, Any]) -> list[str]:
+    return [
+        e["stateEnteredEventDetails"]["name"]
+        for e in history(aws, execution["executionArn"])
+        if "stateEnteredEventDetails" in e
+    ]
+
+
+# --- payments that cannot become purchases ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"investor_id": "inv-nobody"}, "investor inv-nobody is not registered"),
+        ({"instrument_id": "SME-1999-Z"}, "instrument SME-1999-Z is not in the catalogue"),
+        ({"amount": "199.99"}, "which cost 200.00 EUR"),
+        ({"units": 60000, "amount": "6000000.00"}, "60000 units of SME-2027-A asked"),
+        ({"units": "two"}, "units must be a positive integer"),
+        ({"currency": "USD"}, "currency 'USD' is not one of"),
+    ],
+    ids=[
+        "unknown investor",
+        "unknown instrument",
+        "wrong amount",
+        "too many units",
+        "malformed units",
+        "wrong currency",
+    ],
+)
+def test_a_payment_that_cannot_buy_is_refunded_with_the_reason(
+    aws: LocalAws,
+    platform: dict[str, Any],
+    investor: dict[str, str],
+    bus_events: Any,
+    change: dict[str, Any],
+    reason: str,
+) -> None:
+    books = Books(platform, investor)
+    detail = {**payment(investor["investor_id"]), **change}
+
+    execution = run_payment(aws, detail)
+
+    assert execution["status"] == "SUCCEEDED"
+    record = purchase_record(detail)
+    assert record.status == PurchaseStatus.REFUNDED
+    assert "PaymentRejected" in str(record.reason) and reason in str(record.reason)
+    assert books.change() == {}, "nothing reserved, nothing on the ledger"
+    assert submissions_of(record.purchase_id) == {}
+    assert distinct_states(aws, execution["executionArn"]) == [
+        "Record deposit",
+        "Release units",
+        "Refund payment",
+        "Payment refunded",
+    ]
+    refunds = [e["detail"] for e in bus_events.drain() if e["detail-type"] == "RefundRequested"]
+    assert record.purchase_id in [r["purchase_id"] for r in refunds]
+
+
+def test_a_blocked_investor_cannot_buy(
+    aws: LocalAws, platform: dict[str, Any], investor: dict[str, str]
+) -> None:
+    from domain.investor import InvestorStatus
+    from lambdas import investor_records
+
+    investor_records.set_status(investor["investor_id"], InvestorStatus.BLOCKED, "AML flag (test)")
+    detail = payment(investor["investor_id"])
+
+    run_payment(aws, detail)
+
+    record = purchase_record(detail)
+    assert record.status == PurchaseStatus.REFUNDED
+    assert f"investor {investor['investor_id']} is BLOCKED" in str(record.reason)
+
+
+# --- failures after the deposit: compensation in reverse order -----------------------------------
+
+FAILURE_POINTS = [
+    ("holdings", "before"),
+    ("mint", "before"),
+    ("mint", "after"),
+    ("transfer", "before"),
+    ("transfer", "after"),
+    ("deliver", "before"),
+    ("deliver", "after"),
+    ("complete", "before"),
+]
+
+
+@pytest.mark.parametrize(
+    ("step", "when"), FAILURE_POINTS, ids=[f"{s} {w}" for s, w in FAILURE_POINTS]
+)
+def test_a_failure_at_any_step_is_undone_and_refunded(
+    aws: LocalAws,
+    platform: dict[str, Any],
+    investor: dict[str, str],
+    faults: Faults,
+    bus_events: Any,
+    step: str,
+    when: str,
+) -> None:
+    books = Books(platform, investor)
+    if step == "complete":
+        faults.completion()
+    else:
+        faults.ledger_step(step, when)
+    detail = payment(investor["investor_id"])
+
+    execution = run_payment(aws, detail)
+
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    record = purchase_record(detail)
+    assert record.status == PurchaseStatus.REFUNDED
+    assert "InjectedFailure" in str(record.reason), record.reason
+    assert books.change() == {}, "every ledger effect undone, every unit back on sale"
+    assert faults.fired, "the fault was reached"
+    refunds = [e["detail"] for e in bus_events.drain() if e["detail-type"] == "RefundRequested"]
+    assert [r["purchase_id"] for r in refunds].count(record.purchase_id) == 1
+    states = distinct_states(aws, execution["executionArn"])
+    undoing = states[states.index("Begin compensation") :]
+    assert [s for s in undoing if not s.endswith("?") and not s.startswith("Wait")] == [
+        "Begin compensation",
+        "Take back instrument",
+        "Redeem stablecoin",
+        "Claw back stablecoin",
+        "Release units",
+        "Refund payment",
+        "Payment refunded",
+    ]
+
+
+def test_a_transaction_the_ledger_refuses_is_undone(
+    aws: LocalAws,
+    platform: dict[str, Any],
+    investor: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not injected: the delivery asks for more units than the issuance may ever have (tec)."""
+    from domain.settlement import Settlement
+
+    real = Settlement._deliver
+
+    def too_many(self: Settlement) -> dict[str, Any]:
+        return {**real(self), "Amount": {"mpt_issuance_id": self.issuance_id, "value": "60000"}}
+
+    monkeypatch.setattr(Settlement, "_deliver", too_many)
+    books = Books(platform, investor)
+    detail = payment(investor["investor_id"])
+
+    execution = run_payment(aws, detail)
+
+    record = purchase_record(detail)
+    assert execution["status"] == "SUCCEEDED" and record.status == PurchaseStatus.REFUNDED
+    assert "LedgerStepFailed: deliver: tec" in str(record.reason)
+    assert books.change() == {}
+    transactions = json.loads(execution["output"])["transactions"]
+    assert transactions["deliver"]["result"].startswith("tec")
+    assert {"mint", "transfer", "redeem-stablecoin"} <= set(transactions)
+
+
+def test_an_aml_block_in_the_middle_stops_the_purchase(
+    aws: LocalAws, platform: dict[str, Any], investor: dict[str, str], faults: Faults
+) -> None:
+    from domain.investor import InvestorStatus
+    from lambdas import investor_records
+
+    def flag(_: str) -> None:
+        investor_records.set_status(investor["investor_id"], InvestorStatus.BLOCKED, "AML flag")
+
+    faults.after_step("mint", flag)
+    books = Books(platform, investor)
+    detail = payment(investor["investor_id"])
+
+    execution = run_payment(aws, detail)
+
+    record = purchase_record(detail)
+    assert record.status == PurchaseStatus.REFUNDED
+    assert f"InvestorBlocked: investor {investor['investor_id']} is BLOCKED" in str(record.reason)
+    assert books.change() == {}
+    transactions = json.loads(execution["output"])["transactions"]
+    assert "claw-back-stablecoin" in transactions, "the minted stablecoin was clawed back"
+    assert "deliver" not in transactions or transactions["deliver"]["hash"] is None
+
+
+# --- parking and redrive --------------------------------------------------------------------------
+
+
+def test_a_compensation_that_cannot_finish_parks_and_a_redrive_finishes_it(
+    aws: LocalAws,
+    platform: dict[str, Any],
+    investor: dict[str, str],
+    faults: Faults,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from domain.errors import TransientFault
+    from ops.redrive import redrive_purchase
+
+    books = Books(platform, investor)
+    faults.ledger_step("transfer", "after")
+    faults.ledger_step("redeem-stablecoin", "before", error=TransientFault)
+    detail = payment(investor["investor_id"])
+
+    parked = run_payment(aws, detail)
+
+    assert parked["status"] == "FAILED" and parked["error"] == "NeedsOperator"
+    record = purchase_record(detail)
+    assert record.status == PurchaseStatus.NEEDS_OPERATOR
+    assert "TransientFault: injected failure before redeem-stablecoin" in str(record.reason)
+    assert "undoing because: InjectedFailure: injected failure after transfer" in str(record.reason)
+    emf = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if "PurchasesParked" in line
+    ]
+    assert len(emf) == 1 and emf[0]["PurchasesParked"] in (1, [1])
+    assert emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Drexfy"
+    hashes_before = {k: r.tx_hash for k, r in submissions_of(record.purchase_id).items()}
+    assert {"mint", "transfer", "deliver", "take-back-instrument"} <= set(hashes_before)
+
+    monkeypatch.undo()  # the operator fixed the cause
+    redriven_arn = redrive_purchase(aws.client("stepfunctions"), record.purchase_id, native=False)
+    finished = wait_for(
+        lambda: (
+            (e := aws.client("stepfunctions").describe_execution(executionArn=redriven_arn))
+            and e["status"] != "RUNNING"
+            and e
+        )
+    )
+
+    assert finished["status"] == "SUCCEEDED", finished.get("cause")
+    record = purchase_record(detail)
+    assert record.status == PurchaseStatus.REFUNDED
+    hashes_after = {k: r.tx_hash for k, r in submissions_of(record.purchase_id).items()}
+    assert {k: hashes_after[k] for k in hashes_before} == hashes_before, "nothing signed twice"
+    assert books.change() == {}
+    assert distinct_states(aws, redriven_arn)[:3] == [
+        "Record deposit",
+        "What is this payment?",
+        "Begin compensation",
+    ], "a redrive of a purchase being undone never goes forward"
+
+
+# --- duplicates and replays -----------------------------------------------------------------------
+
+
+def test_duplicate_and_replayed_payments_make_one_purchase(
+    aws: LocalAws, platform: dict[str, Any], investor: dict[str, str]
+) -> None:
+    books = Books(platform, investor)
+    detail = payment(investor["investor_id"])
+    sent_at = time.time()
+    threads = [threading.Thread(target=put_payment, args=(aws, detail)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    executions = wait_for(
+        lambda: (e := executions_for(aws, detail["payment_id"])) and len(e) == 3 and e, 90
+    )
+    events = aws.client("events")
+    events.start_replay(
+        ReplayName=f"replay-{uuid.uuid4().hex[:8]}",
+        EventSourceArn=aws.stack.output("EventArchiveArn"),
+        EventStartTime=sent_at - 5,
+        EventEndTime=time.time() + 5,
+        Destination={
+            "Arn": events.describe_event_bus(Name=aws.stack.output("EventBusName"))["Arn"]
+        },
+    )
+    executions = wait_for(
+        lambda: (e := executions_for(aws, detail["payment_id"])) and len(e) >= 6 and e, 90
+    )
+
+    outcomes = sorted(distinct_states(aws, e["executionArn"])[-1] for e in executions)
+    assert outcomes.count("Purchase delivered") == 1
+    assert set(outcomes) == {"Purchase delivered", "Payment already handled"}
+    assert books.change() == {
+        "outstanding": Decimal("200.00"),
+        "company": Decimal("200.00"),
+        "investor_units": 2,
+        "units_outstanding": 2,
+        "available": -2,
+        "sold": 2,
+    }, "one mint, one transfer, one delivery"
+
+
+def test_a_transient_fault_is_retried_then_succeeds(
+    aws: LocalAws,
+    platform: dict[str, Any],
+    investor: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from domain.errors import TransientFault
+    from lambdas import purchase_records
+
+    real = purchase_records.open_purchase
+    failures = {"left": 2}
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise TransientFault("ProvisionedThroughputExceededException: slow down")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(purchase_records, "open_purchase", flaky)
+    execution = run_payment(aws, payment(investor["investor_id"]))
+
+    assert execution["status"] == "SUCCEEDED"
+    failed = [e for e in history(aws, execution["executionArn"]) if e["type"] == "TaskFailed"]
+    assert [e["taskFailedEventDetails"]["error"] for e in failed] == ["TransientFault"] * 2
+    assert json.loads(execution["output"])["status"] == PurchaseStatus.DELIVERED
