@@ -22,40 +22,62 @@ import boto3
 
 from local.ledger import GENESIS_SEED
 from local.processes import PROJECT_ROOT, start_module
-from ops.history import describe_events
 
 
 @dataclass(frozen=True)
 class Scenario:
     title: str
     payment: dict[str, Any]
-    expected_states: tuple[str, ...]
+    expected_status: str
+    expected_end: str
 
 
+def _payment(
+    payment_id: str, investor_id: str, units: int, amount: str, **more: Any
+) -> dict[str, Any]:
+    return {
+        "payment_id": payment_id,
+        "investor_id": investor_id,
+        "instrument_id": "SME-2027-A",
+        "units": units,
+        "amount": amount,
+        "currency": "EUR",
+        **more,
+    }
+
+
+INVESTORS = ("inv-ada", "inv-bob")
 SCENARIOS = (
     Scenario(
-        "A valid payment becomes a purchase",
-        {
-            "payment_id": "demo-pay-001",
-            "investor_id": "inv-ada",
-            "instrument_id": "SME-2027-A",
-            "units": 5,
-            "amount": "500.00",
-            "currency": "EUR",
-        },
-        ("Record deposit", "Deposit recorded"),
+        "Ada pays 500.00 EUR for 5 units of SME-2027-A: deposit, trust line, mint, then "
+        "transfer and delivery in one ledger round",
+        _payment("demo-pay-001", "inv-ada", 5, "500.00"),
+        "DELIVERED",
+        "Purchase delivered",
     ),
     Scenario(
-        "A payment in an unsupported currency is refunded with the reason",
-        {
-            "payment_id": "demo-pay-002",
-            "investor_id": "inv-ada",
-            "instrument_id": "SME-2027-A",
-            "units": 1,
-            "amount": "100.00",
-            "currency": "USD",
-        },
-        ("Record deposit", "Refund payment", "Payment refunded"),
+        "Bob pays 250.00 EUR for 3 units (they cost 300.00): refunded with the reason",
+        _payment("demo-pay-002", "inv-bob", 3, "250.00"),
+        "REFUNDED",
+        "Payment refunded",
+    ),
+    Scenario(
+        "Bob pays 100.00 EUR for 1 unit of SME-2028-B (it costs 250.00): refunded",
+        _payment("demo-pay-003", "inv-bob", 1, "100.00", instrument_id="SME-2028-B"),
+        "REFUNDED",
+        "Payment refunded",
+    ),
+    Scenario(
+        "Bob pays 250.00 EUR for 1 unit of SME-2028-B",
+        _payment("demo-pay-004", "inv-bob", 1, "250.00", instrument_id="SME-2028-B"),
+        "DELIVERED",
+        "Purchase delivered",
+    ),
+    Scenario(
+        "The gateway delivers Ada's payment again: still one purchase, nothing moves twice",
+        _payment("demo-pay-001", "inv-ada", 5, "500.00"),
+        "DELIVERED",
+        "Payment already handled",
     ),
 )
 
@@ -68,6 +90,7 @@ class Demo:
         )
         self.events = self._session.client("events", endpoint_url=endpoint)
         self.sfn = self._session.client("stepfunctions", endpoint_url=endpoint)
+        self._seen: set[str] = set()
 
     def run(self, scenario: Scenario) -> bool:
         print(f"\n== {scenario.title}")
@@ -81,28 +104,43 @@ class Demo:
                 }
             ]
         )
+        started = time.monotonic()
         execution = self._wait_for_execution(scenario.payment["payment_id"])
         history = self.sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
-        for line in describe_events(history):
-            print("   ", line)
-        states = tuple(
-            e["stateEnteredEventDetails"]["name"]
-            for e in history
-            if "stateEnteredEventDetails" in e
+        steps = list(
+            dict.fromkeys(
+                e["stateEnteredEventDetails"]["name"]
+                for e in history
+                if "stateEnteredEventDetails" in e
+            )
         )
-        passed = execution["status"] == "SUCCEEDED" and states == scenario.expected_states
-        print(f"   {'OK' if passed else 'UNEXPECTED'}: states {' -> '.join(states)}")
+        print("    steps:", " -> ".join(s for s in steps if not s.startswith("Wait for")))
+        output = json.loads(execution.get("output") or "{}")
+        status = output.get("status")
+        print(f"    {status} in {time.monotonic() - started:.1f}s", output.get("reason") or "")
+        for step, tx in (output.get("transactions") or {}).items():
+            print(f"      {step:<22} {tx['hash']}  ledger {tx['ledger_index']}  {tx['result']}")
+        passed = (
+            execution["status"] == "SUCCEEDED"
+            and steps[-1] == scenario.expected_end
+            and status == scenario.expected_status
+        )
+        print(f"    {'OK' if passed else 'UNEXPECTED'}")
         return passed
 
-    def _wait_for_execution(self, payment_id: str, timeout: float = 60) -> dict[str, Any]:
+    def _wait_for_execution(self, payment_id: str, timeout: float = 120) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for summary in self.sfn.list_executions(
                 stateMachineArn=self.outputs["PurchaseStateMachineArn"]
             )["executions"]:
-                execution = self.sfn.describe_execution(executionArn=summary["executionArn"])
+                arn = summary["executionArn"]
+                if arn in self._seen:
+                    continue
+                execution = self.sfn.describe_execution(executionArn=arn)
                 ours = json.loads(execution["input"])["payment"]["payment_id"] == payment_id
                 if ours and execution["status"] != "RUNNING":
+                    self._seen.add(arn)
                     return execution  # type: ignore[no-any-return]
             time.sleep(0.5)
         raise TimeoutError(f"no finished purchase workflow for {payment_id} after {timeout}s")
@@ -113,6 +151,18 @@ def bootstrap(state_file: Path, ledger_url: str) -> bool:
     command = [
         sys.executable, "-m", "ops.bootstrap", "--state-file", str(state_file),
         "--ledger-url", ledger_url, "--fund-from-seed", GENESIS_SEED,
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT)
+    for line in (result.stdout + result.stderr).splitlines():
+        print("   ", line)
+    return result.returncode == 0
+
+
+def register(state_file: Path, ledger_url: str) -> bool:
+    print("\n== Registering investors (as onboarding does after KYC): wallet, XRP, ACTIVE")
+    command = [
+        sys.executable, "-m", "ops.register_investor", *INVESTORS,
+        "--state-file", str(state_file), "--ledger-url", ledger_url,
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT)
     for line in (result.stdout + result.stderr).splitlines():
@@ -141,6 +191,7 @@ def main() -> int:
             servers.append(aws)
             print(aws.ready_line)
             results = [bootstrap(state_file, ledger.field("rpc"))]
+            results.append(results[-1] and register(state_file, ledger.field("rpc")))
             state = json.loads(state_file.read_text())
             demo = Demo(state["endpoint_url"], state["stack"]["outputs"])
             results += [demo.run(scenario) for scenario in SCENARIOS]

@@ -8,8 +8,6 @@ ops/platform_bootstrap.py; lambdas modules are imported only after the environme
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -17,12 +15,14 @@ from pathlib import Path
 
 from xrpl.utils import xrp_to_drops
 
+from ops.local_state import use_local_platform
+
 
 class FundingFailed(RuntimeError):
     """The seed could not pay the funding account."""
 
 
-def _wait_strategy(ledger_url: str, close_ledgers: bool) -> Callable[[], None]:
+def wait_strategy(ledger_url: str, close_ledgers: bool) -> Callable[[], None]:
     if not close_ledgers:
         return lambda: time.sleep(1.0)
     from xrpl.clients import JsonRpcClient
@@ -72,12 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--catalogue", type=Path, default=Path("catalogue/instruments.json"))
     args = parser.parse_args(argv)
-    state = json.loads(args.state_file.read_text())
-    os.environ.update(state["function_environment"], AWS_ENDPOINT_URL=state["endpoint_url"])
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    os.environ.setdefault("AWS_REGION", state.get("region", "eu-west-1"))
-    os.environ["XRPL_URL"] = args.ledger_url
+    use_local_platform(args.state_file, args.ledger_url)
     steps = _bootstrap(args)
     print("\n".join(steps) if steps else "nothing to do: the ledger is already configured")
     return 0
@@ -92,7 +87,7 @@ def _bootstrap(args: argparse.Namespace) -> list[str]:
     from ops.platform_bootstrap import PlatformBootstrap
 
     accounts = platform_accounts()
-    wait = _wait_strategy(args.ledger_url, args.close_ledgers)
+    wait = wait_strategy(args.ledger_url, args.close_ledgers)
     funded = args.fund_from_seed and _fund_from_seed(
         args.ledger_url, args.fund_from_seed, accounts.funding, args.funding_xrp
     )

@@ -1,0 +1,19 @@
+"""Operator commands read the platform's configuration the way a Lambda does, from the
+environment; for the local platform it comes from the state file `python -m local.aws` writes.
+Call this before importing anything from lambdas (their tables bind names at import)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def use_local_platform(state_file: Path, ledger_url: str | None = None) -> None:
+    state = json.loads(state_file.read_text())
+    os.environ.update(state["function_environment"], AWS_ENDPOINT_URL=state["endpoint_url"])
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_REGION", state.get("region", "eu-west-1"))
+    if ledger_url:
+        os.environ["XRPL_URL"] = ledger_url
