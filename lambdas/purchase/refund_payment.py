@@ -17,7 +17,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(purchase_id=purchase_id)
     failure = event.get("failure")
     reason = failure_reason(failure) if failure else "refunded"
-    record = purchase_records.record_refund(purchase_id, event.get("payment") or {}, reason)
+    payment = event.get("payment")
+    fields = payment if isinstance(payment, dict) else {}
+    record = purchase_records.record_refund(purchase_id, fields, reason)
     summary = purchase_records.summary(record)
     if not record.refund_requested:
         platform_events.publish("RefundRequested", summary)

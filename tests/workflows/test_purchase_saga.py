@@ -516,3 +516,57 @@ def test_a_transient_fault_is_retried_then_succeeds(
     failed = [e for e in history(aws, execution["executionArn"]) if e["type"] == "TaskFailed"]
     assert [e["taskFailedEventDetails"]["error"] for e in failed] == ["TransientFault"] * 2
     assert json.loads(execution["output"])["status"] == PurchaseStatus.DELIVERED
+
+
+@pytest.mark.parametrize(
+    "bad_detail",
+    [{"payment_id": "pay-x"}, {"amount": 12.5}, {"payment": ["not", "an", "object"]}],
+    ids=["fields missing", "float amount", "nonsense"],
+)
+def test_a_malformed_event_is_recorded_as_refunded_never_lost(
+    aws: LocalAws, platform: dict[str, Any], bad_detail: dict[str, Any]
+) -> None:
+    from lambdas.tables import PurchaseRecord
+
+    event_id = put_payment(aws, bad_detail)
+    payment_id = bad_detail.get("payment_id") or f"event-{event_id}"
+    purchase_id = purchase_id_for(str(payment_id))
+
+    record = wait_for(lambda: _find(PurchaseRecord, purchase_id))
+
+    assert record.status == PurchaseStatus.REFUNDED
+    assert str(record.reason).startswith("PaymentRejected: malformed payment")
+
+
+def _find(model: Any, key: str) -> Any:
+    try:
+        record = model.get(key, consistent_read=True)
+    except model.DoesNotExist:
+        return None
+    return record if record.status == PurchaseStatus.REFUNDED else None
+
+
+def test_xrpljs_verifies_every_transaction_the_saga_signed(
+    aws: LocalAws, platform: dict[str, Any], investor: dict[str, str], faults: Faults
+) -> None:
+    """An independent client checks the blobs: investor (ed25519, through the Signer) and
+    platform (secp256k1 in KMS) alike, forward steps and compensations."""
+    from lambdas.tables import SubmissionRecord
+    from tests.support.xrpljs import check_blobs
+
+    faults.ledger_step("transfer", "after")
+    detail = payment(investor["investor_id"])
+    run_payment(aws, detail)
+    purchase_id = purchase_id_for(detail["payment_id"])
+    records = [
+        r
+        for r in SubmissionRecord.scan()
+        if r.tx_blob
+        and r.business_key.startswith((purchase_id, f"investor#{investor['investor_id']}"))
+    ]
+
+    kinds = {(r.transaction_type, r.business_key.rsplit("#", 1)[-1]) for r in records}
+    assert {t for t, _ in kinds} == {"TrustSet", "MPTokenAuthorize", "Payment", "Clawback"}
+    checked = check_blobs([r.tx_blob for r in records])
+    assert all(c["signatureValid"] for c in checked)
+    assert [c["hash"] for c in checked] == [r.tx_hash for r in records]
