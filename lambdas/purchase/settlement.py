@@ -27,6 +27,7 @@ from domain.settlement import (
     holdings_transactions,
     reversal_needed,
 )
+from domain.signing_policy import check_investor_transaction
 from lambdas import investor_records, purchase_records
 from lambdas.config import settings
 from lambdas.custody.investor_signer import sign_for_investor
@@ -101,20 +102,34 @@ class PurchaseLedger:
             self._mptoken(deal.investor_address, deal.issuance_id),
         )
         for item in needed:
-            submission = self.submitter.find(item.key)
-            if submission is not None and submission.status != Status.SUBMITTED:
-                reason = submission.result if submission.status == Status.FAILED else "undone"
-                raise LedgerStepFailed(f"{item.key}: {reason}")
+            key, submission = self._holdings_submission(item.key, purchase_id)
             sign = self._signer(item.role, deal)
             if submission is None:
                 self._ensure_may_go_forward(record)
-                self.submitter.submit(item.key, item.tx, sign, use_ticket=item.role != "investor")
-            else:
-                self.submitter.check(item.key, sign)
+                self._vet(item.role, item.tx, deal)
+                self.submitter.submit(key, item.tx, sign, use_ticket=item.role != "investor")
+            elif submission.status in (Status.SUBMITTED, Status.PREPARING):
+                self.submitter.check(key, sign)
+            # SUCCEEDED but not yet seen in the ledger read above: the next check will see it
         if not needed:
             return Progress(purchase_id, "holdings", DONE, checks)
         check_still_validating("holdings", checks)
         return Progress(purchase_id, "holdings", PENDING, checks + 1)
+
+    def _holdings_submission(
+        self, investor_key: str, purchase_id: str
+    ) -> tuple[str, SubmissionRecord | None]:
+        """The investor's holdings transactions are shared by their purchases. If the shared one
+        failed (say the wallet lacked the XRP reserve then), this purchase tries once more under
+        its own key; if that failed too, the purchase fails with the ledger's reason."""
+        submission = self.submitter.find(investor_key)
+        if submission is None or submission.status != Status.FAILED:
+            return investor_key, submission
+        own_key = f"{purchase_id}#{investor_key.split('#', 2)[2]}"
+        own = self.submitter.find(own_key)
+        if own is not None and own.status == Status.FAILED:
+            raise LedgerStepFailed(f"{own_key}: {own.result} (before: {submission.result})")
+        return own_key, own
 
     def advance(self, purchase_id: str, step: Step, checks: int) -> Progress:
         record = purchase_records.get(purchase_id)
@@ -124,8 +139,10 @@ class PurchaseLedger:
         submission = self.submitter.find(key)
         if submission is None:
             self._ensure_may_go_forward(record)
+            tx = deal.transaction(step)
+            self._vet(deal.signer_role(step), tx, deal)
             submission = self.submitter.submit(
-                key, deal.transaction(step), sign, use_ticket=deal.signer_role(step) != "investor"
+                key, tx, sign, use_ticket=deal.signer_role(step) != "investor"
             )
         elif submission.status in (Status.SUBMITTED, Status.PREPARING):
             submission = self.submitter.check(key, sign)
@@ -199,6 +216,14 @@ class PurchaseLedger:
         if submission.status == Status.FAILED:
             raise LedgerStepFailed(f"{step.value}: {submission.result}")
         return Progress(record.purchase_id, step.value, DONE, checks, details)
+
+    def _vet(self, role: str, tx: dict[str, Any], deal: Settlement) -> None:
+        """Apply the Signer's policy before a Sequence is reserved: a refusal after it would
+        leave a Sequence no transaction uses, and the investor's account would stall on it."""
+        if role == "investor":
+            check_investor_transaction(
+                {**tx, "Fee": "0"}, deal.investor_address, self.accounts, (deal.issuance_id,)
+            )
 
     def _signer(self, role: str, deal: Settlement) -> Signer:
         if role != "investor":

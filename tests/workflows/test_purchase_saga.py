@@ -570,3 +570,38 @@ def test_xrpljs_verifies_every_transaction_the_saga_signed(
     checked = check_blobs([r.tx_blob for r in records])
     assert all(c["signatureValid"] for c in checked)
     assert [c["hash"] for c in checked] == [r.tx_hash for r in records]
+
+
+def test_a_holding_that_failed_once_is_tried_again_by_the_next_purchase(
+    aws: LocalAws,
+    platform: dict[str, Any],
+    investor: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The issuer's authorization of the line fails on the ledger (tecNO_DST here: it names an
+    account that does not exist); the purchase is refunded. Once the cause is gone, the next
+    purchase of the investor authorizes the line under its own key and goes through."""
+    from domain import settlement
+
+    real = settlement.holdings_transactions
+
+    def broken(*args: Any) -> list[Any]:
+        items = real(*args)
+        for item in items:
+            if item.key.endswith("#stablecoin-line-auth"):
+                item.tx["LimitAmount"]["issuer"] = "rDsbeomae4FXwgQTJp9Rs64Qg9vDiTCdBv"
+        return items
+
+    monkeypatch.setattr("lambdas.purchase.settlement.holdings_transactions", broken)
+    first = payment(investor["investor_id"])
+    run_payment(aws, first)
+    assert purchase_record(first).status == PurchaseStatus.REFUNDED
+    assert "stablecoin-line-auth: tec" in str(purchase_record(first).reason)
+
+    monkeypatch.undo()
+    second = payment(investor["investor_id"])
+    execution = run_payment(aws, second)
+
+    assert json.loads(execution["output"])["status"] == PurchaseStatus.DELIVERED
+    retried = submissions_of(purchase_id_for(second["payment_id"]))["stablecoin-line-auth"]
+    assert retried.status == "SUCCEEDED"
