@@ -107,14 +107,38 @@ class PurchaseLedger:
             if submission is None:
                 self._ensure_may_go_forward(record)
                 self._vet(item.role, item.tx, deal)
-                self.submitter.submit(key, item.tx, sign, use_ticket=item.role != "investor")
+                submission = self.submitter.submit(
+                    key, item.tx, sign, use_ticket=item.role != "investor"
+                )
             elif submission.status in (Status.SUBMITTED, Status.PREPARING):
-                self.submitter.check(key, sign)
+                submission = self.submitter.check(key, sign)
+            self._note_holding(record, item.role, submission)
             # SUCCEEDED but not yet seen in the ledger read above: the next check will see it
-        if not needed:
-            return Progress(purchase_id, "holdings", DONE, checks)
-        check_still_validating("holdings", checks)
-        return Progress(purchase_id, "holdings", PENDING, checks + 1)
+        if needed:
+            check_still_validating("holdings", checks)
+            return Progress(purchase_id, "holdings", PENDING, checks + 1)
+        self._finalise_holdings(purchase_records.get(purchase_id), deal)
+        return Progress(purchase_id, "holdings", DONE, checks)
+
+    def _note_holding(
+        self, record: PurchaseRecord, role: str, submission: SubmissionRecord
+    ) -> None:
+        """Holdings transactions this purchase submitted, on its record like its other steps."""
+        key = submission.business_key
+        owner = f"investor#{record.investor_id}#" if key.startswith("investor#") else ""
+        name = key.removeprefix(owner).removeprefix(f"{record.purchase_id}#").split("#")[0]
+        details = {**self._details(submission), "key": submission.business_key, "role": role}
+        if purchase_records.transactions_of(record).get(name) != details:
+            purchase_records.record_transaction(record.purchase_id, name, details)
+
+    def _finalise_holdings(self, record: PurchaseRecord, deal: Settlement) -> None:
+        """The ledger shows the holdings in place; settle the records of what got them there."""
+        for details in purchase_records.transactions_of(record).values():
+            if "key" in details and details.get("ledger_index") is None:
+                sign = self._signer(str(details["role"]), deal)
+                self._note_holding(
+                    record, str(details["role"]), self.submitter.check(details["key"], sign)
+                )
 
     def _holdings_submission(
         self, investor_key: str, purchase_id: str
@@ -206,16 +230,20 @@ class PurchaseLedger:
         if submission.status in (Status.SUBMITTED, Status.PREPARING):
             check_still_validating(step.value, checks)
             return Progress(record.purchase_id, step.value, PENDING, checks + 1)
-        details = {
-            "hash": submission.tx_hash,
-            "ledger_index": int(submission.ledger_index) if submission.ledger_index else None,
-            "result": submission.result,
-        }
+        details = self._details(submission)
         if step.value not in purchase_records.transactions_of(record):
             purchase_records.record_transaction(record.purchase_id, step.value, details)
         if submission.status == Status.FAILED:
             raise LedgerStepFailed(f"{step.value}: {submission.result}")
         return Progress(record.purchase_id, step.value, DONE, checks, details)
+
+    @staticmethod
+    def _details(submission: SubmissionRecord) -> dict[str, Any]:
+        return {
+            "hash": submission.tx_hash,
+            "ledger_index": int(submission.ledger_index) if submission.ledger_index else None,
+            "result": submission.result,
+        }
 
     def _vet(self, role: str, tx: dict[str, Any], deal: Settlement) -> None:
         """Apply the Signer's policy before a Sequence is reserved: a refusal after it would

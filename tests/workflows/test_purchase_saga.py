@@ -144,7 +144,12 @@ def test_a_payment_delivers_the_instrument(
     assert output["status"] == PurchaseStatus.DELIVERED
     assert (output["investor_id"], output["instrument_id"]) == (investor["investor_id"], INSTRUMENT)
     assert (output["units"], output["amount"], output["currency"]) == (3, "300.00", "EUR")
-    assert set(output["transactions"]) == {"mint", "transfer", "deliver"}
+    holdings = {"stablecoin-line", "stablecoin-line-auth", "mptoken", "mptoken-auth"}
+    assert set(output["transactions"]) == {"mint", "transfer", "deliver"} | holdings
+    mint = output["transactions"]["mint"]
+    for step in holdings:
+        tx = output["transactions"][step]
+        assert tx["result"] == "tesSUCCESS" and tx["ledger_index"] < mint["ledger_index"], step
     mint = output["transactions"]["mint"]
     for step in ("transfer", "deliver"):
         tx = output["transactions"][step]
@@ -605,3 +610,5 @@ def test_a_holding_that_failed_once_is_tried_again_by_the_next_purchase(
     assert json.loads(execution["output"])["status"] == PurchaseStatus.DELIVERED
     retried = submissions_of(purchase_id_for(second["payment_id"]))["stablecoin-line-auth"]
     assert retried.status == "SUCCEEDED"
+    noted = json.loads(execution["output"])["transactions"]["stablecoin-line-auth"]
+    assert (noted["hash"], noted["result"]) == (retried.tx_hash, "tesSUCCESS")
