@@ -91,7 +91,9 @@ PURCHASE = WorkflowSpec(
             "CompletePurchase",
             "lambdas.purchase.complete_purchase.handler",
             ("purchases", "instruments"),
-            publishes=True,
+        ),
+        TaskFunction(
+            "AnnounceDelivery", "lambdas.purchase.announce_delivery.handler", publishes=True
         ),
         TaskFunction(
             "BeginCompensation", "lambdas.purchase.begin_compensation.handler", ("purchases",)

@@ -11,6 +11,7 @@ from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from domain.errors import BusinessRuleViolation, PaymentRejected, TransientFault
@@ -30,6 +31,10 @@ from lambdas.tables import InstrumentRecord, PurchaseRecord
 
 class PurchaseUndoing(BusinessRuleViolation):
     """The purchase is being undone: it cannot be completed."""
+
+
+class PurchaseDelivered(BusinessRuleViolation):
+    """The purchase was delivered: it is never undone by the saga."""
 
 
 def find(purchase_id: str) -> PurchaseRecord | None:
@@ -147,18 +152,21 @@ def _take_over(record: PurchaseRecord, execution_arn: str) -> None:
     status = PurchaseStatus.COMPENSATING if record.compensating else PurchaseStatus(record.status)
     if status == PurchaseStatus.NEEDS_OPERATOR:
         status = PurchaseStatus.DEPOSIT_RECORDED
-    record.update(
-        actions=[
-            PurchaseRecord.execution_arn.set(execution_arn),
-            PurchaseRecord.status.set(status.value),
-            PurchaseRecord.updated_at.set(datetime.now(UTC)),
-        ]
-    )
+    actions: list[Action] = [
+        PurchaseRecord.execution_arn.set(execution_arn),
+        PurchaseRecord.status.set(status.value),
+        PurchaseRecord.updated_at.set(datetime.now(UTC)),
+    ]
+    if record.compensating:  # the operator fixed what stopped the undoing: try it afresh
+        actions.append(PurchaseRecord.compensation_round.add(1))
+    record.update(actions=actions)
 
 
 def begin_compensation(purchase_id: str, reason: str) -> PurchaseRecord:
     """From here on the purchase only goes backwards; the first reason is the one kept."""
     record = get(purchase_id)
+    if record.status == PurchaseStatus.DELIVERED:
+        raise PurchaseDelivered(f"{purchase_id} was delivered; not undoing it ({reason})")
     if record.compensating:
         return record
     record.update(
@@ -173,11 +181,13 @@ def begin_compensation(purchase_id: str, reason: str) -> PurchaseRecord:
 
 
 def resume_compensation(purchase_id: str) -> None:
-    """A parked purchase goes back to undoing (the reason it was parked stays on record)."""
+    """A parked purchase goes back to undoing, in a new round: compensation transactions that
+    failed before are tried again under new keys (the parked reason stays on record)."""
     PurchaseRecord(purchase_id).update(
         actions=[
             PurchaseRecord.compensating.set(True),
             PurchaseRecord.status.set(PurchaseStatus.COMPENSATING.value),
+            PurchaseRecord.compensation_round.add(1),
             PurchaseRecord.updated_at.set(datetime.now(UTC)),
         ],
         condition=PurchaseRecord.purchase_id.exists(),
@@ -194,17 +204,19 @@ def record_transaction(purchase_id: str, step: str, details: dict[str, Any]) -> 
     )
 
 
-def release_units(purchase_id: str) -> PurchaseRecord | None:
-    """Give the purchase's reserved units back to the instrument, once."""
+def release_units(purchase_id: str, execution_arn: str) -> PurchaseRecord | None:
+    """Give the purchase's reserved units back to the instrument, once, and only from the
+    execution that owns the purchase (never from a duplicate delivery of its payment)."""
     record = find(purchase_id)
-    if record is None or not record.units_held:
+    if record is None or not record.units_held or record.execution_arn != execution_arn:
         return record
     try:
         with _transaction() as transaction:
             transaction.update(
                 record,
                 actions=[PurchaseRecord.units_held.set(False)],
-                condition=PurchaseRecord.units_held == True,  # noqa: E712 (a DynamoDB condition)
+                condition=(PurchaseRecord.units_held == True)  # noqa: E712 (DynamoDB condition)
+                & (PurchaseRecord.execution_arn == execution_arn),
             )
             transaction.update(
                 InstrumentRecord(record.instrument_id),
@@ -252,8 +264,11 @@ def complete_delivery(purchase_id: str) -> PurchaseRecord:
     return get(purchase_id)
 
 
-def record_refund(purchase_id: str, payment_fields: dict[str, Any], reason: str) -> PurchaseRecord:
-    """Mark the purchase refunded with its reason; create the record if the payment had none."""
+def claim_refund(
+    purchase_id: str, payment_fields: dict[str, Any], reason: str, execution_arn: str
+) -> PurchaseRecord | None:
+    """The purchase this execution refunds, created if the payment never became one; None if
+    the purchase belongs to another execution (a duplicate delivery must not refund it)."""
     record = find(purchase_id)
     if record is None:
         record = PurchaseRecord(
@@ -264,8 +279,10 @@ def record_refund(purchase_id: str, payment_fields: dict[str, Any], reason: str)
             units=0,
             amount=str(payment_fields.get("amount", "")),
             currency=str(payment_fields.get("currency", "")),
-            status=PurchaseStatus.REFUNDED.value,
+            status=PurchaseStatus.COMPENSATING.value,
+            compensating=True,
             reason=reason,
+            execution_arn=execution_arn,
         )
         try:
             record.save(condition=PurchaseRecord.purchase_id.does_not_exist())
@@ -274,11 +291,20 @@ def record_refund(purchase_id: str, payment_fields: dict[str, Any], reason: str)
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise TransientFault(f"recording refund of {purchase_id}: {error}") from error
             record = get(purchase_id)
+    if record.execution_arn not in (None, execution_arn):
+        return None
     if record.status == PurchaseStatus.DELIVERED:
-        raise PurchaseUndoing(f"purchase {purchase_id} was delivered; it cannot be refunded")
+        raise PurchaseDelivered(f"purchase {purchase_id} was delivered; it cannot be refunded")
+    return record
+
+
+def mark_refunded(purchase_id: str, reason: str) -> PurchaseRecord:
+    """REFUNDED, after RefundRequested is on the bus; the first failure's reason is kept."""
+    record = get(purchase_id)
     record.update(
         actions=[
             PurchaseRecord.status.set(PurchaseStatus.REFUNDED.value),
+            PurchaseRecord.refund_requested.set(True),
             PurchaseRecord.reason.set(record.reason or reason),
             PurchaseRecord.updated_at.set(datetime.now(UTC)),
         ]
@@ -286,22 +312,28 @@ def record_refund(purchase_id: str, payment_fields: dict[str, Any], reason: str)
     return record
 
 
-def mark_refund_requested(purchase_id: str) -> None:
-    PurchaseRecord(purchase_id).update(actions=[PurchaseRecord.refund_requested.set(True)])
-
-
-def park(purchase_id: str, reason: str) -> PurchaseRecord | None:
-    """NEEDS_OPERATOR, with the exact reason; the reason it began undoing is kept beside it."""
+def park(
+    purchase_id: str,
+    reason: str,
+    payment_fields: dict[str, Any],
+    execution_arn: str,
+    redrive_count: int,
+) -> PurchaseRecord:
+    """NEEDS_OPERATOR with the exact reason (beside the reason it was being undone). A payment
+    that never became a purchase gets a record here, so the operator finds it. A finished
+    purchase (delivered or refunded) is left as it is."""
     record = find(purchase_id)
     if record is None:
-        return None
+        record = claim_refund(purchase_id, payment_fields, reason, execution_arn)
+        record = record or get(purchase_id)
+    if PurchaseStatus(record.status).is_final:
+        return record
     record.update(
         actions=[
             PurchaseRecord.compensating.set(True),  # parked purchases only ever go backwards
             PurchaseRecord.status.set(PurchaseStatus.NEEDS_OPERATOR.value),
-            PurchaseRecord.reason.set(
-                f"{reason} (undoing because: {record.reason})" if record.reason else reason
-            ),
+            PurchaseRecord.parked_reason.set(reason),
+            PurchaseRecord.parked_at_redrive.set(redrive_count),
             PurchaseRecord.updated_at.set(datetime.now(UTC)),
         ]
     )
@@ -320,6 +352,7 @@ def summary(record: PurchaseRecord) -> dict[str, Any]:
         "currency": record.currency,
         "status": record.status,
         "reason": record.reason,
+        **({"parked_reason": record.parked_reason} if record.parked_reason else {}),
         "transactions": transactions_of(record),
     }
 

@@ -49,6 +49,9 @@ class PurchaseRecord(Model):
     units_held = BooleanAttribute(default=False)  # units reserved on the instrument for it
     compensating = BooleanAttribute(default=False)  # once set, no step goes forward again
     refund_requested = BooleanAttribute(default=False)
+    compensation_round = NumberAttribute(default=0)  # +1 per operator redrive of the undoing
+    parked_reason = UnicodeAttribute(null=True)  # why undoing stopped, for the operator
+    parked_at_redrive = NumberAttribute(default=0)  # the execution's RedriveCount when parked
     # step -> {"hash", "ledger_index", "result"}, for operators and the frontend
     transactions: MapAttribute[str, Any] = MapAttribute(default=dict)
     created_at = UTCDateTimeAttribute(default_for_new=_now)

@@ -102,8 +102,14 @@ class LedgerSubmitter:
             self._send(record)
         return record
 
-    def check(self, business_key: str, sign: Signer) -> SubmissionRecord:
-        """Advance the submission from what the ledger says; final once validated."""
+    def check(
+        self, business_key: str, sign: Signer, *, resign_expired: bool = True
+    ) -> SubmissionRecord:
+        """Advance the submission from what the ledger says; final once validated.
+
+        resign_expired=False (a step being undone) lets an expired Ticket transaction end
+        FAILED instead of trying again; one on a Sequence is always re-signed, or the account
+        would stall on the unused Sequence."""
         record = self.find(business_key)
         if record is None:
             raise KeyError(f"no submission for {business_key}")
@@ -113,12 +119,16 @@ class LedgerSubmitter:
             return record
         if record.status != Status.SUBMITTED:
             return record
+        # Read before the lookup: a ledger validated after it cannot hide the transaction.
+        validated_before_lookup = self.ledger.validated_ledger_index()
         found = self.ledger.find_transaction(
             record.tx_hash, int(record.prepared_at_ledger), int(record.last_ledger_sequence)
         )
         if found.get("validated"):
             return self._finalise(record, found)
-        if self._provably_expired(record, found):
+        if self._provably_expired(record, found, validated_before_lookup):
+            if not resign_expired and record.ticket_sequence is not None:
+                return self._fail_unapplied(record, "expired while the step was being undone")
             return self._after_expiry(record, sign)
         if "error" in found:
             self._send(record)  # not seen yet: harmless to submit the same blob again
@@ -245,14 +255,16 @@ class LedgerSubmitter:
         )
         return record
 
-    def _provably_expired(self, record: SubmissionRecord, found: dict[str, Any]) -> bool:
+    def _provably_expired(
+        self, record: SubmissionRecord, found: dict[str, Any], validated_index: int
+    ) -> bool:
         """Past LastLedgerSequence and in no validated ledger of a range the server holds whole.
 
         rippled answers `tx` for a transaction it received but never validated from its cache
         (`validated: false`, no error), so "not found" alone is not the only proof.
         """
         last = int(record.last_ledger_sequence)
-        if found.get("validated") or self.ledger.validated_ledger_index() <= last:
+        if found.get("validated") or validated_index <= last:
             return False
         if found.get("error") == "txnNotFound":
             return bool(found.get("searched_all"))

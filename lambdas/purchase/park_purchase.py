@@ -1,8 +1,10 @@
-"""Task "Park for operator": a compensation could not finish, so a person must look.
+"""Task "Park for operator": undoing could not finish (or the deposit could not be recorded),
+so a person must look.
 
 The first call parks the purchase (NEEDS_OPERATOR, the exact reason, a metric for the alarm)
-and fails the execution. A redrive re-runs this task once the cause is fixed: the purchase is
-already parked, so it is handed back to the compensation, which skips what already validated.
+and fails the execution. RedriveExecution re-runs this task once the cause is fixed: the
+execution's RedriveCount has grown since the parking, so the purchase goes back to undoing,
+in a new round, and every compensation that already validated is skipped.
 """
 
 from typing import Any
@@ -12,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from domain.errors import NeedsOperator
-from domain.purchase import PurchaseStatus, failure_reason
+from domain.purchase import PurchaseStatus, failure_reason, purchase_id_of
 from lambdas import purchase_records
 
 logger = Logger(service="purchase")
@@ -21,18 +23,30 @@ METRICS_NAMESPACE = "Drexfy"
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    purchase_id = str(event.get("purchase_id", "unknown"))
+    purchase_id = purchase_id_of(event)
+    redrive_count = int(event.get("redrive_count") or 0)
     logger.append_keys(purchase_id=purchase_id)
     record = purchase_records.find(purchase_id)
-    if record is not None and record.status == PurchaseStatus.NEEDS_OPERATOR:
+    if (
+        record is not None
+        and record.status == PurchaseStatus.NEEDS_OPERATOR
+        and redrive_count > int(record.parked_at_redrive or 0)
+    ):
         purchase_records.resume_compensation(purchase_id)
         logger.info("redriven by an operator: resuming compensation")
         return {"purchase_id": purchase_id, "checks": 0}
     reason = failure_reason(event.get("failure") or {})
-    purchase_records.park(purchase_id, reason)
     with single_metric(
         name="PurchasesParked", unit=MetricUnit.Count, value=1, namespace=METRICS_NAMESPACE
     ) as metric:
         metric.add_dimension(name="service", value="purchase")
+    payment = event.get("payment")
+    record = purchase_records.park(
+        purchase_id,
+        reason,
+        payment if isinstance(payment, dict) else {},
+        str(event.get("execution", "")),
+        redrive_count,
+    )
     logger.error("purchase parked for an operator", extra={"reason": reason})
-    raise NeedsOperator(f"{purchase_id}: {reason}")
+    raise NeedsOperator(f"{purchase_id} is {record.status}: {reason}")

@@ -15,7 +15,7 @@ logger = Logger(service="purchase")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     purchase_id = purchase_id_of(event)
     logger.append_keys(purchase_id=purchase_id)
-    record = purchase_records.release_units(purchase_id)
+    record = purchase_records.release_units(purchase_id, str(event.get("execution", "")))
     held = bool(record and record.units_held)
     logger.info("units released", extra={"still_held": held})
     return {"purchase_id": purchase_id, "units_held": held}

@@ -200,14 +200,24 @@ class PurchaseLedger:
     def advance_reversal(
         self, record: PurchaseRecord, deal: Settlement, step: Step, checks: int
     ) -> Progress:
-        key = deal.business_key(step)
+        """Each redrive of the undoing is a round with its own key, so a compensation that
+        failed on the ledger (say the company lacked the stablecoin then) can be tried again
+        once the operator fixed the cause; an earlier round that validated ends the step."""
         sign = self._signer(deal.signer_role(step), deal)
-        submission = self.submitter.find(key)
-        if submission is None:
-            submission = self.submitter.submit(key, deal.transaction(step), sign, use_ticket=True)
-        elif submission.status in (Status.SUBMITTED, Status.PREPARING):
-            submission = self.submitter.check(key, sign)
-        return self._progress(record, step, submission, checks)
+        base = deal.business_key(step)
+        rounds = [base] + [f"{base}#r{n}" for n in range(1, int(record.compensation_round) + 1)]
+        for key in rounds:
+            submission = self.submitter.find(key)
+            if submission is not None and submission.status in (Status.SUBMITTED, Status.PREPARING):
+                submission = self.submitter.check(key, sign)
+            if submission is not None and submission.status != Status.FAILED:
+                return self._progress(record, step, submission, checks)
+        current = self.submitter.find(rounds[-1])
+        if current is None:
+            current = self.submitter.submit(
+                rounds[-1], deal.transaction(step), sign, use_ticket=True
+            )
+        return self._progress(record, step, current, checks)
 
     def _settle_forward(self, deal: Settlement, step: Step) -> bool | None:
         """Whether the forward step validated; None while it still may. A step never started is
@@ -217,7 +227,8 @@ class PurchaseLedger:
             key, "the purchase was being undone"
         )
         if submission.status in (Status.SUBMITTED, Status.PREPARING):
-            submission = self.submitter.check(key, self._signer(deal.signer_role(step), deal))
+            sign = self._signer(deal.signer_role(step), deal)
+            submission = self.submitter.check(key, sign, resign_expired=False)
         if submission.status in (Status.SUBMITTED, Status.PREPARING):
             return None
         return submission.status == Status.SUCCEEDED
@@ -231,7 +242,7 @@ class PurchaseLedger:
             check_still_validating(step.value, checks)
             return Progress(record.purchase_id, step.value, PENDING, checks + 1)
         details = self._details(submission)
-        if step.value not in purchase_records.transactions_of(record):
+        if purchase_records.transactions_of(record).get(step.value) != details:
             purchase_records.record_transaction(record.purchase_id, step.value, details)
         if submission.status == Status.FAILED:
             raise LedgerStepFailed(f"{step.value}: {submission.result}")

@@ -190,7 +190,7 @@ def test_a_payment_delivers_the_instrument(
         "Wait for delivery",
         "Instrument delivered",
     }
-    assert states[17:] == ["Complete purchase", "Purchase delivered"]
+    assert states[17:] == ["Complete purchase", "Announce delivery", "Purchase delivered"]
     completed = [e for e in bus_events.drain() if e["detail-type"] == "PurchaseCompleted"]
     assert [e["detail"]["purchase_id"] for e in completed][-1] == output["purchase_id"]
 
@@ -396,6 +396,7 @@ def test_an_aml_block_in_the_middle_stops_the_purchase(
 # --- parking and redrive --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("cause", ["transient", "ledger"])
 def test_a_compensation_that_cannot_finish_parks_and_a_redrive_finishes_it(
     aws: LocalAws,
     platform: dict[str, Any],
@@ -403,13 +404,26 @@ def test_a_compensation_that_cannot_finish_parks_and_a_redrive_finishes_it(
     faults: Faults,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    cause: str,
 ) -> None:
+    """The redemption cannot finish: the ledger is unreachable for it (transient, retried until
+    the workflow gives up), or it fails on the ledger (the company's redemption names more
+    stablecoin than it holds: tec). After the fix, a redrive finishes the undoing."""
     from domain.errors import TransientFault
+    from domain.settlement import Settlement
     from ops.redrive import redrive_purchase
 
     books = Books(platform, investor)
     faults.ledger_step("transfer", "after")
-    faults.ledger_step("redeem-stablecoin", "before", error=TransientFault)
+    if cause == "transient":
+        faults.ledger_step("redeem-stablecoin", "before", error=TransientFault)
+    else:
+        real = Settlement._redeem
+        monkeypatch.setattr(
+            Settlement,
+            "_redeem",
+            lambda self: {**real(self), "Amount": {**real(self)["Amount"], "value": "9999999"}},
+        )
     detail = payment(investor["investor_id"])
 
     parked = run_payment(aws, detail)
@@ -417,16 +431,20 @@ def test_a_compensation_that_cannot_finish_parks_and_a_redrive_finishes_it(
     assert parked["status"] == "FAILED" and parked["error"] == "NeedsOperator"
     record = purchase_record(detail)
     assert record.status == PurchaseStatus.NEEDS_OPERATOR
-    assert "TransientFault: injected failure before redeem-stablecoin" in str(record.reason)
-    assert "undoing because: InjectedFailure: injected failure after transfer" in str(record.reason)
-    emf = [
-        json.loads(line)
-        for line in capsys.readouterr().out.splitlines()
-        if "PurchasesParked" in line
-    ]
+    expected = {
+        "transient": "TransientFault: injected failure before redeem-stablecoin",
+        "ledger": "LedgerStepFailed: redeem-stablecoin: tec",
+    }[cause]
+    assert expected in str(record.parked_reason)
+    assert "InjectedFailure: injected failure after transfer" in str(record.reason)
+    emf = [json.loads(x) for x in capsys.readouterr().out.splitlines() if "PurchasesParked" in x]
     assert len(emf) == 1 and emf[0]["PurchasesParked"] in (1, [1])
     assert emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Drexfy"
-    hashes_before = {k: r.tx_hash for k, r in submissions_of(record.purchase_id).items()}
+    hashes_before = {
+        k: r.tx_hash
+        for k, r in submissions_of(record.purchase_id).items()
+        if r.status == "SUCCEEDED"
+    }
     assert {"mint", "transfer", "deliver", "take-back-instrument"} <= set(hashes_before)
 
     monkeypatch.undo()  # the operator fixed the cause
@@ -442,8 +460,12 @@ def test_a_compensation_that_cannot_finish_parks_and_a_redrive_finishes_it(
     assert finished["status"] == "SUCCEEDED", finished.get("cause")
     record = purchase_record(detail)
     assert record.status == PurchaseStatus.REFUNDED
-    hashes_after = {k: r.tx_hash for k, r in submissions_of(record.purchase_id).items()}
-    assert {k: hashes_after[k] for k in hashes_before} == hashes_before, "nothing signed twice"
+    after = submissions_of(record.purchase_id)
+    assert {k: after[k].tx_hash for k in hashes_before} == hashes_before, "nothing signed twice"
+    redeemed = [k for k, r in after.items() if k.startswith("redeem") and r.status == "SUCCEEDED"]
+    assert redeemed == ["redeem-stablecoin#r1"], "the redrive's round redeemed, once"
+    if cause == "ledger":
+        assert after["redeem-stablecoin"].status == "FAILED", "the failed round stays on record"
     assert books.change() == {}
     assert distinct_states(aws, redriven_arn)[:3] == [
         "Record deposit",
@@ -612,3 +634,129 @@ def test_a_holding_that_failed_once_is_tried_again_by_the_next_purchase(
     assert retried.status == "SUCCEEDED"
     noted = json.loads(execution["output"])["transactions"]["stablecoin-line-auth"]
     assert (noted["hash"], noted["result"]) == (retried.tx_hash, "tesSUCCESS")
+
+
+# --- the edges: duplicates racing a rejection, announcements, parked rejections -----------------
+
+
+def _context() -> Any:
+    from local.aws.lambda_runtime import InvocationContext
+
+    return InvocationContext("test", "arn:aws:lambda:eu-west-1:123456789012:function:test", 128, 30)
+
+
+def test_a_duplicate_rejected_by_a_race_never_refunds_the_purchase_it_lost_to(
+    aws: LocalAws, platform: dict[str, Any], investor: dict[str, str]
+) -> None:
+    """Execution B of a duplicate delivery was rejected (the first one had just taken the last
+    units); its Release units and Refund payment must leave the first one's purchase alone."""
+    from domain.investor import InvestorStanding, InvestorStatus
+    from domain.purchase import Payment
+    from lambdas import purchase_records
+    from lambdas.purchase import refund_payment, release_units
+
+    detail = payment(investor["investor_id"])
+    standing = InvestorStanding(investor["investor_id"], InvestorStatus.ACTIVE, investor["address"])
+    owner, _ = purchase_records.open_purchase(Payment.from_event(detail), standing, "exec-A", False)
+    failure = {"Error": "PaymentRejected", "Cause": "0 units available"}
+    loser = {"payment": detail, "failure": failure, "execution": "exec-B"}
+
+    released = release_units.handler(loser, _context())
+    refunded = refund_payment.handler(loser, _context())
+
+    assert released["units_held"] is True
+    assert refunded == {"purchase_id": owner.purchase_id, "handling": "DUPLICATE"}
+    record = purchase_record(detail)
+    assert (record.status, record.units_held) == (PurchaseStatus.DEPOSIT_RECORDED, True)
+    purchase_records.release_units(owner.purchase_id, "exec-A")  # leave the units as found
+
+
+def test_an_announcement_that_fails_never_undoes_a_delivery(
+    aws: LocalAws,
+    platform: dict[str, Any],
+    investor: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from domain.errors import TransientFault
+    from lambdas import platform_events
+
+    def bus_down(detail_type: str, detail: dict[str, Any]) -> str:
+        raise TransientFault(f"EventBridge PutEvents {detail_type}: unavailable")
+
+    monkeypatch.setattr(platform_events, "publish", bus_down)
+    books = Books(platform, investor)
+    detail = payment(investor["investor_id"])
+
+    execution = run_payment(aws, detail)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "TransientFault")
+    assert distinct_states(aws, execution["executionArn"])[-1] == "Announce delivery"
+    assert purchase_record(detail).status == PurchaseStatus.DELIVERED
+    assert books.change()["investor_units"] == 2, "the delivery stands"
+
+
+def test_a_rejected_payment_whose_refund_cannot_be_sent_is_parked_then_refunded(
+    aws: LocalAws,
+    platform: dict[str, Any],
+    investor: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from domain.errors import TransientFault
+    from lambdas import platform_events
+    from ops.redrive import redrive_purchase
+
+    real = platform_events.publish
+    monkeypatch.setattr(
+        platform_events, "publish", lambda *a: (_ for _ in ()).throw(TransientFault("bus down"))
+    )
+    detail = payment(investor["investor_id"], amount="1.00")
+
+    parked = run_payment(aws, detail)
+
+    assert parked["error"] == "NeedsOperator"
+    record = purchase_record(detail)
+    assert record.status == PurchaseStatus.NEEDS_OPERATOR and not record.refund_requested
+    assert "TransientFault: bus down" in str(record.parked_reason)
+    assert "PaymentRejected" in str(record.reason)
+
+    monkeypatch.setattr(platform_events, "publish", real)
+    arn = redrive_purchase(aws.client("stepfunctions"), record.purchase_id, native=False)
+    wait_for(
+        lambda: (
+            aws.client("stepfunctions").describe_execution(executionArn=arn)["status"]
+            == "SUCCEEDED"
+        )
+    )
+    record = purchase_record(detail)
+    assert record.status == PurchaseStatus.REFUNDED and record.refund_requested
+
+
+def test_redrive_execution_in_aws_resumes_the_undoing_from_park(
+    aws: LocalAws, platform: dict[str, Any], investor: dict[str, str]
+) -> None:
+    """RedriveExecution re-runs "Park for operator" with a higher RedriveCount: it resumes the
+    undoing in a new round instead of parking again (a plain retry of the task parks again)."""
+    from domain.errors import NeedsOperator
+    from domain.investor import InvestorStanding, InvestorStatus
+    from domain.purchase import Payment
+    from lambdas import purchase_records
+    from lambdas.purchase import park_purchase
+
+    detail = payment(investor["investor_id"])
+    standing = InvestorStanding(investor["investor_id"], InvestorStatus.ACTIVE, investor["address"])
+    purchase_records.open_purchase(Payment.from_event(detail), standing, "exec-P", False)
+    purchase_id = purchase_id_for(detail["payment_id"])
+    purchase_records.begin_compensation(purchase_id, "X: a step failed")
+    event = {"purchase_id": purchase_id, "failure": {"Error": "Y"}, "execution": "exec-P"}
+    with pytest.raises(NeedsOperator):
+        park_purchase.handler({**event, "redrive_count": 0}, _context())
+    with pytest.raises(NeedsOperator):
+        park_purchase.handler({**event, "redrive_count": 0}, _context())  # a retry: still parked
+
+    resumed = park_purchase.handler({**event, "redrive_count": 1}, _context())
+
+    assert resumed == {"purchase_id": purchase_id, "checks": 0}
+    after = purchase_records.get(purchase_id)
+    assert (after.status, int(after.compensation_round)) == (PurchaseStatus.COMPENSATING, 1)
+    purchase_records.release_units(purchase_id, "exec-P")  # leave the units as found
+    purchase_records.release_units(purchase_id, "exec-P")  # leave the units as found
