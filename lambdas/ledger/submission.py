@@ -102,17 +102,17 @@ class LedgerSubmitter:
             self._send(record)
         return record
 
-    def check(
-        self, business_key: str, sign: Signer, *, resign_expired: bool = True
-    ) -> SubmissionRecord:
+    def check(self, business_key: str, sign: Signer, *, undoing: bool = False) -> SubmissionRecord:
         """Advance the submission from what the ledger says; final once validated.
 
-        resign_expired=False (a step being undone) lets an expired Ticket transaction end
-        FAILED instead of trying again; one on a Sequence is always re-signed, or the account
-        would stall on the unused Sequence."""
+        undoing=True (the step is being undone): a Ticket transaction not signed yet, or expired,
+        ends FAILED instead of going (again) to the ledger. One on a Sequence always goes, or
+        the account would stall on the unused Sequence."""
         record = self.find(business_key)
         if record is None:
             raise KeyError(f"no submission for {business_key}")
+        if undoing and record.status == Status.PREPARING and record.ticket_sequence is not None:
+            return self._cancel_prepared(record)
         if record.status == Status.PREPARING:
             record = self._sign_prepared(record, sign)
             self._send(record)
@@ -127,7 +127,7 @@ class LedgerSubmitter:
         if found.get("validated"):
             return self._finalise(record, found)
         if self._provably_expired(record, found, validated_before_lookup):
-            if not resign_expired and record.ticket_sequence is not None:
+            if undoing and record.ticket_sequence is not None:
                 return self._fail_unapplied(record, "expired while the step was being undone")
             return self._after_expiry(record, sign)
         if "error" in found:
@@ -278,6 +278,21 @@ class LedgerSubmitter:
                 record, f"never applied ({reason}) after {record.attempts} attempts"
             )
         return self._resign(record, sign)
+
+    def _cancel_prepared(self, record: SubmissionRecord) -> SubmissionRecord:
+        try:
+            record.update(
+                actions=[
+                    SubmissionRecord.status.set(Status.FAILED.value),
+                    SubmissionRecord.result.set("never signed: the step was being undone"),
+                ],
+                condition=SubmissionRecord.status == Status.PREPARING.value,
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise TransientFault(f"submission {record.business_key}: {error}") from error
+            return SubmissionRecord.get(record.business_key, consistent_read=True)
+        return record
 
     def _fail_unapplied(self, record: SubmissionRecord, reason: str) -> SubmissionRecord:
         record.update(

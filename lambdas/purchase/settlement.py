@@ -228,7 +228,7 @@ class PurchaseLedger:
         )
         if submission.status in (Status.SUBMITTED, Status.PREPARING):
             sign = self._signer(deal.signer_role(step), deal)
-            submission = self.submitter.check(key, sign, resign_expired=False)
+            submission = self.submitter.check(key, sign, undoing=True)
         if submission.status in (Status.SUBMITTED, Status.PREPARING):
             return None
         return submission.status == Status.SUCCEEDED

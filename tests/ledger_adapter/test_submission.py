@@ -264,3 +264,32 @@ def test_a_transaction_the_server_saw_but_never_validated_is_re_signed_after_exp
     assert submitter.check(gap_key, funding.sign).status == "SUCCEEDED"
     assert submitter.check(held_key, funding.sign).status == "SUCCEEDED"
     assert balance(submitter, destination) == 30_000_005
+
+
+def test_a_step_being_undone_cancels_an_unsigned_ticket_transaction(
+    submitter: Any, funding: Any, ledger: LocalLedger
+) -> None:
+    """Compensation settles a forward step before deciding: a Ticket transaction that was never
+    signed ends FAILED instead of being sent; one on a Sequence is still sent (no gap)."""
+    destination = Wallet.create().address
+    fund(ledger.rpc_url, destination, 20)
+    submitter.top_up_tickets(funding.address, funding.sign)
+    accept(ledger.rpc_url)
+    submitter.top_up_tickets(funding.address, funding.sign)
+
+    def crash(unsigned: Any) -> Any:
+        raise TransientFault("KMS throttled mid-sign")
+
+    on_ticket, on_sequence = new_key(), new_key()
+    for key, use_ticket in ((on_ticket, True), (on_sequence, False)):
+        with pytest.raises(TransientFault):
+            submitter.submit(
+                key, xrp_payment(funding.address, destination, 5), crash, use_ticket=use_ticket
+            )
+        assert submitter.find(key).status == "PREPARING"
+
+    assert submitter.check(on_ticket, funding.sign, undoing=True).status == "FAILED"
+    assert submitter.check(on_sequence, funding.sign, undoing=True).status == "SUBMITTED"
+    accept(ledger.rpc_url)
+    assert submitter.check(on_sequence, funding.sign, undoing=True).status == "SUCCEEDED"
+    assert balance(submitter, destination) == 20_000_005, "only the Sequence one was sent"
