@@ -15,7 +15,11 @@ class PlatformTables(Construct):
     tickets: the XRPL Ticket pools of the platform's hot accounts.
     sequences: the next Sequence of accounts that sign without tickets.
     instruments: the catalogue as issued (MPT issuance ids) with units reserved and sold.
-    investors: each investor's KYC/AML standing."""
+    investors: each investor's KYC/AML standing.
+    audit: every change of an investor's standing: who, when, why, which transactions.
+    webhooks: every webhook request, accepted or rejected, with its reason (nothing is lost).
+    signatures: webhook signatures already used (replay protection; expire by TTL).
+    notifications: notifications already sent to the frontend (each is sent once)."""
 
     def __init__(self, scope: Construct, construct_id: str, env: DeploymentEnvironment) -> None:
         super().__init__(scope, construct_id)
@@ -27,6 +31,10 @@ class PlatformTables(Construct):
         self.sequences = self._table("Sequences", "account")
         self.instruments = self._table("Instruments", "instrument_id")
         self.investors = self._table("Investors", "investor_id")
+        self.audit = self._table("Audit", "investor_id", sort_key="audit_id", sort_type="S")
+        self.webhooks = self._table("Webhooks", "request_id")
+        self.signatures = self._table("Signatures", "signature", ttl="expires_at")
+        self.notifications = self._table("Notifications", "notification_id")
 
     def by_name(self) -> dict[str, dynamodb.ITable]:
         return {
@@ -37,16 +45,31 @@ class PlatformTables(Construct):
             "sequences": self.sequences,
             "instruments": self.instruments,
             "investors": self.investors,
+            "audit": self.audit,
+            "webhooks": self.webhooks,
+            "signatures": self.signatures,
+            "notifications": self.notifications,
         }
 
-    def _table(self, name: str, key: str, sort_key: str | None = None) -> dynamodb.TableV2:
+    def _table(
+        self,
+        name: str,
+        key: str,
+        sort_key: str | None = None,
+        sort_type: str = "N",
+        ttl: str | None = None,
+    ) -> dynamodb.TableV2:
+        sort_attribute_type = (
+            dynamodb.AttributeType.NUMBER if sort_type == "N" else dynamodb.AttributeType.STRING
+        )
         return dynamodb.TableV2(
             self,
             name,
             partition_key=dynamodb.Attribute(name=key, type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.NUMBER)
+            sort_key=dynamodb.Attribute(name=sort_key, type=sort_attribute_type)
             if sort_key
             else None,
+            time_to_live_attribute=ttl,
             billing=dynamodb.Billing.on_demand(),
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True

@@ -12,6 +12,8 @@ class DeploymentEnvironment:
     xrpl_url: str
     retain_data: bool  # keep tables and keys when the stack is deleted
     log_retention_days: int
+    frontend_endpoint: str = "https://drexfy.bubbleapps.io/version-test/api/1.1/wf/drexfy-events"
+    explorer_url: str = "https://testnet.xrpl.org"  # links to transactions in the frontend
     activation_xrp: Decimal = Decimal(15)  # the seed's figure; covers base + 2 owner reserves
 
     @property
@@ -19,11 +21,27 @@ class DeploymentEnvironment:
         return f"Drexfy-{self.name}"
 
 
+TESTNET = "https://s.altnet.rippletest.net:51234"
 ENVIRONMENTS = {
-    "local": DeploymentEnvironment("local", "http://127.0.0.1:5005", False, 7),
-    "dev": DeploymentEnvironment("dev", "https://s.altnet.rippletest.net:51234", False, 14),
-    "test": DeploymentEnvironment("test", "https://s.altnet.rippletest.net:51234", False, 30),
-    "prod": DeploymentEnvironment("prod", "https://xrplcluster.com", True, 365),
+    # Locally the frontend is the notification receiver the local platform runs.
+    "local": DeploymentEnvironment(
+        "local",
+        "http://127.0.0.1:5005",
+        False,
+        7,
+        frontend_endpoint="http://127.0.0.1:8790/notifications",
+        explorer_url="http://127.0.0.1:5005/explorer",
+    ),
+    "dev": DeploymentEnvironment("dev", TESTNET, False, 14),
+    "test": DeploymentEnvironment("test", TESTNET, False, 30),
+    "prod": DeploymentEnvironment(
+        "prod",
+        "https://xrplcluster.com",
+        True,
+        365,
+        frontend_endpoint="https://drexfy.bubbleapps.io/api/1.1/wf/drexfy-events",
+        explorer_url="https://livenet.xrpl.org",
+    ),
 }
 
 

@@ -11,6 +11,8 @@ from constructs import Construct
 from cdk.environments import DeploymentEnvironment
 
 PAYMENTS_SOURCE = "drexfy.payments"
+KYC_SOURCE = "drexfy.kyc"
+FRONTEND_SOURCE = "drexfy.frontend"
 
 
 class PlatformBus(Construct):
@@ -24,6 +26,42 @@ class PlatformBus(Construct):
             event_pattern=events.EventPattern(source=events.Match.prefix("drexfy.")),
             retention=Duration.days(0 if env.retain_data else 90),
         )
+
+    def route_kyc_to(
+        self, onboarding: sfn.IStateMachine, compliance: sfn.IStateMachine
+    ) -> list[events.Rule]:
+        """KYC decisions (and the frontend's wallet request) onboard; AML decisions comply."""
+        routes = (
+            (
+                "KycToOnboarding",
+                [KYC_SOURCE, FRONTEND_SOURCE],
+                ["KycApproved", "KycRejected", "WalletRequested"],
+                onboarding,
+            ),
+            ("AmlToCompliance", [KYC_SOURCE], ["AmlFlagged", "AmlCleared"], compliance),
+        )
+        rules = []
+        for name, sources, detail_types, workflow in routes:
+            rule = events.Rule(
+                self,
+                name,
+                event_bus=self.bus,
+                event_pattern=events.EventPattern(source=sources, detail_type=detail_types),
+            )
+            rule.add_target(
+                targets.SfnStateMachine(
+                    workflow,
+                    input=events.RuleTargetInput.from_object(
+                        {
+                            "event_id": events.EventField.event_id,
+                            "detail_type": events.EventField.detail_type,
+                            "decision": events.EventField.from_path("$.detail"),
+                        }
+                    ),
+                )
+            )
+            rules.append(rule)
+        return rules
 
     def route_payments_to(self, purchase_workflow: sfn.IStateMachine) -> events.Rule:
         """PaymentReceived starts a purchase; the input keeps the event id for tracing."""

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from cdk.api import PlatformApi
 from cdk.data import PlatformTables
 from cdk.environments import DeploymentEnvironment
+from cdk.functions import PlatformResources
 from cdk.ingress import PlatformBus
 from cdk.keys import PlatformKeys
+from cdk.notifications import FrontendNotifications
 from cdk.packaging import stage_lambda_code
-from cdk.workflows import PURCHASE, Workflow
+from cdk.workflows import WORKFLOWS, Workflow
+
+SECRETS = {
+    "payments-webhook": "HMAC key the payment gateway signs its webhooks with",
+    "kyc-webhook": "HMAC key the KYC/AML provider signs its webhooks with",
+    "frontend-api": "Bearer token of the frontend (Bubble API Connector and notifications)",
+}
 
 
 class PlatformStack(Stack):
@@ -20,43 +30,74 @@ class PlatformStack(Stack):
         tables = PlatformTables(self, "Tables", env)
         keys = PlatformKeys(self, "Keys", env)
         bus = PlatformBus(self, "Events", env)
-        code = lambda_.Code.from_asset(str(stage_lambda_code()))
+        secrets = {
+            name: secretsmanager.Secret(
+                self,
+                f"{name.title().replace('-', '')}Secret",
+                description=description,
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    exclude_punctuation=True, password_length=48
+                ),
+            )
+            for name, description in SECRETS.items()
+        }
         # Every function gets the same environment: configuration is not a secret (IAM guards
         # access), and the local platform runs all handlers in one process.
         environment = {
-            "PURCHASES_TABLE": tables.purchases.table_name,
-            "WALLETS_TABLE": tables.wallets.table_name,
-            "SUBMISSIONS_TABLE": tables.submissions.table_name,
-            "TICKETS_TABLE": tables.tickets.table_name,
-            "SEQUENCES_TABLE": tables.sequences.table_name,
-            "INSTRUMENTS_TABLE": tables.instruments.table_name,
-            "INVESTORS_TABLE": tables.investors.table_name,
-            "EVENT_BUS_NAME": bus.bus.event_bus_name,
+            **{
+                f"{name.upper()}_TABLE": table.table_name
+                for name, table in tables.by_name().items()
+            },
             "INVESTOR_SEED_KEY_ID": keys.investor_seeds.key_id,
             **{
                 f"{role.upper()}_KEY_ID": key.key_id for role, key in keys.platform_accounts.items()
             },
+            **{
+                f"{name.upper().replace('-', '_')}_SECRET": secret.secret_arn
+                for name, secret in secrets.items()
+            },
+            "EVENT_BUS_NAME": bus.bus.event_bus_name,
             "XRPL_URL": env.xrpl_url,
+            "EXPLORER_URL": env.explorer_url,
             "ACTIVATION_XRP": str(env.activation_xrp),
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
-        self.purchase = Workflow(
-            self,
-            "PurchaseWorkflow",
-            spec=PURCHASE,
-            code=code,
+        resources = PlatformResources(
+            code=lambda_.Code.from_asset(str(stage_lambda_code())),
             tables=tables.by_name(),
             keys=keys,
             bus=bus.bus,
+            secrets=dict(secrets),
             environment=environment,
             env=env,
         )
+        self.workflows = {
+            spec.name: Workflow(self, f"{spec.name}Workflow", spec=spec, resources=resources)
+            for spec in WORKFLOWS
+        }
         self.bus = bus
-        self.bus.route_payments_to(self.purchase.state_machine)
-        for name, value in {
-            "PurchaseStateMachineArn": self.purchase.state_machine.state_machine_arn,
-            "EventBusName": self.bus.bus.event_bus_name,
-            "EventArchiveArn": self.bus.archive.archive_arn,
+        bus.route_payments_to(self.workflows["Purchase"].state_machine)
+        bus.route_kyc_to(
+            self.workflows["Onboarding"].state_machine, self.workflows["Compliance"].state_machine
+        )
+        self.api = PlatformApi(self, "Api", resources)
+        self.notifications = FrontendNotifications(
+            self, "Notifications", bus=bus.bus, token=secrets["frontend-api"], env=env
+        )
+        outputs = {
+            **{
+                f"{name}StateMachineArn": workflow.state_machine.state_machine_arn
+                for name, workflow in self.workflows.items()
+            },
+            "EventBusName": bus.bus.event_bus_name,
+            "EventArchiveArn": bus.archive.archive_arn,
             "PurchasesTableName": tables.purchases.table_name,
-        }.items():
+            "ApiUrl": self.api.api.api_endpoint,
+            "NotificationDeadLetterQueueUrl": self.notifications.dead_letters.queue_url,
+            **{
+                f"{name.title().replace('-', '')}SecretArn": secret.secret_arn
+                for name, secret in secrets.items()
+            },
+        }
+        for name, value in outputs.items():
             CfnOutput(self, name, value=value)

@@ -6,39 +6,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from cdk.environments import DeploymentEnvironment
-from cdk.keys import PlatformKeys
+from cdk.functions import PlatformResources, TaskFunction, log_group, platform_function
 
 STATEMACHINES_DIR = Path(__file__).resolve().parent.parent / "statemachines"
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
-
-
-@dataclass(frozen=True)
-class TaskFunction:
-    """A Lambda behind workflow tasks; the ASL refers to it as `${<name>Arn}`.
-
-    What it may touch is declared here: its tables, the platform keys it signs with, whether it
-    decrypts investor seeds (the Signer), whether it publishes on the bus."""
-
-    name: str
-    handler: str
-    tables: tuple[str, ...] = ()
-    signs_as: tuple[str, ...] = ()
-    decrypts_seeds: bool = False
-    publishes: bool = False
-    timeout_seconds: int = 30
-
-    @property
-    def placeholder(self) -> str:
-        return f"{self.name}Arn"
 
 
 @dataclass(frozen=True)
@@ -115,11 +89,81 @@ PURCHASE = WorkflowSpec(
     ),
 )
 
-WORKFLOWS = (PURCHASE,)
+_INVESTOR_LEDGER_TABLES = ("investors", "audit", "wallets", "submissions", "tickets", "sequences")
+_NOTIFY = TaskFunction(
+    "NotifyFrontend", "lambdas.frontend.notify.handler", ("notifications",), publishes=True
+)
+
+ONBOARDING = WorkflowSpec(
+    name="Onboarding",
+    definition_file="onboarding.asl.json",
+    tasks=(
+        TaskFunction(
+            "RecordKycDecision",
+            "lambdas.onboarding.steps.record_kyc_decision",
+            ("investors", "audit"),
+        ),
+        TaskFunction(
+            "CreateWallet",
+            "lambdas.onboarding.steps.create_wallet",
+            ("investors", "wallets"),
+            encrypts_seeds=True,
+        ),
+        TaskFunction(
+            "FundWallet",
+            "lambdas.onboarding.steps.fund_wallet",
+            _INVESTOR_LEDGER_TABLES,
+            signs_as=("funding",),
+        ),
+        TaskFunction(
+            "AuthorizeStablecoinLine",
+            "lambdas.onboarding.steps.authorize_stablecoin_line",
+            _INVESTOR_LEDGER_TABLES,
+            signs_as=("issuer", "investor"),
+            decrypts_seeds=True,
+        ),
+        TaskFunction(
+            "ActivateInvestor", "lambdas.onboarding.steps.activate_investor", ("investors", "audit")
+        ),
+        _NOTIFY,
+    ),
+)
+
+COMPLIANCE = WorkflowSpec(
+    name="Compliance",
+    definition_file="compliance.asl.json",
+    tasks=(
+        TaskFunction(
+            "RecordAmlDecision",
+            "lambdas.compliance.steps.record_aml_decision",
+            ("investors", "audit"),
+        ),
+        TaskFunction(
+            "FreezeHoldings",
+            "lambdas.compliance.steps.freeze_holdings",
+            (*_INVESTOR_LEDGER_TABLES, "instruments"),
+            signs_as=("issuer", "company"),
+        ),
+        TaskFunction(
+            "UnfreezeHoldings",
+            "lambdas.compliance.steps.unfreeze_holdings",
+            (*_INVESTOR_LEDGER_TABLES, "instruments"),
+            signs_as=("issuer", "company"),
+        ),
+        TaskFunction(
+            "ReinstateInvestor",
+            "lambdas.compliance.steps.reinstate_investor",
+            ("investors", "audit"),
+        ),
+        _NOTIFY,
+    ),
+)
+
+WORKFLOWS = (PURCHASE, ONBOARDING, COMPLIANCE)
 
 
 class Workflow(Construct):
-    """One Standard state machine and its task functions, each with access to only its tables."""
+    """One Standard state machine and its task functions, each granted only what it declares."""
 
     def __init__(
         self,
@@ -127,24 +171,17 @@ class Workflow(Construct):
         construct_id: str,
         *,
         spec: WorkflowSpec,
-        code: lambda_.Code,
-        tables: dict[str, dynamodb.ITable],
-        keys: PlatformKeys,
-        bus: events.IEventBus,
-        environment: dict[str, str],
-        env: DeploymentEnvironment,
+        resources: PlatformResources,
     ) -> None:
         super().__init__(scope, construct_id)
         self._check_placeholders(spec)
         self.functions = {
-            task.name: self._function(task, code, tables, environment, env) for task in spec.tasks
+            task.name: platform_function(self, task, resources) for task in spec.tasks
         }
-        for task in spec.tasks:
-            self._grant(task, self.functions[task.name], keys, bus)
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=f"Drexfy-{env.name}-{spec.name}",
+            state_machine_name=f"Drexfy-{resources.env.name}-{spec.name}",
             definition_body=sfn.DefinitionBody.from_string(spec.definition()),
             definition_substitutions={
                 task.placeholder: self.functions[task.name].function_arn for task in spec.tasks
@@ -152,7 +189,7 @@ class Workflow(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             tracing_enabled=True,
             logs=sfn.LogOptions(
-                destination=self._log_group("Executions", env),
+                destination=log_group(self, "Executions", resources.env),
                 level=sfn.LogLevel.ALL,
                 include_execution_data=True,
             ),
@@ -168,58 +205,3 @@ class Workflow(Construct):
                 f"{spec.definition_file}: placeholders {sorted(spec.placeholders())} "
                 f"do not match task functions {sorted(provided)}"
             )
-
-    def _function(
-        self,
-        task: TaskFunction,
-        code: lambda_.Code,
-        tables: dict[str, dynamodb.ITable],
-        environment: dict[str, str],
-        env: DeploymentEnvironment,
-    ) -> lambda_.Function:
-        function = lambda_.Function(
-            self,
-            task.name,
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            architecture=lambda_.Architecture.ARM_64,
-            handler=task.handler,
-            code=code,
-            memory_size=512,
-            timeout=Duration.seconds(task.timeout_seconds),
-            environment=environment,
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=self._log_group(f"{task.name}Logs", env),
-        )
-        for table_name in task.tables:
-            tables[table_name].grant_read_write_data(function)
-        return function
-
-    @staticmethod
-    def _grant(
-        task: TaskFunction, function: lambda_.Function, keys: PlatformKeys, bus: events.IEventBus
-    ) -> None:
-        for role in task.signs_as:
-            if role != "investor":
-                keys.platform_accounts[role].grant(function, "kms:Sign", "kms:GetPublicKey")
-        if task.decrypts_seeds:
-            keys.investor_seeds.grant_decrypt(function)
-        if task.publishes:
-            bus.grant_put_events_to(function)
-
-    def _log_group(self, construct_id: str, env: DeploymentEnvironment) -> logs.LogGroup:
-        return logs.LogGroup(
-            self,
-            construct_id,
-            retention=_retention(env.log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN if env.retain_data else RemovalPolicy.DESTROY,
-        )
-
-
-def _retention(days: int) -> logs.RetentionDays:
-    by_days = {
-        7: logs.RetentionDays.ONE_WEEK,
-        14: logs.RetentionDays.TWO_WEEKS,
-        30: logs.RetentionDays.ONE_MONTH,
-        365: logs.RetentionDays.ONE_YEAR,
-    }
-    return by_days[days]

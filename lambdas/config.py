@@ -26,7 +26,15 @@ class Settings:
     sequences_table: str
     instruments_table: str
     investors_table: str
+    audit_table: str
+    webhooks_table: str
+    signatures_table: str
+    notifications_table: str
+    payments_webhook_secret: str  # Secrets Manager ids, not the secrets
+    kyc_webhook_secret: str
+    frontend_api_secret: str
     event_bus_name: str
+    explorer_url: str
     investor_seed_key_id: str
     issuer_key_id: str
     company_key_id: str
@@ -53,7 +61,15 @@ def settings() -> Settings:
         sequences_table=_required("SEQUENCES_TABLE"),
         instruments_table=_required("INSTRUMENTS_TABLE"),
         investors_table=_required("INVESTORS_TABLE"),
+        audit_table=_required("AUDIT_TABLE"),
+        webhooks_table=_required("WEBHOOKS_TABLE"),
+        signatures_table=_required("SIGNATURES_TABLE"),
+        notifications_table=_required("NOTIFICATIONS_TABLE"),
+        payments_webhook_secret=_required("PAYMENTS_WEBHOOK_SECRET"),
+        kyc_webhook_secret=_required("KYC_WEBHOOK_SECRET"),
+        frontend_api_secret=_required("FRONTEND_API_SECRET"),
         event_bus_name=_required("EVENT_BUS_NAME"),
+        explorer_url=_required("EXPLORER_URL"),
         investor_seed_key_id=_required("INVESTOR_SEED_KEY_ID"),
         issuer_key_id=_required("ISSUER_KEY_ID"),
         company_key_id=_required("COMPANY_KEY_ID"),

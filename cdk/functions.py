@@ -1,0 +1,107 @@
+"""The platform's Lambda functions: each declares what it may touch, and gets only that."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from cdk.environments import DeploymentEnvironment
+from cdk.keys import PlatformKeys
+
+
+@dataclass(frozen=True)
+class TaskFunction:
+    """A Lambda; a workflow's ASL refers to it as `${<name>Arn}`.
+
+    What it may touch is declared here: its tables, the platform keys it signs with, whether it
+    decrypts investor seeds (the Signer) or encrypts them (the Wallet Generator), whether it
+    publishes on the bus, which secrets it reads."""
+
+    name: str
+    handler: str
+    tables: tuple[str, ...] = ()
+    signs_as: tuple[str, ...] = ()
+    decrypts_seeds: bool = False
+    encrypts_seeds: bool = False
+    publishes: bool = False
+    secrets: tuple[str, ...] = ()
+    timeout_seconds: int = 30
+
+    @property
+    def placeholder(self) -> str:
+        return f"{self.name}Arn"
+
+
+@dataclass(frozen=True)
+class PlatformResources:
+    """What functions are granted access to."""
+
+    code: lambda_.Code
+    tables: dict[str, dynamodb.ITable]
+    keys: PlatformKeys
+    bus: events.IEventBus
+    secrets: dict[str, secretsmanager.ISecret]
+    environment: dict[str, str]
+    env: DeploymentEnvironment
+
+
+def platform_function(
+    scope: Construct, task: TaskFunction, resources: PlatformResources
+) -> lambda_.Function:
+    function = lambda_.Function(
+        scope,
+        task.name,
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        architecture=lambda_.Architecture.ARM_64,
+        handler=task.handler,
+        code=resources.code,
+        memory_size=512,
+        timeout=Duration.seconds(task.timeout_seconds),
+        environment=resources.environment,
+        tracing=lambda_.Tracing.ACTIVE,
+        log_group=log_group(scope, f"{task.name}Logs", resources.env),
+    )
+    _grant(task, function, resources)
+    return function
+
+
+def _grant(task: TaskFunction, function: lambda_.Function, resources: PlatformResources) -> None:
+    for table_name in task.tables:
+        resources.tables[table_name].grant_read_write_data(function)
+    for role in task.signs_as:
+        if role != "investor":
+            resources.keys.platform_accounts[role].grant(function, "kms:Sign", "kms:GetPublicKey")
+    if task.decrypts_seeds:
+        resources.keys.investor_seeds.grant_decrypt(function)
+    if task.encrypts_seeds:
+        resources.keys.investor_seeds.grant_encrypt(function)
+    if task.publishes:
+        resources.bus.grant_put_events_to(function)
+    for secret in task.secrets:
+        resources.secrets[secret].grant_read(function)
+
+
+def log_group(scope: Construct, construct_id: str, env: DeploymentEnvironment) -> logs.LogGroup:
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        retention=_retention(env.log_retention_days),
+        removal_policy=RemovalPolicy.RETAIN if env.retain_data else RemovalPolicy.DESTROY,
+    )
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    by_days = {
+        7: logs.RetentionDays.ONE_WEEK,
+        14: logs.RetentionDays.TWO_WEEKS,
+        30: logs.RetentionDays.ONE_MONTH,
+        365: logs.RetentionDays.ONE_YEAR,
+    }
+    return by_days[days]

@@ -1,0 +1,93 @@
+"""Notifications to the frontend: platform events delivered to Bubble's backend-workflow endpoint
+through an EventBridge API destination, with retries and a dead-letter queue.
+
+Replayed events are not delivered again (`replay-name` must not exist): a replay reprocesses, it
+does not re-notify; and the workflows put each notification on the bus once.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, SecretValue
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cdk.environments import DeploymentEnvironment
+
+NOTIFICATIONS = (
+    "WalletReady",
+    "KycRejected",
+    "PurchaseCompleted",
+    "PurchaseRefunded",
+    "RefundRequested",
+    "InvestorBlocked",
+    "InvestorCleared",
+)
+
+
+class FrontendNotifications(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bus: events.IEventBus,
+        token: secretsmanager.ISecret,
+        env: DeploymentEnvironment,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        connection = events.Connection(
+            self,
+            "Connection",
+            description="Bubble backend workflows: authenticated with the frontend's API key",
+            authorization=events.Authorization.api_key(
+                "Authorization", SecretValue.secrets_manager(token.secret_arn)
+            ),
+        )
+        destination = events.ApiDestination(
+            self,
+            "Frontend",
+            connection=connection,
+            endpoint=env.frontend_endpoint,
+            http_method=events.HttpMethod.POST,
+            rate_limit_per_second=50,
+            description="The frontend's endpoint for platform notifications",
+        )
+        self.dead_letters = sqs.Queue(
+            self,
+            "Undelivered",
+            retention_period=Duration.days(14),
+            enforce_ssl=True,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+        )
+        self.rule = events.Rule(
+            self,
+            "NotifyFrontend",
+            event_bus=bus,
+            description="Platform notifications to the frontend (never replays)",
+            event_pattern=events.EventPattern(
+                source=events.Match.prefix("drexfy."),
+                detail_type=list(NOTIFICATIONS),
+            ),
+        )
+        cfn_rule = self.rule.node.default_child
+        assert isinstance(cfn_rule, events.CfnRule)
+        cfn_rule.add_property_override("EventPattern.replay-name", [{"exists": False}])
+        self.rule.add_target(
+            targets.ApiDestination(
+                destination,
+                dead_letter_queue=self.dead_letters,
+                retry_attempts=10,
+                max_event_age=Duration.hours(24),
+                event=events.RuleTargetInput.from_object(
+                    {
+                        "id": events.EventField.event_id,
+                        "type": events.EventField.detail_type,
+                        "time": events.EventField.time,
+                        "detail": events.EventField.from_path("$.detail"),
+                    }
+                ),
+            )
+        )
