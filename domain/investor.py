@@ -8,7 +8,8 @@ from enum import StrEnum
 
 class InvestorStatus(StrEnum):
     PENDING = "PENDING"  # signed up, KYC not passed yet
-    ACTIVE = "ACTIVE"  # KYC passed, wallet funded: may buy
+    KYC_APPROVED = "KYC_APPROVED"  # KYC passed: wallet being created and funded
+    ACTIVE = "ACTIVE"  # KYC passed, wallet funded, stablecoin line authorized: may buy
     BLOCKED = "BLOCKED"  # flagged by AML screening: may neither buy nor move assets
     REJECTED = "REJECTED"  # failed KYC
 

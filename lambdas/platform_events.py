@@ -17,6 +17,8 @@ from lambdas.aws_clients import transient_faults
 from lambdas.config import settings
 
 PURCHASES_SOURCE = "drexfy.purchases"
+INVESTORS_SOURCE = "drexfy.investors"
+FRONTEND_SOURCE = "drexfy.frontend"
 
 
 @functools.cache
@@ -24,12 +26,12 @@ def _events() -> Any:
     return boto3.client("events", region_name=settings().region)
 
 
-def publish(detail_type: str, detail: dict[str, Any]) -> str:
+def publish(detail_type: str, detail: dict[str, Any], source: str = PURCHASES_SOURCE) -> str:
     with transient_faults(f"EventBridge PutEvents {detail_type}"):
         result = _events().put_events(
             Entries=[
                 {
-                    "Source": PURCHASES_SOURCE,
+                    "Source": source,
                     "DetailType": detail_type,
                     "Detail": json.dumps(detail),
                     "EventBusName": settings().event_bus_name,

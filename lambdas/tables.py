@@ -11,6 +11,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
@@ -66,8 +67,66 @@ class InvestorRecord(Model):
     investor_id = UnicodeAttribute(hash_key=True)
     status = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
+    kyc_case_id = UnicodeAttribute(null=True)
+    aml_case_id = UnicodeAttribute(null=True)  # the AML decision last applied
+    aml_decided_at = UTCDateTimeAttribute(null=True)  # its time: older decisions never apply
     created_at = UTCDateTimeAttribute(default_for_new=_now)
     updated_at = UTCDateTimeAttribute(default=_now)
+
+
+class AuditRecord(Model):
+    """One change of an investor's standing: who, when, why, and which ledger transactions."""
+
+    Meta = _meta(settings().audit_table)
+
+    investor_id = UnicodeAttribute(hash_key=True)
+    audit_id = UnicodeAttribute(range_key=True)  # ISO time#case: sorted by time
+    action = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    case_id = UnicodeAttribute(null=True)
+    transactions: MapAttribute[str, Any] = MapAttribute(default=dict)
+    at = UTCDateTimeAttribute(default_for_new=_now)
+
+
+class WebhookRecord(Model):
+    """Every webhook request, accepted or rejected, as it arrived: nothing is lost."""
+
+    Meta = _meta(settings().webhooks_table)
+
+    request_id = UnicodeAttribute(hash_key=True)
+    provider = UnicodeAttribute()
+    outcome = UnicodeAttribute()  # ACCEPTED or REJECTED
+    status_code = NumberAttribute()
+    reason = UnicodeAttribute(null=True)
+    detail_type = UnicodeAttribute(null=True)
+    event_id = UnicodeAttribute(null=True)
+    body = UnicodeAttribute()
+    signature = UnicodeAttribute(null=True)
+    received_at = UTCDateTimeAttribute(default_for_new=_now)
+
+
+class SignatureRecord(Model):
+    """A webhook signature already used; kept past the freshness window, then expired by TTL."""
+
+    Meta = _meta(settings().signatures_table)
+
+    signature = UnicodeAttribute(hash_key=True)
+    provider = UnicodeAttribute()
+    request_id = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class NotificationRecord(Model):
+    """A notification put on the bus for the frontend: each is sent once, replays included."""
+
+    Meta = _meta(settings().notifications_table)
+
+    notification_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    investor_id = UnicodeAttribute(null=True)
+    event_id = UnicodeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(default_for_new=_now)
 
 
 class WalletRecord(Model):
