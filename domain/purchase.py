@@ -167,7 +167,11 @@ def failure_reason(failure: dict[str, Any]) -> str:
 
 
 def _identifier(detail: dict[str, Any], name: str) -> str:
-    value = detail.get(name)
+    return identifier(name, detail.get(name))
+
+
+def identifier(name: str, value: object) -> str:
+    """An id from outside (payment, investor, case, instrument): 1-64 of letters, digits, _.:-"""
     if not isinstance(value, str) or not _ID.match(value):
         raise ValueError(f"{name} must be 1-64 letters, digits or _.:- (got {value!r})")
     return value

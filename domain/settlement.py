@@ -156,7 +156,7 @@ class HoldingsTransaction:
 def holdings_transactions(
     investor_id: str,
     investor_address: str,
-    issuance_id: str,
+    issuance_id: str | None,
     accounts: PlatformAccounts,
     stablecoin_line: Mapping[str, Any] | None,
     mptoken: Mapping[str, Any] | None,
@@ -164,7 +164,8 @@ def holdings_transactions(
     """What is still missing for the investor to receive both assets, in ledger-round order.
 
     The holder's side (trust line, MPToken) must exist before the issuer's side can authorize
-    it, so a fresh investor needs two rounds; one already in place needs none.
+    it, so a fresh investor needs two rounds; one already in place needs none. Without an
+    issuance (onboarding), only the stablecoin line.
     """
     prefix = f"investor#{investor_id}"
     needed: list[HoldingsTransaction] = []
@@ -201,6 +202,8 @@ def holdings_transactions(
                 },
             )
         )
+    if issuance_id is None:
+        return needed
     if mptoken is None:
         needed.append(
             HoldingsTransaction(

@@ -17,6 +17,8 @@ from lambdas.aws_clients import transient_faults
 from lambdas.config import settings
 
 PURCHASES_SOURCE = "drexfy.purchases"
+PAYMENTS_SOURCE = "drexfy.payments"
+KYC_SOURCE = "drexfy.kyc"
 INVESTORS_SOURCE = "drexfy.investors"
 FRONTEND_SOURCE = "drexfy.frontend"
 

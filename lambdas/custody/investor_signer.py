@@ -10,15 +10,28 @@ from xrpl.core import keypairs
 from xrpl.wallet import Wallet
 
 from domain.errors import BusinessRuleViolation
+from domain.investor import InvestorStatus
 from domain.platform import PlatformAccounts
-from domain.signing_policy import check_investor_transaction
+from domain.signing_policy import SigningRefused, check_investor_transaction
 from lambdas.aws_clients import kms, transient_faults
 from lambdas.custody.signed_transaction import SignedTransaction, sign_with
 from lambdas.custody.wallet_generator import encryption_context, find_wallet
+from lambdas.tables import InvestorRecord
 
 
 class NoWallet(BusinessRuleViolation):
     """The investor has no custodial wallet yet."""
+
+
+def _refuse_if_barred(investor_id: str) -> None:
+    """A BLOCKED (AML) or REJECTED investor's wallet signs nothing: defence in depth beside the
+    ledger freeze, so no flow can move their assets."""
+    try:
+        standing = InvestorRecord.get(investor_id, consistent_read=True).status
+    except InvestorRecord.DoesNotExist:
+        return
+    if standing in (InvestorStatus.BLOCKED, InvestorStatus.REJECTED):
+        raise SigningRefused(f"investor {investor_id} is {standing}: their wallet signs nothing")
 
 
 class CustodyIntegrityError(RuntimeError):
@@ -34,6 +47,7 @@ def sign_for_investor(
     record = find_wallet(investor_id)
     if record is None:
         raise NoWallet(f"investor {investor_id} has no wallet")
+    _refuse_if_barred(investor_id)
     check_investor_transaction(tx, record.address, accounts, instrument_issuances)
     with transient_faults("KMS Decrypt of an investor seed"):
         seed = kms().decrypt(

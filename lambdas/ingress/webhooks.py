@@ -1,0 +1,147 @@
+"""Webhook handlers: verify, validate, put on the bus, answer 202 with the event id.
+
+Every request is kept with its outcome. Nothing valid is answered 2xx before its event is on
+the bus; a refused one gets a 4xx with the reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from domain.errors import TransientFault
+from domain.webhooks import (
+    KYC_EVENTS,
+    PAYMENT_EVENTS,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WebhookRejected,
+    detail_type_for,
+    verify,
+)
+from lambdas import platform_events
+from lambdas.config import settings
+from lambdas.ingress import records
+from lambdas.ingress.models import KycWebhook, PaymentWebhook
+
+logger = Logger(service="ingress")
+ModelT = TypeVar("ModelT", bound=BaseModel)
+SECRET_MAX_AGE_SECONDS = 300
+
+
+def _secret(secret_id: str) -> bytes:
+    value = parameters.get_secret(secret_id, max_age=SECRET_MAX_AGE_SECONDS)
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def payments_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return _receive(event, "payments", settings().payments_webhook_secret, _payment)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def kyc_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return _receive(event, "kyc", settings().kyc_webhook_secret, _kyc)
+
+
+def _payment(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    model = _validated(body, PaymentWebhook)
+    detail_type = detail_type_for(model.event, PAYMENT_EVENTS)
+    detail = model.model_dump(exclude={"event"})
+    return platform_events.PAYMENTS_SOURCE, detail_type, detail
+
+
+def _kyc(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    model = _validated(body, KycWebhook)
+    detail_type = detail_type_for(model.event, KYC_EVENTS)
+    detail = model.model_dump(mode="json", exclude={"event"})
+    return platform_events.KYC_SOURCE, detail_type, detail
+
+
+def _validated(body: dict[str, Any], model: type[ModelT]) -> ModelT:
+    try:
+        return parse(event=body, model=model)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors()
+        )
+        raise WebhookRejected(422, "invalid", problems) from None
+
+
+def _receive(event: dict[str, Any], provider: str, secret_id: str, convert: Any) -> dict[str, Any]:
+    request_id = str(event.get("requestContext", {}).get("requestId") or uuid.uuid4())
+    body = _raw_body(event)
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    logger.append_keys(request_id=request_id, provider=provider)
+    signature: str | None = None
+    try:
+        signed = verify(
+            _secret(secret_id),
+            headers.get(TIMESTAMP_HEADER),
+            headers.get(SIGNATURE_HEADER),
+            body,
+            time.time(),
+        )
+        signature = signed.signature
+        source, detail_type, detail = convert(_json(body))
+        records.claim_signature(signed.signature, provider, request_id, signed.timestamp)
+        event_id = _publish(signed.signature, source, detail_type, detail)
+    except WebhookRejected as rejected:
+        records.record_request(
+            request_id, provider, body, rejected.status, reason=rejected.reason, signature=signature
+        )
+        logger.warning("webhook refused", extra={"code": rejected.code, "reason": rejected.reason})
+        return _response(rejected.status, {"error": rejected.code, "reason": rejected.reason})
+    except TransientFault as fault:
+        logger.exception("webhook not accepted: try again")
+        return _response(503, {"error": "unavailable", "reason": str(fault)}, retry_after=5)
+    records.record_request(
+        request_id, provider, body, 202, detail_type=detail_type, event_id=event_id,
+        signature=signature,
+    )  # fmt: skip
+    logger.info("webhook accepted", extra={"detail_type": detail_type, "event_id": event_id})
+    return _response(202, {"event_id": event_id, "detail_type": detail_type})
+
+
+def _publish(signature: str, source: str, detail_type: str, detail: dict[str, Any]) -> str:
+    try:
+        return platform_events.publish(detail_type, detail, source=source)
+    except TransientFault:
+        records.release_signature(signature)
+        raise
+
+
+def _raw_body(event: dict[str, Any]) -> bytes:
+    raw = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(raw, validate=True)
+        except ValueError:
+            return str(raw).encode()
+    return str(raw).encode()
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body)
+    except ValueError as error:
+        raise WebhookRejected(400, "not_json", f"body is not JSON: {error}") from None
+    if not isinstance(parsed, dict):
+        raise WebhookRejected(400, "not_an_object", "body must be a JSON object")
+    return parsed
+
+
+def _response(status: int, body: dict[str, Any], retry_after: int | None = None) -> dict[str, Any]:
+    headers = {"content-type": "application/json"}
+    if retry_after is not None:
+        headers["retry-after"] = str(retry_after)
+    return {"statusCode": status, "headers": headers, "body": json.dumps(body)}

@@ -1,0 +1,150 @@
+"""An investor's wallet on the ledger: activation, the stablecoin line, and AML freezes.
+
+Each call looks at the validated ledger, submits (or checks) what is still missing under fixed
+business keys, and answers PENDING or DONE; the workflow waits between calls.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from xrpl.models.requests import AccountObjectType
+from xrpl.utils import xrp_to_drops
+
+from domain.compliance import freeze_transactions
+from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts
+from domain.settlement import (
+    HoldingsTransaction,
+    LedgerStepFailed,
+    check_still_validating,
+    holdings_transactions,
+)
+from lambdas.config import settings
+from lambdas.custody.investor_signer import sign_for_investor
+from lambdas.custody.platform_signer import platform_accounts, platform_key
+from lambdas.custody.wallet_generator import find_wallet
+from lambdas.ledger.client import LedgerClient
+from lambdas.ledger.sequences import SequenceAllocator, TicketPool
+from lambdas.ledger.submission import LedgerSubmitter, Signer, Status
+from lambdas.tables import SubmissionRecord
+
+PENDING, DONE = "PENDING", "DONE"
+
+
+class InvestorLedger:
+    def __init__(
+        self,
+        submitter: LedgerSubmitter,
+        accounts: PlatformAccounts,
+        platform_signer: Callable[[str], Signer],
+    ) -> None:
+        self.submitter = submitter
+        self.ledger = submitter.ledger
+        self.accounts = accounts
+        self.platform_signer = platform_signer
+
+    def fund_wallet(self, investor_id: str, checks: int) -> dict[str, Any]:
+        """Activation XRP from the funding account, once: an account on the ledger is funded."""
+        address = self._address(investor_id)
+        needed = []
+        if self.ledger.account_root(address) is None:
+            payment = {
+                "TransactionType": "Payment",
+                "Account": self.accounts.funding,
+                "Destination": address,
+                "Amount": xrp_to_drops(settings().activation_xrp),
+            }
+            needed.append(
+                HoldingsTransaction(f"investor#{investor_id}#activation", "funding", payment)
+            )
+        return self._ensure(investor_id, address, needed, checks)
+
+    def authorize_stablecoin_line(self, investor_id: str, checks: int) -> dict[str, Any]:
+        address = self._address(investor_id)
+        needed = holdings_transactions(
+            investor_id, address, None, self.accounts, self._line(address), None
+        )
+        return self._ensure(investor_id, address, needed, checks)
+
+    def set_freeze(
+        self, investor_id: str, case_id: str, freeze: bool, checks: int
+    ) -> dict[str, Any]:
+        """Freeze (or lift) the investor's stablecoin line and lock (or unlock) their MPTokens."""
+        wallet = find_wallet(investor_id)
+        if wallet is None:
+            return {
+                "investor_id": investor_id,
+                "case_id": case_id,
+                "state": DONE,
+                "checks": checks,
+                "transactions": {},
+            }
+        tokens = self.ledger.objects(wallet.address, AccountObjectType.MPTOKEN)
+        needed = freeze_transactions(
+            f"aml#{investor_id}#{case_id}",
+            wallet.address,
+            self.accounts,
+            self._line(wallet.address),
+            tokens,
+            freeze=freeze,
+        )
+        return {**self._ensure(investor_id, wallet.address, needed, checks), "case_id": case_id}
+
+    def transactions_of(self, keys_prefix: str) -> dict[str, Any]:
+        """The validated transactions under a business-key prefix, for the audit record."""
+        found = SubmissionRecord.scan(SubmissionRecord.business_key.startswith(keys_prefix))
+        return {
+            r.business_key.removeprefix(keys_prefix).lstrip("#"): {
+                "hash": r.tx_hash,
+                "ledger_index": int(r.ledger_index) if r.ledger_index else None,
+                "result": r.result,
+            }
+            for r in found
+            if r.status == Status.SUCCEEDED
+        }
+
+    def _ensure(
+        self, investor_id: str, address: str, needed: list[HoldingsTransaction], checks: int
+    ) -> dict[str, Any]:
+        for item in needed:
+            sign = self._signer(item.role, investor_id)
+            submission = self.submitter.find(item.key)
+            if submission is None:
+                self.submitter.submit(item.key, item.tx, sign, use_ticket=item.role != "investor")
+            elif submission.status in (Status.SUBMITTED, Status.PREPARING):
+                self.submitter.check(item.key, sign)
+            elif submission.status == Status.FAILED:
+                raise LedgerStepFailed(f"{item.key}: {submission.result}")
+        state = PENDING if needed else DONE
+        if needed:
+            check_still_validating(needed[0].key, checks)
+        return {
+            "investor_id": investor_id,
+            "wallet_address": address,
+            "state": state,
+            "checks": checks + 1 if needed else checks,
+        }
+
+    def _signer(self, role: str, investor_id: str) -> Signer:
+        if role != "investor":
+            return self.platform_signer(role)
+        return lambda tx: sign_for_investor(investor_id, tx, self.accounts, ())
+
+    def _address(self, investor_id: str) -> str:
+        wallet = find_wallet(investor_id)
+        if wallet is None:
+            raise LedgerStepFailed(f"investor {investor_id} has no wallet")
+        return wallet.address
+
+    def _line(self, address: str) -> dict[str, Any] | None:
+        lines = self.ledger.trust_lines(address, self.accounts.issuer)
+        return next((x for x in lines if x["currency"] == STABLECOIN_CURRENCY), None)
+
+
+@functools.cache
+def investor_ledger() -> InvestorLedger:
+    client = LedgerClient(settings().xrpl_url)
+    submitter = LedgerSubmitter(client, SequenceAllocator(client), TicketPool())
+    return InvestorLedger(submitter, platform_accounts(), lambda role: platform_key(role).sign)

@@ -1,0 +1,84 @@
+"""Task handlers of the onboarding workflow (statemachines/onboarding.asl.json).
+
+Input of the workflow: {"event_id", "detail_type", "decision": {investor_id, case_id, ...}}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from domain.purchase import identifier
+from lambdas import investor_records
+from lambdas.custody.wallet_generator import create_investor_wallet, find_wallet
+from lambdas.investor_ledger import investor_ledger
+from lambdas.investor_records import InvestorNotEligible
+
+logger = Logger(service="onboarding")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def record_kyc_decision(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    decision = event.get("decision") or {}
+    investor_id = _identifier(decision, "investor_id")
+    case_id = _identifier(decision, "case_id")
+    logger.append_keys(investor_id=investor_id, case_id=case_id)
+    if event.get("detail_type") == "KycRejected":
+        reason = str(decision.get("reason") or "rejected by the KYC provider")
+        record = investor_records.record_kyc_rejection(investor_id, case_id, reason)
+    else:
+        record = investor_records.record_kyc_approval(
+            investor_id, case_id, str(event.get("detail_type"))
+        )
+    return {
+        "investor_id": investor_id,
+        "case_id": case_id,
+        "status": record.status,
+        "reason": record.reason,
+    }
+
+
+@logger.inject_lambda_context(clear_state=True)
+def create_wallet(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    wallet = create_investor_wallet(event["investor_id"])
+    logger.info("wallet ready", extra={"investor_id": event["investor_id"]})
+    return {
+        "investor_id": event["investor_id"],
+        "case_id": event["case_id"],
+        "wallet_address": wallet.address,
+    }
+
+
+@logger.inject_lambda_context(clear_state=True)
+def fund_wallet(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    progress = investor_ledger().fund_wallet(event["investor_id"], int(event.get("checks", 0)))
+    return {**progress, "case_id": event["case_id"]}
+
+
+@logger.inject_lambda_context(clear_state=True)
+def authorize_stablecoin_line(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    progress = investor_ledger().authorize_stablecoin_line(
+        event["investor_id"], int(event.get("checks", 0))
+    )
+    return {**progress, "case_id": event["case_id"]}
+
+
+@logger.inject_lambda_context(clear_state=True)
+def activate_investor(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    record = investor_records.activate(event["investor_id"])
+    wallet = find_wallet(event["investor_id"])
+    return {
+        "investor_id": record.investor_id,
+        "case_id": event["case_id"],
+        "status": investor_records.find(record.investor_id).status,  # type: ignore[union-attr]
+        "wallet_address": wallet.address if wallet else None,
+    }
+
+
+def _identifier(decision: dict[str, Any], name: str) -> str:
+    try:
+        return identifier(name, decision.get(name))
+    except ValueError as error:
+        raise InvestorNotEligible(f"malformed KYC decision: {error}") from None
