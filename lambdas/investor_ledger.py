@@ -94,7 +94,10 @@ class InvestorLedger:
 
     def transactions_of(self, keys_prefix: str) -> dict[str, Any]:
         """The validated transactions under a business-key prefix, for the audit record."""
-        found = SubmissionRecord.scan(SubmissionRecord.business_key.startswith(keys_prefix))
+        found = [
+            self._settled(r)
+            for r in SubmissionRecord.scan(SubmissionRecord.business_key.startswith(keys_prefix))
+        ]
         return {
             r.business_key.removeprefix(keys_prefix).lstrip("#"): {
                 "hash": r.tx_hash,
@@ -104,6 +107,16 @@ class InvestorLedger:
             for r in found
             if r.status == Status.SUCCEEDED
         }
+
+    def _settled(self, record: SubmissionRecord) -> SubmissionRecord:
+        """The ledger already shows its effect; bring the record up to the validated ledger."""
+        if record.status not in (Status.SUBMITTED, Status.PREPARING):
+            return record
+        roles = {address: role for role, address in self.accounts.roles().items()}
+        role = roles.get(record.account)
+        if role is None:
+            return record
+        return self.submitter.check(record.business_key, self.platform_signer(role))
 
     def _ensure(
         self, investor_id: str, address: str, needed: list[HoldingsTransaction], checks: int

@@ -28,6 +28,16 @@ def aws(ledger: LocalLedger) -> Iterator[LocalAws]:
         yield platform
 
 
+@pytest.fixture(autouse=True)
+def ledger_closes_on_waits(ledger: LocalLedger) -> Iterator[None]:
+    """Each Wait state of a workflow closes one ledger, as the network would have meanwhile."""
+    from local.aws import patches
+
+    patches.WorkflowClock.on_wait = lambda: ledger.close_ledger() and None
+    yield
+    patches.WorkflowClock.on_wait = None
+
+
 @pytest.fixture(scope="session")
 def platform(aws: LocalAws, ledger: LocalLedger) -> dict[str, Any]:
     """The ledger bootstrapped for the platform (accounts, issuer flags, catalogue, tickets),

@@ -5,25 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from local.aws import patches
 from local.aws.platform import LocalAws
-from local.ledger import LocalLedger
 from tests.conftest import wait_for
 
 _investor_numbers = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def ledger_closes_on_waits(ledger: LocalLedger) -> Iterator[None]:
-    """Each Wait state of a workflow closes one ledger, as the network would have meanwhile."""
-    patches.WorkflowClock.on_wait = lambda: ledger.close_ledger() and None
-    yield
-    patches.WorkflowClock.on_wait = None
 
 
 def new_investor_id() -> str:

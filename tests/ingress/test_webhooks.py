@@ -1,0 +1,228 @@
+"""Webhooks at the handler: authenticated, validated, on the bus, kept; refusals explained."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain.webhooks import sign
+from local.aws.platform import LocalAws
+from tests.investors.conftest import notifications  # noqa: F401 (fixture)
+
+
+def secret(aws: LocalAws, name: str) -> bytes:
+    value = aws.client("secretsmanager").get_secret_value(SecretId=aws.stack.output(name))
+    return str(value["SecretString"]).encode()
+
+
+def request(
+    body: bytes, *, key: bytes | None, timestamp: int | None = None, base64_body: bool = False
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, as the gateway hands it to the Lambda."""
+    sent_at = int(time.time()) if timestamp is None else timestamp
+    headers = {"content-type": "application/json"}
+    if key is not None:
+        headers["X-Drexfy-Timestamp"] = str(sent_at)
+        headers["X-Drexfy-Signature"] = sign(key, sent_at, body)
+    return {
+        "version": "2.0",
+        "routeKey": "POST /webhooks",
+        "rawPath": "/webhooks",
+        "headers": headers,
+        "requestContext": {"requestId": uuid.uuid4().hex, "http": {"method": "POST"}},
+        "body": base64.b64encode(body).decode() if base64_body else body.decode(),
+        "isBase64Encoded": base64_body,
+    }
+
+
+def call(handler_name: str, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    from lambdas.ingress import webhooks
+    from local.aws.lambda_runtime import InvocationContext
+
+    context = InvocationContext(
+        "webhooks", "arn:aws:lambda:eu-west-1:123456789012:function:w", 256, 30
+    )
+    response = getattr(webhooks, handler_name)(event, context)
+    return int(response["statusCode"]), json.loads(response["body"])
+
+
+def payment_body(**overrides: Any) -> bytes:
+    body = {
+        "event": "payment.succeeded",
+        "payment_id": f"pay-{uuid.uuid4().hex[:12]}",
+        "investor_id": "inv-webhook",
+        "instrument_id": "SME-2027-A",
+        "units": 1,
+        "amount": "100.00",
+        "currency": "EUR",
+        **overrides,
+    }
+    return json.dumps(body).encode()
+
+
+def kept(request_id: str) -> Any:
+    from lambdas.tables import WebhookRecord
+
+    return WebhookRecord.get(request_id, consistent_read=True)
+
+
+def test_a_signed_payment_goes_on_the_bus(aws: LocalAws) -> None:
+    key = secret(aws, "PaymentsWebhookSecretArn")
+    event = request(payment_body(), key=key, base64_body=True)
+
+    status, body = call("payments_handler", event)
+
+    assert status == 202 and body["detail_type"] == "PaymentReceived" and body["event_id"]
+    record = kept(event["requestContext"]["requestId"])
+    assert (record.outcome, record.event_id) == ("ACCEPTED", body["event_id"])
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "error"),
+    [
+        ({"key": None}, 401, "unsigned"),
+        ({"timestamp": int(time.time()) - 3600}, 401, "stale"),
+        ({"key": b"not-the-secret"}, 401, "bad_signature"),
+        ({"body": b"{not json"}, 400, "not_json"),
+        ({"body": b"[1, 2]"}, 400, "not_an_object"),
+        ({"body": payment_body(amount=100.5)}, 422, "invalid"),
+        ({"body": payment_body(units=0)}, 422, "invalid"),
+        ({"body": payment_body(event="payment.maybe")}, 422, "unknown_event"),
+        ({"body": payment_body(extra="field")}, 422, "invalid"),
+    ],
+    ids=[
+        "unsigned",
+        "stale",
+        "forged",
+        "not json",
+        "not object",
+        "float amount",
+        "no units",
+        "unknown event",
+        "unknown field",
+    ],
+)
+def test_a_refused_webhook_gets_its_reason_and_is_kept(
+    aws: LocalAws, change: dict[str, Any], status: int, error: str
+) -> None:
+    key = change.get("key", secret(aws, "PaymentsWebhookSecretArn"))
+    event = request(change.get("body", payment_body()), key=key, timestamp=change.get("timestamp"))
+
+    got_status, body = call("payments_handler", event)
+
+    assert (got_status, body["error"]) == (status, error)
+    assert body["reason"]
+    record = kept(event["requestContext"]["requestId"])
+    assert (record.outcome, record.status_code, record.reason) == (
+        "REJECTED",
+        status,
+        body["reason"],
+    )
+    assert record.body == change.get("body", record.body.encode()).decode()
+
+
+def test_a_replayed_signature_is_refused(aws: LocalAws) -> None:
+    event = request(payment_body(), key=secret(aws, "PaymentsWebhookSecretArn"))
+    assert call("payments_handler", event)[0] == 202
+
+    again = {**event, "requestContext": {"requestId": uuid.uuid4().hex}}
+    status, body = call("payments_handler", again)
+
+    assert (status, body["error"]) == (409, "replayed")
+
+
+def test_when_the_bus_fails_the_caller_retries_with_the_same_signature(
+    aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from domain.errors import TransientFault
+    from lambdas import platform_events
+
+    real = platform_events.publish
+    monkeypatch.setattr(
+        platform_events, "publish", lambda *a, **k: (_ for _ in ()).throw(TransientFault("down"))
+    )
+    event = request(payment_body(), key=secret(aws, "PaymentsWebhookSecretArn"))
+    status, body = call("payments_handler", event)
+    assert status == 503 and body["reason"] == "down"
+
+    monkeypatch.setattr(platform_events, "publish", real)
+    assert call("payments_handler", {**event, "requestContext": {"requestId": "retry-1"}})[0] == 202
+
+
+def test_a_kyc_webhook_onboards_the_investor(aws: LocalAws, platform: dict[str, Any]) -> None:
+    from lambdas import investor_records
+    from tests.conftest import wait_for
+
+    investor_id = f"inv-{uuid.uuid4().hex[:8]}"
+    body = json.dumps(
+        {
+            "event": "kyc.approved",
+            "investor_id": investor_id,
+            "case_id": "case-1",
+            "occurred_at": "2026-11-26T10:00:00Z",
+        }
+    ).encode()
+
+    status, answer = call("kyc_handler", request(body, key=secret(aws, "KycWebhookSecretArn")))
+
+    assert (status, answer["detail_type"]) == (202, "KycApproved")
+    wait_for(lambda: (r := investor_records.find(investor_id)) and r.status == "ACTIVE", 60)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    provider=st.sampled_from(["payments_handler", "kyc_handler"]),
+    body=st.one_of(
+        st.binary(max_size=300),
+        JSON_VALUES.map(lambda v: json.dumps(v).encode()),
+        st.fixed_dictionaries(
+            {"event": st.sampled_from(["payment.succeeded", "kyc.approved", "aml.flagged", "x"])},
+            optional={
+                "payment_id": st.text(max_size=70),
+                "investor_id": st.text(max_size=70),
+                "instrument_id": st.text(max_size=10),
+                "case_id": st.text(max_size=10),
+                "units": JSON_VALUES,
+                "amount": JSON_VALUES,
+                "currency": st.sampled_from(["EUR", "USD", ""]),
+                "occurred_at": st.text(max_size=30),
+            },
+        ).map(lambda v: json.dumps(v).encode()),
+    ),
+    signed=st.sampled_from(["good", "none", "wrong", "stale"]),
+)
+def test_no_input_gets_a_5xx_and_every_refusal_is_explained_and_kept(
+    aws: LocalAws, provider: str, body: bytes, signed: str
+) -> None:
+    """Not even a valid-looking one reaches the bus unsigned; signed ones may be accepted."""
+    name = "PaymentsWebhookSecretArn" if provider == "payments_handler" else "KycWebhookSecretArn"
+    key = {"good": secret(aws, name), "stale": secret(aws, name), "none": None, "wrong": b"x"}[
+        signed
+    ]
+    timestamp = int(time.time()) - 3600 if signed == "stale" else None
+    event = request(body, key=key, timestamp=timestamp)
+
+    status, answer = call(provider, event)
+
+    assert status < 500
+    assert (status == 202) == ("event_id" in answer)
+    if status != 202:
+        assert answer["error"] and answer["reason"]
+        assert signed == "good" or status in (401, 413)
+    assert kept(event["requestContext"]["requestId"]).status_code == status

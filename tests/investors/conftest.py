@@ -1,0 +1,118 @@
+"""Investor workflows end to end: KYC/AML decisions put on the bus, as the webhooks do."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from local.aws.platform import LocalAws
+from tests.conftest import wait_for
+
+
+@pytest.fixture(scope="module")
+def notifications(aws: LocalAws) -> Any:
+    """Every notification for the frontend, as a queue subscribed to the bus sees it."""
+    sqs, events = aws.client("sqs"), aws.client("events")
+    queue_url = sqs.create_queue(QueueName=f"investor-events-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    bus = aws.stack.output("EventBusName")
+    rule = f"observe-investors-{uuid.uuid4().hex[:6]}"
+    events.put_rule(
+        Name=rule,
+        EventBusName=bus,
+        EventPattern=json.dumps({"source": ["drexfy.investors", "drexfy.purchases"]}),
+    )
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+    class Seen(list):  # type: ignore[type-arg]
+        def drain(self) -> Seen:
+            while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            ):
+                for message in batch:
+                    self.append(json.loads(message["Body"]))
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            return self
+
+        def of(self, kind: str, investor_id: str) -> list[dict[str, Any]]:
+            self.drain()
+            return [
+                e["detail"]
+                for e in self
+                if e["detail-type"] == kind and e["detail"].get("investor_id") == investor_id
+            ]
+
+    yield Seen()
+    events.remove_targets(Rule=rule, EventBusName=bus, Ids=["queue"])
+    events.delete_rule(Name=rule, EventBusName=bus)
+
+
+def decision(
+    investor_id: str, case_id: str | None = None, minutes: int = 0, **more: Any
+) -> dict[str, Any]:
+    when = datetime.now(UTC) + timedelta(minutes=minutes)
+    return {
+        "investor_id": investor_id,
+        "case_id": case_id or f"case-{uuid.uuid4().hex[:8]}",
+        "occurred_at": when.isoformat(),
+        **more,
+    }
+
+
+def put_decision(aws: LocalAws, detail_type: str, detail: dict[str, Any]) -> str:
+    result = aws.client("events").put_events(
+        Entries=[
+            {
+                "Source": "drexfy.kyc",
+                "DetailType": detail_type,
+                "EventBusName": aws.stack.output("EventBusName"),
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
+    assert result["FailedEntryCount"] == 0
+    return str(result["Entries"][0]["EventId"])
+
+
+def finished(aws: LocalAws, workflow: str, case_id: str, count: int = 1) -> list[dict[str, Any]]:
+    """The finished executions of a workflow for one KYC/AML case."""
+    sfn = aws.client("stepfunctions")
+    arn = aws.stack.output(f"{workflow}StateMachineArn")
+
+    def done() -> list[dict[str, Any]]:
+        found = []
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+            for summary in page["executions"]:
+                execution = sfn.describe_execution(executionArn=summary["executionArn"])
+                ours = json.loads(execution["input"])["decision"].get("case_id") == case_id
+                if ours and execution["status"] != "RUNNING":
+                    found.append(execution)
+        return found if len(found) >= count else []
+
+    return wait_for(done, timeout=60)  # type: ignore[no-any-return]
+
+
+def run_decision(aws: LocalAws, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+    workflow = "Compliance" if detail_type.startswith("Aml") else "Onboarding"
+    before = len(finished_or_empty(aws, workflow, detail["case_id"]))
+    put_decision(aws, detail_type, detail)
+    executions = finished(aws, workflow, detail["case_id"], before + 1)
+    return max(executions, key=lambda e: e["startDate"])
+
+
+def finished_or_empty(aws: LocalAws, workflow: str, case_id: str) -> list[dict[str, Any]]:
+    sfn = aws.client("stepfunctions")
+    arn = aws.stack.output(f"{workflow}StateMachineArn")
+    found = []
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+        for summary in page["executions"]:
+            execution = sfn.describe_execution(executionArn=summary["executionArn"])
+            if json.loads(execution["input"])["decision"].get("case_id") == case_id:
+                found.append(execution)
+    return found
