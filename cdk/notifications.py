@@ -43,7 +43,10 @@ class FrontendNotifications(Construct):
             "Connection",
             description="Bubble backend workflows: authenticated with the frontend's API key",
             authorization=events.Authorization.api_key(
-                "Authorization", SecretValue.secrets_manager(token.secret_arn)
+                "Authorization",
+                # The same bearer form the frontend uses to call us (a dynamic reference inside
+                # the string: CloudFormation resolves it, the token never enters the template).
+                SecretValue.unsafe_plain_text("Bearer " + token.secret_value.unsafe_unwrap()),
             ),
         )
         destination = events.ApiDestination(

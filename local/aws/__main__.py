@@ -1,4 +1,6 @@
-"""`python -m local.aws [--port 0] [--state-file F]`: run the embedded AWS until SIGTERM/SIGINT."""
+"""`python -m local.aws [--port 0] [--state-file F] [--notifications-url URL]`: run the embedded
+AWS, the local API gateway and (unless --notifications-url) the frontend receiver until
+SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -22,13 +24,36 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="override a Lambda environment variable (e.g. XRPL_URL=http://127.0.0.1:5005)",
     )
+    parser.add_argument("--api-port", type=int, default=0, help="the API gateway's port")
+    parser.add_argument(
+        "--notifications-url",
+        default=None,
+        metavar="URL",
+        help="deliver API destinations here instead of starting a frontend receiver",
+    )
+    parser.add_argument(
+        "--notifications-port", type=int, default=0, help="the frontend receiver's port"
+    )
+    parser.add_argument(
+        "--notifications-log", type=Path, default=None, help="JSONL of what the receiver got"
+    )
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise
     overrides = dict(item.split("=", 1) for item in args.set_env)
     server = AwsServer(args.port)
-    platform = server.start(overrides)
+    platform = server.start(
+        overrides,
+        notifications_url=args.notifications_url,
+        api_port=args.api_port,
+        notifications_port=args.notifications_port,
+        notifications_log=args.notifications_log,
+    )
     write_state(args.state_file, platform)
-    print(f"local aws ready endpoint={platform.endpoint_url} state={args.state_file}", flush=True)
+    print(
+        f"local aws ready endpoint={platform.endpoint_url} api={platform.api_url} "
+        f"notifications={platform.notifications_url} state={args.state_file}",
+        flush=True,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from typing import Any
 
 import boto3
 
+from local.api.routes import ApiRoute, HttpApi
 from local.aws.template import (
     Intrinsics,
     ResolvedResource,
@@ -38,7 +40,12 @@ REGION = "eu-west-1"
 SKIPPED_TYPES = {
     "AWS::CDK::Metadata": "CDK bookkeeping",
     "AWS::Lambda::Permission": "moto does not enforce resource policies",
+    "AWS::SQS::QueuePolicy": "moto does not enforce resource policies",
 }
+
+# CloudFormation dynamic references: {{resolve:service:reference}}
+_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:([a-z-]+):(.*?)\}\}")
+_LAMBDA_ARN = re.compile(r"arn:[\w-]+:lambda:[\w-]+:\d+:function:([\w-]+)")
 
 
 @dataclass
@@ -49,6 +56,7 @@ class DeployedStack:
     outputs: dict[str, str]
     resources: dict[str, ResolvedResource]
     function_environment: dict[str, str] = field(default_factory=dict)
+    http_api: HttpApi | None = None  # the routes the local API gateway serves
 
     def output(self, name: str) -> str:
         try:
@@ -102,19 +110,30 @@ def _inputs_digest(env_name: str) -> str:
 
 
 class Deployer:
-    """Creates a template's resources through the AWS APIs, in dependency order."""
+    """Creates a template's resources through the AWS APIs, in dependency order.
+
+    `api_endpoint` is what an HTTP API's `ApiEndpoint` resolves to (the local gateway's URL;
+    None keeps moto's execute-api URL). `api_destination_endpoint`, when given, replaces every
+    API destination's `InvocationEndpoint` (the local frontend receiver on a free port)."""
 
     def __init__(
         self,
         session: boto3.Session,
         endpoint_url: str | None = None,
         environment_overrides: Mapping[str, str] | None = None,
+        *,
+        api_endpoint: str | None = None,
+        api_destination_endpoint: str | None = None,
     ) -> None:
         self._session = session
         self._endpoint_url = endpoint_url
         self._overrides = dict(environment_overrides or {})
+        self._api_endpoint = api_endpoint
+        self._api_destination_endpoint = api_destination_endpoint
         self._clients: dict[str, Any] = {}
         self._function_environment: dict[str, str] = {}
+        self._http_api: HttpApi | None = None
+        self._integrations: dict[str, tuple[str, str]] = {}  # id -> (function, payload version)
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -143,10 +162,13 @@ class Deployer:
                     f"{logical_id}: resource type {kind} has no local creator; add one to "
                     "local/aws/deployer.py or list it in SKIPPED_TYPES with the reason"
                 )
-            properties = intrinsics.resolve(resource.get("Properties", {}))
+            properties = self._dynamic_references(
+                intrinsics.resolve(resource.get("Properties", {}))
+            )
             name = f"{stack_name}-{logical_id}"[:64]
             intrinsics.resources[logical_id] = creator(name, properties)
         stack.function_environment = dict(self._function_environment)
+        stack.http_api = self._http_api
         stack.outputs = {
             key: str(intrinsics.resolve(value["Value"]))
             for key, value in template.get("Outputs", {}).items()
@@ -184,7 +206,40 @@ class Deployer:
             "AWS::Events::Archive": self._archive,
             "AWS::Events::Rule": self._rule,
             "AWS::SQS::Queue": self._queue,
+            "AWS::SecretsManager::Secret": self._secret,
+            "AWS::Events::Connection": self._connection,
+            "AWS::Events::ApiDestination": self._api_destination,
+            "AWS::ApiGatewayV2::Api": self._http_api_resource,
+            "AWS::ApiGatewayV2::Integration": self._integration,
+            "AWS::ApiGatewayV2::Route": self._route,
+            "AWS::ApiGatewayV2::Stage": self._stage,
         }
+
+    def _dynamic_references(self, value: Any) -> Any:
+        """Resolve `{{resolve:secretsmanager:...}}` as CloudFormation does, at deploy time."""
+        if isinstance(value, list):
+            return [self._dynamic_references(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self._dynamic_references(item) for key, item in value.items()}
+        if isinstance(value, str) and "{{resolve:" in value:
+            return _DYNAMIC_REFERENCE.sub(self._resolve_reference, value)
+        return value
+
+    def _resolve_reference(self, match: re.Match[str]) -> str:
+        service, reference = match.group(1), match.group(2)
+        if service != "secretsmanager":
+            raise TemplateError(f"dynamic reference {match.group(0)}: only secretsmanager locally")
+        parts = reference.split(":")
+        cut = 7 if reference.startswith("arn:") else 1  # an ARN has colons of its own
+        secret_id, rest = ":".join(parts[:cut]), parts[cut:] + [""] * 4
+        _, json_key, version_stage, version_id = rest[:4]
+        arguments: dict[str, str] = {"SecretId": secret_id}
+        if version_id:
+            arguments["VersionId"] = version_id
+        elif version_stage:
+            arguments["VersionStage"] = version_stage
+        text = self.client("secretsmanager").get_secret_value(**arguments)["SecretString"]
+        return str(json.loads(text)[json_key]) if json_key else str(text)
 
     def _table(self, name: str, p: dict[str, Any]) -> ResolvedResource:
         table_name = p.get("TableName", name)
@@ -313,6 +368,164 @@ class Deployer:
         url = self.client("sqs").create_queue(QueueName=queue_name)["QueueUrl"]
         arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue_name}"
         return ResolvedResource(url, {"Arn": arn, "QueueName": queue_name, "QueueUrl": url})
+
+    # --- Secrets Manager ------------------------------------------------------------------------
+
+    def _secret(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        arguments: dict[str, Any] = {"Name": p.get("Name", name)}
+        if "Description" in p:
+            arguments["Description"] = p["Description"]
+        if "KmsKeyId" in p:
+            arguments["KmsKeyId"] = p["KmsKeyId"]
+        if "SecretString" in p:
+            arguments["SecretString"] = p["SecretString"]
+        elif "GenerateSecretString" in p:
+            arguments["SecretString"] = self._generated_secret(p["GenerateSecretString"])
+        # neither: an empty secret, as CloudFormation creates
+        arn = self.client("secretsmanager").create_secret(**arguments)["ARN"]
+        return ResolvedResource(arn, {"Id": arn})
+
+    def _generated_secret(self, spec: Mapping[str, Any]) -> str:
+        """A password as GenerateSecretString asks (Secrets Manager's GetRandomPassword)."""
+        options = (
+            "ExcludeCharacters",
+            "ExcludeLowercase",
+            "ExcludeNumbers",
+            "ExcludePunctuation",
+            "ExcludeUppercase",
+            "IncludeSpace",
+            "RequireEachIncludedType",
+        )
+        arguments: dict[str, Any] = {
+            key: _as_bool(spec[key]) if key != "ExcludeCharacters" else spec[key]
+            for key in options
+            if key in spec
+        }
+        arguments["PasswordLength"] = int(spec.get("PasswordLength", 32))
+        password = self.client("secretsmanager").get_random_password(**arguments)
+        value = str(password["RandomPassword"])
+        if "SecretStringTemplate" in spec:
+            if "GenerateStringKey" not in spec:
+                raise TemplateError("SecretStringTemplate needs GenerateStringKey")
+            document = json.loads(spec["SecretStringTemplate"])
+            document[spec["GenerateStringKey"]] = value
+            return json.dumps(document)
+        return value
+
+    # --- EventBridge connections and API destinations ----------------------------------------
+
+    def _connection(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        kind = p["AuthorizationType"]
+        if kind not in ("API_KEY", "BASIC"):
+            raise TemplateError(
+                f"{name}: connection authorization {kind} is not delivered locally "
+                "(API_KEY and BASIC are)"
+            )
+        connection_name = p.get("Name", name)
+        arguments: dict[str, Any] = {
+            "Name": connection_name,
+            "AuthorizationType": kind,
+            "AuthParameters": p["AuthParameters"],
+        }
+        if "Description" in p:
+            arguments["Description"] = p["Description"]
+        events = self.client("events")
+        arn = events.create_connection(**arguments)["ConnectionArn"]
+        secret_arn = events.describe_connection(Name=connection_name)["SecretArn"]
+        return ResolvedResource(
+            connection_name, {"Arn": arn, "ArnForPolicy": arn, "SecretArn": secret_arn}
+        )
+
+    def _api_destination(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        destination_name = p.get("Name", name)
+        arguments: dict[str, Any] = {
+            "Name": destination_name,
+            "ConnectionArn": p["ConnectionArn"],
+            "InvocationEndpoint": self._api_destination_endpoint or p["InvocationEndpoint"],
+            "HttpMethod": p["HttpMethod"],
+        }
+        if "InvocationRateLimitPerSecond" in p:
+            arguments["InvocationRateLimitPerSecond"] = int(p["InvocationRateLimitPerSecond"])
+        if "Description" in p:
+            arguments["Description"] = p["Description"]
+        arn = self.client("events").create_api_destination(**arguments)["ApiDestinationArn"]
+        return ResolvedResource(destination_name, {"Arn": arn, "ArnForPolicy": arn})
+
+    # --- API Gateway HTTP APIs ---------------------------------------------------------------
+
+    def _http_api_resource(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        if p.get("ProtocolType") != "HTTP":
+            raise TemplateError(f"{name}: only HTTP APIs are served locally, not WebSocket")
+        for unsupported in ("Body", "BodyS3Location", "Target", "CorsConfiguration"):
+            if unsupported in p:
+                raise TemplateError(f"{name}: the local gateway does not support {unsupported}")
+        if self._http_api is not None:
+            raise TemplateError(f"{name}: the local gateway serves one HTTP API per stack")
+        arguments: dict[str, Any] = {"Name": p.get("Name", name), "ProtocolType": "HTTP"}
+        if "Description" in p:
+            arguments["Description"] = p["Description"]
+        api = self.client("apigatewayv2").create_api(**arguments)
+        self._http_api = HttpApi(api["ApiId"], api["Name"])
+        endpoint = self._api_endpoint or api["ApiEndpoint"]
+        return ResolvedResource(api["ApiId"], {"ApiEndpoint": endpoint, "ApiId": api["ApiId"]})
+
+    def _served_api(self, name: str, api_id: str) -> HttpApi:
+        if self._http_api is None or self._http_api.api_id != api_id:
+            raise TemplateError(f"{name}: ApiId {api_id} is not this stack's HTTP API")
+        return self._http_api
+
+    def _integration(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        self._served_api(name, p["ApiId"])
+        uri = str(p.get("IntegrationUri", ""))
+        function = _LAMBDA_ARN.search(uri)
+        if p.get("IntegrationType") != "AWS_PROXY" or function is None:
+            raise TemplateError(f"{name}: only Lambda proxy integrations are served locally")
+        version = str(p.get("PayloadFormatVersion", "1.0"))
+        if version != "2.0":
+            raise TemplateError(f"{name}: the local gateway speaks payload format 2.0 only")
+        arguments: dict[str, Any] = {
+            "ApiId": p["ApiId"],
+            "IntegrationType": "AWS_PROXY",
+            "IntegrationUri": uri,
+            "PayloadFormatVersion": version,
+        }
+        if "IntegrationMethod" in p:
+            arguments["IntegrationMethod"] = p["IntegrationMethod"]
+        integration_id = self.client("apigatewayv2").create_integration(**arguments)[
+            "IntegrationId"
+        ]
+        self._integrations[integration_id] = (function.group(1), version)
+        return ResolvedResource(integration_id)
+
+    def _route(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        api = self._served_api(name, p["ApiId"])
+        if p.get("AuthorizationType", "NONE") != "NONE":
+            raise TemplateError(f"{name}: the local gateway has no authorizers")
+        target = str(p.get("Target", ""))
+        integration_id = target.removeprefix("integrations/")
+        if integration_id not in self._integrations:
+            raise TemplateError(f"{name}: target {target!r} is not an integration of this API")
+        route_id = self.client("apigatewayv2").create_route(
+            ApiId=p["ApiId"],
+            RouteKey=p["RouteKey"],
+            Target=target,
+            AuthorizationType="NONE",
+        )["RouteId"]
+        function_name, version = self._integrations[integration_id]
+        api.routes.append(ApiRoute(p["RouteKey"], function_name, version))
+        return ResolvedResource(route_id)
+
+    def _stage(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        api = self._served_api(name, p["ApiId"])
+        self.client("apigatewayv2").create_stage(
+            ApiId=p["ApiId"], StageName=p["StageName"], AutoDeploy=_as_bool(p.get("AutoDeploy"))
+        )
+        api.stages.append(p["StageName"])
+        return ResolvedResource(p["StageName"])
+
+
+def _as_bool(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
 
 
 def _pseudo_parameters(stack_name: str) -> dict[str, str]:

@@ -6,22 +6,26 @@ each point still exists with the same signature, so an upgrade that moves one fa
 
 from __future__ import annotations
 
+import base64
 import copy
 import inspect
 import json
 import logging
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import moto
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.dynamodb.responses import DynamoHandler
-from moto.events.models import Replay, Rule
+from moto.events.models import Replay, Rule, events_backends
 from moto.kms import responses as kms_responses
 from moto.kms import utils as kms_utils
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -209,12 +213,16 @@ def _as_delivered(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _is_handled_here(target: dict[str, Any]) -> bool:
-    return ":lambda:" in target["Arn"] or ":states:" in target["Arn"]
+    arn = target["Arn"]
+    return ":lambda:" in arn or ":states:" in arn or ":api-destination/" in arn
 
 
 def _deliver(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
     payload = target_input(target, event)
     arn = target["Arn"]
+    if ":api-destination/" in arn:
+        deliver_to_api_destination(rule, target, event, payload)
+        return
     if ":lambda:" in arn:
         function = lambda_backends[rule.account_id][rule.region_name].get_function(arn)
         body, errored, logs = function._invoke_lambda(event=json.dumps(payload))
@@ -227,6 +235,167 @@ def _deliver(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
     # EventBridge cannot name executions; AWS gives each a random name.
     get_backend(rule.account_id, rule.region_name).start_execution(
         arn, str(uuid.uuid4()), json.dumps(payload)
+    )
+
+
+# --- EventBridge: API destinations ----------------------------------------------------------
+
+API_DESTINATION_TIMEOUT = 5.0  # EventBridge gives an endpoint 5 seconds
+DEFAULT_RETRY_ATTEMPTS = 185  # EventBridge's default RetryPolicy
+# EventBridge retries these statuses, timeouts and connection failures; any other status (and
+# 4xx in particular) goes to the dead-letter queue at once.
+RETRIED_STATUSES = frozenset({401, 407, 409, 429})
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    code: str  # EventBridge's ERROR_CODE: CONNECTION_FAILURE, TIMEOUT, THROTTLING, ...
+    message: str
+    retryable: bool
+
+
+def retry_delay(retry: int) -> float:
+    """EventBridge backs off exponentially over up to a day; locally it stays well under a
+    second per retry (and nothing when WorkflowClock is instant)."""
+    return float(min(0.01 * 2**retry, 0.25))
+
+
+def deliver_to_api_destination(
+    rule: Rule, target: dict[str, Any], event: dict[str, Any], payload: Any
+) -> None:
+    """Send a target input to an API destination as EventBridge does: the connection's
+    authorization, the target's HTTP parameters, retries per RetryPolicy, then the target's
+    dead-letter queue (with EventBridge's error attributes) or, without one, a logged drop."""
+    backend = events_backends[rule.account_id][rule.region_name]
+    try:
+        destination = _by_arn(backend.destinations, target["Arn"], "API destination")
+        connection = _by_arn(backend.connections, destination.connection_arn, "connection")
+    except LookupError as error:
+        _dead_letter(rule, target, event, DeliveryFailure("NO_RESOURCE", str(error), False), 0)
+        return
+    request = _api_destination_request(rule, destination, connection, target, payload)
+    retries_allowed = int(
+        target.get("RetryPolicy", {}).get("MaximumRetryAttempts", DEFAULT_RETRY_ATTEMPTS)
+    )
+    retries = 0
+    while (failure := _send_once(request)) is not None:
+        if not failure.retryable or retries >= retries_allowed:
+            break
+        retries += 1
+        WorkflowClock.sleep(retry_delay(retries))
+    if failure is None:
+        return
+    exhausted = "MaximumRetryAttempts" if failure.retryable else None
+    _dead_letter(rule, target, event, failure, retries, exhausted)
+
+
+def _by_arn(models: dict[str, Any], arn: str, kind: str) -> Any:
+    for model in models.values():
+        if model.arn == arn:
+            return model
+    raise LookupError(f"{kind} {arn} does not exist")
+
+
+def _api_destination_request(
+    rule: Rule, destination: Any, connection: Any, target: dict[str, Any], payload: Any
+) -> urllib.request.Request:
+    parameters = target.get("HttpParameters", {})
+    invocation = connection.auth_parameters.get("InvocationHttpParameters", {})
+    url = str(destination.invocation_endpoint)
+    for value in parameters.get("PathParameterValues", []):
+        url = url.replace("*", str(value), 1)
+    query = {p["Key"]: p["Value"] for p in invocation.get("QueryStringParameters", [])}
+    query.update(parameters.get("QueryStringParameters", {}))
+    if query:
+        url += ("&" if "?" in url else "?") + urlencode(query)
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "Amazon/EventBridge/ApiDestinations",
+    }
+    headers.update({p["Key"]: p["Value"] for p in invocation.get("HeaderParameters", [])})
+    headers.update(parameters.get("HeaderParameters", {}))
+    headers.update(_authorization(rule, connection))
+    body = payload if isinstance(payload, str) else json.dumps(payload)
+    method = str(destination.http_method).upper()
+    data = None if method in ("GET", "HEAD") else body.encode("utf-8")
+    return urllib.request.Request(url, data=data, headers=headers, method=method)
+
+
+def _authorization(rule: Rule, connection: Any) -> dict[str, str]:
+    """The connection's auth header, from the secret EventBridge keeps it in."""
+    from moto.secretsmanager import secretsmanager_backends
+
+    secrets = secretsmanager_backends[rule.account_id][rule.region_name]
+    stored = json.loads(
+        secrets.get_secret_value(connection.secret_arn, None, None)["SecretString"]  # type: ignore[arg-type]
+    )
+    if connection.authorization_type == "API_KEY":
+        return {stored["api_key_name"]: stored["api_key_value"]}
+    if connection.authorization_type == "BASIC":
+        pair = f"{stored['username']}:{stored['password']}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+    raise NotImplementedError(f"connection authorization {connection.authorization_type}")
+
+
+def _send_once(request: urllib.request.Request) -> DeliveryFailure | None:
+    try:
+        with urllib.request.urlopen(request, timeout=API_DESTINATION_TIMEOUT) as response:
+            response.read()
+        return None
+    except urllib.error.HTTPError as error:
+        status = error.code
+        error.close()
+        code = "THROTTLING" if status == 429 else "ERROR_FROM_TARGET"
+        retryable = status in RETRIED_STATUSES or status >= 500
+        return DeliveryFailure(code, f"Received a {status} response from the target", retryable)
+    except TimeoutError:
+        return DeliveryFailure("TIMEOUT", "The target did not answer within 5 seconds", True)
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        if isinstance(reason, TimeoutError):
+            return DeliveryFailure("TIMEOUT", "The target did not answer within 5 seconds", True)
+        return DeliveryFailure("CONNECTION_FAILURE", f"Unable to connect: {reason}", True)
+
+
+def _dead_letter(
+    rule: Rule,
+    target: dict[str, Any],
+    event: dict[str, Any],
+    failure: DeliveryFailure,
+    retries: int,
+    exhausted: str | None = None,
+) -> None:
+    queue_arn = target.get("DeadLetterConfig", {}).get("Arn")
+    LOG.warning(
+        "event %s to %s failed (%s: %s) after %d retries; %s",
+        event.get("id"),
+        target["Arn"],
+        failure.code,
+        failure.message,
+        retries,
+        f"sent to {queue_arn}" if queue_arn else "dropped (no dead-letter queue)",
+    )
+    if not queue_arn:
+        return
+    from moto.sqs import sqs_backends
+
+    attributes = {
+        "RULE_ARN": rule.arn,
+        "TARGET_ARN": target["Arn"],
+        "ERROR_CODE": failure.code,
+        "ERROR_MESSAGE": failure.message,
+        "RETRY_ATTEMPTS": str(retries),
+    }
+    if exhausted:
+        attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
+    _, _, _, region, account, queue_name = queue_arn.split(":", 5)
+    sqs_backends[account][region].send_message(
+        queue_name=queue_name,
+        message_body=json.dumps(_as_delivered(event)),
+        message_attributes={
+            name: {"DataType": "Number" if name == "RETRY_ATTEMPTS" else "String", "StringValue": v}
+            for name, v in attributes.items()
+        },
     )
 
 

@@ -1,4 +1,9 @@
-"""The embedded AWS platform in its two modes: in-process (tests) and a server on 127.0.0.1."""
+"""The embedded AWS platform in its two modes: in-process (tests) and a server on 127.0.0.1.
+
+Either way the platform is moto with the stack deployed, the local API gateway serving the
+stack's HTTP API on a free port, and (unless an endpoint is given) a frontend receiver on a free
+port that the notifications API destination delivers to.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,15 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
 
+from local.api.gateway import ApiGateway
 from local.aws import patches
 from local.aws.deployer import REGION, DeployedStack, Deployer, synthesize
+from local.frontend_receiver import FrontendReceiver
 
 MOTO_CONFIG: dict[str, Any] = {"stepfunctions": {"execute_state_machine": True}}
 FAKE_CREDENTIALS = {
@@ -29,9 +37,20 @@ class LocalAws:
 
     stack: DeployedStack
     endpoint_url: str | None  # None in-process: calls are intercepted, not sent
+    api_url: str | None = None  # the local API gateway (the stack output ApiUrl)
+    notifications: FrontendReceiver | None = None  # the local frontend, if this started one
+    notifications_url: str | None = None  # where API destinations deliver (None: the template's)
+    gateway: ApiGateway | None = None
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
+
+    def stop(self) -> None:
+        """Stop the gateway and the receiver (moto itself belongs to whoever started it)."""
+        if self.gateway is not None:
+            self.gateway.stop()
+        if self.notifications is not None:
+            self.notifications.stop()
 
 
 def prepare_process(endpoint_url: str | None = None) -> None:
@@ -45,28 +64,96 @@ def prepare_process(endpoint_url: str | None = None) -> None:
 
 
 def deploy_platform(
-    endpoint_url: str | None, environment_overrides: Mapping[str, str] | None = None
+    endpoint_url: str | None,
+    environment_overrides: Mapping[str, str] | None = None,
+    *,
+    api_endpoint: str | None = None,
+    api_destination_endpoint: str | None = None,
 ) -> DeployedStack:
     template = synthesize("local")
-    deployer = Deployer(boto3.Session(), endpoint_url, environment_overrides)
+    deployer = Deployer(
+        boto3.Session(),
+        endpoint_url,
+        environment_overrides,
+        api_endpoint=api_endpoint,
+        api_destination_endpoint=api_destination_endpoint,
+    )
     return deployer.deploy("Drexfy-local", template)
+
+
+def launch(
+    endpoint_url: str | None,
+    environment_overrides: Mapping[str, str] | None = None,
+    *,
+    api_destination_endpoint: str | None = None,
+    frontend_receiver: bool = True,
+    api_port: int = 0,
+    notifications_port: int = 0,
+    notifications_log: Path | None = None,
+) -> LocalAws:
+    """Deploy the platform into the running moto and start its gateway (and receiver).
+
+    `api_destination_endpoint` sends every API destination there; without it, and with
+    `frontend_receiver`, a FrontendReceiver is started and its URL is the endpoint."""
+    receiver = None
+    if api_destination_endpoint is None and frontend_receiver:
+        receiver = FrontendReceiver(notifications_port, notifications_log).start()
+        api_destination_endpoint = receiver.url
+    gateway = ApiGateway(endpoint_url=endpoint_url, port=api_port)
+    try:
+        stack = deploy_platform(
+            endpoint_url,
+            environment_overrides,
+            api_endpoint=gateway.url,
+            api_destination_endpoint=api_destination_endpoint,
+        )
+    except BaseException:
+        gateway.stop()
+        if receiver is not None:
+            receiver.stop()
+        raise
+    gateway.serve(stack.http_api).start()
+    return LocalAws(
+        stack,
+        endpoint_url,
+        api_url=gateway.url,
+        notifications=receiver,
+        notifications_url=api_destination_endpoint,
+        gateway=gateway,
+    )
 
 
 @contextmanager
 def in_process(
-    environment_overrides: Mapping[str, str] | None = None, instant_workflows: bool = True
+    environment_overrides: Mapping[str, str] | None = None,
+    instant_workflows: bool = True,
+    *,
+    api_destination_endpoint: str | None = None,
+    frontend_receiver: bool = True,
 ) -> Iterator[LocalAws]:
-    """moto in this process with the platform deployed; Retry and Wait are instant if asked."""
+    """moto in this process with the platform deployed; Retry and Wait are instant if asked.
+
+    The API gateway runs on a free port (`LocalAws.api_url`); notifications go to a
+    FrontendReceiver on a free port (`LocalAws.notifications`) unless `api_destination_endpoint`
+    names another endpoint or `frontend_receiver` is False (then the template's endpoint)."""
     from moto import mock_aws
 
     prepare_process()
     with mock_aws(config=MOTO_CONFIG):  # type: ignore[call-overload]
         patches.WorkflowClock.instant = instant_workflows
+        platform = None
         try:
-            stack = deploy_platform(None, environment_overrides)
+            platform = launch(
+                None,
+                environment_overrides,
+                api_destination_endpoint=api_destination_endpoint,
+                frontend_receiver=frontend_receiver,
+            )
             # Test code reads the tables through the handlers' own models, so it needs the
             # same environment the handlers get.
-            os.environ.update(stack.function_environment)
-            yield LocalAws(stack, None)
+            os.environ.update(platform.stack.function_environment)
+            yield platform
         finally:
+            if platform is not None:
+                platform.stop()
             patches.WorkflowClock.instant = False

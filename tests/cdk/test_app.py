@@ -59,11 +59,20 @@ def test_production_keeps_its_data(prod_template: dict[str, Any]) -> None:
         assert pitr["PointInTimeRecoveryEnabled"] is True
 
 
-def test_a_payment_rule_feeds_the_purchase_workflow_through_an_archived_bus(
+def test_each_event_reaches_its_workflow_through_an_archived_bus(
     prod_template: dict[str, Any],
 ) -> None:
-    (rule,) = resources_of(prod_template, "AWS::Events::Rule")
-    assert rule["Properties"]["EventPattern"]["detail-type"] == ["PaymentReceived"]
+    rules = {
+        tuple(r["Properties"]["EventPattern"]["detail-type"]): r
+        for r in resources_of(prod_template, "AWS::Events::Rule")
+    }
+    assert ("PaymentReceived",) in rules
+    assert ("KycApproved", "KycRejected", "WalletRequested") in rules
+    assert ("AmlFlagged", "AmlCleared") in rules
+    notify = next(r for types, r in rules.items() if "WalletReady" in types)
+    assert notify["Properties"]["EventPattern"]["replay-name"] == [{"exists": False}], (
+        "a replay reprocesses; it never notifies the frontend again"
+    )
     (archive,) = resources_of(prod_template, "AWS::Events::Archive")
     assert archive["Properties"]["RetentionDays"] == 0, "production keeps events indefinitely"
 

@@ -27,6 +27,10 @@ def request(
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) event, as the gateway hands it to the Lambda."""
     sent_at = int(time.time()) if timestamp is None else timestamp
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        base64_body = True  # as API Gateway hands over a body that is not text
     headers = {"content-type": "application/json"}
     if key is not None:
         headers["X-Drexfy-Timestamp"] = str(sent_at)

@@ -63,3 +63,44 @@ def test_a_different_moto_version_is_refused(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(moto, "__version__", "5.3.0")
     with pytest.raises(patches.MotoMismatch, match=r"5\.3\.0"):
         patches.check_patch_points()
+
+
+def test_moto_still_sends_api_destinations_no_body_or_auth() -> None:
+    """moto's own API destination delivery (behind MOTO_EVENTS_INVOKE_HTTP) sends neither the
+    event nor the connection's authorization; the patch delivers these targets itself."""
+    source = inspect.getsource(patches.original(Rule, "send_to_targets"))
+    assert "api-destination" in source and "settings.events_invoke_http()" in source
+    assert "auth" not in source.split("api-destination", 1)[1]
+
+
+def test_the_moto_internals_the_api_destination_delivery_reads_are_there() -> None:
+    from moto.events.models import Connection, Destination, EventsBackend
+    from moto.secretsmanager.models import SecretsManagerBackend
+    from moto.sqs.models import SQSBackend
+
+    destination = inspect.getsource(Destination.__init__)
+    for name in ("arn", "connection_arn", "invocation_endpoint", "http_method"):
+        assert f"self.{name} =" in destination
+    connection = inspect.getsource(Connection.__init__)
+    for name in ("arn", "secret_arn", "auth_parameters", "authorization_type"):
+        assert f"self.{name} =" in connection
+    # the connection's secret holds api_key_name/api_key_value (or username/password)
+    assert "CamelToUnderscoresWalker.parse(secret_value)" in connection
+    backend = inspect.getsource(EventsBackend.__init__)
+    assert "self.connections" in backend and "self.destinations" in backend
+    assert tuple(inspect.signature(SecretsManagerBackend.get_secret_value).parameters) == (
+        "self",
+        "secret_id",
+        "version_id",
+        "version_stage",
+    )
+    assert "message_attributes" in inspect.signature(SQSBackend.send_message).parameters
+
+
+def test_moto_matches_exists_false_so_replays_skip_the_notification_rule() -> None:
+    """No patch needed: moto's pattern matcher honours `exists: false` on `replay-name`."""
+    from moto.events.models import EventPattern
+
+    pattern = EventPattern(None, {"source": ["a"], "replay-name": [{"exists": False}]})
+    assert pattern.matches_event({"source": "a", "detail": {}})
+    assert not pattern.matches_event({"source": "a", "detail": {}, "replay-name": "r"})

@@ -2,9 +2,12 @@
 
 import json
 import socket
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import boto3
+import pytest
 
 from local.processes import start_module
 from tests.conftest import wait_for
@@ -21,6 +24,15 @@ def test_the_server_runs_the_workflow_and_stops_cleanly(tmp_path: Path) -> None:
         state = json.loads(state_file.read_text())
         assert state["endpoint_url"] == endpoint
         outputs = state["stack"]["outputs"]
+        api_url, notifications_url = state["api_url"], state["notifications_url"]
+        assert api_url == server.field("api") == outputs["ApiUrl"]
+        assert notifications_url == server.field("notifications")
+        assert api_url.startswith("http://127.0.0.1:")
+        assert notifications_url.startswith("http://127.0.0.1:")
+        with pytest.raises(urllib.error.HTTPError) as not_found:
+            urllib.request.urlopen(api_url + "/no-such-route", timeout=10)
+        assert not_found.value.code == 404
+        assert json.loads(not_found.value.read()) == {"message": "Not Found"}
 
         def client(service: str):  # type: ignore[no-untyped-def]
             return boto3.client(
@@ -65,8 +77,22 @@ def test_the_server_runs_the_workflow_and_stops_cleanly(tmp_path: Path) -> None:
         # No investor is registered on this bare server: the whole path runs to a refund.
         assert item["status"]["S"] == "REFUNDED"
         assert "investor inv-1 is not registered" in item["reason"]["S"]
+
+        def notified():  # type: ignore[no-untyped-def]
+            with urllib.request.urlopen(notifications_url, timeout=10) as response:
+                received = json.loads(response.read())
+            return [
+                r
+                for r in received
+                if r["body"]["detail"].get("payment_id") == "pay-server-1"
+                and r["body"]["type"] in ("PurchaseRefunded", "RefundRequested")
+            ]
+
+        refund = wait_for(notified, timeout=30)[0]
+        assert refund["headers"]["authorization"]
     finally:
         assert server.stop() == 0
-    port = int(endpoint.rsplit(":", 1)[1])
-    with socket.socket() as probe:
-        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the port is released after stop"
+    for url in (endpoint, api_url, notifications_url):
+        port = int(url.removeprefix("http://").split("/")[0].rsplit(":", 1)[1])
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"{url}'s port is released"

@@ -1,0 +1,136 @@
+"""The frontend API against the embedded AWS (its deployed stack, secret and bus) and the local
+ledger the platform is bootstrapped on."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from domain.purchase import purchase_id_for
+from local.aws import patches
+from local.aws.platform import LocalAws
+from local.ledger import LocalLedger
+from tests.frontend.gateway import Frontend
+from tests.support.investors import onboard
+from tests.support.ledger import accept
+from tests.workflows.conftest import new_investor_id, payment, run_payment
+
+
+@pytest.fixture(autouse=True)
+def ledger_closes_on_waits(ledger: LocalLedger) -> Iterator[None]:
+    """Workflows started by a request (the wallet request) see ledgers close as they wait."""
+    patches.WorkflowClock.on_wait = lambda: ledger.close_ledger() and None
+    yield
+    patches.WorkflowClock.on_wait = None
+
+
+@pytest.fixture(scope="session")
+def frontend_token(aws: LocalAws) -> str:
+    """The bearer token as deployed: the stack's frontend API secret."""
+    secret = aws.client("secretsmanager").get_secret_value(
+        SecretId=aws.stack.output("FrontendApiSecretArn")
+    )
+    return str(secret["SecretString"])
+
+
+@pytest.fixture(scope="session")
+def frontend(frontend_token: str) -> Frontend:
+    return Frontend(frontend_token)
+
+
+@pytest.fixture(scope="session")
+def openapi(frontend: Frontend) -> dict[str, Any]:
+    answer = frontend.get("/openapi.json", token=None)
+    assert answer.status == 200, answer
+    return answer.body  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def active_investor(ledger: LocalLedger, platform: dict[str, Any]) -> dict[str, str]:
+    """ACTIVE with a custodial wallet funded with XRP (no stablecoin line until a purchase)."""
+    investor_id = new_investor_id()
+    return {"investor_id": investor_id, "address": onboard(ledger, investor_id)}
+
+
+def registered_investor(status: str, reason: str = "set by a test") -> str:
+    """An investor in our records with this status and no wallet."""
+    from domain.investor import InvestorStatus
+    from lambdas import investor_records
+
+    investor_id = new_investor_id()
+    investor_records.set_status(investor_id, InvestorStatus(status), reason)
+    return investor_id
+
+
+@pytest.fixture(scope="module")
+def frontend_events(aws: LocalAws) -> Iterator[Any]:
+    """Every event the frontend API puts on the bus, as a queue subscribed to it sees them."""
+    sqs, events = aws.client("sqs"), aws.client("events")
+    queue_url = sqs.create_queue(QueueName=f"frontend-events-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    bus = aws.stack.output("EventBusName")
+    rule = f"observe-frontend-{uuid.uuid4().hex[:6]}"
+    events.put_rule(
+        Name=rule, EventBusName=bus, EventPattern=json.dumps({"source": ["drexfy.frontend"]})
+    )
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+    class Seen(list):  # type: ignore[type-arg]
+        def drain(self) -> Seen:
+            while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            ):
+                for message in batch:
+                    self.append(json.loads(message["Body"]))
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            return self
+
+        def of(self, investor_id: str) -> list[dict[str, Any]]:
+            self.drain()
+            return [e for e in self if e["detail"].get("investor_id") == investor_id]
+
+    yield Seen()
+    events.remove_targets(Rule=rule, EventBusName=bus, Ids=["queue"])
+    events.delete_rule(Name=rule, EventBusName=bus)
+
+
+@pytest.fixture(scope="session")
+def bought(aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]) -> dict[str, Any]:
+    """An ACTIVE investor who bought 3 units of the senior note, then got 12.34 EUR more
+    stablecoin from the issuer (so the portfolio has both kinds of holding)."""
+    investor_id = new_investor_id()
+    address = onboard(ledger, investor_id)
+    detail = payment(investor_id, units=3, amount="300.00")
+    patches.WorkflowClock.on_wait = lambda: ledger.close_ledger() and None  # while it settles
+    try:
+        execution = run_payment(aws, detail)
+    finally:
+        patches.WorkflowClock.on_wait = None
+    assert execution["status"] == "SUCCEEDED", execution
+    _mint_stablecoin(platform, ledger, address, "12.34")
+    return {
+        "investor_id": investor_id,
+        "address": address,
+        "purchase_id": purchase_id_for(detail["payment_id"]),
+    }
+
+
+def _mint_stablecoin(platform: dict[str, Any], ledger: LocalLedger, to: str, value: str) -> None:
+    from lambdas.custody.platform_signer import platform_key
+    from lambdas.ledger.sequences import SequenceAllocator, TicketPool
+    from lambdas.ledger.submission import LedgerSubmitter
+
+    client, issuer = platform["client"], platform["accounts"].issuer
+    submitter = LedgerSubmitter(client, SequenceAllocator(client), TicketPool())
+    key, sign = f"test-mint-{uuid.uuid4().hex[:8]}", platform_key("issuer").sign
+    amount = {"currency": "EUR", "issuer": issuer, "value": value}
+    tx = {"TransactionType": "Payment", "Account": issuer, "Destination": to, "Amount": amount}
+    submitter.submit(key, tx, sign, use_ticket=True)
+    accept(ledger.rpc_url)
+    assert submitter.check(key, sign).result == "tesSUCCESS"
