@@ -308,6 +308,6 @@ def test_the_platform_notifies_the_frontend_with_the_frontend_token(aws: LocalAw
     token = aws.client("secretsmanager").get_secret_value(
         SecretId=aws.stack.output("FrontendApiSecretArn")
     )["SecretString"]
-    assert request.headers["authorization"] == token
+    assert request.headers["authorization"] == f"Bearer {token}"
     assert request.body["type"] == "PurchaseCompleted"
     assert set(request.body) == {"id", "type", "time", "detail"}
