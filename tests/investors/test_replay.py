@@ -1,0 +1,81 @@
+"""Replaying the archive reprocesses, and changes nothing: no ledger transaction, wallet,
+refund or notification happens twice."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from local.aws.platform import LocalAws
+from tests.conftest import wait_for
+from tests.investors.conftest import decision, run_decision
+from tests.workflows.conftest import payment, run_payment
+
+WORKFLOWS = ("Purchase", "Onboarding", "Compliance")
+
+
+def executions(aws: LocalAws) -> list[dict[str, Any]]:
+    sfn = aws.client("stepfunctions")
+    found: list[dict[str, Any]] = []
+    for name in WORKFLOWS:
+        arn = aws.stack.output(f"{name}StateMachineArn")
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+            found.extend(page["executions"])
+    return found
+
+
+def books(aws: LocalAws) -> dict[str, Any]:
+    from lambdas.tables import NotificationRecord, PurchaseRecord, SubmissionRecord, WalletRecord
+
+    return {
+        "transactions": sorted((r.business_key, r.tx_hash or "") for r in SubmissionRecord.scan()),
+        "wallets": sorted(r.investor_id for r in WalletRecord.scan()),
+        "purchases": sorted((r.purchase_id, r.status) for r in PurchaseRecord.scan()),
+        "notifications": sorted(r.notification_id for r in NotificationRecord.scan()),
+        "delivered_to_frontend": len(aws.notifications.received()) if aws.notifications else 0,
+    }
+
+
+def test_replaying_a_window_of_the_archive_changes_nothing(
+    aws: LocalAws, platform: dict[str, Any]
+) -> None:
+    started = time.time() - 1
+    investor_id = f"inv-{uuid.uuid4().hex[:8]}"
+    run_decision(aws, "KycApproved", decision(investor_id, minutes=-3))
+    run_payment(aws, payment(investor_id, units=1, amount="100.00"))
+    run_payment(aws, payment(investor_id, units=1, amount="99.00"))  # refunded
+    run_decision(aws, "AmlFlagged", decision(investor_id, minutes=-2))
+    run_decision(aws, "AmlCleared", decision(investor_id, minutes=-1))
+    run_decision(aws, "KycRejected", decision(f"inv-{uuid.uuid4().hex[:8]}", reason="no id"))
+    ended = time.time() + 1
+    wait_for(lambda: all(e["status"] != "RUNNING" for e in executions(aws)))
+    before = books(aws)
+    arns_before = {e["executionArn"] for e in executions(aws)}
+
+    events = aws.client("events")
+    events.start_replay(
+        ReplayName=f"replay-{uuid.uuid4().hex[:8]}",
+        EventSourceArn=aws.stack.output("EventArchiveArn"),
+        EventStartTime=started,
+        EventEndTime=ended,
+        Destination={
+            "Arn": events.describe_event_bus(Name=aws.stack.output("EventBusName"))["Arn"]
+        },
+    )
+    wait_for(
+        lambda: (
+            len(runs := executions(aws)) >= count_before + 6
+            and all(e["status"] != "RUNNING" for e in runs)
+        ),
+        timeout=120,
+    )
+
+    replayed = [e for e in executions(aws) if e["executionArn"] not in arns_before]
+    assert len(replayed) >= 6, "every workflow event of the window ran again"
+    assert books(aws) == before
+    sfn = aws.client("stepfunctions")
+    for summary in replayed:
+        execution = sfn.describe_execution(executionArn=summary["executionArn"])
+        assert execution["status"] == "SUCCEEDED", json.dumps(execution, default=str)[:500]
