@@ -66,7 +66,7 @@ def test_replaying_a_window_of_the_archive_changes_nothing(
     )
     wait_for(
         lambda: (
-            len(runs := executions(aws)) >= count_before + 6
+            len(runs := executions(aws)) >= len(arns_before) + 6
             and all(e["status"] != "RUNNING" for e in runs)
         ),
         timeout=120,
