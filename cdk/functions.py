@@ -44,6 +44,7 @@ class PlatformResources:
     """What functions are granted access to."""
 
     code: lambda_.Code
+    layers: tuple[lambda_.ILayerVersion, ...]
     tables: dict[str, dynamodb.ITable]
     keys: PlatformKeys
     bus: events.IEventBus
@@ -62,6 +63,7 @@ def platform_function(
         architecture=lambda_.Architecture.ARM_64,
         handler=task.handler,
         code=resources.code,
+        layers=list(resources.layers),
         memory_size=512,
         timeout=Duration.seconds(task.timeout_seconds),
         environment=resources.environment,

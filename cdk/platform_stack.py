@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import AssetHashType, CfnOutput, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -14,7 +14,7 @@ from cdk.functions import PlatformResources
 from cdk.ingress import PlatformBus
 from cdk.keys import PlatformKeys
 from cdk.notifications import FrontendNotifications
-from cdk.packaging import stage_lambda_code
+from cdk.packaging import dependencies_digest, stage_lambda_code, stage_lambda_dependencies
 from cdk.workflows import WORKFLOWS, Workflow
 
 SECRETS = {
@@ -62,8 +62,23 @@ class PlatformStack(Stack):
             "ACTIVATION_XRP": str(env.activation_xrp),
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
+        # Powertools comes in this layer too, pinned like every other dependency, rather than as
+        # its public layer: one version, the one the tests ran, in every environment.
+        dependencies = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            code=lambda_.Code.from_asset(
+                str(stage_lambda_dependencies()),
+                asset_hash=dependencies_digest(),
+                asset_hash_type=AssetHashType.CUSTOM,
+            ),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_13],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+            description="requirements.txt, from manylinux aarch64 wheels for Python 3.13",
+        )
         resources = PlatformResources(
             code=lambda_.Code.from_asset(str(stage_lambda_code())),
+            layers=(dependencies,),
             tables=tables.by_name(),
             keys=keys,
             bus=bus.bus,

@@ -206,6 +206,7 @@ class Deployer:
             "AWS::Events::Archive": self._archive,
             "AWS::Events::Rule": self._rule,
             "AWS::SQS::Queue": self._queue,
+            "AWS::Lambda::LayerVersion": self._layer_version,
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::Events::Connection": self._connection,
             "AWS::Events::ApiDestination": self._api_destination,
@@ -368,6 +369,12 @@ class Deployer:
         url = self.client("sqs").create_queue(QueueName=queue_name)["QueueUrl"]
         arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue_name}"
         return ResolvedResource(url, {"Arn": arn, "QueueName": queue_name, "QueueUrl": url})
+
+    def _layer_version(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        """Named only: the handlers run in-process on the project's venv, which holds the
+        layer's packages (the dependencies layer is requirements.txt)."""
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{p.get('LayerName', name)}:1"
+        return ResolvedResource(arn, {"LayerVersionArn": arn})
 
     # --- Secrets Manager ------------------------------------------------------------------------
 
