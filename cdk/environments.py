@@ -14,6 +14,7 @@ class DeploymentEnvironment:
     log_retention_days: int
     frontend_endpoint: str = "https://drexfy.bubbleapps.io/version-test/api/1.1/wf/drexfy-events"
     explorer_url: str = "https://testnet.xrpl.org"  # links to transactions in the frontend
+    alarm_email: str = "operations@drexfy.eu"
     activation_xrp: Decimal = Decimal(15)  # the seed's figure; covers base + 2 owner reserves
 
     @property

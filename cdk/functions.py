@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -14,6 +15,8 @@ from constructs import Construct
 
 from cdk.environments import DeploymentEnvironment
 from cdk.keys import PlatformKeys
+
+SEED_PURPOSE = "drexfy-investor-seed"  # lambdas.custody.wallet_generator.SEED_PURPOSE
 
 
 @dataclass(frozen=True)
@@ -80,14 +83,26 @@ def _grant(task: TaskFunction, function: lambda_.Function, resources: PlatformRe
     for role in task.signs_as:
         if role != "investor":
             resources.keys.platform_accounts[role].grant(function, "kms:Sign", "kms:GetPublicKey")
-    if task.decrypts_seeds:
-        resources.keys.investor_seeds.grant_decrypt(function)
-    if task.encrypts_seeds:
-        resources.keys.investor_seeds.grant_encrypt(function)
+    for action, allowed in (
+        ("kms:Decrypt", task.decrypts_seeds),
+        ("kms:Encrypt", task.encrypts_seeds),
+    ):
+        if allowed:
+            function.add_to_role_policy(_seed_key_statement(action, resources.keys))
     if task.publishes:
         resources.bus.grant_put_events_to(function)
     for secret in task.secrets:
         resources.secrets[secret].grant_read(function)
+
+
+def _seed_key_statement(action: str, keys: PlatformKeys) -> iam.PolicyStatement:
+    """The seed key only for seeds: the encryption context must name the seed purpose (and
+    KMS then also binds each ciphertext to its investor and address)."""
+    return iam.PolicyStatement(
+        actions=[action],
+        resources=[keys.investor_seeds.key_arn],
+        conditions={"StringEquals": {"kms:EncryptionContext:purpose": SEED_PURPOSE}},
+    )
 
 
 def log_group(scope: Construct, construct_id: str, env: DeploymentEnvironment) -> logs.LogGroup:

@@ -14,6 +14,8 @@ from cdk.functions import PlatformResources
 from cdk.ingress import PlatformBus
 from cdk.keys import PlatformKeys
 from cdk.notifications import FrontendNotifications
+from cdk.observability import Observability
+from cdk.operators import OperatorsRole
 from cdk.packaging import dependencies_digest, stage_lambda_code, stage_lambda_dependencies
 from cdk.workflows import WORKFLOWS, Workflow
 
@@ -99,6 +101,23 @@ class PlatformStack(Stack):
         self.notifications = FrontendNotifications(
             self, "Notifications", bus=bus.bus, token=secrets["frontend-api"], env=env
         )
+        machines = {name: w.state_machine for name, w in self.workflows.items()}
+        self.observability = Observability(
+            self,
+            "Observability",
+            workflows=machines,
+            api=self.api.api,
+            dead_letters=self.notifications.dead_letters,
+            env=env,
+        )
+        self.operators = OperatorsRole(
+            self,
+            "Operators",
+            workflows=machines,
+            tables=tables.by_name(),
+            archive=bus.archive,
+            keys=keys,
+        )
         outputs = {
             **{
                 f"{name}StateMachineArn": workflow.state_machine.state_machine_arn
@@ -108,6 +127,8 @@ class PlatformStack(Stack):
             "EventArchiveArn": bus.archive.archive_arn,
             "PurchasesTableName": tables.purchases.table_name,
             "ApiUrl": self.api.api.api_endpoint,
+            "OperatorsRoleArn": self.operators.role.role_arn,
+            "DashboardName": self.observability.dashboard.dashboard_name,
             "NotificationDeadLetterQueueUrl": self.notifications.dead_letters.queue_url,
             **{
                 f"{name.title().replace('-', '')}SecretArn": secret.secret_arn

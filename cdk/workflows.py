@@ -32,13 +32,13 @@ _LEDGER_TABLES = ("purchases", "investors", "submissions", "tickets", "sequences
 _STEPS = "lambdas.purchase.ledger_steps"
 
 
-def _ledger_step(name: str, handler: str, signs_as: str) -> TaskFunction:
+def _ledger_step(name: str, handler: str, *signs_as: str) -> TaskFunction:
     return TaskFunction(
         name,
         f"{_STEPS}.{handler}",
-        _LEDGER_TABLES + (("wallets",) if signs_as == "investor" else ()),
-        signs_as=("issuer", "company") if signs_as == "platform" else (signs_as,),
-        decrypts_seeds=signs_as == "investor",
+        _LEDGER_TABLES + (("wallets",) if "investor" in signs_as else ()),
+        signs_as=signs_as,
+        decrypts_seeds="investor" in signs_as,
     )
 
 
@@ -72,10 +72,11 @@ PURCHASE = WorkflowSpec(
         TaskFunction(
             "BeginCompensation", "lambdas.purchase.begin_compensation.handler", ("purchases",)
         ),
-        # Undoing settles the forward steps first, so these sign as the forward steps' signers.
-        _ledger_step("TakeBackInstrument", "take_back_instrument", "platform"),
-        _ledger_step("RedeemStablecoin", "redeem_stablecoin", "platform"),
-        _ledger_step("ClawBackStablecoin", "claw_back_stablecoin", "platform"),
+        # Undoing first settles the forward steps it reverses, which may mean re-signing an
+        # expired one: these sign as their own account and as the forward steps' signers.
+        _ledger_step("TakeBackInstrument", "take_back_instrument", "company"),
+        _ledger_step("RedeemStablecoin", "redeem_stablecoin", "company", "investor"),
+        _ledger_step("ClawBackStablecoin", "claw_back_stablecoin", "issuer", "investor"),
         TaskFunction(
             "ReleaseUnits", "lambdas.purchase.release_units.handler", ("purchases", "instruments")
         ),

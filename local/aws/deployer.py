@@ -41,6 +41,8 @@ SKIPPED_TYPES = {
     "AWS::CDK::Metadata": "CDK bookkeeping",
     "AWS::Lambda::Permission": "moto does not enforce resource policies",
     "AWS::SQS::QueuePolicy": "moto does not enforce resource policies",
+    "AWS::SNS::TopicPolicy": "moto does not enforce resource policies",
+    "AWS::SNS::Subscription": "alarm e-mail: nobody to mail on one machine",
 }
 
 # CloudFormation dynamic references: {{resolve:service:reference}}
@@ -207,6 +209,9 @@ class Deployer:
             "AWS::Events::Rule": self._rule,
             "AWS::SQS::Queue": self._queue,
             "AWS::Lambda::LayerVersion": self._layer_version,
+            "AWS::SNS::Topic": self._topic,
+            "AWS::CloudWatch::Alarm": self._alarm,
+            "AWS::CloudWatch::Dashboard": self._dashboard,
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::Events::Connection": self._connection,
             "AWS::Events::ApiDestination": self._api_destination,
@@ -375,6 +380,40 @@ class Deployer:
         layer's packages (the dependencies layer is requirements.txt)."""
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{p.get('LayerName', name)}:1"
         return ResolvedResource(arn, {"LayerVersionArn": arn})
+
+    def _topic(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        arn = self.client("sns").create_topic(Name=p.get("TopicName", name))["TopicArn"]
+        return ResolvedResource(arn, {"TopicArn": arn, "TopicName": arn.rsplit(":", 1)[-1]})
+
+    def _alarm(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        """Created for real: operators' tools and tests can read the alarms locally too."""
+        alarm_name = p.get("AlarmName", name)
+        arguments = {
+            key: p[key]
+            for key in (
+                "AlarmDescription", "AlarmActions", "MetricName", "Namespace", "Statistic",
+                "Dimensions", "Period", "EvaluationPeriods", "Threshold",
+                "ComparisonOperator", "TreatMissingData", "Metrics",
+            )
+            if key in p
+        }  # fmt: skip
+        arguments["Period"] = int(arguments["Period"]) if "Period" in arguments else 300
+        arguments["EvaluationPeriods"] = int(arguments.get("EvaluationPeriods", 1))
+        arguments["Threshold"] = float(arguments.get("Threshold", 0))
+        if "Metrics" in arguments:
+            arguments.pop("Period")
+        self.client("cloudwatch").put_metric_alarm(AlarmName=alarm_name, **arguments)
+        arn = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{alarm_name}"
+        return ResolvedResource(alarm_name, {"Arn": arn})
+
+    def _dashboard(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        dashboard_name = p.get("DashboardName", name)
+        body = p["DashboardBody"]
+        self.client("cloudwatch").put_dashboard(
+            DashboardName=dashboard_name,
+            DashboardBody=body if isinstance(body, str) else json.dumps(body),
+        )
+        return ResolvedResource(dashboard_name, {})
 
     # --- Secrets Manager ------------------------------------------------------------------------
 

@@ -1,0 +1,70 @@
+"""The operators' role: read and repair workflows and records, never decrypt a seed."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from cdk.keys import PlatformKeys
+
+READ_TABLES = ("purchases", "investors", "audit", "submissions", "webhooks", "instruments")
+
+
+class OperatorsRole(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        workflows: dict[str, sfn.StateMachine],
+        tables: dict[str, dynamodb.ITable],
+        archive: events.Archive,
+        keys: PlatformKeys,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.AccountRootPrincipal(),
+            description="Drexfy operators: inspect and redrive purchases, replay events",
+        )
+        executions = [
+            f"{machine.state_machine_arn.replace(':stateMachine:', ':execution:')}:*"
+            for machine in workflows.values()
+        ]
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["states:ListExecutions", "states:DescribeStateMachine"],
+                resources=[m.state_machine_arn for m in workflows.values()],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "states:DescribeExecution",
+                    "states:GetExecutionHistory",
+                    "states:RedriveExecution",
+                ],
+                resources=executions,
+            )
+        )
+        for name in READ_TABLES:
+            tables[name].grant_read_data(self.role)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["events:StartReplay", "events:DescribeReplay", "events:ListReplays"],
+                resources=["*"],  # replays are not resources; StartReplay names the archive
+                conditions={"ArnEquals": {"events:source": archive.archive_arn}},
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["kms:Decrypt", "kms:ReEncrypt*", "kms:Sign"],
+                resources=[keys.investor_seeds.key_arn]
+                + [key.key_arn for key in keys.platform_accounts.values()],
+            )
+        )

@@ -1,0 +1,148 @@
+"""Least privilege, read from the synthesized production template: each function may touch
+only what its TaskFunction declares; only the Signer decrypts seeds, and only seeds."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from cdk.api import API_FUNCTIONS
+from cdk.workflows import WORKFLOWS
+from tests.cdk.conftest import resources_of
+
+TASKS = {t.handler: t for spec in WORKFLOWS for t in spec.tasks} | {
+    t.handler: t for t in API_FUNCTIONS
+}
+
+
+def statements_by_role(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for policy in resources_of(template, "AWS::IAM::Policy"):
+        for role in policy["Properties"].get("Roles", []):
+            found.setdefault(role["Ref"], []).extend(
+                policy["Properties"]["PolicyDocument"]["Statement"]
+            )
+    return found
+
+
+def logical_id(template: dict[str, Any], prefix: str, kind: str) -> list[str]:
+    return [
+        k for k, r in template["Resources"].items() if r["Type"] == kind and k.startswith(prefix)
+    ]
+
+
+def allows(
+    statements: list[dict[str, Any]], action: str, resource_ref: str
+) -> list[dict[str, Any]]:
+    def actions(s: dict[str, Any]) -> list[str]:
+        a = s["Action"]
+        return a if isinstance(a, list) else [a]
+
+    return [
+        s
+        for s in statements
+        if s.get("Effect", "Allow") == "Allow"
+        and action in actions(s)
+        and resource_ref in json.dumps(s["Resource"])
+    ]
+
+
+@pytest.fixture(scope="module")
+def functions(prod_template: dict[str, Any]) -> dict[str, tuple[Any, list[dict[str, Any]]]]:
+    """Handler -> (its TaskFunction, the statements of its role)."""
+    by_role = statements_by_role(prod_template)
+    result = {}
+    for function in resources_of(prod_template, "AWS::Lambda::Function"):
+        handler = function["Properties"]["Handler"]
+        role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        result[handler] = (TASKS[handler], by_role.get(role, []))
+    return result
+
+
+def test_every_function_is_declared(functions: dict[str, Any]) -> None:
+    assert set(functions) == set(TASKS)
+
+
+def test_only_the_signer_decrypts_seeds_and_only_seeds(
+    prod_template: dict[str, Any], functions: dict[str, Any]
+) -> None:
+    (seed_key,) = logical_id(prod_template, "KeysInvestorSeeds", "AWS::KMS::Key")
+    for handler, (task, statements) in functions.items():
+        for action, declared in (
+            ("kms:Decrypt", task.decrypts_seeds),
+            ("kms:Encrypt", task.encrypts_seeds),
+        ):
+            granted = allows(statements, action, seed_key)
+            assert bool(granted) == declared, f"{handler}: {action}"
+            for statement in granted:
+                assert statement["Condition"] == {
+                    "StringEquals": {"kms:EncryptionContext:purpose": "drexfy-investor-seed"}
+                }
+    decrypting = {t.name for t, _ in functions.values() if t.decrypts_seeds}
+    assert decrypting == {
+        "AuthorizeTrustLine", "TransferStablecoin", "RedeemStablecoin", "ClawBackStablecoin",
+        "AuthorizeStablecoinLine",
+    }  # fmt: skip
+    assert {t.name for t, _ in functions.values() if t.encrypts_seeds} == {"CreateWallet"}
+
+
+def test_only_ledger_signing_code_signs_and_each_only_as_its_accounts(
+    prod_template: dict[str, Any], functions: dict[str, Any]
+) -> None:
+    keys = {
+        role: logical_id(prod_template, f"Keys{role.capitalize()}Account", "AWS::KMS::Key")[0]
+        for role in ("issuer", "company", "funding")
+    }
+    for handler, (task, statements) in functions.items():
+        for role, key in keys.items():
+            assert bool(allows(statements, "kms:Sign", key)) == (role in task.signs_as), handler
+
+
+def test_each_function_reaches_only_its_tables(
+    prod_template: dict[str, Any], functions: dict[str, Any]
+) -> None:
+    tables = {
+        k.removeprefix("Tables").rstrip("0123456789ABCDEF").lower(): k
+        for k in logical_id(prod_template, "Tables", "AWS::DynamoDB::GlobalTable")
+    }
+    for handler, (task, statements) in functions.items():
+        for name, table in tables.items():
+            reachable = bool(allows(statements, "dynamodb:PutItem", table))
+            assert reachable == (name in task.tables), f"{handler} and table {name}"
+
+
+def test_each_state_machine_invokes_only_its_functions(prod_template: dict[str, Any]) -> None:
+    by_role = statements_by_role(prod_template)
+    for spec in WORKFLOWS:
+        (machine,) = logical_id(
+            prod_template, f"{spec.name}Workflow", "AWS::StepFunctions::StateMachine"
+        )
+        role = prod_template["Resources"][machine]["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+        invoked = {
+            ref
+            for s in by_role[role]
+            if "lambda:InvokeFunction" in json.dumps(s["Action"])
+            for ref in json.dumps(s["Resource"]).split('"')
+            if ref.startswith(f"{spec.name}Workflow")
+        }
+        declared = {t.name for t in spec.tasks}
+        assert {
+            r.removeprefix(f"{spec.name}Workflow").rstrip("0123456789ABCDEF") for r in invoked
+        } == declared
+
+
+def test_operators_may_redrive_but_never_decrypt(prod_template: dict[str, Any]) -> None:
+    by_role = statements_by_role(prod_template)
+    (role,) = logical_id(prod_template, "OperatorsRole", "AWS::IAM::Role")
+    statements = by_role[role]
+    text = json.dumps(statements)
+    assert "states:RedriveExecution" in text and "states:GetExecutionHistory" in text
+    denied = [s for s in statements if s.get("Effect") == "Deny"]
+    assert denied and "kms:Decrypt" in json.dumps(denied)
+    assert not any(
+        "kms:Decrypt" in json.dumps(s["Action"])
+        for s in statements
+        if s.get("Effect", "Allow") == "Allow"
+    )
