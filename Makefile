@@ -33,6 +33,7 @@ pytest: $(READY)
 
 bench: $(READY)
 	$(BIN)/python bench/ledger_bench.py
+	$(BIN)/python bench/purchase_cost.py 2>/dev/null | grep -v '^{' 
 
 synth: $(READY)
 	CDK_OUTDIR=cdk.out $(BIN)/python app.py
