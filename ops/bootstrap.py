@@ -8,6 +8,7 @@ ops/platform_bootstrap.py; lambdas modules are imported only after the environme
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         "--state-file",
         type=Path,
         default=Path(".local/aws.json"),
-        help="the local platform's state file (python -m local.aws writes it)",
+        help="the local platform's state file (python -m local.aws writes it); without it, "
+        "the configuration comes from the environment (AWS)",
     )
     parser.add_argument("--ledger-url", required=True, help="rippled JSON-RPC URL")
     parser.add_argument("--fund-from-seed", help="seed that pays the funding account first")
@@ -72,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--catalogue", type=Path, default=Path("catalogue/instruments.json"))
     args = parser.parse_args(argv)
-    use_local_platform(args.state_file, args.ledger_url)
+    if args.state_file.exists():
+        use_local_platform(args.state_file, args.ledger_url)
+    else:  # in AWS: the stack's variables are in the environment, as the Lambdas get them
+        os.environ["XRPL_URL"] = args.ledger_url
     steps = _bootstrap(args)
     print("\n".join(steps) if steps else "nothing to do: the ledger is already configured")
     return 0
