@@ -109,7 +109,7 @@ def stablecoin_balance(
     line yet: 0). Balances there are from the holder's side: what the issuer owes it."""
     for line in lines:
         if line.get("account") == issuer and line.get("currency") == currency:
-            return ledger_decimal(line.get("balance"), f"{currency} balance")
+            return decimal_from_text(line.get("balance"), f"{currency} balance")
     return Decimal(0)
 
 
@@ -126,8 +126,9 @@ def units_by_issuance(mptokens: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return units
 
 
-def ledger_decimal(raw: object, what: str) -> Decimal:
-    """A decimal the ledger wrote as text (it may use an exponent: "1e-5")."""
+def decimal_from_text(raw: object, what: str) -> Decimal:
+    """A decimal written as text, by the ledger (which may use an exponent: "1e-5") or in our
+    records."""
     try:
         value = Decimal(str(raw))
     except InvalidOperation:

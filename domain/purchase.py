@@ -172,7 +172,7 @@ def _identifier(detail: dict[str, Any], name: str) -> str:
 
 def identifier(name: str, value: object) -> str:
     """An id from outside (payment, investor, case, instrument): 1-64 of letters, digits, _.:-"""
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise ValueError(f"{name} must be 1-64 letters, digits or _.:- (got {value!r})")
     return value
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -406,7 +407,7 @@ def _priced(record: InstrumentRecord) -> portfolio.PricedInstrument:
         instrument_id=record.instrument_id,
         name=record.name,
         issuance_id=record.issuance_id,
-        unit_price=portfolio.ledger_decimal(record.unit_price, f"{record.instrument_id} price"),
+        unit_price=portfolio.decimal_from_text(record.unit_price, f"{record.instrument_id} price"),
         currency=record.currency,
     )
 
@@ -547,6 +548,27 @@ def _openapi_document() -> dict[str, Any]:
             },
         )
     )
+    return _without_unused_schemas(document)
+
+
+def _without_unused_schemas(document: dict[str, Any]) -> dict[str, Any]:
+    """Powertools adds its own validation-error schemas even where every answer that used them
+    was redeclared as a Problem; a reader should only see the schemas answers use."""
+    schemas = document.get("components", {}).get("schemas", {})
+    prefix = "#/components/schemas/"
+    used: set[str] = set()
+    pending = [document["paths"]]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix) :] not in used:
+                used.add(ref[len(prefix) :])
+                pending.append(schemas.get(ref[len(prefix) :], {}))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    document["components"]["schemas"] = {k: v for k, v in schemas.items() if k in used}
     return document
 
 
@@ -557,10 +579,28 @@ def _openapi_document() -> dict[str, Any]:
     correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
 )
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    event = _with_decoded_path(event)
     refused = _unauthenticated(event)
     if refused is not None:
         return refused
     return app.resolve(event, context)
+
+
+def _with_decoded_path(event: dict[str, Any]) -> dict[str, Any]:
+    """HTTP API hands the path over decoded; a gateway that passes it percent-encoded (the
+    local one does) gets it decoded here, one segment at a time: an escaped "/" stays escaped,
+    so it never makes a new segment (and fails the id rule instead)."""
+    raw = event.get("rawPath")
+    if not isinstance(raw, str) or "%" not in raw:
+        return event
+    segments = [unquote(part) for part in raw.split("/")]
+    path = "/".join(
+        decoded if "/" not in decoded else part
+        for part, decoded in zip(raw.split("/"), segments, strict=True)
+    )
+    context = dict(event.get("requestContext") or {})
+    context["http"] = {**(context.get("http") or {}), "path": path}
+    return {**event, "rawPath": path, "requestContext": context}
 
 
 def _unauthenticated(event: Mapping[str, Any]) -> dict[str, Any] | None:

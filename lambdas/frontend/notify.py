@@ -18,12 +18,15 @@ from lambdas.tables import NotificationRecord
 
 logger = Logger(service="notifications")
 SHARED_FIELDS = ("status", "wallet_address", "reason")
+ONCE_PER_INVESTOR = frozenset({"WalletReady"})  # a wallet is ready once, whichever case asked
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     kind, investor_id, case_id = event["notification"], event["investor_id"], event["case_id"]
-    notification_id = f"{kind}#{investor_id}#{case_id}"
+    notification_id = (
+        f"{kind}#{investor_id}" if kind in ONCE_PER_INVESTOR else f"{kind}#{investor_id}#{case_id}"
+    )
     logger.append_keys(notification_id=notification_id)
     if _already_sent(notification_id):
         logger.info("already notified")

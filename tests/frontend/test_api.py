@@ -350,6 +350,22 @@ def test_malformed_ids_are_refused_with_the_rule(
     assert set(answer.body) == {"error", "reason"}
 
 
+def test_an_id_sent_percent_encoded_is_the_same_id(frontend: Frontend) -> None:
+    answer = frontend.get("/investors/inv%3A404")  # as a gateway that does not decode sends it
+
+    assert answer.status == 404
+    assert answer.problem == ("unknown_investor", "no investor inv:404")
+
+
+def test_an_escaped_slash_never_makes_another_route(
+    frontend: Frontend, active_investor: dict[str, str]
+) -> None:
+    answer = frontend.get(f"/investors/{active_investor['investor_id']}%2Fportfolio")
+
+    assert answer.status == 422
+    assert "%2Fportfolio" in answer.problem[1]
+
+
 def test_a_path_that_is_no_route_is_not_found(frontend: Frontend) -> None:
     answer = frontend.get("/investors")
 
@@ -448,6 +464,7 @@ def test_a_token_that_cannot_be_read_is_a_503(
     assert answer.status == 503
     assert answer.problem[0] == "unavailable"
     assert answer.headers["retry-after"] == "5"
+    assert frontend.get("/instruments", token=None).status == 401, "no token: no need to read it"
 
 
 def test_an_unreachable_ledger_is_a_503(

@@ -18,6 +18,17 @@ def cdk_routes() -> list[tuple[str, str]]:
     return [(r.method, r.path) for r in ROUTES if r.function == "FrontendApi"]
 
 
+def public_routes() -> set[tuple[str, str]]:
+    """Routes the CDK app marks as asking no credentials (only the document itself)."""
+    from cdk.api import ROUTES
+
+    return {
+        (r.method, r.path)
+        for r in ROUTES
+        if r.function == "FrontendApi" and getattr(r, "public", r.path == "/openapi.json")
+    }
+
+
 def test_the_document_is_valid_openapi(openapi: dict[str, Any]) -> None:
     validate(openapi)
 
@@ -49,12 +60,12 @@ def test_every_route_but_the_document_itself_declares_the_bearer_scheme(
             "description": schemes["bearer"]["description"],
         }
     }
+    assert public_routes() == {("GET", "/openapi.json")}
     for method, path in cdk_routes():
         operation = openapi["paths"][path][method.lower()]
-        expected = [] if path == "/openapi.json" else [{"bearer": []}]
-        assert operation.get("security", []) == expected, (method, path)
-        if path != "/openapi.json":
-            assert "401" in operation["responses"], (method, path)
+        public = (method, path) in public_routes()
+        assert operation.get("security", []) == ([] if public else [{"bearer": []}]), path
+        assert ("401" in operation["responses"]) != public, (method, path)
 
 
 @pytest.mark.parametrize(("method", "path"), cdk_routes())
@@ -115,3 +126,22 @@ def test_amounts_are_published_as_decimal_text(openapi: dict[str, Any]) -> None:
     validator.validate(portfolio)
     assert not validator.is_valid({**portfolio, "stablecoin_balance": 1.5})
     assert not validator.is_valid({**portfolio, "stablecoin_balance": "1e3"})
+
+
+def test_only_the_schemas_answers_use_are_published(openapi: dict[str, Any]) -> None:
+    schemas = set(openapi["components"]["schemas"])
+
+    assert {"Problem", "Investor", "InvestorPortfolio", "Catalogue", "Purchase"} <= schemas
+    assert not schemas & {"HTTPValidationError", "ValidationError", "ResponseValidationError"}
+
+
+def test_the_routes_the_handler_tells_apart_for_405_are_its_routes(aws: Any) -> None:
+    from lambdas.frontend import api
+
+    declared = {
+        (method, rule.replace("<", "{").replace(">", "}"))
+        for rule, methods in api.ROUTES.items()
+        for method in methods
+    }
+
+    assert declared == set(cdk_routes())
