@@ -1,19 +1,24 @@
 """The HTTP API: the two providers' webhooks and the frontend's API, each route a small Lambda.
 
 Authentication is in the functions, not API Gateway: webhooks by each provider's HMAC signature,
-the frontend by a bearer token, both secrets in Secrets Manager.
+the frontend by a bearer token (every route but the OpenAPI document), both secrets in Secrets
+Manager. Every request is access-logged, without its headers, to a log group kept like the
+functions' logs.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk.functions import PlatformResources, TaskFunction, platform_function
+from cdk.functions import PlatformResources, TaskFunction, log_group, platform_function
+from cdk.nag import OPENAPI_DOCUMENT_IS_PUBLIC, ROUTE_AUTHENTICATED_IN_ITS_FUNCTION
 
 WEBHOOK_TABLES = ("webhooks", "signatures")
 
@@ -23,6 +28,7 @@ class Route:
     method: str
     path: str
     function: str
+    public: bool = False  # no credentials asked (lambdas/frontend/api.py agrees)
 
 
 API_FUNCTIONS = (
@@ -49,10 +55,24 @@ API_FUNCTIONS = (
     ),
 )
 
+# One JSON line per request; no headers, so no signature or token is ever logged.
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "requestTime": "$context.requestTime",
+    "sourceIp": "$context.identity.sourceIp",
+    "method": "$context.httpMethod",
+    "routeKey": "$context.routeKey",
+    "path": "$context.path",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "latency": "$context.responseLatency",
+    "integrationError": "$context.integrationErrorMessage",
+}
+
 ROUTES = (
     Route("POST", "/webhooks/payments", "PaymentWebhook"),
     Route("POST", "/webhooks/kyc", "KycWebhook"),
-    Route("GET", "/openapi.json", "FrontendApi"),
+    Route("GET", "/openapi.json", "FrontendApi", public=True),
     Route("GET", "/instruments", "FrontendApi"),
     Route("GET", "/investors/{investor_id}", "FrontendApi"),
     Route("GET", "/investors/{investor_id}/portfolio", "FrontendApi"),
@@ -79,8 +99,26 @@ class PlatformApi(Construct):
             for name, function in self.functions.items()
         }
         for route in ROUTES:
-            self.api.add_routes(
+            (http_route,) = self.api.add_routes(
                 path=route.path,
                 methods=[apigw.HttpMethod(route.method)],
                 integration=integrations_by_function[route.function],
             )
+            if route.public:
+                OPENAPI_DOCUMENT_IS_PUBLIC.on(http_route)
+            else:
+                ROUTE_AUTHENTICATED_IN_ITS_FUNCTION.on(http_route)
+        self.access_logs = log_group(self, "AccessLogs", resources.env)
+        self._log_access(self.access_logs)
+
+    def _log_access(self, destination: logs.ILogGroup) -> None:
+        """Access logs on the default stage (HttpApi has no option for it; its stage is kept as
+        it is, so a deployed API keeps its $default stage)."""
+        stage = self.api.default_stage
+        assert stage is not None
+        cfn_stage = stage.node.default_child
+        assert isinstance(cfn_stage, apigw.CfnStage)
+        cfn_stage.access_log_settings = apigw.CfnStage.AccessLogSettingsProperty(
+            destination_arn=destination.log_group_arn,
+            format=json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")),
+        )

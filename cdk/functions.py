@@ -15,6 +15,7 @@ from constructs import Construct
 
 from cdk.environments import DeploymentEnvironment
 from cdk.keys import PlatformKeys
+from cdk.nag import LAMBDA_BASIC_EXECUTION_ROLE, LAMBDA_RUNTIME, LAMBDA_XRAY
 
 SEED_PURPOSE = "drexfy-investor-seed"  # lambdas.custody.wallet_generator.SEED_PURPOSE
 
@@ -74,6 +75,11 @@ def platform_function(
         log_group=log_group(scope, f"{task.name}Logs", resources.env),
     )
     _grant(task, function, resources)
+    LAMBDA_RUNTIME.on(function)
+    role = function.role
+    assert role is not None
+    LAMBDA_BASIC_EXECUTION_ROLE.on(role)
+    LAMBDA_XRAY.on(role.node.find_child("DefaultPolicy"))
     return function
 
 

@@ -15,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk.environments import DeploymentEnvironment
+from cdk.nag import QUEUE_IS_A_DEAD_LETTER_QUEUE
 
 NOTIFICATIONS = (
     "WalletReady",
@@ -65,6 +66,7 @@ class FrontendNotifications(Construct):
             enforce_ssl=True,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
         )
+        QUEUE_IS_A_DEAD_LETTER_QUEUE.on(self.dead_letters)
         self.rule = events.Rule(
             self,
             "NotifyFrontend",

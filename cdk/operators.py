@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -9,6 +10,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cdk.keys import PlatformKeys
+from cdk.nag import REPLAYS_ARE_NOT_RESOURCES, executions_of
 
 READ_TABLES = ("purchases", "investors", "audit", "submissions", "webhooks", "instruments")
 
@@ -31,8 +33,15 @@ class OperatorsRole(Construct):
             assumed_by=iam.AccountRootPrincipal(),
             description="Drexfy operators: inspect and redrive purchases, replay events",
         )
+        stack = Stack.of(self)
+        # arn:...:execution:<machine name>:<execution name>, for every execution of each machine
         executions = [
-            f"{machine.state_machine_arn.replace(':stateMachine:', ':execution:')}:*"
+            stack.format_arn(
+                service="states",
+                resource="execution",
+                resource_name=f"{machine.state_machine_name}:*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
             for machine in workflows.values()
         ]
         self.role.add_to_policy(
@@ -68,3 +77,9 @@ class OperatorsRole(Construct):
                 + [key.key_arn for key in keys.platform_accounts.values()],
             )
         )
+        policy = self.role.node.find_child("DefaultPolicy")
+        REPLAYS_ARE_NOT_RESOURCES.on(policy)
+        for machine in workflows.values():
+            cfn_machine = machine.node.default_child
+            assert isinstance(cfn_machine, sfn.CfnStateMachine)
+            executions_of(stack.get_logical_id(cfn_machine)).on(policy)

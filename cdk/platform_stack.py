@@ -13,6 +13,7 @@ from cdk.environments import DeploymentEnvironment
 from cdk.functions import PlatformResources
 from cdk.ingress import PlatformBus
 from cdk.keys import PlatformKeys
+from cdk.nag import SHARED_SECRET_ROTATES_BY_AGREEMENT
 from cdk.notifications import FrontendNotifications
 from cdk.observability import Observability
 from cdk.operators import OperatorsRole
@@ -43,6 +44,7 @@ class PlatformStack(Stack):
             )
             for name, description in SECRETS.items()
         }
+        SHARED_SECRET_ROTATES_BY_AGREEMENT.on(*secrets.values())
         # Every function gets the same environment: configuration is not a secret (IAM guards
         # access), and the local platform runs all handlers in one process.
         environment = {

@@ -6,10 +6,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cdk.functions import PlatformResources, TaskFunction, log_group, platform_function
+from cdk.nag import STATE_MACHINE_XRAY_AND_LOG_DELIVERY
 
 STATEMACHINES_DIR = Path(__file__).resolve().parent.parent / "statemachines"
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
@@ -195,8 +197,16 @@ class Workflow(Construct):
                 include_execution_data=True,
             ),
         )
-        for function in self.functions.values():
-            function.grant_invoke(self.state_machine)
+        # The ASL names each function by its unqualified ARN: no versions or aliases (`:*`).
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[function.function_arn for function in self.functions.values()],
+            )
+        )
+        STATE_MACHINE_XRAY_AND_LOG_DELIVERY.on(
+            self.state_machine.role.node.find_child("DefaultPolicy")
+        )
 
     @staticmethod
     def _check_placeholders(spec: WorkflowSpec) -> None:

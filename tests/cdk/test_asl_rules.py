@@ -1,0 +1,149 @@
+"""The project's rules for workflow definitions, read from statemachines/*.asl.json.
+
+1. Every Task names its function by a placeholder the workflow substitutes (`${<Task>Arn}`).
+2. No error is swallowed: from every Catch's target, each path (Next, Default, Choices) meets a
+   compensating Task or a Fail state before it can end; none ends in success without one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdk.workflows import PLACEHOLDER, STATEMACHINES_DIR, WORKFLOWS
+
+ASL_FILES = sorted(STATEMACHINES_DIR.glob("*.asl.json"))
+SPECS = {spec.definition_file: spec for spec in WORKFLOWS}
+# The functions that undo or hand over to an operator: reaching one is handling the error.
+COMPENSATING = {"BeginCompensationArn", "ReleaseUnitsArn", "RefundPaymentArn", "ParkPurchaseArn"}
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One `States` map: the machine's, or a Parallel branch's / Map processor's."""
+
+    where: str
+    states: dict[str, Any]
+
+
+def scopes(definition: dict[str, Any], where: str = "") -> Iterator[Scope]:
+    yield Scope(where or "top level", definition["States"])
+    for name, state in definition["States"].items():
+        for index, branch in enumerate(state.get("Branches", [])):
+            yield from scopes(branch, f"{where}{name}[branch {index}]/")
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                yield from scopes(state[key], f"{where}{name}/")
+
+
+def function_placeholder(state: dict[str, Any]) -> str | None:
+    """The `${...}` a Task names its function by (FunctionName, or the Resource itself)."""
+    resource = state["Resource"]
+    if resource.startswith(LAMBDA_INVOKE):
+        arguments = state.get("Arguments", state.get("Parameters", {}))
+        named = arguments.get("FunctionName", "")
+    else:
+        named = resource
+    match = PLACEHOLDER.fullmatch(named)
+    return match.group(1) if match else None
+
+
+def successors(state: dict[str, Any]) -> list[str]:
+    found = [choice["Next"] for choice in state.get("Choices", [])]
+    found += [state[key] for key in ("Next", "Default") if key in state]
+    return found
+
+
+def handles_errors(state: dict[str, Any]) -> bool:
+    return state["Type"] == "Fail" or (
+        state["Type"] == "Task" and function_placeholder(state) in COMPENSATING
+    )
+
+
+def unhandled_paths(scope: Scope, target: str) -> list[str]:
+    """Paths from a Catch target that end (Succeed, End) without a compensating Task or a Fail.
+
+    Paths stop at the first state that handles the error; loops (wait and retry) are followed
+    once. A target from which no handling state is reachable at all is reported too."""
+    seen: set[str] = set()
+    stack = [[target]]
+    escapes: list[str] = []
+    handled = False
+    while stack:
+        path = stack.pop()
+        name = path[-1]
+        if name in seen:
+            continue
+        seen.add(name)
+        state = scope.states[name]
+        if handles_errors(state):
+            handled = True
+            continue
+        following = successors(state)
+        if state["Type"] == "Succeed" or state.get("End") or not following:
+            escapes.append(" -> ".join(path))
+        stack.extend([*path, successor] for successor in following)
+    return escapes if handled else [*escapes, f"{target}: reaches no compensation and no Fail"]
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_every_task_names_a_function_the_workflow_substitutes(path: Path) -> None:
+    spec = SPECS[path.name]
+    substituted = {task.placeholder for task in spec.tasks}
+    for scope in scopes(json.loads(path.read_text())):
+        for name, state in scope.states.items():
+            if state["Type"] == "Task":
+                placeholder = function_placeholder(state)
+                assert placeholder in substituted, f"{path.name} {scope.where}: {name!r}"
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_every_catch_reaches_compensation_or_a_fail_state(path: Path) -> None:
+    catches = 0
+    for scope in scopes(json.loads(path.read_text())):
+        for name, state in scope.states.items():
+            for catch in state.get("Catch", []):
+                catches += 1
+                unhandled = unhandled_paths(scope, catch["Next"])
+                assert unhandled == [], f"{path.name}: {name!r} catches into {unhandled}"
+    assert catches > 0
+
+
+def test_the_rules_cover_every_workflow() -> None:
+    assert (
+        {p.name for p in ASL_FILES}
+        == set(SPECS)
+        == {
+            "purchase.asl.json",
+            "onboarding.asl.json",
+            "compliance.asl.json",
+        }
+    )
+
+
+def test_a_catch_that_ends_in_success_is_caught_by_the_rule() -> None:
+    scope = Scope(
+        "top level",
+        {
+            "Step": {"Type": "Task", "Resource": "${StepArn}", "Next": "Done", "Catch": []},
+            "Log and carry on": {"Type": "Pass", "Next": "Retry later?"},
+            "Retry later?": {
+                "Type": "Choice",
+                "Choices": [{"Next": "Give up", "Variable": "$.x", "IsPresent": True}],
+                "Default": "Done",
+            },
+            "Give up": {"Type": "Fail"},
+            "Done": {"Type": "Succeed"},
+        },
+    )
+    assert unhandled_paths(scope, "Log and carry on") == [
+        "Log and carry on -> Retry later? -> Done"
+    ]
+    assert unhandled_paths(scope, "Give up") == []
+    assert unhandled_paths(scope, "Done") == ["Done", "Done: reaches no compensation and no Fail"]
