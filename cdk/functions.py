@@ -36,6 +36,7 @@ class TaskFunction:
     encrypts_seeds: bool = False
     publishes: bool = False
     secrets: tuple[str, ...] = ()
+    knows_addresses_of: tuple[str, ...] = ()  # platform accounts whose public key it reads
     timeout_seconds: int = 30
 
     @property
@@ -97,6 +98,8 @@ def _grant(task: TaskFunction, function: lambda_.Function, resources: PlatformRe
             function.add_to_role_policy(_seed_key_statement(action, resources.keys))
     if task.publishes:
         resources.bus.grant_put_events_to(function)
+    for role in task.knows_addresses_of:
+        resources.keys.platform_accounts[role].grant(function, "kms:GetPublicKey")
     for secret in task.secrets:
         resources.secrets[secret].grant_read(function)
 

@@ -90,7 +90,12 @@ SHARED_SECRET_ROTATES_BY_AGREEMENT = Suppression(
 
 REPLAYS_ARE_NOT_RESOURCES = Suppression(
     "AwsSolutions-IAM5[Resource::*]",
-    "Replay actions take no resource ARN; StartReplay is conditioned on the platform's archive.",
+    "events:ListReplays takes no resource ARN; starting a replay is limited to the archive.",
+)
+REPLAYS_ARE_NAMED_AT_RUN_TIME = Suppression(
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:"
+    "replay/*]",
+    "Replays are named when an operator starts one: any replay, of this archive only.",
 )
 
 

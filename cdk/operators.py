@@ -10,7 +10,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cdk.keys import PlatformKeys
-from cdk.nag import REPLAYS_ARE_NOT_RESOURCES, executions_of
+from cdk.nag import REPLAYS_ARE_NAMED_AT_RUN_TIME, REPLAYS_ARE_NOT_RESOURCES, executions_of
 
 READ_TABLES = ("purchases", "investors", "audit", "submissions", "webhooks", "instruments")
 
@@ -62,12 +62,18 @@ class OperatorsRole(Construct):
         )
         for name in READ_TABLES:
             tables[name].grant_read_data(self.role)
+        stack = Stack.of(self)
         self.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["events:StartReplay", "events:DescribeReplay", "events:ListReplays"],
-                resources=["*"],  # replays are not resources; StartReplay names the archive
-                conditions={"ArnEquals": {"events:source": archive.archive_arn}},
+                actions=["events:StartReplay", "events:DescribeReplay"],
+                resources=[
+                    archive.archive_arn,
+                    stack.format_arn(service="events", resource="replay", resource_name="*"),
+                ],
             )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["events:ListReplays"], resources=["*"])
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -79,6 +85,7 @@ class OperatorsRole(Construct):
         )
         policy = self.role.node.find_child("DefaultPolicy")
         REPLAYS_ARE_NOT_RESOURCES.on(policy)
+        REPLAYS_ARE_NAMED_AT_RUN_TIME.on(policy)
         for machine in workflows.values():
             cfn_machine = machine.node.default_child
             assert isinstance(cfn_machine, sfn.CfnStateMachine)
