@@ -445,7 +445,10 @@ def test_a_compensation_that_cannot_finish_parks_and_a_redrive_finishes_it(
         for k, r in submissions_of(record.purchase_id).items()
         if r.status == "SUCCEEDED"
     }
-    assert {"mint", "transfer", "deliver", "take-back-instrument"} <= set(hashes_before)
+    assert {"mint", "transfer"} <= set(hashes_before)
+    # The delivery branch raced the failing transfer: cancelled before it submitted, or
+    # validated and then taken back; either way it is settled before the redemption.
+    assert ("deliver" in hashes_before) == ("take-back-instrument" in hashes_before)
 
     monkeypatch.undo()  # the operator fixed the cause
     redriven_arn = redrive_purchase(aws.client("stepfunctions"), record.purchase_id, native=False)
