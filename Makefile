@@ -10,9 +10,10 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: demo test lint typecheck pytest synth bench clean
 
-$(READY): requirements.txt requirements-dev.txt package.json package-lock.json
+$(READY): requirements.txt requirements-dev.txt package.json package-lock.json pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .  # drexfy-ops
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 

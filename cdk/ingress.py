@@ -13,6 +13,7 @@ from cdk.environments import DeploymentEnvironment
 PAYMENTS_SOURCE = "drexfy.payments"
 KYC_SOURCE = "drexfy.kyc"
 FRONTEND_SOURCE = "drexfy.frontend"
+OPERATORS_SOURCE = "drexfy.operators"  # an operator's block or unblock (drexfy-ops investor)
 
 
 class PlatformBus(Construct):
@@ -38,7 +39,12 @@ class PlatformBus(Construct):
                 ["KycApproved", "KycRejected", "WalletRequested"],
                 onboarding,
             ),
-            ("AmlToCompliance", [KYC_SOURCE], ["AmlFlagged", "AmlCleared"], compliance),
+            (
+                "AmlToCompliance",
+                [KYC_SOURCE, OPERATORS_SOURCE],
+                ["AmlFlagged", "AmlCleared"],
+                compliance,
+            ),
         )
         rules = []
         for name, sources, detail_types, workflow in routes:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 def use_local_platform(state_file: Path, ledger_url: str | None = None) -> None:
     state = json.loads(state_file.read_text())
-    os.environ.update(state["function_environment"], AWS_ENDPOINT_URL=state["endpoint_url"])
+    os.environ.update(state["function_environment"])
+    if state.get("endpoint_url"):  # none when the platform runs in this very process
+        os.environ["AWS_ENDPOINT_URL"] = state["endpoint_url"]
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("AWS_REGION", state.get("region", "eu-west-1"))

@@ -1,0 +1,314 @@
+"""`drexfy-ops`: the operators' tool, against the local platform or AWS alike.
+
+Locally it reads where the platform is from the state file `python -m local.aws` writes
+(`--state-file`, default .local/aws.json); without that file it uses the environment (AWS
+credentials, and the stack's variables as the Lambdas get them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+
+FINAL = ("DELIVERED", "REFUNDED")
+
+
+class Platform:
+    """Clients and configuration for one platform, local or in AWS."""
+
+    def __init__(self, state_file: Path) -> None:
+        self.local = state_file.exists()
+        self.outputs: dict[str, str] = {}
+        endpoint = None
+        if self.local:
+            from ops.local_state import use_local_platform
+
+            state = json.loads(state_file.read_text())
+            use_local_platform(state_file)
+            endpoint, self.outputs = state["endpoint_url"], state["stack"]["outputs"]
+        self._endpoint = endpoint
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self._endpoint)
+
+    def output(self, name: str) -> str:
+        import os
+
+        return self.outputs.get(name) or os.environ[name.upper()]
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    if not rows:
+        return "(none)"
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    lines = ["  ".join(c.upper().ljust(widths[c]) for c in columns)]
+    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(lines)
+
+
+def emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(json.dumps(data, indent=2, default=str) if args.json else text, file=args.out)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def purchases(platform: Platform, args: argparse.Namespace) -> int:
+    """Parked purchases first, then stuck ones (unfinished past --stuck-after), then the rest."""
+    from lambdas.tables import PurchaseRecord
+
+    stuck_before = datetime.now(UTC) - timedelta(minutes=args.stuck_after)
+    rows: list[dict[str, Any]] = []
+    for record in PurchaseRecord.scan():
+        if args.status and record.status != args.status:
+            continue
+        stuck = record.status not in FINAL and record.updated_at < stuck_before
+        rows.append(
+            {
+                "purchase_id": record.purchase_id,
+                "status": record.status + (" (stuck)" if stuck else ""),
+                "investor": record.investor_id,
+                "instrument": record.instrument_id,
+                "units": int(record.units),
+                "amount": f"{record.amount} {record.currency}",
+                "updated": record.updated_at.isoformat(timespec="seconds"),
+                "reason": record.parked_reason or record.reason or "",
+            }
+        )
+    rank = {"NEEDS_OPERATOR": 0}
+    rows.sort(
+        key=lambda r: (rank.get(r["status"], 1 if "stuck" in r["status"] else 2), r["updated"])
+    )
+    columns = [
+        "purchase_id",
+        "status",
+        "investor",
+        "instrument",
+        "units",
+        "amount",
+        "updated",
+        "reason",
+    ]
+    emit(args, rows, table(rows, columns))
+    return 0
+
+
+def purchase(platform: Platform, args: argparse.Namespace) -> int:
+    from lambdas import purchase_records
+    from ops.history import describe_events
+
+    record = purchase_records.find(args.purchase_id)
+    if record is None:
+        emit(args, {"error": f"no purchase {args.purchase_id}"}, f"no purchase {args.purchase_id}")
+        return 1
+    summary = purchase_records.summary(record)
+    history: list[str] = []
+    if record.execution_arn:
+        sfn = platform.client("stepfunctions")
+        events = sfn.get_execution_history(executionArn=record.execution_arn, maxResults=1000)
+        history = describe_events(events["events"])
+    steps = [{"step": step, **tx} for step, tx in summary["transactions"].items()]
+    text = "\n".join(
+        [
+            f"{summary['purchase_id']}  {summary['status']}  {summary.get('reason') or ''}",
+            f"payment {summary['payment_id']}: {summary['units']} x {summary['instrument_id']} "
+            f"for {summary['amount']} {summary['currency']}, investor {summary['investor_id']}",
+            "",
+            table(steps, ["step", "hash", "ledger_index", "result"]),
+            "",
+            *history,
+        ]
+    )
+    emit(args, {**summary, "execution_arn": record.execution_arn, "history": history}, text)
+    return 0
+
+
+def redrive(platform: Platform, args: argparse.Namespace) -> int:
+    from ops.redrive import NotRedrivable, redrive_purchase
+
+    sfn = platform.client("stepfunctions")
+    try:
+        arn = redrive_purchase(sfn, args.purchase_id, native=not platform.local)
+    except NotRedrivable as error:
+        emit(args, {"error": str(error)}, str(error))
+        return 1
+    print(f"redriving {args.purchase_id}: {arn}", file=sys.stderr)
+    status = "RUNNING"
+    while args.wait and status == "RUNNING":
+        time.sleep(1)
+        status = sfn.describe_execution(executionArn=arn)["status"]
+        print(".", end="", file=sys.stderr, flush=True)
+    from lambdas import purchase_records
+
+    record = purchase_records.find(args.purchase_id)
+    result = {
+        "purchase_id": args.purchase_id,
+        "execution_arn": arn,
+        "execution": status,
+        "status": record.status if record else None,
+    }
+    emit(args, result, f"\n{args.purchase_id}: execution {status}, purchase {result['status']}")
+    return 0 if status in ("RUNNING", "SUCCEEDED") else 1
+
+
+def replay(platform: Platform, args: argparse.Namespace) -> int:
+    events = platform.client("events")
+    bus = platform.output("EventBusName")
+    name = f"operator-{uuid.uuid4().hex[:8]}"
+    events.start_replay(
+        ReplayName=name,
+        EventSourceArn=platform.output("EventArchiveArn"),
+        EventStartTime=datetime.fromisoformat(args.start),
+        EventEndTime=datetime.fromisoformat(args.end),
+        Destination={"Arn": events.describe_event_bus(Name=bus)["Arn"]},
+    )
+    state = "STARTING"
+    while state not in ("COMPLETED", "FAILED", "CANCELLED"):
+        state = events.describe_replay(ReplayName=name)["State"]
+        time.sleep(0.5)
+    described = events.describe_replay(ReplayName=name)
+    emit(
+        args,
+        described,
+        f"replay {name}: {state}, events up to {described.get('EventLastReplayedTime')}",
+    )
+    return 0 if state == "COMPLETED" else 1
+
+
+def investor(platform: Platform, args: argparse.Namespace) -> int:
+    """Block or unblock through the compliance workflow, as an AML decision by an operator."""
+    detail = {
+        "investor_id": args.investor_id,
+        "case_id": f"operator-{uuid.uuid4().hex[:10]}",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "reason": args.reason,
+    }
+    result = platform.client("events").put_events(
+        Entries=[
+            {
+                "Source": "drexfy.operators",
+                "DetailType": "AmlFlagged" if args.action == "block" else "AmlCleared",
+                "EventBusName": platform.output("EventBusName"),
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
+    entry = result["Entries"][0]
+    event_id = entry.get("EventId")
+    text = f"{args.action} {args.investor_id} (case {detail['case_id']}): event {event_id}"
+    emit(args, {**detail, "event_id": event_id}, text)
+    return 0 if not result.get("FailedEntryCount") else 1
+
+
+def accounts(platform: Platform, args: argparse.Namespace) -> int:
+    from xrpl.models.requests import AccountObjectType
+
+    from lambdas.config import settings
+    from lambdas.custody.platform_signer import platform_accounts
+    from lambdas.ledger.client import LedgerClient
+    from lambdas.ledger.sequences import TicketPool
+    from lambdas.tables import InstrumentRecord
+
+    ledger = LedgerClient(settings().xrpl_url)
+    fees = ledger.fees()
+    pool = TicketPool()
+    rows = []
+    for role, address in platform_accounts().roles().items():
+        root = ledger.account_root(address) or {}
+        owners = int(root.get("OwnerCount", 0))
+        rows.append(
+            {
+                "account": role,
+                "address": address,
+                "xrp": str(Decimal(root.get("Balance", 0)) / 1_000_000),
+                "reserve_xrp": str(
+                    Decimal(fees.base_reserve + owners * fees.owner_reserve) / 10**6
+                ),
+                "tickets_ready": len(pool.available(address)),
+            }
+        )
+    issuer = platform_accounts().issuer
+    outstanding = sum((-Decimal(x["balance"]) for x in ledger.trust_lines(issuer)), Decimal(0))
+    issuances = ledger.objects(platform_accounts().company, AccountObjectType.MPT_ISSUANCE)
+    issued = {i["mpt_issuance_id"]: int(i.get("OutstandingAmount", 0)) for i in issuances}
+    instruments = [
+        {
+            "instrument": r.instrument_id,
+            "on_ledger": issued.get(r.issuance_id, 0),
+            "sold": int(r.units_sold),
+            "reserved": int(r.units_reserved),
+            "available": int(r.units_available),
+        }
+        for r in InstrumentRecord.scan()
+    ]
+    data = {
+        "accounts": rows,
+        "stablecoin_outstanding": str(outstanding),
+        "instruments": instruments,
+    }
+    text = "\n\n".join(
+        [
+            table(rows, ["account", "address", "xrp", "reserve_xrp", "tickets_ready"]),
+            f"EUR stablecoin outstanding: {outstanding}",
+            table(instruments, ["instrument", "on_ledger", "sold", "reserved", "available"]),
+        ]
+    )
+    emit(args, data, text)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="drexfy-ops", description=__doc__.splitlines()[0])
+    root.add_argument(
+        "--state-file",
+        type=Path,
+        default=Path(".local/aws.json"),
+        help="the local platform's state file; without it, AWS (the environment)",
+    )
+    root.add_argument("--json", action="store_true", help="JSON for scripts instead of tables")
+    commands = root.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("purchases", help="purchases, parked and stuck ones first")
+    listing.add_argument("--status", help="only this status (e.g. NEEDS_OPERATOR)")
+    listing.add_argument("--stuck-after", type=int, default=15, help="minutes (default 15)")
+    listing.set_defaults(run=purchases)
+    one = commands.add_parser("purchase", help="one purchase: steps, transactions, history")
+    one.add_argument("purchase_id")
+    one.set_defaults(run=purchase)
+    again = commands.add_parser("redrive", help="finish a parked or stopped purchase")
+    again.add_argument("purchase_id")
+    again.add_argument("--wait", action="store_true", help="wait for the execution to end")
+    again.set_defaults(run=redrive)
+    window = commands.add_parser("replay", help="replay the bus archive for a window")
+    window.add_argument("--from", dest="start", required=True, help="ISO time, with zone")
+    window.add_argument("--to", dest="end", required=True, help="ISO time, with zone")
+    window.set_defaults(run=replay)
+    person = commands.add_parser("investor", help="block or unblock an investor (compliance)")
+    person.add_argument("investor_id")
+    person.add_argument("action", choices=["block", "unblock"])
+    person.add_argument("--reason", required=True, help="why: it goes into the audit trail")
+    person.set_defaults(run=investor)
+    books = commands.add_parser(
+        "accounts", help="platform accounts, reserves, outstanding, tickets"
+    )
+    books.set_defaults(run=accounts)
+    return root
+
+
+def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
+    args = parser().parse_args(argv)
+    args.out = out
+    platform = Platform(args.state_file)
+    return int(args.run(platform, args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
