@@ -3,7 +3,6 @@ ledger the platform is bootstrapped on."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +14,7 @@ from local.aws import patches
 from local.aws.platform import LocalAws
 from local.ledger import LocalLedger
 from tests.frontend.gateway import Frontend
+from tests.support.bus import SeenEvents, watching_bus
 from tests.support.investors import onboard
 from tests.support.ledger import accept
 from tests.workflows.conftest import new_investor_id, payment, run_payment
@@ -67,37 +67,10 @@ def registered_investor(status: str, reason: str = "set by a test") -> str:
 
 
 @pytest.fixture(scope="module")
-def frontend_events(aws: LocalAws) -> Iterator[Any]:
+def frontend_events(aws: LocalAws) -> Iterator[SeenEvents]:
     """Every event the frontend API puts on the bus, as a queue subscribed to it sees them."""
-    sqs, events = aws.client("sqs"), aws.client("events")
-    queue_url = sqs.create_queue(QueueName=f"frontend-events-{uuid.uuid4().hex[:6]}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    bus = aws.stack.output("EventBusName")
-    rule = f"observe-frontend-{uuid.uuid4().hex[:6]}"
-    events.put_rule(
-        Name=rule, EventBusName=bus, EventPattern=json.dumps({"source": ["drexfy.frontend"]})
-    )
-    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
-
-    class Seen(list):  # type: ignore[type-arg]
-        def drain(self) -> Seen:
-            while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
-                "Messages", []
-            ):
-                for message in batch:
-                    self.append(json.loads(message["Body"]))
-                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-            return self
-
-        def of(self, investor_id: str) -> list[dict[str, Any]]:
-            self.drain()
-            return [e for e in self if e["detail"].get("investor_id") == investor_id]
-
-    yield Seen()
-    events.remove_targets(Rule=rule, EventBusName=bus, Ids=["queue"])
-    events.delete_rule(Name=rule, EventBusName=bus)
+    with watching_bus(aws, "drexfy.frontend") as seen:
+        yield seen
 
 
 @pytest.fixture(scope="session")

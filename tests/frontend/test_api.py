@@ -212,7 +212,7 @@ def test_a_wallet_request_after_kyc_puts_the_event_and_onboarding_makes_the_wall
         "status": "WALLET_REQUESTED",
         "wallet_address": None,
     }
-    [event] = wait_for(lambda: frontend_events.of(investor_id))
+    [event] = wait_for(lambda: frontend_events.events_for(investor_id=investor_id))
     assert (event["source"], event["detail-type"]) == ("drexfy.frontend", "WalletRequested")
     detail = event["detail"]
     assert set(detail) == {"investor_id", "case_id", "occurred_at"}
@@ -233,7 +233,9 @@ def test_a_wallet_request_after_kyc_puts_the_event_and_onboarding_makes_the_wall
         "status": "ACTIVE",
         "wallet_address": investor["wallet_address"],
     }
-    assert len(frontend_events.of(investor_id)) == 1, "no event for an active investor"
+    assert len(frontend_events.events_for(investor_id=investor_id)) == 1, (
+        "no event for an active investor"
+    )
 
 
 def test_asking_again_while_onboarding_runs_is_the_same_case(
@@ -269,7 +271,7 @@ def test_an_active_investor_with_a_wallet_gets_it_and_no_event(
 
     assert answer.status == 200
     assert answer.body["wallet_address"] == active_investor["address"]
-    assert frontend_events.of(investor_id) == []
+    assert frontend_events.events_for(investor_id=investor_id) == []
 
 
 @pytest.mark.parametrize(
@@ -290,7 +292,7 @@ def test_no_wallet_request_without_approved_kyc_or_while_blocked(
     assert answer.status == 409
     assert answer.problem[0] == "wallet_not_allowed"
     assert why in answer.problem[1] and investor_id in answer.problem[1]
-    assert frontend_events.of(investor_id) == []
+    assert frontend_events.events_for(investor_id=investor_id) == []
 
 
 # --- refusals ----------------------------------------------------------------------------------
@@ -328,7 +330,7 @@ def test_unknown_investors_and_purchases_are_not_found(
 
     assert answer.status == 404
     assert answer.problem[0] == code and unknown in answer.problem[1]
-    assert frontend_events.of(unknown) == []
+    assert frontend_events.events_for(investor_id=unknown) == []
 
 
 @pytest.mark.parametrize(
@@ -406,7 +408,7 @@ def test_every_route_but_the_document_needs_the_frontend_token(
     assert answer.status == 401
     assert answer.problem[0] == "unauthorized"
     assert answer.headers["www-authenticate"] == "Bearer"
-    assert frontend_events.of(investor_id) == []
+    assert frontend_events.events_for(investor_id=investor_id) == []
 
 
 def test_unknown_routes_are_not_told_to_callers_without_the_token(frontend: Frontend) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,46 +12,14 @@ import pytest
 
 from local.aws.platform import LocalAws
 from tests.conftest import wait_for
+from tests.support.bus import SeenEvents, watching_bus
 
 
 @pytest.fixture(scope="module")
-def notifications(aws: LocalAws) -> Any:
+def notifications(aws: LocalAws) -> Iterator[SeenEvents]:
     """Every notification for the frontend, as a queue subscribed to the bus sees it."""
-    sqs, events = aws.client("sqs"), aws.client("events")
-    queue_url = sqs.create_queue(QueueName=f"investor-events-{uuid.uuid4().hex[:6]}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    bus = aws.stack.output("EventBusName")
-    rule = f"observe-investors-{uuid.uuid4().hex[:6]}"
-    events.put_rule(
-        Name=rule,
-        EventBusName=bus,
-        EventPattern=json.dumps({"source": ["drexfy.investors", "drexfy.purchases"]}),
-    )
-    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
-
-    class Seen(list):  # type: ignore[type-arg]
-        def drain(self) -> Seen:
-            while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
-                "Messages", []
-            ):
-                for message in batch:
-                    self.append(json.loads(message["Body"]))
-                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-            return self
-
-        def of(self, kind: str, investor_id: str) -> list[dict[str, Any]]:
-            self.drain()
-            return [
-                e["detail"]
-                for e in self
-                if e["detail-type"] == kind and e["detail"].get("investor_id") == investor_id
-            ]
-
-    yield Seen()
-    events.remove_targets(Rule=rule, EventBusName=bus, Ids=["queue"])
-    events.delete_rule(Name=rule, EventBusName=bus)
+    with watching_bus(aws, "drexfy.investors", "drexfy.purchases") as seen:
+        yield seen
 
 
 def decision(

@@ -23,6 +23,7 @@ from tests.support.books import (
     units_held,
     units_outstanding,
 )
+from tests.support.bus import SeenEvents, watching_bus
 from tests.support.investors import onboard
 from tests.workflows.conftest import (
     distinct_states,
@@ -39,36 +40,10 @@ INSTRUMENT = "SME-2027-A"
 
 
 @pytest.fixture(scope="module")
-def bus_events(aws: LocalAws) -> Iterator[list[dict[str, Any]]]:
+def bus_events(aws: LocalAws) -> Iterator[SeenEvents]:
     """Everything the platform puts on its bus from purchases, as a queue sees it."""
-    sqs, events = aws.client("sqs"), aws.client("events")
-    queue_url = sqs.create_queue(QueueName=f"purchase-events-{uuid.uuid4().hex[:6]}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    bus = aws.stack.output("EventBusName")
-    rule = f"observe-purchases-{uuid.uuid4().hex[:6]}"
-    events.put_rule(
-        Name=rule, EventBusName=bus, EventPattern=json.dumps({"source": ["drexfy.purchases"]})
-    )
-    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
-    seen: list[dict[str, Any]] = []
-
-    class Received(list):  # type: ignore[type-arg]
-        def drain(self) -> list[dict[str, Any]]:
-            while True:
-                batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
-                messages = batch.get("Messages", [])
-                if not messages:
-                    return self
-                for message in messages:
-                    self.append(json.loads(message["Body"]))
-                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-    received = Received(seen)
-    yield received
-    events.remove_targets(Rule=rule, EventBusName=bus, Ids=["queue"])
-    events.delete_rule(Name=rule, EventBusName=bus)
+    with watching_bus(aws, "drexfy.purchases") as seen:
+        yield seen
 
 
 @pytest.fixture
