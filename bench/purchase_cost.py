@@ -132,8 +132,6 @@ def prepare(aws: Any, ledger: Any) -> str:
     """Bootstrap the ledger and register one investor (not counted)."""
     from domain.instruments import load_catalogue
     from lambdas.custody.platform_signer import platform_accounts, platform_key
-    from lambdas.ledger.client import LedgerClient
-    from lambdas.ledger.sequences import SequenceAllocator, TicketPool
     from lambdas.ledger.submission import LedgerSubmitter
     from ops.platform_bootstrap import PlatformBootstrap
     from ops.register_investor import register_investor
@@ -142,8 +140,7 @@ def prepare(aws: Any, ledger: Any) -> str:
     root = Path(__file__).resolve().parents[1]
     accounts = platform_accounts()
     fund(ledger.rpc_url, accounts.funding, 1_000)
-    client = LedgerClient(ledger.rpc_url)
-    submitter = LedgerSubmitter(client, SequenceAllocator(client), TicketPool())
+    submitter = LedgerSubmitter.for_ledger(ledger.rpc_url)
     signers = {role: platform_key(role).sign for role in accounts.roles()}
     catalogue = load_catalogue((root / "catalogue/instruments.json").read_text())
     PlatformBootstrap(submitter, accounts, signers, ledger.close_ledger).run(catalogue)

@@ -25,8 +25,6 @@ from lambdas.config import settings
 from lambdas.custody.investor_signer import sign_for_investor
 from lambdas.custody.platform_signer import platform_accounts, platform_key
 from lambdas.custody.wallet_generator import find_wallet
-from lambdas.ledger.client import LedgerClient
-from lambdas.ledger.sequences import SequenceAllocator, TicketPool
 from lambdas.ledger.submission import LedgerSubmitter, Signer, Status
 from lambdas.tables import SubmissionRecord
 
@@ -152,12 +150,10 @@ class InvestorLedger:
         return wallet.address
 
     def _line(self, address: str) -> dict[str, Any] | None:
-        lines = self.ledger.trust_lines(address, self.accounts.issuer)
-        return next((x for x in lines if x["currency"] == STABLECOIN_CURRENCY), None)
+        return self.ledger.trust_line(address, self.accounts.issuer, STABLECOIN_CURRENCY)
 
 
 @functools.cache
 def investor_ledger() -> InvestorLedger:
-    client = LedgerClient(settings().xrpl_url)
-    submitter = LedgerSubmitter(client, SequenceAllocator(client), TicketPool())
+    submitter = LedgerSubmitter.for_ledger(settings().xrpl_url)
     return InvestorLedger(submitter, platform_accounts(), lambda role: platform_key(role).sign)

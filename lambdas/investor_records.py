@@ -125,7 +125,7 @@ def activate(investor_id: str) -> InvestorRecord:
             condition=InvestorRecord.status == InvestorStatus.KYC_APPROVED.value,
         )
         audit(investor_id, "status ACTIVE", "onboarding", "wallet funded, stablecoin line ready")
-    return record
+    return record  # update() refreshed it
 
 
 def record_aml_decision(

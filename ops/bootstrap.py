@@ -86,8 +86,6 @@ def main(argv: list[str] | None = None) -> int:
 def _bootstrap(args: argparse.Namespace) -> list[str]:
     from domain.instruments import load_catalogue
     from lambdas.custody.platform_signer import platform_accounts, platform_key
-    from lambdas.ledger.client import LedgerClient
-    from lambdas.ledger.sequences import SequenceAllocator, TicketPool
     from lambdas.ledger.submission import LedgerSubmitter
     from ops.platform_bootstrap import PlatformBootstrap
 
@@ -98,8 +96,7 @@ def _bootstrap(args: argparse.Namespace) -> list[str]:
     )
     if funded:
         wait()
-    client = LedgerClient(args.ledger_url)
-    submitter = LedgerSubmitter(client, SequenceAllocator(client), TicketPool())
+    submitter = LedgerSubmitter.for_ledger(args.ledger_url)
     signers = {role: platform_key(role).sign for role in accounts.roles()}
     catalogue = load_catalogue(args.catalogue.read_text())
     steps = PlatformBootstrap(submitter, accounts, signers, wait).run(catalogue)

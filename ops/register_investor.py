@@ -28,13 +28,10 @@ def register_investor(investor_id: str, wait: Callable[[], None]) -> str:
     from lambdas.config import settings
     from lambdas.custody.platform_signer import platform_accounts, platform_key
     from lambdas.custody.wallet_generator import create_investor_wallet
-    from lambdas.ledger.client import LedgerClient
-    from lambdas.ledger.sequences import SequenceAllocator, TicketPool
     from lambdas.ledger.submission import LedgerSubmitter, Status
 
     wallet = create_investor_wallet(investor_id)
-    client = LedgerClient(settings().xrpl_url)
-    submitter = LedgerSubmitter(client, SequenceAllocator(client), TicketPool())
+    submitter = LedgerSubmitter.for_ledger(settings().xrpl_url)
     key = f"investor#{investor_id}#activation"
     activation = {
         "TransactionType": "Payment",

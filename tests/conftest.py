@@ -45,7 +45,6 @@ def platform(aws: LocalAws, ledger: LocalLedger) -> dict[str, Any]:
     from domain.instruments import load_catalogue
     from lambdas.custody.platform_signer import platform_accounts, platform_key
     from lambdas.ledger.client import LedgerClient
-    from lambdas.ledger.sequences import SequenceAllocator, TicketPool
     from lambdas.ledger.submission import LedgerSubmitter
     from local.aws.deployer import PROJECT_ROOT
     from ops.platform_bootstrap import PlatformBootstrap
@@ -55,7 +54,7 @@ def platform(aws: LocalAws, ledger: LocalLedger) -> dict[str, Any]:
     accounts = platform_accounts()
     fund(ledger.rpc_url, accounts.funding, 1_000)
     client = LedgerClient(ledger.rpc_url)
-    submitter = LedgerSubmitter(client, SequenceAllocator(client), TicketPool())
+    submitter = LedgerSubmitter.for_ledger(client.url)
     signers = {role: platform_key(role).sign for role in ("issuer", "company", "funding")}
 
     def bootstrap() -> list[str]:

@@ -102,6 +102,12 @@ class LedgerClient:
         )
         return list(result.get("lines", []))
 
+    def trust_line(self, address: str, issuer: str, currency: str) -> dict[str, Any] | None:
+        """The address's line to issuer in currency, as account_lines shows it; None if none."""
+        return next(
+            (x for x in self.trust_lines(address, issuer) if x["currency"] == currency), None
+        )
+
     def objects(self, address: str, kind: AccountObjectType) -> list[dict[str, Any]]:
         objects: list[dict[str, Any]] = []
         marker: Any = None

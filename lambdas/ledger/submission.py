@@ -61,6 +61,12 @@ class LedgerSubmitter:
         self.tickets = tickets
         self.ticket_policy = ticket_policy
 
+    @classmethod
+    def for_ledger(cls, url: str) -> LedgerSubmitter:
+        """The usual wiring: one client, the Sequence counters, the ticket pools."""
+        client = LedgerClient(url)
+        return cls(client, SequenceAllocator(client), TicketPool())
+
     def find(self, business_key: str) -> SubmissionRecord | None:
         try:
             return SubmissionRecord.get(business_key, consistent_read=True)

@@ -72,7 +72,7 @@ def activate_investor(event: dict[str, Any], context: LambdaContext) -> dict[str
     return {
         "investor_id": record.investor_id,
         "case_id": event["case_id"],
-        "status": investor_records.find(record.investor_id).status,  # type: ignore[union-attr]
+        "status": record.status,
         "wallet_address": wallet.address if wallet else None,
     }
 

@@ -32,8 +32,6 @@ from lambdas import investor_records, purchase_records
 from lambdas.config import settings
 from lambdas.custody.investor_signer import sign_for_investor
 from lambdas.custody.platform_signer import platform_accounts, platform_key
-from lambdas.ledger.client import LedgerClient
-from lambdas.ledger.sequences import SequenceAllocator, TicketPool
 from lambdas.ledger.submission import LedgerSubmitter, Signer, Status
 from lambdas.tables import PurchaseRecord, SubmissionRecord
 
@@ -175,9 +173,9 @@ class PurchaseLedger:
     def _ensure_may_go_forward(self, record: PurchaseRecord) -> None:
         if record.compensating:
             raise purchase_records.PurchaseUndoing(f"{record.purchase_id} is being undone")
-        standing = investor_records.find_standing(record.investor_id)
-        if standing is None or standing.status != InvestorStatus.ACTIVE:
-            status = standing.status.value if standing else "unknown"
+        investor = investor_records.find(record.investor_id)  # status only: one read
+        status = investor.status if investor else "unknown"
+        if status != InvestorStatus.ACTIVE:
             raise InvestorBlocked(f"investor {record.investor_id} is {status}")
 
     # --- backward ----------------------------------------------------------------------------
@@ -271,8 +269,7 @@ class PurchaseLedger:
         return lambda tx: sign_for_investor(deal.investor_id, tx, self.accounts, issuances)
 
     def _stablecoin_line(self, address: str) -> dict[str, Any] | None:
-        lines = self.ledger.trust_lines(address, self.accounts.issuer)
-        return next((x for x in lines if x["currency"] == STABLECOIN_CURRENCY), None)
+        return self.ledger.trust_line(address, self.accounts.issuer, STABLECOIN_CURRENCY)
 
     def _mptoken(self, address: str, issuance_id: str) -> dict[str, Any] | None:
         tokens = self.ledger.objects(address, AccountObjectType.MPTOKEN)
@@ -282,6 +279,5 @@ class PurchaseLedger:
 @functools.cache
 def purchase_ledger() -> PurchaseLedger:
     """One per Lambda container: the ledger connection and platform keys are reused."""
-    client = LedgerClient(settings().xrpl_url)
-    submitter = LedgerSubmitter(client, SequenceAllocator(client), TicketPool())
+    submitter = LedgerSubmitter.for_ledger(settings().xrpl_url)
     return PurchaseLedger(submitter, platform_accounts(), lambda role: platform_key(role).sign)
