@@ -8,7 +8,7 @@ READY := $(VENV)/.ready
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: demo test lint typecheck pytest synth bench clean
+.PHONY: demo up down status test lint typecheck pytest synth bench clean
 
 $(READY): requirements.txt requirements-dev.txt package.json package-lock.json pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,17 @@ $(READY): requirements.txt requirements-dev.txt package.json package-lock.json p
 
 demo: $(READY)
 	$(BIN)/python -m local.demo
+
+# The same local platform as a background service, for drexfy-ops and exploring by hand.
+# State (ledger, tables, keys, executions, notifications) survives `make down` / `make up`.
+up: $(READY)
+	$(BIN)/python -m local.control up
+
+down: $(READY)
+	$(BIN)/python -m local.control down
+
+status: $(READY)
+	$(BIN)/python -m local.control status
 
 test: lint typecheck pytest
 

@@ -107,16 +107,17 @@ class Demo:
     ) -> dict[str, Any]:
         """The newest finished execution of a workflow whose input matches, with live steps."""
         arn = self.outputs[f"{workflow}StateMachineArn"]
-        deadline, shown = time.monotonic() + timeout, 0
+        started = time.monotonic()
+        deadline, shown = started + timeout, 0
         while time.monotonic() < deadline:
             for summary in self.sfn.list_executions(stateMachineArn=arn)["executions"]:
                 execution = self.sfn.describe_execution(executionArn=summary["executionArn"])
                 if not ours(json.loads(execution["input"])):
                     continue
                 steps = self.steps(execution["executionArn"])
-                if len(steps) > shown:
-                    print("      ", " -> ".join(steps[shown:]))
-                    shown = len(steps)
+                for step in steps[shown:]:  # the live view: each step as the workflow enters it
+                    print(f"      {time.monotonic() - started:5.1f}s  {step}", flush=True)
+                shown = max(shown, len(steps))
                 if execution["status"] != "RUNNING":
                     return execution  # type: ignore[no-any-return]
                 break

@@ -40,7 +40,8 @@ class FrontendReceiver:
 
     def __init__(self, port: int = 0, log_file: Path | None = None, host: str = "127.0.0.1"):
         self.log_file = log_file
-        self._received: list[Received] = []
+        # A log from an earlier run is what the frontend already got: keep it (make down / up).
+        self._received: list[Received] = _read_log(log_file)
         self._failures: list[int] = []
         self._lock = threading.Condition()
         self._server = ThreadingHTTPServer((host, port), _handler_class(self))
@@ -183,3 +184,10 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _read_log(log_file: Path | None) -> list[Received]:
+    if log_file is None or not log_file.exists():
+        return []
+    lines = log_file.read_text().splitlines()
+    return [Received(**json.loads(line)) for line in lines if line.strip()]

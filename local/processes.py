@@ -92,3 +92,68 @@ def _copy_rest(stream: IO[str], log_path: Path) -> None:
                 log.flush()
 
     threading.Thread(target=copy, name=f"log-{log_path.name}", daemon=True).start()
+
+
+def start_detached(
+    module: str, args: Sequence[str], ready_prefix: str, log_path: Path, timeout: float = 120.0
+) -> tuple[int, str]:
+    """Run `python -m module args` in its own session, outliving this process, with its output
+    appended to log_path; returns (pid, ready line) once the line appears in the log."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    start = log_path.stat().st_size if log_path.exists() else 0
+    with log_path.open("a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            start_new_session=True,  # make's Ctrl-C must not take the platform down with it
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with log_path.open() as log:
+            log.seek(start)
+            for line in log:
+                if line.startswith(ready_prefix):
+                    return process.pid, line.strip()
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    if process.poll() is None:
+        process.kill()
+    with log_path.open() as log:
+        log.seek(start)
+        output = log.read()
+    raise RuntimeError(f"{module} did not become ready (exit code {process.poll()}):\n{output}")
+
+
+def stop_pid(pid: int, timeout: float) -> bool:
+    """SIGTERM `pid` and wait for it to go; SIGKILL after `timeout`. False if it was not running."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not is_running(pid):
+            return True
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def is_running(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)  # reap it if it is our exited child
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: started by an earlier `make up`
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -33,6 +33,18 @@ def wait_strategy(ledger_url: str, close_ledgers: bool) -> Callable[[], None]:
     return lambda: client.request(GenericRequest(method="ledger_accept"))  # type: ignore[return-value]
 
 
+def _until_validated(ledger_url: str, address: str, wait: Callable[[], None]) -> None:
+    """The ledger closes at its own pace: wait until the account is in a validated ledger."""
+    from lambdas.ledger.client import LedgerClient
+
+    client = LedgerClient(ledger_url)
+    for _ in range(120):
+        if client.account_root(address) is not None:
+            return
+        wait()
+    raise FundingFailed(f"{address} was funded but no validated ledger holds it")
+
+
 def _fund_from_seed(ledger_url: str, seed: str, address: str, xrp: Decimal) -> bool:
     """Give the funding account its XRP from a seed (local genesis or a Testnet faucet wallet)."""
     from lambdas.ledger.client import LedgerClient
@@ -95,7 +107,7 @@ def _bootstrap(args: argparse.Namespace) -> list[str]:
         args.ledger_url, args.fund_from_seed, accounts.funding, args.funding_xrp
     )
     if funded:
-        wait()
+        _until_validated(args.ledger_url, accounts.funding, wait)
     submitter = LedgerSubmitter.for_ledger(args.ledger_url)
     signers = {role: platform_key(role).sign for role in accounts.roles()}
     catalogue = load_catalogue(args.catalogue.read_text())

@@ -275,30 +275,35 @@ def parser() -> argparse.ArgumentParser:
         help="the local platform's state file; without it, AWS (the environment)",
     )
     root.add_argument("--json", action="store_true", help="JSON for scripts instead of tables")
+    # `--json` also after the command: SUPPRESS keeps the root's value when it is not repeated.
+    anywhere = argparse.ArgumentParser(add_help=False)
+    anywhere.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON")
     commands = root.add_subparsers(dest="command", required=True)
-    listing = commands.add_parser("purchases", help="purchases, parked and stuck ones first")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, parents=[anywhere])
+
+    listing = command("purchases", "purchases, parked and stuck ones first")
     listing.add_argument("--status", help="only this status (e.g. NEEDS_OPERATOR)")
     listing.add_argument("--stuck-after", type=int, default=15, help="minutes (default 15)")
     listing.set_defaults(run=purchases)
-    one = commands.add_parser("purchase", help="one purchase: steps, transactions, history")
+    one = command("purchase", "one purchase: steps, transactions, history")
     one.add_argument("purchase_id")
     one.set_defaults(run=purchase)
-    again = commands.add_parser("redrive", help="finish a parked or stopped purchase")
+    again = command("redrive", "finish a parked or stopped purchase")
     again.add_argument("purchase_id")
     again.add_argument("--wait", action="store_true", help="wait for the execution to end")
     again.set_defaults(run=redrive)
-    window = commands.add_parser("replay", help="replay the bus archive for a window")
+    window = command("replay", "replay the bus archive for a window")
     window.add_argument("--from", dest="start", required=True, help="ISO time, with zone")
     window.add_argument("--to", dest="end", required=True, help="ISO time, with zone")
     window.set_defaults(run=replay)
-    person = commands.add_parser("investor", help="block or unblock an investor (compliance)")
+    person = command("investor", "block or unblock an investor (compliance)")
     person.add_argument("investor_id")
     person.add_argument("action", choices=["block", "unblock"])
     person.add_argument("--reason", required=True, help="why: it goes into the audit trail")
     person.set_defaults(run=investor)
-    books = commands.add_parser(
-        "accounts", help="platform accounts, reserves, outstanding, tickets"
-    )
+    books = command("accounts", "platform accounts, reserves, outstanding, tickets")
     books.set_defaults(run=accounts)
     return root
 

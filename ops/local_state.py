@@ -16,6 +16,8 @@ def use_local_platform(state_file: Path, ledger_url: str | None = None) -> None:
         os.environ["AWS_ENDPOINT_URL"] = state["endpoint_url"]
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    os.environ.setdefault("AWS_REGION", state.get("region", "eu-west-1"))
+    region = state.get("region", "eu-west-1")
+    os.environ.setdefault("AWS_REGION", region)  # what Lambda sets; boto3 reads the next one
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
     if ledger_url:
         os.environ["XRPL_URL"] = ledger_url

@@ -1,6 +1,7 @@
-"""`python -m local.aws [--port 0] [--state-file F] [--notifications-url URL]`: run the embedded
-AWS, the local API gateway and (unless --notifications-url) the frontend receiver until
-SIGTERM/SIGINT."""
+"""`python -m local.aws [--port 0] [--state-file F] [--notifications-url URL] [--snapshot F]`:
+run the embedded AWS, the local API gateway and (unless --notifications-url) the frontend
+receiver until SIGTERM/SIGINT. With --snapshot, start from that file if it exists (same ports,
+no deploy) and write it again on the way out."""
 
 from __future__ import annotations
 
@@ -37,10 +38,20 @@ def main() -> None:
     parser.add_argument(
         "--notifications-log", type=Path, default=None, help="JSONL of what the receiver got"
     )
+    parser.add_argument(
+        "--snapshot", type=Path, default=None, help="load the platform from here, save it on exit"
+    )
+    parser.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=60.0,
+        help="on exit, how long running executions may take before they are stopped",
+    )
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise
     overrides = dict(item.split("=", 1) for item in args.set_env)
-    server = AwsServer(args.port)
+    restoring = args.snapshot is not None and args.snapshot.exists()
+    server = AwsServer.restore(args.snapshot) if restoring else AwsServer(args.port)
     platform = server.start(
         overrides,
         notifications_url=args.notifications_url,
@@ -51,13 +62,19 @@ def main() -> None:
     write_state(args.state_file, platform)
     print(
         f"local aws ready endpoint={platform.endpoint_url} api={platform.api_url} "
-        f"notifications={platform.notifications_url} state={args.state_file}",
+        f"notifications={platform.notifications_url} state={args.state_file} "
+        f"restored={'yes' if restoring else 'no'}",
         flush=True,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
+    if args.snapshot is not None:
+        stopped = server.save(args.snapshot, args.settle_seconds)
+        print(f"saved {args.snapshot}; executions stopped: {len(stopped)}", flush=True)
+        for arn in stopped:
+            print(f"stopped {arn} (redrive it after the next start)", flush=True)
     server.stop()
 
 

@@ -90,18 +90,21 @@ def launch(
     api_port: int = 0,
     notifications_port: int = 0,
     notifications_log: Path | None = None,
+    deployed: DeployedStack | None = None,
 ) -> LocalAws:
     """Deploy the platform into the running moto and start its gateway (and receiver).
 
     `api_destination_endpoint` sends every API destination there; without it, and with
-    `frontend_receiver`, a FrontendReceiver is started and its URL is the endpoint."""
+    `frontend_receiver`, a FrontendReceiver is started and its URL is the endpoint.
+    `deployed` is a stack already in moto (restored from a snapshot): nothing is deployed, and
+    the gateway and receiver must get the ports the stack was deployed with."""
     receiver = None
     if api_destination_endpoint is None and frontend_receiver:
         receiver = FrontendReceiver(notifications_port, notifications_log).start()
         api_destination_endpoint = receiver.url
     gateway = ApiGateway(endpoint_url=endpoint_url, port=api_port)
     try:
-        stack = deploy_platform(
+        stack = deployed or deploy_platform(
             endpoint_url,
             environment_overrides,
             api_endpoint=gateway.url,

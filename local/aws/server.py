@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from local.aws.deployer import REGION
+from local.aws import snapshot
+from local.aws.deployer import REGION, DeployedStack
 from local.aws.platform import MOTO_CONFIG, LocalAws, launch, prepare_process
+
+STOPPED_BY_SHUTDOWN = "The local platform was stopped (make down); redrive to finish"
+
+
+@dataclass(frozen=True)
+class SavedPlatform:
+    """What a snapshot holds besides moto: the deployed stack and the ports it was deployed
+    with (its URLs are baked into the API destination and the ApiUrl output)."""
+
+    stack: DeployedStack
+    moto_port: int
+    api_port: int
+    notifications_port: int | None  # None when notifications went to an outside endpoint
+    notifications_url: str | None
 
 
 class AwsServer:
@@ -19,10 +37,20 @@ class AwsServer:
     API gateway on another free port and, unless `notifications_url` is given, a frontend
     receiver on a third."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, restored: snapshot.Snapshot | None = None) -> None:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._restored = restored
         self.endpoint_url = ""
         self.platform: LocalAws | None = None
+
+    @classmethod
+    def restore(cls, path: Path) -> AwsServer:
+        """A server that starts with the snapshot at `path` in place of a fresh deploy, on the
+        port it was saved from."""
+        saved = snapshot.read(path)
+        if not isinstance(saved.extra, SavedPlatform):
+            raise snapshot.SnapshotError(f"{path} holds no saved platform")
+        return cls(saved.extra.moto_port, restored=saved)
 
     def start(
         self,
@@ -40,6 +68,8 @@ class AwsServer:
         os.environ["MOTO_PORT"] = str(port)
         prepare_process(self.endpoint_url)
         requests.post(f"{self.endpoint_url}/moto-api/config", json=MOTO_CONFIG, timeout=10)
+        if self._restored is not None:
+            return self._start_restored(self._restored, notifications_log)
         self.platform = launch(
             self.endpoint_url,
             environment_overrides,
@@ -50,10 +80,77 @@ class AwsServer:
         )
         return self.platform
 
+    def _start_restored(
+        self, restored: snapshot.Snapshot, notifications_log: Path | None
+    ) -> LocalAws:
+        restored.install()
+        saved: SavedPlatform = restored.extra
+        os.environ.update(saved.stack.function_environment)
+        self.platform = launch(
+            self.endpoint_url,
+            deployed=saved.stack,
+            api_destination_endpoint=None if saved.notifications_port else saved.notifications_url,
+            api_port=saved.api_port,
+            notifications_port=saved.notifications_port or 0,
+            notifications_log=notifications_log,
+        )
+        return self.platform
+
+    def save(self, path: Path, settle_seconds: float = 60.0) -> list[str]:
+        """Let running executions finish (up to `settle_seconds`), stop the rest, and write the
+        snapshot. Returns the ARNs of the executions that had to be stopped."""
+        assert self.platform is not None, "start the server first"
+        stopped = settle_executions(self.platform, settle_seconds)
+        receiver = self.platform.notifications
+        saved = SavedPlatform(
+            stack=self.platform.stack,
+            moto_port=_port(self.endpoint_url),
+            api_port=_port(self.platform.api_url or ""),
+            notifications_port=_port(receiver.url) if receiver is not None else None,
+            notifications_url=self.platform.notifications_url,
+        )
+        snapshot.save(path, saved)
+        return stopped
+
     def stop(self) -> None:
         if self.platform is not None:
             self.platform.stop()
         self._server.stop()
+
+
+def settle_executions(platform: LocalAws, settle_seconds: float) -> list[str]:
+    """Wait for running executions; stop those still running after `settle_seconds`."""
+    sfn = platform.client("stepfunctions")
+    machines = [
+        value for name, value in platform.stack.outputs.items() if name.endswith("StateMachineArn")
+    ]
+
+    def running() -> list[str]:
+        return [
+            execution["executionArn"]
+            for machine in machines
+            for execution in sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")[
+                "executions"
+            ]
+        ]
+
+    deadline = time.monotonic() + settle_seconds
+    while (arns := running()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for arn in arns:
+        sfn.stop_execution(executionArn=arn, error="PlatformStopped", cause=STOPPED_BY_SHUTDOWN)
+    # moto's interpreter notices a stop between states: let it write ABORTED before the save.
+    deadline = time.monotonic() + 30
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return arns
+
+
+def _port(url: str) -> int:
+    port = urlsplit(url).port
+    if port is None:
+        raise ValueError(f"{url!r} names no port")
+    return port
 
 
 def write_state(path: Path, platform: LocalAws, extra: dict[str, Any] | None = None) -> None:
