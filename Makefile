@@ -8,7 +8,7 @@ READY := $(VENV)/.ready
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: demo up down status test lint typecheck pytest synth bench clean
+.PHONY: demo up down status reliability test lint typecheck pytest synth bench clean
 
 $(READY): requirements.txt requirements-dev.txt package.json package-lock.json pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,9 +43,18 @@ typecheck: $(READY)
 pytest: $(READY)
 	$(BIN)/pytest -n 2 --dist loadfile
 
+# Figures, not pass/fail: each prints its table (docs/performance.md records the latest).
 bench: $(READY)
+	$(BIN)/python bench/import_time.py
 	$(BIN)/python bench/ledger_bench.py
-	$(BIN)/python bench/purchase_cost.py 2>/dev/null | grep -v '^{' 
+	$(BIN)/python bench/purchase_cost.py 2>/dev/null | grep -v '^{'
+	$(BIN)/python bench/purchase_latency.py 2>/dev/null | grep -v '^{'
+
+# The whole reliability harness at full size (make test runs it small), then its table.
+reliability: $(READY)
+	rm -rf .local/reliability
+	DREXFY_RELIABILITY=full $(BIN)/pytest -n 2 --dist loadfile tests/reliability; \
+	status=$$?; $(BIN)/python -m tests.reliability.report; exit $$status
 
 synth: $(READY)
 	CDK_OUTDIR=cdk.out $(BIN)/python app.py

@@ -16,6 +16,7 @@ class DeploymentEnvironment:
     explorer_url: str = "https://testnet.xrpl.org"  # links to transactions in the frontend
     alarm_email: str = "operations@drexfy.eu"
     activation_xrp: Decimal = Decimal(15)  # the seed's figure; covers base + 2 owner reserves
+    ledger_close_seconds: int = 4  # XRPL Testnet/Mainnet close every 3-5 s; paces Wait states
 
     @property
     def stack_name(self) -> str:
@@ -32,6 +33,7 @@ ENVIRONMENTS = {
         7,
         frontend_endpoint="http://127.0.0.1:8790/notifications",
         explorer_url="http://127.0.0.1:5005/explorer",
+        ledger_close_seconds=2,  # `make up`'s ledger; the demo and benchmarks override it
     ),
     "dev": DeploymentEnvironment("dev", TESTNET, False, 14),
     "test": DeploymentEnvironment("test", TESTNET, False, 30),

@@ -64,6 +64,7 @@ class PlatformStack(Stack):
             "XRPL_URL": env.xrpl_url,
             "EXPLORER_URL": env.explorer_url,
             "ACTIVATION_XRP": str(env.activation_xrp),
+            "LEDGER_CLOSE_SECONDS": str(env.ledger_close_seconds),
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
         # Powertools comes in this layer too, pinned like every other dependency, rather than as

@@ -41,6 +41,7 @@ class Settings:
     funding_key_id: str
     xrpl_url: str
     activation_xrp: Decimal
+    ledger_close_seconds: int  # the network's usual close interval: paces re-checks
 
 
 def _required(name: str) -> str:
@@ -76,4 +77,5 @@ def settings() -> Settings:
         funding_key_id=_required("FUNDING_KEY_ID"),
         xrpl_url=_required("XRPL_URL"),
         activation_xrp=Decimal(_required("ACTIVATION_XRP")),
+        ledger_close_seconds=int(_required("LEDGER_CLOSE_SECONDS")),
     )

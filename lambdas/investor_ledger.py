@@ -128,14 +128,14 @@ class InvestorLedger:
                 self.submitter.check(item.key, sign)
             elif submission.status == Status.FAILED:
                 raise LedgerStepFailed(f"{item.key}: {submission.result}")
-        state = PENDING if needed else DONE
         if needed:
             check_still_validating(needed[0].key, checks)
         return {
             "investor_id": investor_id,
             "wallet_address": address,
-            "state": state,
+            "state": PENDING if needed else DONE,
             "checks": checks + 1 if needed else checks,
+            "check_after": self.submitter.seconds_until_next_check() if needed else 0,
         }
 
     def _signer(self, role: str, investor_id: str) -> Signer:

@@ -31,6 +31,7 @@ from local.processes import PROJECT_ROOT, is_running, start_detached, stop_pid
 HOME = PROJECT_ROOT / ".local" / "platform"
 STATE_FILE = PROJECT_ROOT / ".local" / "aws.json"  # where drexfy-ops looks by default
 SETTLE_SECONDS = 60
+CLOSE_INTERVAL_MS = 2000
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class LocalPlatform:
         ledger_pid, ledger_line = start_detached(
             "local.ledger",
             ["--port", str(self.ports.ledger_rpc), "--ws-port", str(self.ports.ledger_ws),
-             "--close-interval-ms", "2000", "--data-dir", str(self.ledger_data)],
+             "--close-interval-ms", str(CLOSE_INTERVAL_MS), "--data-dir", str(self.ledger_data)],
             "local ledger ready",
             self.home / "ledger.log",
         )  # fmt: skip
@@ -104,7 +105,8 @@ class LocalPlatform:
                  "--notifications-log", str(self.notifications_log),
                  "--state-file", str(self.state_file), "--snapshot", str(self.snapshot),
                  "--settle-seconds", str(self.settle_seconds),
-                 "--set-env", f"XRPL_URL={ledger_url}"],
+                 "--set-env", f"XRPL_URL={ledger_url}",
+                 "--set-env", f"LEDGER_CLOSE_SECONDS={CLOSE_INTERVAL_MS // 1000}"],
                 "local aws ready",
                 self.home / "aws.log",
             )  # fmt: skip

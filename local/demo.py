@@ -259,7 +259,14 @@ def main() -> int:
             print("Starting the embedded AWS platform (moto) with the CDK-synthesized stack…")
             aws = start_module(
                 "local.aws",
-                ["--state-file", str(state_file), "--set-env", f"XRPL_URL={ledger.field('rpc')}"],
+                [
+                    "--state-file",
+                    str(state_file),
+                    "--set-env",
+                    f"XRPL_URL={ledger.field('rpc')}",
+                    "--set-env",
+                    "LEDGER_CLOSE_SECONDS=1",
+                ],
                 "local aws ready",
             )
             servers.append(aws)

@@ -10,6 +10,21 @@ import pytest
 
 from local.aws.platform import LocalAws, in_process
 from local.ledger import LocalLedger
+from tests.reliability import report
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A run's reliability table holds this run's cases only (xdist workers share the folder)."""
+    if not hasattr(session.config, "workerinput"):
+        for stale in report.RESULTS_DIR.glob("*.jsonl"):
+            stale.unlink()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    cases = report.load()
+    if cases:
+        terminalreporter.write_sep("=", "reliability")
+        terminalreporter.write_line(report.table(cases))
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from xrpl.models.requests import (
     AccountObjectType,
     Fee,
     Request,
+    ServerInfo,
     ServerState,
     SubmitOnly,
     Tx,
@@ -78,6 +79,13 @@ class LedgerClient:
 
     def validated_ledger_index(self) -> int:
         return int(self.request(ServerState())["state"]["validated_ledger"]["seq"])
+
+    def validated_age(self) -> int | None:
+        """Seconds since the last ledger validated (server_info), or None if the server has no
+        validated ledger to speak of."""
+        validated = self.request(ServerInfo())["info"].get("validated_ledger") or {}
+        age = validated.get("age")
+        return int(age) if age is not None else None
 
     def holds_ledgers(self, first: int, last: int) -> bool:
         """Whether the server has every validated ledger from first to last (complete_ledgers)."""

@@ -67,6 +67,15 @@ class LedgerSubmitter:
         client = LedgerClient(url)
         return cls(client, SequenceAllocator(client), TicketPool())
 
+    def seconds_until_next_check(self) -> int:
+        """How long a workflow should wait before asking about a pending transaction again."""
+        from domain.ledger_cadence import seconds_until_next_check
+        from lambdas.config import settings
+
+        return seconds_until_next_check(
+            self.ledger.validated_age(), settings().ledger_close_seconds
+        )
+
     def find(self, business_key: str) -> SubmissionRecord | None:
         try:
             return SubmissionRecord.get(business_key, consistent_read=True)

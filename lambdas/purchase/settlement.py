@@ -51,6 +51,7 @@ class Progress:
     state: str
     checks: int
     transaction: dict[str, Any] = field(default_factory=dict)
+    check_after: int = 0  # PENDING: seconds the Wait state sleeps before the next check
 
     def as_output(self) -> dict[str, Any]:
         return {
@@ -59,6 +60,7 @@ class Progress:
             "state": self.state,
             "checks": self.checks,
             "transaction": self.transaction,
+            "check_after": self.check_after,
         }
 
 
@@ -113,8 +115,7 @@ class PurchaseLedger:
             self._note_holding(record, item.role, submission)
             # SUCCEEDED but not yet seen in the ledger read above: the next check will see it
         if needed:
-            check_still_validating("holdings", checks)
-            return Progress(purchase_id, "holdings", PENDING, checks + 1)
+            return self._pending(purchase_id, "holdings", checks)
         self._finalise_holdings(purchase_records.get(purchase_id), deal)
         return Progress(purchase_id, "holdings", DONE, checks)
 
@@ -188,8 +189,7 @@ class PurchaseLedger:
         for forward in REVERSAL_DEPENDS_ON[step]:
             final = self._settle_forward(deal, forward)
             if final is None:
-                check_still_validating(step.value, checks)
-                return Progress(purchase_id, step.value, PENDING, checks + 1)
+                return self._pending(purchase_id, step.value, checks)
             succeeded[forward] = final
         if not reversal_needed(step, succeeded):
             return Progress(purchase_id, step.value, DONE, checks, {"needed": False})
@@ -233,12 +233,16 @@ class PurchaseLedger:
 
     # --- shared ------------------------------------------------------------------------------
 
+    def _pending(self, purchase_id: str, step: str, checks: int) -> Progress:
+        check_still_validating(step, checks)
+        wait = self.submitter.seconds_until_next_check()
+        return Progress(purchase_id, step, PENDING, checks + 1, check_after=wait)
+
     def _progress(
         self, record: PurchaseRecord, step: Step, submission: SubmissionRecord, checks: int
     ) -> Progress:
         if submission.status in (Status.SUBMITTED, Status.PREPARING):
-            check_still_validating(step.value, checks)
-            return Progress(record.purchase_id, step.value, PENDING, checks + 1)
+            return self._pending(record.purchase_id, step.value, checks)
         details = self._details(submission)
         if purchase_records.transactions_of(record).get(step.value) != details:
             purchase_records.record_transaction(record.purchase_id, step.value, details)

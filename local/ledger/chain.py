@@ -109,6 +109,7 @@ class Chain:
         self.received: dict[bytes, tuple[Tx, float]] = {}
         self.listeners: list[Callable[[LedgerHeader], None]] = []
         self.stopped = False
+        self.closed_at = time.monotonic()  # when the last ledger closed: server_info's age
         self.first_seq = 1
         if store is None or not store.load(self):
             self._genesis()
@@ -243,6 +244,7 @@ class Chain:
             if self.store is not None:
                 self.store.save_ledger(header, build.delta, records)
             self._store_closed(header, state, records)
+            self.closed_at = time.monotonic()
             self._open_next(retries)
             self._sweep_local(state, header.seq)
             for listener in self.listeners:

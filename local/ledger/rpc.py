@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -147,7 +148,7 @@ def server_info(chain: Chain, params: Params) -> dict[str, Any]:
             **_common_info(chain),
             "load_factor": 1,
             "validated_ledger": {
-                "age": 0,
+                "age": int(time.monotonic() - chain.closed_at),
                 "base_fee_xrp": fees.base / 1_000_000,
                 "hash": closed.hash.hex().upper(),
                 "reserve_base_xrp": fees.reserve_base / 1_000_000,
