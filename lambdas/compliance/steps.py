@@ -14,7 +14,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from domain.purchase import identifier
 from lambdas import investor_records
-from lambdas.investor_ledger import DONE, investor_ledger
 from lambdas.investor_records import InvestorNotEligible
 
 logger = Logger(service="compliance")
@@ -58,6 +57,8 @@ def unfreeze_holdings(event: dict[str, Any], context: LambdaContext) -> dict[str
 
 
 def _set_freeze(event: dict[str, Any], freeze: bool) -> dict[str, Any]:
+    from lambdas.investor_ledger import DONE, investor_ledger  # xrpl-py, ~200 ms: only where used
+
     investor_id, case_id = event["investor_id"], event["case_id"]
     ledger = investor_ledger()
     progress = ledger.set_freeze(investor_id, case_id, freeze, int(event.get("checks", 0)))
@@ -72,6 +73,8 @@ def _set_freeze(event: dict[str, Any], freeze: bool) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 def reinstate_investor(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from lambdas.investor_ledger import investor_ledger  # xrpl-py, ~200 ms: only where used
+
     investor_id, case_id = event["investor_id"], event["case_id"]
     transactions = investor_ledger().transactions_of(f"aml#{investor_id}#{case_id}")
     record = investor_records.reinstate(investor_id, case_id, transactions)

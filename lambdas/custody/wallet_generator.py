@@ -6,8 +6,6 @@ The seed exists in plaintext only inside `create_investor_wallet`, long enough t
 from __future__ import annotations
 
 from pynamodb.exceptions import PutError
-from xrpl.constants import CryptoAlgorithm
-from xrpl.wallet import Wallet
 
 from lambdas.aws_clients import kms, transient_faults
 from lambdas.config import settings
@@ -30,6 +28,10 @@ def find_wallet(investor_id: str) -> WalletRecord | None:
 
 def create_investor_wallet(investor_id: str) -> WalletRecord:
     """Return the investor's wallet, creating it the first time (idempotent, race-safe)."""
+    # xrpl-py takes ~200 ms to import; the many callers of find_wallet never need it.
+    from xrpl.constants import CryptoAlgorithm
+    from xrpl.wallet import Wallet
+
     existing = find_wallet(investor_id)
     if existing is not None:
         return existing

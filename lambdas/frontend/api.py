@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
@@ -33,7 +33,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field
 from pynamodb.exceptions import PynamoDBException
-from xrpl.models.requests import AccountLines, AccountObjects, AccountObjectType
 
 from domain import portfolio
 from domain.errors import TransientFault
@@ -43,10 +42,11 @@ from domain.purchase import PurchaseStatus
 from lambdas import investor_records, platform_events, purchase_records
 from lambdas.aws_clients import is_transient
 from lambdas.config import settings
-from lambdas.custody.platform_signer import platform_key
 from lambdas.custody.wallet_generator import find_wallet
-from lambdas.ledger.client import LedgerClient
 from lambdas.tables import InstrumentRecord, InvestorRecord, WalletRecord
+
+if TYPE_CHECKING:
+    from lambdas.ledger.client import LedgerClient
 
 logger = Logger(service="frontend-api")
 
@@ -262,6 +262,9 @@ def get_portfolio(investor_id: InvestorId) -> InvestorPortfolio:
             "no_wallet",
             f"investor {investor_id} has no wallet yet (status {record.status})",
         )
+    # Only this route reads the ledger: xrpl-py and the KMS signer load here, not at cold start.
+    from lambdas.custody.platform_signer import platform_key
+
     issuer = platform_key("issuer").address
     ledger_index, lines, tokens = _holdings_on_ledger(wallet.address, issuer)
     valued = portfolio.value_portfolio(
@@ -414,6 +417,8 @@ def _priced(record: InstrumentRecord) -> portfolio.PricedInstrument:
 
 @functools.cache
 def _ledger() -> LedgerClient:
+    from lambdas.ledger.client import LedgerClient  # xrpl-py: see get_portfolio
+
     return LedgerClient(settings().xrpl_url)
 
 
@@ -423,6 +428,8 @@ def _holdings_on_ledger(
     """The wallet's line to the issuer and its MPTokens, both from one validated ledger: a
     purchase transfers stablecoin and delivers units in one ledger, so reading them from two
     could count a purchase twice, or not at all."""
+    from xrpl.models.requests import AccountLines, AccountObjects, AccountObjectType
+
     ledger = _ledger()
     index = ledger.validated_ledger_index()
     lines = ledger.request(

@@ -13,7 +13,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from domain.purchase import identifier
 from lambdas import investor_records
 from lambdas.custody.wallet_generator import create_investor_wallet, find_wallet
-from lambdas.investor_ledger import investor_ledger
 from lambdas.investor_records import InvestorNotEligible
 
 logger = Logger(service="onboarding")
@@ -53,12 +52,16 @@ def create_wallet(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 
 @logger.inject_lambda_context(clear_state=True)
 def fund_wallet(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from lambdas.investor_ledger import investor_ledger  # xrpl-py, ~200 ms: only where used
+
     progress = investor_ledger().fund_wallet(event["investor_id"], int(event.get("checks", 0)))
     return {**progress, "case_id": event["case_id"]}
 
 
 @logger.inject_lambda_context(clear_state=True)
 def authorize_stablecoin_line(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from lambdas.investor_ledger import investor_ledger  # xrpl-py, ~200 ms: only where used
+
     progress = investor_ledger().authorize_stablecoin_line(
         event["investor_id"], int(event.get("checks", 0))
     )

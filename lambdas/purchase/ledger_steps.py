@@ -9,12 +9,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from domain.settlement import Step
-from lambdas.purchase.settlement import purchase_ledger
 
 logger = Logger(service="purchase")
 
 
 def _forward(step: Step, event: dict[str, Any]) -> dict[str, Any]:
+    from lambdas.purchase.settlement import purchase_ledger  # xrpl-py, ~200 ms: on first use
+
     logger.append_keys(purchase_id=event["purchase_id"], step=step.value)
     progress = purchase_ledger().advance(event["purchase_id"], step, int(event.get("checks", 0)))
     logger.info("step checked", extra={"state": progress.state})
@@ -22,6 +23,8 @@ def _forward(step: Step, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reverse(step: Step, event: dict[str, Any]) -> dict[str, Any]:
+    from lambdas.purchase.settlement import purchase_ledger  # xrpl-py, ~200 ms: on first use
+
     logger.append_keys(purchase_id=event["purchase_id"], step=step.value)
     progress = purchase_ledger().reverse(event["purchase_id"], step, int(event.get("checks", 0)))
     logger.info("compensation checked", extra={"state": progress.state})
