@@ -21,6 +21,10 @@ def parse_amount(raw: object) -> Decimal:
         raise ValueError(f"amount {raw!r} is not a number") from None
     if not amount.is_finite() or amount <= 0:
         raise ValueError(f"amount {raw!r} must be positive")
-    if amount != amount.quantize(CENT):
+    try:
+        cents = amount.quantize(CENT)
+    except InvalidOperation:  # more digits than the context holds: no real amount is that large
+        raise ValueError(f"amount {raw!r} is too large") from None
+    if amount != cents:
         raise ValueError(f"amount {raw!r} has more than two decimals")
-    return amount.quantize(CENT)
+    return cents

@@ -59,14 +59,15 @@ def verify(
         raise WebhookRejected(
             401, "unsigned", f"headers {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required"
         )
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise WebhookRejected(401, "bad_timestamp", f"{TIMESTAMP_HEADER} must be unix seconds")
     sent_at = int(timestamp)
     if abs(now - sent_at) > FRESHNESS_SECONDS:
         raise WebhookRejected(
             401, "stale", f"timestamp {sent_at} is more than {FRESHNESS_SECONDS}s from now"
         )
-    if not hmac.compare_digest(sign(secret, sent_at, body), signature.strip()):
+    presented = signature.strip().encode("utf-8", "surrogatepass")  # str compare needs ASCII
+    if not hmac.compare_digest(sign(secret, sent_at, body).encode(), presented):
         raise WebhookRejected(401, "bad_signature", "signature does not match the body")
     return SignedRequest(sent_at, signature.strip())
 

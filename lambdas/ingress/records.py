@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.exceptions import DeleteError, PutError
 
 from domain.errors import TransientFault
-from domain.webhooks import FRESHNESS_SECONDS, WebhookRejected
+from domain.webhooks import FRESHNESS_SECONDS, MAX_BODY_BYTES, WebhookRejected
 from lambdas.tables import SignatureRecord, WebhookRecord
+
+# A DynamoDB item holds at most 400 KB: a body over the limit is kept cut, with its size.
+KEPT_BODY_BYTES = MAX_BODY_BYTES
 
 
 def record_request(
@@ -31,11 +34,22 @@ def record_request(
             reason=reason,
             detail_type=detail_type,
             event_id=event_id,
-            body=body.decode("utf-8", errors="replace"),
+            body=kept_body(body),
             signature=signature,
         ).save()
     except PutError as error:
         raise TransientFault(f"webhook log did not accept request {request_id}: {error}") from error
+
+
+def kept_body(body: bytes) -> str:
+    """The body as text; cut to KEPT_BODY_BYTES (in UTF-8, where each undecodable byte takes
+    three) with a note of its size."""
+    text = body.decode("utf-8", errors="replace")
+    encoded = text.encode()
+    if len(encoded) <= KEPT_BODY_BYTES:
+        return text
+    head = encoded[:KEPT_BODY_BYTES].decode("utf-8", errors="ignore")
+    return f"{head}… [cut: {len(body)} bytes received]"
 
 
 def claim_signature(signature: str, provider: str, request_id: str, sent_at: int) -> None:

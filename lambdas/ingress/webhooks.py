@@ -36,6 +36,7 @@ from lambdas.ingress.models import KycWebhook, PaymentWebhook
 logger = Logger(service="ingress")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 SECRET_MAX_AGE_SECONDS = 300
+REASON_MAX_CHARS = 1000  # a reason quotes the body's values, which can be huge
 
 
 def _secret(secret_id: str) -> bytes:
@@ -96,11 +97,12 @@ def _receive(event: dict[str, Any], provider: str, secret_id: str, convert: Any)
         records.claim_signature(signed.signature, provider, request_id, signed.timestamp)
         event_id = _publish(signed.signature, source, detail_type, detail)
     except WebhookRejected as rejected:
+        reason = _bounded(rejected.reason)
         records.record_request(
-            request_id, provider, body, rejected.status, reason=rejected.reason, signature=signature
+            request_id, provider, body, rejected.status, reason=reason, signature=signature
         )
-        logger.warning("webhook refused", extra={"code": rejected.code, "reason": rejected.reason})
-        return _response(rejected.status, {"error": rejected.code, "reason": rejected.reason})
+        logger.warning("webhook refused", extra={"code": rejected.code, "reason": reason})
+        return _response(rejected.status, {"error": rejected.code, "reason": reason})
     except TransientFault as fault:
         logger.exception("webhook not accepted: try again")
         return _response(503, {"error": "unavailable", "reason": str(fault)}, retry_after=5)
@@ -120,6 +122,10 @@ def _publish(signature: str, source: str, detail_type: str, detail: dict[str, An
         raise
 
 
+def _bounded(reason: str) -> str:
+    return reason if len(reason) <= REASON_MAX_CHARS else reason[:REASON_MAX_CHARS] + "…"
+
+
 def _raw_body(event: dict[str, Any]) -> bytes:
     raw = event.get("body") or ""
     if event.get("isBase64Encoded"):
@@ -133,7 +139,7 @@ def _raw_body(event: dict[str, Any]) -> bytes:
 def _json(body: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(body)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: nested too deeply
         raise WebhookRejected(400, "not_json", f"body is not JSON: {error}") from None
     if not isinstance(parsed, dict):
         raise WebhookRejected(400, "not_an_object", "body must be a JSON object")

@@ -1,0 +1,249 @@
+"""Reliability: generated webhook requests and frontend API calls, good and bad, get no 5xx;
+every webhook request is kept with its outcome and reason, every refusal is explained.
+
+Each run counts every request instead of stopping at the first bad one, records the figures,
+then asserts. Generation is derandomized, so a run repeats in CI."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from local.aws.platform import LocalAws
+from tests.frontend.conftest import (  # noqa: F401 (fixtures)
+    bought,
+    frontend,
+    frontend_token,
+    openapi,
+    registered_investor,
+)
+from tests.reliability import frontend_calls as calls
+from tests.reliability import webhook_requests as webhooks
+from tests.reliability.report import record, scale
+from tests.reliability.tally import Tally
+from tests.support.bus import SeenEvents, watching_bus
+
+WEBHOOKS = scale(300, 10_000)
+WEBHOOKS_OVER_HTTP = scale(40, 1_000)
+CALLS = scale(300, 10_000)
+CALLS_OVER_HTTP = scale(40, 1_000)
+
+Case = TypeVar("Case")
+
+
+def run_generated(
+    strategy: st.SearchStrategy[Case], examples: int, each: Callable[[Case], None]
+) -> None:
+    """`each` on `examples` generated cases; it counts problems rather than raising, so the
+    run covers them all (no shrinking: the tally keeps the first few failing cases)."""
+
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def run(case: Case) -> None:
+        each(case)
+
+    run()
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def workflows_paused(aws: LocalAws) -> Iterator[None]:
+    """The rules' Step Functions targets taken off while thousands of accepted webhooks go on
+    the bus: the ingress is under test, and as many sagas would swamp the machine. The bus,
+    its archive and the test's own watcher still get every event."""
+    events, bus = aws.client("events"), aws.stack.output("EventBusName")
+    paused: dict[str, list[dict[str, Any]]] = {}
+    for rule in events.list_rules(EventBusName=bus)["Rules"]:
+        targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus)["Targets"]
+        workflows = [t for t in targets if ":states:" in t["Arn"]]
+        if workflows:
+            ids = [t["Id"] for t in workflows]
+            events.remove_targets(Rule=rule["Name"], EventBusName=bus, Ids=ids)
+            paused[rule["Name"]] = workflows
+    assert paused, "no rule starts a workflow: the stack changed"
+    try:
+        yield
+    finally:
+        for rule_name, targets in paused.items():
+            events.put_targets(Rule=rule_name, EventBusName=bus, Targets=targets)
+
+
+@pytest.fixture
+def bus(aws: LocalAws) -> Iterator[SeenEvents]:
+    with watching_bus(aws, "drexfy.payments", "drexfy.kyc") as seen:
+        yield seen
+
+
+def webhook_keys(aws: LocalAws) -> dict[str, bytes]:
+    secrets = aws.client("secretsmanager")
+    names = {"payments": "PaymentsWebhookSecretArn", "kyc": "KycWebhookSecretArn"}
+    return {
+        provider: secrets.get_secret_value(SecretId=aws.stack.output(name))["SecretString"].encode()
+        for provider, name in names.items()
+    }
+
+
+Sender = Callable[[str, list[tuple[str, str]], bytes], tuple[int, Any, str]]
+
+
+def in_process(provider: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, Any, str]:
+    request_id = uuid.uuid4().hex
+    status, answer = webhooks.call_handler(provider, headers, body, request_id)
+    return status, answer, request_id
+
+
+def over_http(aws: LocalAws) -> Sender:
+    def post(provider: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, Any, str]:
+        return webhooks.post_over_http(aws.api_url, f"/webhooks/{provider}", headers, body)
+
+    return post
+
+
+def send_webhook(
+    case: webhooks.WebhookCase,
+    keys: dict[str, bytes],
+    sender: Sender,
+    tally: Tally,
+    used: set[str],
+) -> list[str]:
+    """Send the case (twice if it is replayed); the event ids of what was accepted. `used` holds
+    the signatures accepted so far: the same body signed in the same second signs the same."""
+    headers = webhooks.headers_for(case, keys, webhooks.now())
+    signature = {name.lower(): value for name, value in headers}.get("x-drexfy-signature", "")
+    accepted = []
+    for _ in range(2 if case.replayed else 1):
+        expected = case.expected()
+        if expected == 202 and signature in used:
+            expected = 409
+        status, answer, request_id = sender(case.provider, headers, case.body.raw)
+        webhooks.judge(tally, case, status, answer, request_id, expected)
+        if status == 202 and isinstance(answer, dict):
+            used.add(signature)
+            accepted.append(str(answer.get("event_id")))
+    return accepted
+
+
+def check_on_the_bus(tally: Tally, accepted: list[str], bus: SeenEvents) -> None:
+    """An accepted webhook whose event never reached the bus is lost too."""
+    seen = {event["id"] for event in bus.drain()}
+    for event_id in accepted:
+        if event_id not in seen:
+            tally.problem("lost", f"accepted as {event_id}, never on the bus")
+
+
+def run_webhooks(aws: LocalAws, bus: SeenEvents, examples: int, sender: Sender) -> Tally:
+    tally, keys = Tally(webhooks.PROBLEMS), webhook_keys(aws)
+    accepted: list[str] = []
+    used: set[str] = set()
+    run_generated(
+        webhooks.webhook_cases(),
+        examples,
+        lambda case: accepted.extend(send_webhook(case, keys, sender, tally, used)),
+    )
+    check_on_the_bus(tally, accepted, bus)
+    return tally
+
+
+def test_generated_webhooks_get_no_5xx_and_are_all_kept_with_a_reason(
+    aws: LocalAws, workflows_paused: None, bus: SeenEvents
+) -> None:
+    tally = run_webhooks(aws, bus, WEBHOOKS, in_process)
+
+    passed = tally.passed and tally.requests >= WEBHOOKS
+    record("bad input", "webhooks", passed, **tally.figures())
+    assert tally.requests >= WEBHOOKS, tally.figures()
+    assert tally.counts.get("accepted", 0) > tally.requests // 20, (
+        tally.figures()
+    )  # the mix is real
+    assert passed, "\n".join([str(tally.figures()), *tally.problems])
+
+
+def test_generated_webhooks_over_http_get_no_5xx_and_are_all_kept(
+    aws: LocalAws, workflows_paused: None, bus: SeenEvents
+) -> None:
+    tally = run_webhooks(aws, bus, WEBHOOKS_OVER_HTTP, over_http(aws))
+
+    passed = tally.passed and tally.requests >= WEBHOOKS_OVER_HTTP
+    record("bad input", "webhooks over HTTP", passed, **tally.figures())
+    assert passed, "\n".join([str(tally.figures()), *tally.problems])
+
+
+# --- the frontend API --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def known(bought: dict[str, Any]) -> list[str]:  # noqa: F811
+    """Ids that exist: an investor with a purchase and holdings, its purchase, and investors
+    without a wallet who may not request one (so no call starts a workflow)."""
+    return [
+        bought["investor_id"],
+        bought["purchase_id"],
+        registered_investor("PENDING"),
+        registered_investor("BLOCKED"),
+    ]
+
+
+def run_calls(
+    strategy: st.SearchStrategy[calls.FrontendCall],
+    examples: int,
+    answer: Callable[[calls.FrontendCall], calls.Answer],
+    openapi: dict[str, Any],  # noqa: F811
+) -> Tally:
+    tally = Tally(calls.PROBLEMS)
+    run_generated(strategy, examples, lambda call: calls.judge(tally, call, answer(call), openapi))
+    return tally
+
+
+def test_generated_frontend_calls_get_no_5xx_and_every_refusal_has_a_reason(
+    frontend_token: str,  # noqa: F811
+    openapi: dict[str, Any],  # noqa: F811
+    known: list[str],
+) -> None:
+    tally = run_calls(
+        calls.frontend_calls(known),
+        CALLS,
+        lambda call: calls.call_handler(call, calls.headers_for(call, frontend_token)),
+        openapi,
+    )
+
+    passed = tally.passed and tally.requests >= CALLS
+    record("bad input", "frontend API", passed, **tally.figures())
+    assert tally.counts.get("answered_2xx", 0) > tally.requests // 20, tally.figures()
+    assert passed, "\n".join([str(tally.figures()), *tally.problems])
+
+
+def test_generated_frontend_calls_over_http_get_no_5xx(
+    aws: LocalAws,
+    frontend_token: str,  # noqa: F811
+    openapi: dict[str, Any],  # noqa: F811
+    known: list[str],
+) -> None:
+    # HEAD answers have no body to judge, a lower-case method matches no route, and the local
+    # gateway answers TRACE with http.server's own 501 page (API Gateway does not).
+    http_methods = [m for m in calls.METHODS if m not in ("HEAD", "get", "TRACE")]
+    tally = run_calls(
+        calls.frontend_calls(known, http_methods),
+        CALLS_OVER_HTTP,
+        lambda call: calls.call_over_http(
+            aws.api_url, call, calls.headers_for(call, frontend_token)
+        ),
+        openapi,
+    )
+
+    passed = tally.passed and tally.requests >= CALLS_OVER_HTTP
+    record("bad input", "frontend API over HTTP", passed, **tally.figures())
+    assert passed, "\n".join([str(tally.figures()), *tally.problems])
