@@ -49,6 +49,15 @@ class KycWebhook(BaseModel):
     occurred_at: datetime
     reason: Annotated[StrictStr, Field(max_length=500)] | None = None
 
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _iso_text(cls, value: object) -> object:
+        # pydantic reads a number, or a numeric string such as "2026", as Unix time: a decision
+        # sent that way would date from 1970 and be silently superseded.
+        if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+            raise ValueError("occurred_at must be an ISO 8601 date-time (e.g. 2026-11-26T10:00Z)")
+        return value
+
     @field_validator("occurred_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:

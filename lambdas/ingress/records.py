@@ -29,7 +29,7 @@ def record_request(
         WebhookRecord(
             request_id,
             provider=provider,
-            outcome="ACCEPTED" if status_code < 300 else "REJECTED",
+            outcome=_outcome(status_code),
             status_code=status_code,
             reason=reason,
             detail_type=detail_type,
@@ -71,3 +71,9 @@ def release_signature(signature: str) -> None:
         SignatureRecord(signature).delete()
     except DeleteError as error:
         raise TransientFault(f"signature store: {error}") from error
+
+
+def _outcome(status_code: int) -> str:
+    if status_code < 300:
+        return "ACCEPTED"
+    return "UNAVAILABLE" if status_code == 503 else "REJECTED"

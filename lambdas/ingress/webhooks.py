@@ -98,20 +98,37 @@ def _receive(event: dict[str, Any], provider: str, secret_id: str, convert: Any)
         event_id = _publish(signed.signature, source, detail_type, detail)
     except WebhookRejected as rejected:
         reason = _bounded(rejected.reason)
-        records.record_request(
-            request_id, provider, body, rejected.status, reason=reason, signature=signature
-        )
+        kept = _keep(request_id, provider, body, rejected.status, reason=reason, signature=signature)
+        if not kept:  # the provider must send it again: a refusal nobody kept is a lost request
+            return _unavailable("the request could not be recorded")
         logger.warning("webhook refused", extra={"code": rejected.code, "reason": reason})
         return _response(rejected.status, {"error": rejected.code, "reason": reason})
     except TransientFault as fault:
         logger.exception("webhook not accepted: try again")
-        return _response(503, {"error": "unavailable", "reason": str(fault)}, retry_after=5)
-    records.record_request(
+        _keep(request_id, provider, body, 503, reason=str(fault), signature=signature)
+        return _unavailable(str(fault))
+    # On the bus (and so in its archive) already: a failed record is logged, not answered 5xx,
+    # or the provider's retry would be refused as a replay of what was accepted.
+    _keep(
         request_id, provider, body, 202, detail_type=detail_type, event_id=event_id,
         signature=signature,
     )  # fmt: skip
     logger.info("webhook accepted", extra={"detail_type": detail_type, "event_id": event_id})
     return _response(202, {"event_id": event_id, "detail_type": detail_type})
+
+
+def _keep(request_id: str, provider: str, body: bytes, status: int, **outcome: Any) -> bool:
+    """Record the request and its answer; False (logged) if the records table failed."""
+    try:
+        records.record_request(request_id, provider, body, status, **outcome)
+    except Exception:  # noqa: BLE001 - any storage failure: the caller decides the answer
+        logger.exception("webhook request not recorded", extra={"status": status})
+        return False
+    return True
+
+
+def _unavailable(reason: str) -> dict[str, Any]:
+    return _response(503, {"error": "unavailable", "reason": reason}, retry_after=5)
 
 
 def _publish(signature: str, source: str, detail_type: str, detail: dict[str, Any]) -> str:

@@ -155,9 +155,46 @@ def test_when_the_bus_fails_the_caller_retries_with_the_same_signature(
     event = request(payment_body(), key=secret(aws, "PaymentsWebhookSecretArn"))
     status, body = call("payments_handler", event)
     assert status == 503 and body["reason"] == "down"
+    unavailable = kept(event["requestContext"]["requestId"])
+    assert (unavailable.outcome, unavailable.status_code, unavailable.reason) == (
+        "UNAVAILABLE",
+        503,
+        "down",
+    )
 
     monkeypatch.setattr(platform_events, "publish", real)
     assert call("payments_handler", {**event, "requestContext": {"requestId": "retry-1"}})[0] == 202
+
+
+def _records_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    from domain.errors import TransientFault
+    from lambdas.ingress import records
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        raise TransientFault("webhook log unavailable")
+
+    monkeypatch.setattr(records, "record_request", failing)
+
+
+def test_a_refusal_that_cannot_be_kept_is_answered_503_so_it_comes_again(
+    aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _records_down(monkeypatch)
+    status, body = call("payments_handler", request(payment_body(), key=b"not-the-secret"))
+    assert status == 503 and body == {
+        "error": "unavailable",
+        "reason": "the request could not be recorded",
+    }
+
+
+def test_an_accepted_webhook_stays_accepted_when_its_record_fails(
+    aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _records_down(monkeypatch)
+    status, body = call(
+        "payments_handler", request(payment_body(), key=secret(aws, "PaymentsWebhookSecretArn"))
+    )
+    assert status == 202 and body["event_id"]  # on the bus and in its archive: not lost
 
 
 def test_a_kyc_webhook_onboards_the_investor(aws: LocalAws, platform: dict[str, Any]) -> None:
@@ -178,6 +215,21 @@ def test_a_kyc_webhook_onboards_the_investor(aws: LocalAws, platform: dict[str, 
 
     assert (status, answer["detail_type"]) == (202, "KycApproved")
     wait_for(lambda: (r := investor_records.find(investor_id)) and r.status == "ACTIVE", 60)
+
+
+@pytest.mark.parametrize("occurred_at", ["2026", 1764151200, "1764151200.5", "-3"])
+def test_a_decision_time_given_as_a_number_is_refused_not_read_as_1970(
+    aws: LocalAws, occurred_at: object
+) -> None:
+    body = json.dumps(
+        {"event": "aml.flagged", "investor_id": "inv-x", "case_id": "case-1",
+         "occurred_at": occurred_at}
+    ).encode()  # fmt: skip
+
+    status, answer = call("kyc_handler", request(body, key=secret(aws, "KycWebhookSecretArn")))
+
+    assert (status, answer["error"]) == (422, "invalid")
+    assert "occurred_at" in answer["reason"] and "ISO 8601" in answer["reason"]
 
 
 JSON_VALUES = st.recursive(

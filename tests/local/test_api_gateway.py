@@ -309,7 +309,9 @@ def test_unknown_paths_and_methods_are_404_not_found(
     gateway: tuple[ApiGateway, DeployedStack],
 ) -> None:
     server, _ = gateway
-    for method, path in [("GET", "/nowhere"), ("GET", "/respond"), ("GET", "/items/1/notes")]:
+    unknown = [("GET", "/nowhere"), ("GET", "/respond"), ("GET", "/items/1/notes"),
+               ("TRACE", "/respond"), ("PROPFIND", "/nowhere")]  # fmt: skip
+    for method, path in unknown:
         reply = call(server, method, path)
         assert reply.status == 404, (method, path)
         assert reply.json() == {"message": "Not Found"}
