@@ -98,8 +98,9 @@ def _receive(event: dict[str, Any], provider: str, secret_id: str, convert: Any)
         event_id = _publish(signed.signature, source, detail_type, detail)
     except WebhookRejected as rejected:
         reason = _bounded(rejected.reason)
-        kept = _keep(request_id, provider, body, rejected.status, reason=reason, signature=signature)
-        if not kept:  # the provider must send it again: a refusal nobody kept is a lost request
+        if not _keep(
+            request_id, provider, body, rejected.status, reason=reason, signature=signature
+        ):  # the provider must send it again: a refusal nobody kept is a lost request
             return _unavailable("the request could not be recorded")
         logger.warning("webhook refused", extra={"code": rejected.code, "reason": reason})
         return _response(rejected.status, {"error": rejected.code, "reason": reason})
@@ -121,7 +122,7 @@ def _keep(request_id: str, provider: str, body: bytes, status: int, **outcome: A
     """Record the request and its answer; False (logged) if the records table failed."""
     try:
         records.record_request(request_id, provider, body, status, **outcome)
-    except Exception:  # noqa: BLE001 - any storage failure: the caller decides the answer
+    except Exception:  # any storage failure: the caller decides the answer
         logger.exception("webhook request not recorded", extra={"status": status})
         return False
     return True

@@ -101,10 +101,7 @@ FAST = {
 def matrix() -> list[Any]:
     every = [(w, t, k) for w in support.WORKFLOWS for t in tasks(w) for k in KINDS]
     chosen = every if scale(0, 1) else [case for case in every if case in FAST]
-    return [
-        pytest.param(*case, id=f"{case[0]}/{case[1]} {case[2]}")
-        for case in chosen
-    ]
+    return [pytest.param(*case, id=f"{case[0]}/{case[1]} {case[2]}") for case in chosen]
 
 
 @pytest.fixture(scope="module")
