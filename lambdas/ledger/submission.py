@@ -215,20 +215,30 @@ class LedgerSubmitter:
             return self._harvest_refill(account, state.pending_refill, sign)
         if len(self.tickets.available(account)) >= self.ticket_policy.low_water:
             return None
-        count = self.ticket_policy.max_tickets - len(
-            self.ledger.objects(account, AccountObjectType.TICKET)
-        )
-        count = min(count, self.ticket_policy.batch_size)
+        count = self._tickets_wanted(account)
         if count <= 0:
             return None
         self.allocator.catch_up(account)
         key = f"tickets#{account}#{self.ledger.validated_ledger_index()}"
         if not self.allocator.start_refill(account, key):
             return None  # someone else started one
-        unsigned = {"TransactionType": "TicketCreate", "Account": account, "TicketCount": count}
-        return self.submit(key, unsigned, sign, use_ticket=False)
+        return self.submit(key, self._ticket_create(account, count), sign, use_ticket=False)
+
+    def _tickets_wanted(self, account: str) -> int:
+        on_ledger = len(self.ledger.objects(account, AccountObjectType.TICKET))
+        return min(self.ticket_policy.max_tickets - on_ledger, self.ticket_policy.batch_size)
+
+    @staticmethod
+    def _ticket_create(account: str, count: int) -> dict[str, Any]:
+        return {"TransactionType": "TicketCreate", "Account": account, "TicketCount": count}
 
     def _harvest_refill(self, account: str, key: str, sign: Signer) -> SubmissionRecord:
+        if self.find(key) is None:
+            # Its starter is between taking the refill slot and recording the transaction, or
+            # crashed there. One record per key makes submitting it here safe, and a crashed
+            # start can then never hold the slot for good.
+            count = max(1, self._tickets_wanted(account))
+            self.submit(key, self._ticket_create(account, count), sign, use_ticket=False)
         record = self.check(key, sign)
         if record.status == Status.SUCCEEDED:
             count = int(json.loads(record.unsigned_json)["TicketCount"])

@@ -202,6 +202,39 @@ def test_a_hundred_concurrent_submissions_from_a_hot_account_all_validate(
     assert len({submitter.find(k).ticket_sequence for k in keys}) == 100
 
 
+def test_a_refill_marked_started_but_not_yet_recorded_is_taken_over_not_a_crash(
+    submitter: Any, aws: LocalAws, ledger: LocalLedger
+) -> None:
+    """Under load, a second run saw the refill slot taken before the first recorded it."""
+    from xrpl.wallet import Wallet as XrplWallet
+
+    from lambdas.ledger.submission import Status
+
+    account = XrplWallet.create()
+    fund(ledger.rpc_url, account.address, 200)
+    submitter.allocator.state(account.address)  # as the first run did before taking the slot
+    key = f"tickets#{account.address}#{submitter.ledger.validated_ledger_index()}"
+    assert submitter.allocator.start_refill(account.address, key)
+    assert submitter.find(key) is None
+
+    def sign(tx: dict[str, Any]) -> Any:
+        from xrpl.core import keypairs
+
+        from lambdas.custody.signed_transaction import sign_with
+
+        return sign_with(
+            tx, account.public_key, lambda data: keypairs.sign(data, account.private_key)
+        )
+
+    taken_over = submitter.top_up_tickets(account.address, sign)
+    assert taken_over is not None and taken_over.business_key == key
+    accept(ledger.rpc_url)
+    submitter.top_up_tickets(account.address, sign)  # harvests the validated refill
+    assert submitter.find(key).status == Status.SUCCEEDED
+    assert len(submitter.tickets.available(account.address)) > 0
+    assert submitter.allocator.state(account.address).pending_refill is None
+
+
 def test_a_crash_after_reserving_a_sequence_leaves_no_gap(
     submitter: Any, funding: Any, ledger: LocalLedger
 ) -> None:
