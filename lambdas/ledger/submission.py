@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from pynamodb.exceptions import PutError, UpdateError
 from xrpl.models.requests import AccountObjectType
 
@@ -23,9 +24,17 @@ from domain.ledger_results import Final, Preliminary, classify_preliminary, clas
 from domain.signing_policy import MAX_FEE_DROPS
 from lambdas.custody.signed_transaction import SignedTransaction
 from lambdas.ledger.client import LedgerClient
-from lambdas.ledger.reservation import AlreadyReserved, RecordFor, reserve_sequence, reserve_ticket
+from lambdas.ledger.reservation import (
+    AlreadyReserved,
+    PoolEmpty,
+    RecordFor,
+    reserve_sequence,
+    reserve_ticket,
+)
 from lambdas.ledger.sequences import SequenceAllocator, TicketPool
 from lambdas.tables import SubmissionRecord
+
+logger = Logger(service="ledger")
 
 Signer = Callable[[Mapping[str, Any]], SignedTransaction]
 LAST_LEDGER_WINDOW = 20  # ledgers a signed transaction may wait before it provably expires
@@ -182,9 +191,20 @@ class LedgerSubmitter:
     ) -> SubmissionRecord:
         account = str(tx["Account"])
         try:
-            return reserve_ticket(self.tickets, tx, record_for)
-        finally:
+            record = reserve_ticket(self.tickets, tx, record_for)
+        except PoolEmpty:
+            self._keep_pool_stocked(account, sign)
+            raise
+        self._keep_pool_stocked(account, sign)
+        return record
+
+    def _keep_pool_stocked(self, account: str, sign: Signer) -> None:
+        """Housekeeping for the next caller: a refill that cannot start now must not undo the
+        reservation just made (the next reservation tries again)."""
+        try:
             self.top_up_tickets(account, sign)
+        except TransientFault as fault:
+            logger.warning("ticket refill deferred", extra={"account": account, "why": str(fault)})
 
     def _sign_prepared(self, record: SubmissionRecord, sign: Signer) -> SubmissionRecord:
         """Sign the reserved transaction; the blob is stored before anything submits it."""
@@ -260,8 +280,17 @@ class LedgerSubmitter:
         }
 
     def _send(self, record: SubmissionRecord) -> None:
+        if record.ticket_sequence is None and not self._its_turn(record):
+            return  # check() sends it once its predecessors are in: no terPRE_SEQ, no drop
         result = self.ledger.submit_blob(record.tx_blob)
         record.update(actions=[SubmissionRecord.preliminary_result.set(result)])
+
+    def _its_turn(self, record: SubmissionRecord) -> bool:
+        """A Sequence transaction applies only after every lower Sequence of its account; sent
+        early it is held (terPRE_SEQ) and may be dropped. Concurrent flows of one investor
+        reserve Sequences in one order and reach this point in another."""
+        current = self.ledger.current_sequence(str(record.account))
+        return current is None or int(record.sequence) <= current
 
     def _finalise(self, record: SubmissionRecord, found: dict[str, Any]) -> SubmissionRecord:
         meta = found.get("meta", {})
@@ -296,8 +325,9 @@ class LedgerSubmitter:
         return self.ledger.holds_ledgers(int(record.prepared_at_ledger), last)
 
     def _after_expiry(self, record: SubmissionRecord, sign: Signer) -> SubmissionRecord:
-        preliminary = classify_preliminary(record.preliminary_result or "")
-        if preliminary == Preliminary.REJECTED or record.attempts >= MAX_ATTEMPTS:
+        sent = record.preliminary_result is not None  # one kept back for its turn never was
+        rejected = sent and classify_preliminary(record.preliminary_result) == Preliminary.REJECTED
+        if rejected or record.attempts >= MAX_ATTEMPTS:
             reason = record.preliminary_result or "expired"
             return self._fail_unapplied(
                 record, f"never applied ({reason}) after {record.attempts} attempts"

@@ -32,6 +32,7 @@ from lambdas import investor_records, purchase_records
 from lambdas.config import settings
 from lambdas.custody.investor_signer import sign_for_investor
 from lambdas.custody.platform_signer import platform_accounts, platform_key
+from lambdas.ledger.reservation import PoolEmpty
 from lambdas.ledger.submission import LedgerSubmitter, Signer, Status
 from lambdas.tables import PurchaseRecord, SubmissionRecord
 
@@ -164,9 +165,12 @@ class PurchaseLedger:
             self._ensure_may_go_forward(record)
             tx = deal.transaction(step)
             self._vet(deal.signer_role(step), tx, deal)
-            submission = self.submitter.submit(
-                key, tx, sign, use_ticket=deal.signer_role(step) != "investor"
-            )
+            try:
+                submission = self.submitter.submit(
+                    key, tx, sign, use_ticket=deal.signer_role(step) != "investor"
+                )
+            except PoolEmpty:  # a burst emptied the pool; its refill lands with the next ledger
+                return self._pending(purchase_id, step.value, checks)
         elif submission.status in (Status.SUBMITTED, Status.PREPARING):
             submission = self.submitter.check(key, sign)
         return self._progress(record, step, submission, checks)
@@ -212,9 +216,12 @@ class PurchaseLedger:
                 return self._progress(record, step, submission, checks)
         current = self.submitter.find(rounds[-1])
         if current is None:
-            current = self.submitter.submit(
-                rounds[-1], deal.transaction(step), sign, use_ticket=True
-            )
+            try:
+                current = self.submitter.submit(
+                    rounds[-1], deal.transaction(step), sign, use_ticket=True
+                )
+            except PoolEmpty:
+                return self._pending(record.purchase_id, step.value, checks)
         return self._progress(record, step, current, checks)
 
     def _settle_forward(self, deal: Settlement, step: Step) -> bool | None:

@@ -159,6 +159,8 @@ def test_concurrent_flows_of_one_account_get_distinct_sequences_and_all_validate
         )
     sequences = sorted(int(r.sequence) for r in records)
     assert sequences == list(range(sequences[0], sequences[0] + 12))
+    sent = {submitter.find(k).preliminary_result for k in keys}
+    assert sent <= {None, "tesSUCCESS"}, "one sent before its predecessor is held, not terPRE_SEQ"
     accept(ledger.rpc_url)
     for key in keys:
         submitter.check(key, sign)  # resubmits any that arrived before their predecessor
@@ -255,7 +257,7 @@ def test_a_crash_after_reserving_a_sequence_leaves_no_gap(
         later_key, xrp_payment(funding.address, destination, 1), funding.sign, use_ticket=False
     )
     assert later.sequence == reserved.sequence + 1
-    assert later.preliminary_result == "terPRE_SEQ", "held behind the reserved Sequence"
+    assert later.preliminary_result is None, "kept back behind the reserved Sequence"
     rerun = submitter.submit(key, tx, funding.sign, use_ticket=False)
     assert rerun.sequence == reserved.sequence and rerun.status == "SUBMITTED"
     accept(ledger.rpc_url)
@@ -284,7 +286,9 @@ def test_a_transaction_the_server_saw_but_never_validated_is_re_signed_after_exp
     held = submitter.submit(
         held_key, xrp_payment(funding.address, destination, 5), funding.sign, use_ticket=False
     )
-    assert held.preliminary_result == "terPRE_SEQ"
+    assert held.preliminary_result is None, "not sent before its turn"
+    # The server saw it anyway (a resend by an earlier version, another node's relay):
+    assert submitter.ledger.submit_blob(held.tx_blob) == "terPRE_SEQ"
     accept(ledger.rpc_url, LAST_LEDGER_WINDOW + 2)
     resigned = submitter.check(held_key, funding.sign)
     assert resigned.expired_hashes == [held.tx_hash]
