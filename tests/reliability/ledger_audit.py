@@ -53,17 +53,20 @@ class Purchase:
         }
 
 
-def account_transactions(client: LedgerClient, address: str) -> Iterator[dict[str, Any]]:
-    """Every validated transaction touching the address, oldest first (account_tx, paged)."""
+def account_transactions(
+    client: LedgerClient, address: str, since_ledger: int
+) -> Iterator[dict[str, Any]]:
+    """Validated transactions touching the address from that ledger on (account_tx, paged:
+    the platform accounts' whole history is too much for one answer within the timeout)."""
     marker: Any = None
     while True:
         result = client.request(
             AccountTx(
                 account=address,
-                ledger_index_min=-1,
+                ledger_index_min=since_ledger,
                 ledger_index_max=-1,
                 forward=True,
-                limit=400,
+                limit=100,
                 marker=marker,
             )
         )
@@ -99,13 +102,17 @@ def flow_of(
 
 
 def ledger_flows(
-    client: LedgerClient, accounts: PlatformAccounts, investors: set[str], issuance: str
+    client: LedgerClient,
+    accounts: PlatformAccounts,
+    investors: set[str],
+    issuance: str,
+    since_ledger: int,
 ) -> dict[str, Flow]:
-    """Purchase flows of these investors by hash, read from the issuer's, the company's and
-    each investor's transactions (a transaction seen from several accounts counts once)."""
+    """Purchase flows of these investors by hash since that ledger, read from the issuer's, the
+    company's and each investor's transactions (one seen from several accounts counts once)."""
     seen: dict[str, Flow] = {}
     for address in [accounts.issuer, accounts.company, *sorted(investors)]:
-        for entry in account_transactions(client, address):
+        for entry in account_transactions(client, address, since_ledger):
             flow = flow_of(entry, accounts, investors, issuance)
             if flow is not None:
                 seen[flow.tx_hash] = flow

@@ -209,12 +209,16 @@ def recorded(records: list[Any]) -> list[audit.Purchase]:
     ]
 
 
-def on_ledger(platform: dict[str, Any], investors: list[Investor]) -> dict[str, audit.Flow]:
+def on_ledger(
+    platform: dict[str, Any], investors: list[Investor], since_ledger: int
+) -> dict[str, audit.Flow]:
+    """The investors' purchase flows on the validated ledger (they exist only since then)."""
     from lambdas.tables import InstrumentRecord
 
     issuance = str(InstrumentRecord.get(INSTRUMENT, consistent_read=True).issuance_id)
+    client, accounts = platform["client"], platform["accounts"]
     addresses = {i.address for i in investors}
-    return audit.ledger_flows(platform["client"], platform["accounts"], addresses, issuance)
+    return audit.ledger_flows(client, accounts, addresses, issuance, since_ledger)
 
 
 def differences(found: Counter[Any], wanted: Counter[Any]) -> list[str]:
@@ -237,6 +241,7 @@ def test_duplicated_shuffled_and_replayed_payments_make_one_purchase_each(
     aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], ledger_rounds: None
 ) -> None:
     payments, deliveries = scale(4, 100), scale(30, 1000)
+    first_ledger = platform["client"].validated_ledger_index()
     investors = onboard_investors(ledger, scale(2, 10))
     details = payments_for(investors, payments // len(investors))
     before = {e["executionArn"] for e in purchase_executions(aws)}
@@ -250,7 +255,7 @@ def test_duplicated_shuffled_and_replayed_payments_make_one_purchase_each(
     replaying = int(time.monotonic() - clock)
 
     records = purchases_of(investors)
-    by_hash = on_ledger(platform, investors)
+    by_hash = on_ledger(platform, investors, first_ledger)
     found, wanted = audit.counted(by_hash.values()), audit.expected(paid(investors, details))
     extra = audit.surplus(found, wanted)
     delivered = [r for r in records if r.status == PurchaseStatus.DELIVERED]
@@ -289,6 +294,7 @@ def test_concurrent_purchases_settle_without_sequence_errors(
     submit_log: audit.SubmitLog,
 ) -> None:
     count, investors_count = scale(8, 200), scale(2, 50)
+    first_ledger = platform["client"].validated_ledger_index()
     investors = onboard_investors(ledger, investors_count)
     details = payments_for(investors, count // investors_count)
     before = {e["executionArn"] for e in purchase_executions(aws)}
@@ -300,7 +306,7 @@ def test_concurrent_purchases_settle_without_sequence_errors(
 
     records = purchase_records(details)
     delivered = [r for r in records if r.status == PurchaseStatus.DELIVERED]
-    by_hash = on_ledger(platform, investors)
+    by_hash = on_ledger(platform, investors, first_ledger)
     found, wanted = audit.counted(by_hash.values()), audit.expected(recorded(delivered))
     mismatches = audit.hash_mismatches(recorded(records), by_hash) + differences(found, wanted)
     errors, duplicates = submit_log.sequence_errors(platform["client"])
