@@ -295,7 +295,12 @@ class Baseline:
                 response = submit_and_wait(tx, self.client, wallet)
             except XRPLReliableSubmissionException as failure:
                 self.retries += 1
-                self.failures[str(failure).split(" in the transaction")[0][:60]] += 1
+                reason = (
+                    "expired (LastLedgerSequence passed)"
+                    if "LastLedgerSequence" in str(failure)
+                    else str(failure)[:60]
+                )
+                self.failures[reason] += 1
                 continue
             if response.result["meta"]["TransactionResult"] == "tesSUCCESS":
                 return
