@@ -11,6 +11,7 @@ from typing import Any
 from local.aws.platform import LocalAws
 from tests.conftest import wait_for
 from tests.investors.conftest import decision, run_decision
+from tests.support.bus import replay_archive
 from tests.workflows.conftest import payment, run_payment
 
 WORKFLOWS = ("Purchase", "Onboarding", "Compliance")
@@ -54,16 +55,7 @@ def test_replaying_a_window_of_the_archive_changes_nothing(
     before = books(aws)
     arns_before = {e["executionArn"] for e in executions(aws)}
 
-    events = aws.client("events")
-    events.start_replay(
-        ReplayName=f"replay-{uuid.uuid4().hex[:8]}",
-        EventSourceArn=aws.stack.output("EventArchiveArn"),
-        EventStartTime=started,
-        EventEndTime=ended,
-        Destination={
-            "Arn": events.describe_event_bus(Name=aws.stack.output("EventBusName"))["Arn"]
-        },
-    )
+    replay_archive(aws, started, ended)
     wait_for(
         lambda: (
             len(runs := executions(aws)) >= len(arns_before) + 6

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,30 +11,16 @@ from typing import Any
 
 import pytest
 
-from local.control import LocalPlatform, Ports
+from local.control import LocalPlatform
 from local.demo import Demo
 from tests.conftest import wait_for
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
+from tests.support.local_platform import platform_in
 
 
 @pytest.fixture
 def local_platform(tmp_path: Path) -> Iterator[LocalPlatform]:
-    platform = LocalPlatform(
-        tmp_path / "platform", tmp_path / "aws.json", Ports(*_free_ports(5)), settle_seconds=0
-    )
-    try:
+    with platform_in(tmp_path, settle_seconds=0) as platform:
         yield platform
-    finally:
-        platform.reset()
 
 
 def _ops(platform: LocalPlatform, *args: str) -> Any:

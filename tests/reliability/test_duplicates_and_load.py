@@ -8,7 +8,6 @@ import json
 import random
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ from local.ledger import LocalLedger
 from tests.conftest import wait_for
 from tests.reliability import ledger_audit as audit
 from tests.reliability.report import record, scale
+from tests.support.bus import replay_archive
 from tests.support.investors import onboard
 from tests.workflows.conftest import new_investor_id, payment
 
@@ -123,16 +123,7 @@ def deliver(aws: LocalAws, details: list[dict[str, Any]]) -> None:
 
 
 def replay(aws: LocalAws, start: float, end: float) -> None:
-    events = aws.client("events")
-    events.start_replay(
-        ReplayName=f"replay-{uuid.uuid4().hex[:8]}",
-        EventSourceArn=aws.stack.output("EventArchiveArn"),
-        EventStartTime=start,
-        EventEndTime=end,
-        Destination={
-            "Arn": events.describe_event_bus(Name=aws.stack.output("EventBusName"))["Arn"]
-        },
-    )
+    replay_archive(aws, start, end)
 
 
 def purchase_executions(aws: LocalAws) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from local.aws.snapshot import Snapshot, read
-from local.control import LocalPlatform, Ports
+from local.control import LocalPlatform
 from local.demo import Demo
 from tests.reliability import platform_material as material
 from tests.reliability.report import record
@@ -26,6 +25,7 @@ from tests.reliability.secret_scan import (
     key_material,
     kms_private_key,
 )
+from tests.support.local_platform import platform_in
 
 INVESTORS = ("inv-ada", "inv-bob", "inv-cy")
 # At least this much of each kind must have been read, or the scan proves little.
@@ -40,25 +40,10 @@ ENOUGH = {
 }
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
 @pytest.fixture
 def local_platform(tmp_path: Path) -> Iterator[LocalPlatform]:
-    platform = LocalPlatform(
-        tmp_path / "platform", tmp_path / "aws.json", Ports(*_free_ports(5)), settle_seconds=30
-    )
-    try:
+    with platform_in(tmp_path, settle_seconds=30) as platform:
         yield platform
-    finally:
-        platform.reset()
 
 
 def run_story(demo: Demo) -> None:

@@ -59,3 +59,19 @@ def watching_bus(aws: LocalAws, *sources: str) -> Iterator[SeenEvents]:
     finally:
         events.remove_targets(Rule=name, EventBusName=bus, Ids=["queue"])
         events.delete_rule(Name=name, EventBusName=bus)
+
+
+def replay_archive(aws: LocalAws, start: float, end: float) -> str:
+    """Replay the bus archive's window [start, end] onto the bus, as an operator would."""
+    events = aws.client("events")
+    name = f"replay-{uuid.uuid4().hex[:8]}"
+    events.start_replay(
+        ReplayName=name,
+        EventSourceArn=aws.stack.output("EventArchiveArn"),
+        EventStartTime=start,
+        EventEndTime=end,
+        Destination={
+            "Arn": events.describe_event_bus(Name=aws.stack.output("EventBusName"))["Arn"]
+        },
+    )
+    return name
