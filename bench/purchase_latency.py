@@ -9,7 +9,8 @@ Both sides buy on the same local ledger, closing every --close-ms in real time:
               account_info (autofill); a failed submission is retried, up to 10 times.
 Each side runs alone at concurrency 1 (--samples purchases one after another), 50 and 200
 (that many purchases at once across --investors investors). Sequence errors are counted at the
-ledger itself, per side (tefPAST_SEQ, terPRE_SEQ, tefMAX_LEDGER and expired transactions).
+ledger itself, per side: terPRE_SEQ, tefMAX_LEDGER, and tefPAST_SEQ unless that very blob
+validated (then it was a re-send of an applied transaction, counted apart).
 A sampling profiler attributes the saga's busy time to the ledger, the Lambdas and the AWS
 emulation.
 
@@ -36,7 +37,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-SEQUENCE_ERRORS = ("tefPAST_SEQ", "terPRE_SEQ", "tefMAX_LEDGER")
 INSTRUMENT = "SME-2027-A"
 
 
@@ -65,35 +65,39 @@ class Run:
 
 
 class SubmissionTally:
-    """Engine results of every submission, per account, counted by the ledger itself."""
+    """Engine results of every submission, per account, as the ledger itself answered them.
+
+    Sequence errors follow the reliability audit's rule (ledger_audit.sequence_errors): a
+    tefPAST_SEQ for a blob that itself validated is a harmless re-send, not a collision."""
 
     def __init__(self, chain: Any) -> None:
-        self.results: Counter[tuple[str, str]] = Counter()
+        self.submissions: list[tuple[str, str, str]] = []  # (hash, account, result)
         real_submit = chain.submit
 
         from xrpl.core.addresscodec import encode_classic_address
 
         def submit(tx: Any, fail_hard: bool = False) -> Any:
             outcome = real_submit(tx, fail_hard)
-            self.results[(encode_classic_address(tx.account), outcome.result)] += 1
+            account = encode_classic_address(tx.account)
+            self.submissions.append((tx.hash.hex().upper(), account, outcome.result))
             return outcome
 
         chain.submit = submit
 
     def unsuccessful(self, accounts: set[str]) -> dict[str, int]:
         """Every preliminary result other than tesSUCCESS, for the report."""
-        counts: Counter[str] = Counter()
-        for (account, result), count in self.results.items():
-            if account in accounts and result != "tesSUCCESS":
-                counts[result] += count
-        return dict(counts)
+        theirs = (r for _, account, r in self.submissions if account in accounts)
+        return dict(Counter(r for r in theirs if r != "tesSUCCESS"))
 
-    def sequence_errors(self, accounts: set[str]) -> int:
-        return sum(
-            count
-            for (account, result), count in self.results.items()
-            if account in accounts and result in SEQUENCE_ERRORS
-        )
+    def sequence_errors(self, accounts: set[str], rpc_url: str) -> tuple[int, int]:
+        """(collisions and order errors, re-sends of a blob that validated)."""
+        from lambdas.ledger.client import LedgerClient
+        from tests.reliability.ledger_audit import sequence_errors, validated
+
+        client = LedgerClient(rpc_url)
+        theirs = [s for s in self.submissions if s[1] in accounts]
+        errors, resends = sequence_errors(theirs, lambda tx_hash: validated(client, tx_hash))
+        return len(errors), len(resends)
 
 
 # --- the saga ---------------------------------------------------------------------------------
@@ -422,7 +426,7 @@ def main() -> int:
         print("preparing both sides (bootstrap, investors, holdings)...", file=sys.stderr)
         saga.prepare()
         baseline.prepare()
-        tally.results.clear()
+        tally.submissions.clear()
         profile = SamplingProfile()
         runs = measure(
             args.concurrency,
@@ -430,13 +434,13 @@ def main() -> int:
             lambda count, run: _profiled(profile, run, lambda: saga.buy(count, run)),
             lambda count, run: baseline.buy(count, saga.price, run),
         )
+        saga_errors = tally.sequence_errors(saga.accounts, ledger.rpc_url)
+        baseline_errors = tally.sequence_errors(baseline.accounts, ledger.rpc_url)
         figures = {
             "close_interval_s": args.close_ms / 1000,
             "runs": [run.summary() for run in runs],
-            "sequence_errors": {
-                "saga": tally.sequence_errors(saga.accounts),
-                "baseline": tally.sequence_errors(baseline.accounts),
-            },
+            "sequence_errors": {"saga": saga_errors[0], "baseline": baseline_errors[0]},
+            "resends_of_applied_blobs": {"saga": saga_errors[1], "baseline": baseline_errors[1]},
             "unsuccessful_submissions": {
                 "saga": tally.unsuccessful(saga.accounts),
                 "baseline": tally.unsuccessful(baseline.accounts),
@@ -481,7 +485,8 @@ def report(figures: dict[str, Any]) -> str:
     lines += [
         "",
         f"sequence errors: saga {errors['saga']}, baseline {errors['baseline']} "
-        f"(baseline retries {figures['baseline_retries']}); other preliminary results: "
+        f"(baseline retries {figures['baseline_retries']}); re-sends of an applied blob: "
+        f"{figures['resends_of_applied_blobs']}; all preliminary results but tesSUCCESS: "
         f"{figures['unsuccessful_submissions']}; baseline gave up because: "
         f"{figures['baseline_failures']}",
         "failed purchases: "

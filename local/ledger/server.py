@@ -37,6 +37,7 @@ class LedgerServer:
         self._subscribers: set[ServerConnection] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[asyncio.Future[None]] = set()
+        self._http_clients: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         chain.listeners.append(self._on_close)
 
     async def start(self, rpc_port: int, ws_port: int) -> None:
@@ -58,7 +59,15 @@ class LedgerServer:
             await self._ws.wait_closed()
         if self._http is not None:
             self._http.close()
+            await self._close_http_clients()
             await self._http.wait_closed()
+
+    async def _close_http_clients(self) -> None:
+        """End kept-alive connections too (Server.close leaves them before Python 3.12), so no
+        handler is left suspended on a loop about to close."""
+        for writer in self._http_clients.values():
+            writer.transport.abort()  # the handler's read then ends, and it returns
+        await asyncio.gather(*self._http_clients, return_exceptions=True)
 
     async def _close_loop(self) -> None:
         """Close on a fixed schedule; one failed close is reported and the next one runs."""
@@ -78,6 +87,10 @@ class LedgerServer:
     async def _http_client(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._http_clients[task] = writer
+            task.add_done_callback(lambda done: self._http_clients.pop(done, None))
         try:
             while True:
                 request = await _read_http_request(reader)

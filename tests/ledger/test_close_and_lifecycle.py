@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from xrpl.models import (
     AccountSet,
     AccountSetAsfFlag,
@@ -206,3 +207,18 @@ def test_cli_ready_line_interval_close_and_sigterm(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_stop_ends_kept_alive_connections() -> None:
+    """A client's idle keep-alive connection is closed by stop, not left to a closed loop."""
+    ledger = LocalLedger(close_interval_ms=0).start()
+    with httpx.Client() as client:
+        reply = client.post(ledger.rpc_url, json={"method": "server_info", "params": [{}]})
+        assert reply.status_code == 200
+        assert len(ledger.server._http_clients) == 1  # kept alive after answering
+
+        ledger.stop()
+
+        assert ledger.server._http_clients == {}
+        with pytest.raises(httpx.TransportError):  # the connection and the port are gone
+            client.post(ledger.rpc_url, json={"method": "server_info", "params": [{}]}, timeout=5)

@@ -23,6 +23,7 @@ from lambdas.ledger.client import LedgerClient
 MINT, TRANSFER, DELIVERY = "mint", "transfer", "delivery"
 STEP_KINDS = {"mint": MINT, "transfer": TRANSFER, "deliver": DELIVERY}  # record step -> flow
 FlowKey = tuple[str, str, Decimal]  # (kind, investor address, EUR amount or units)
+Submission = tuple[str, str, str]  # (hash, account, preliminary result)
 
 # Preliminary results about the Sequence or Ticket, or expiry (LastLedgerSequence passed).
 ORDER_RESULTS = frozenset({"terPRE_SEQ", "terPRE_TICKET", "tefMAX_LEDGER"})
@@ -166,7 +167,7 @@ def validated(client: LedgerClient, tx_hash: str) -> bool:
 class SubmitLog:
     """Every submit made while installed, as rippled answered it: (hash, account, result)."""
 
-    results: list[tuple[str, str, str]] = field(default_factory=list)
+    results: list[Submission] = field(default_factory=list)
 
     def wrap(self, request: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
         def logged(client: LedgerClient, req: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -179,16 +180,22 @@ class SubmitLog:
 
         return logged
 
-    def sequence_errors(self, client: LedgerClient) -> tuple[list[Any], list[Any]]:
-        """(errors, duplicates). A blob sent before its predecessor (terPRE_*) or too late
-        (tefMAX_LEDGER) is an error. tefPAST_SEQ / tefNO_TICKET is an error unless that very
-        blob validated: then it had spent the Sequence or Ticket itself and this submit was a
-        duplicate (rippled checks the sequence before tefALREADY)."""
-        errors, duplicates = [], []
-        for entry in self.results:
-            code = entry[2]
-            if code in ORDER_RESULTS or (code in SPENT_RESULTS and not validated(client, entry[0])):
-                errors.append(entry)
-            elif code in SPENT_RESULTS:
-                duplicates.append(entry)
-        return errors, duplicates
+    def sequence_errors(self, client: LedgerClient) -> tuple[list[Submission], list[Submission]]:
+        return sequence_errors(self.results, lambda tx_hash: validated(client, tx_hash))
+
+
+def sequence_errors(
+    submissions: Iterable[Submission], blob_validated: Callable[[str], bool]
+) -> tuple[list[Submission], list[Submission]]:
+    """(errors, re-sends). A blob sent before its predecessor (terPRE_*) or too late
+    (tefMAX_LEDGER) is an error. tefPAST_SEQ / tefNO_TICKET is an error unless that very
+    blob validated: then it had spent the Sequence or Ticket itself and this submit was a
+    re-send (rippled checks the sequence before tefALREADY)."""
+    errors, resends = [], []
+    for entry in submissions:
+        code = entry[2]
+        if code in ORDER_RESULTS or (code in SPENT_RESULTS and not blob_validated(entry[0])):
+            errors.append(entry)
+        elif code in SPENT_RESULTS:
+            resends.append(entry)
+    return errors, resends
