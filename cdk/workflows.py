@@ -61,6 +61,7 @@ PURCHASE = WorkflowSpec(
             decrypts_seeds=True,
         ),
         _ledger_step("MintStablecoin", "mint_stablecoin", "issuer"),
+        _ledger_step("ConfirmMint", "confirm_mint", "issuer"),  # re-signs an expired mint
         _ledger_step("TransferStablecoin", "transfer_stablecoin", "investor"),
         _ledger_step("DeliverInstrument", "deliver_instrument", "company"),
         TaskFunction(

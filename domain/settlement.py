@@ -1,7 +1,8 @@
 """The ledger side of a purchase: which transaction each saga step submits, and what undoes it.
 
-Forward: mint (issuer -> investor, stablecoin), then in the same ledger round transfer (investor
--> company, stablecoin) and deliver (company -> investor, instrument units). Reverse, newest
+Forward: mint (issuer -> investor, stablecoin); as soon as the mint applied to the open ledger,
+transfer (investor -> company, stablecoin) and deliver (company -> investor, instrument units),
+so all three usually validate in one ledger; the mint is confirmed meanwhile. Reverse, newest
 first: take the instrument back (MPT clawback), redeem the transferred stablecoin (company ->
 issuer, which burns it), claw back the minted stablecoin still with the investor.
 
@@ -38,6 +39,25 @@ class Step(StrEnum):
 
 FORWARD_STEPS = (Step.MINT, Step.TRANSFER, Step.DELIVER)
 REVERSAL_OF = {Step.TAKE_BACK: Step.DELIVER, Step.REDEEM: Step.TRANSFER, Step.CLAW_BACK: Step.MINT}
+
+
+# Steps whose successors need not wait for their validation: once the step's transaction applied
+# to the open ledger (tesSUCCESS), the successors join it there. rippled applies a ledger's
+# transactions in passes until the dependent ones succeed, so a transfer that spends the minted
+# stablecoin validates with the mint even when ordered before it. The step is still confirmed
+# from the validated ledger, alongside its successors.
+FOLLOWED_BEFORE_VALIDATION = frozenset({Step.MINT})
+
+
+def accepted_into_open_ledger(step: Step, preliminary_result: str | None) -> bool:
+    """Whether the step's successors may be sent now, ahead of its validation."""
+    return step in FOLLOWED_BEFORE_VALIDATION and preliminary_result == "tesSUCCESS"
+
+
+def transfer_covered(stablecoin_in_open_ledger: Decimal, amount: Decimal) -> bool:
+    """The transfer is sent only once the open ledger shows the investor holding the amount:
+    sent earlier it would be claimed as a tec, and the purchase undone for nothing."""
+    return stablecoin_in_open_ledger >= amount
 
 
 class LedgerStepFailed(BusinessRuleViolation):

@@ -129,17 +129,23 @@ class LedgerClient:
         data = result.get("account_data")
         return int(data["Sequence"]) if data else None
 
-    def trust_lines(self, address: str, peer: str | None = None) -> list[dict[str, Any]]:
+    def trust_lines(
+        self, address: str, peer: str | None = None, ledger: str = "validated"
+    ) -> list[dict[str, Any]]:
+        """ledger="current" reads the open ledger: what is applied but not yet validated."""
         result = self.request(
-            AccountLines(account=address, peer=peer, ledger_index="validated"),
+            AccountLines(account=address, peer=peer, ledger_index=ledger),
             frozenset({"actNotFound"}),
         )
         return list(result.get("lines", []))
 
-    def trust_line(self, address: str, issuer: str, currency: str) -> dict[str, Any] | None:
+    def trust_line(
+        self, address: str, issuer: str, currency: str, ledger: str = "validated"
+    ) -> dict[str, Any] | None:
         """The address's line to issuer in currency, as account_lines shows it; None if none."""
         return next(
-            (x for x in self.trust_lines(address, issuer) if x["currency"] == currency), None
+            (x for x in self.trust_lines(address, issuer, ledger) if x["currency"] == currency),
+            None,
         )
 
     def objects(self, address: str, kind: AccountObjectType) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """The saga's ledger steps, one small handler each (so each Lambda can be granted only its key).
 
-Each call advances its step by one check and answers PENDING or DONE; the workflow waits.
+Each call advances its step by one check and answers PENDING or DONE (or, for the mint,
+ACCEPTED: applied to the open ledger, so its successors may follow); the workflow waits.
 """
 
 from typing import Any
@@ -22,6 +23,15 @@ def _forward(step: Step, event: dict[str, Any]) -> dict[str, Any]:
     return progress.as_output()
 
 
+def _confirm(step: Step, event: dict[str, Any]) -> dict[str, Any]:
+    from lambdas.purchase.settlement import purchase_ledger  # xrpl-py, ~200 ms: on first use
+
+    logger.append_keys(purchase_id=event["purchase_id"], step=step.value)
+    progress = purchase_ledger().confirm(event["purchase_id"], step, int(event.get("checks", 0)))
+    logger.info("step confirmed" if progress.state == "DONE" else "step checked")
+    return progress.as_output()
+
+
 def _reverse(step: Step, event: dict[str, Any]) -> dict[str, Any]:
     from lambdas.purchase.settlement import purchase_ledger  # xrpl-py, ~200 ms: on first use
 
@@ -34,6 +44,12 @@ def _reverse(step: Step, event: dict[str, Any]) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 def mint_stablecoin(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return _forward(Step.MINT, event)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def confirm_mint(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The mint its successors already followed into the open ledger, until it validated."""
+    return _confirm(Step.MINT, event)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -23,9 +23,11 @@ from domain.settlement import (
     LedgerStepFailed,
     Settlement,
     Step,
+    accepted_into_open_ledger,
     check_still_validating,
     holdings_transactions,
     reversal_needed,
+    transfer_covered,
 )
 from domain.signing_policy import check_investor_transaction
 from lambdas import investor_records, purchase_records
@@ -37,6 +39,7 @@ from lambdas.ledger.submission import LedgerSubmitter, Signer, Status
 from lambdas.tables import PurchaseRecord, SubmissionRecord
 
 PENDING, DONE = "PENDING", "DONE"
+ACCEPTED = "ACCEPTED"  # in the open ledger, not yet validated: successors may follow it
 
 
 class InvestorBlocked(BusinessRuleViolation):
@@ -163,6 +166,8 @@ class PurchaseLedger:
         submission = self.submitter.find(key)
         if submission is None:
             self._ensure_may_go_forward(record)
+            if step == Step.TRANSFER and not self._stablecoin_in_hand(deal):
+                return self._pending(purchase_id, step.value, checks)  # the mint is not in yet
             tx = deal.transaction(step)
             self._vet(deal.signer_role(step), tx, deal)
             try:
@@ -173,7 +178,29 @@ class PurchaseLedger:
                 return self._pending(purchase_id, step.value, checks)
         elif submission.status in (Status.SUBMITTED, Status.PREPARING):
             submission = self.submitter.check(key, sign)
+        if accepted_into_open_ledger(step, submission.preliminary_result) and (
+            submission.status in (Status.SUBMITTED, Status.PREPARING)
+        ):
+            return Progress(purchase_id, step.value, ACCEPTED, checks)
         return self._progress(record, step, submission, checks)
+
+    def confirm(self, purchase_id: str, step: Step, checks: int) -> Progress:
+        """A step its successors already followed: DONE once validated; never submits."""
+        record = purchase_records.get(purchase_id)
+        deal = self.settlement(record)
+        key = deal.business_key(step)
+        submission = self.submitter.find(key)
+        if submission is None:
+            raise LedgerStepFailed(f"{step.value}: confirmed before it was submitted")
+        if submission.status in (Status.SUBMITTED, Status.PREPARING):
+            submission = self.submitter.check(key, self._signer(deal.signer_role(step), deal))
+        return self._progress(record, step, submission, checks)
+
+    def _stablecoin_in_hand(self, deal: Settlement) -> bool:
+        line = self.ledger.trust_line(
+            deal.investor_address, self.accounts.issuer, STABLECOIN_CURRENCY, ledger="current"
+        )
+        return line is not None and transfer_covered(Decimal(line["balance"]), deal.amount)
 
     def _ensure_may_go_forward(self, record: PurchaseRecord) -> None:
         if record.compensating:

@@ -49,6 +49,7 @@ PURCHASE_TRIGGERS: dict[str, list[tuple[str, str]]] = {
     "Record deposit": [],
     "Authorize trust line": [],
     "Mint stablecoin": [],
+    "Confirm mint": [],
     "Transfer stablecoin": [],
     "Deliver instrument": [],
     "Complete purchase": [],

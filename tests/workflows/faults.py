@@ -32,12 +32,14 @@ class Faults:
         from lambdas.purchase.settlement import DONE, PurchaseLedger
 
         make_error = error or (lambda message: InjectedFailure(message))
-        method = "ready_holdings" if step == "holdings" else _method_for(step)
-        real = getattr(PurchaseLedger, method)
         faults = self
 
-        def failing(ledger: Any, purchase_id: str, *args: Any) -> Any:
-            if _step_of(step, args):
+        def failing_in(method: str) -> Callable[..., Any]:
+            real = getattr(PurchaseLedger, method)
+
+            def failing(ledger: Any, purchase_id: str, *args: Any) -> Any:
+                if not _step_of(step, args):
+                    return real(ledger, purchase_id, *args)
                 if when == "before":
                     faults.fired.append(f"{step} before")
                     raise make_error(f"injected failure before {step}")
@@ -46,9 +48,11 @@ class Faults:
                     faults.fired.append(f"{step} after")
                     raise make_error(f"injected failure after {step} validated")
                 return progress
-            return real(ledger, purchase_id, *args)
 
-        self.monkeypatch.setattr(PurchaseLedger, method, failing)
+            return failing
+
+        for method in _methods_for(step):
+            self.monkeypatch.setattr(PurchaseLedger, method, failing_in(method))
 
     def completion(self) -> None:
         from lambdas import purchase_records
@@ -60,24 +64,31 @@ class Faults:
         self.monkeypatch.setattr(purchase_records, "complete_delivery", failing)
 
     def after_step(self, step: str, action: Callable[[str], None]) -> None:
-        """Run action(purchase_id) once the step has validated (e.g. an AML flag arriving)."""
-        from lambdas.purchase.settlement import DONE, PurchaseLedger
+        """Run action(purchase_id) once, as soon as the step's successors may go: it validated,
+        or (the mint) it was accepted into the open ledger. E.g. an AML flag arriving between
+        the mint and the transfer."""
+        from lambdas.purchase.settlement import ACCEPTED, DONE, PurchaseLedger
 
         real = PurchaseLedger.advance
+        done: list[str] = []
 
         def watching(ledger: Any, purchase_id: str, the_step: Any, checks: int) -> Any:
             progress = real(ledger, purchase_id, the_step, checks)
-            if the_step.value == step and progress.state == DONE:
+            if the_step.value == step and progress.state in (DONE, ACCEPTED) and not done:
+                done.append(purchase_id)
                 action(purchase_id)
             return progress
 
         self.monkeypatch.setattr(PurchaseLedger, "advance", watching)
 
 
-def _method_for(step: str) -> str:
+def _methods_for(step: str) -> tuple[str, ...]:
+    """The PurchaseLedger methods that submit or decide the step."""
     from domain.settlement import FORWARD_STEPS, Step
 
-    return "advance" if Step(step) in FORWARD_STEPS else "reverse"
+    if step == "holdings":
+        return ("ready_holdings",)
+    return ("advance", "confirm") if Step(step) in FORWARD_STEPS else ("reverse",)
 
 
 def _step_of(step: str, args: tuple[Any, ...]) -> bool:
