@@ -352,6 +352,44 @@ def test_a_transaction_the_ledger_refuses_is_undone(
         assert transactions["redeem-stablecoin"]["result"] == "tesSUCCESS"
 
 
+def test_a_mint_accepted_then_lost_holds_the_transfer_until_a_mint_validates(
+    aws: LocalAws,
+    platform: dict[str, Any],
+    investor: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server answered tesSUCCESS to the mint, then lost it. The delivery goes ahead, but the
+    transfer waits until the open ledger shows the stablecoin: sent without it, it would have
+    validated as a tec. Confirm mint re-signs the mint once the lost one expired."""
+    from tests.reliability.faults_matrix_support import dropped_submissions
+
+    issuer = platform["accounts"].issuer
+    dropped = dropped_submissions(
+        monkeypatch, lambda tx: tx["Account"] == issuer and tx["TransactionType"] == "Payment"
+    )
+    books = Books(platform, investor)
+    detail = payment(investor["investor_id"], units=2, amount="200.00")
+
+    execution = run_payment(aws, detail, timeout=120)
+
+    output = json.loads(execution["output"])
+    assert output["status"] == PurchaseStatus.DELIVERED, output.get("reason")
+    assert len(dropped) == 1, "the first mint was lost"
+    mint, transfer = output["transactions"]["mint"], output["transactions"]["transfer"]
+    assert mint["result"] == transfer["result"] == "tesSUCCESS"
+    assert transfer["ledger_index"] >= mint["ledger_index"]
+    assert books.change() == {
+        "company": Decimal("200.00"),
+        "outstanding": Decimal("200.00"),
+        "investor_units": 2,
+        "units_outstanding": 2,
+        "available": -2,
+        "sold": 2,
+    }
+    states = state_names_of(aws, execution)
+    assert states.count("Wait for mint to validate") > 1 and states.count("Wait for transfer") > 1
+
+
 def test_an_aml_block_in_the_middle_stops_the_purchase(
     aws: LocalAws, platform: dict[str, Any], investor: dict[str, str], faults: Faults
 ) -> None:

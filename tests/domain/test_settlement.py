@@ -1,0 +1,43 @@
+"""Which saga steps may be followed before they validate, and when the transfer may go."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from domain.settlement import Step, accepted_into_open_ledger, transfer_covered
+
+
+@pytest.mark.parametrize(
+    ("step", "preliminary", "accepted"),
+    [
+        (Step.MINT, "tesSUCCESS", True),
+        (Step.MINT, None, False),  # kept back, never sent
+        (Step.MINT, "terQUEUED", False),
+        (Step.MINT, "tecPATH_DRY", False),  # would validate as a failure
+        (Step.MINT, "tefPAST_SEQ", False),
+        (Step.TRANSFER, "tesSUCCESS", False),  # nothing waits on it
+        (Step.DELIVER, "tesSUCCESS", False),
+        (Step.CLAW_BACK, "tesSUCCESS", False),
+    ],
+)
+def test_only_a_mint_in_the_open_ledger_lets_its_successors_go(
+    step: Step, preliminary: str | None, accepted: bool
+) -> None:
+    assert accepted_into_open_ledger(step, preliminary) is accepted
+
+
+@pytest.mark.parametrize(
+    ("held", "amount", "covered"),
+    [
+        ("0", "100.00", False),
+        ("99.99", "100.00", False),
+        ("100", "100.00", True),
+        ("250.5", "100.00", True),
+    ],
+)
+def test_the_transfer_goes_once_the_investor_holds_the_amount(
+    held: str, amount: str, covered: bool
+) -> None:
+    assert transfer_covered(Decimal(held), Decimal(amount)) is covered
