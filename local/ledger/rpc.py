@@ -643,9 +643,11 @@ def account_tx(chain: Chain, params: Params) -> dict[str, Any]:
         raise RpcError("invalidLgrRange")
     with chain.lock:
         entries = [e for e in chain.account_txs.get(account, []) if lo <= e[0] <= hi]
-    entries.sort(reverse=not params.get("forward", False))
-    limit, offset = _paging(params, 200)
-    page = entries[offset : offset + limit]
+    forward = bool(params.get("forward", False))
+    entries.sort(reverse=not forward)
+    limit, _ = _paging(params, 200)
+    entries = _from_tx_marker(entries, params.get("marker"), forward)
+    page = entries[:limit]
     binary = bool(params.get("binary"))
     txs = [record_json(chain, chain.txs[h], binary) for _, _, h in page]
     result: dict[str, Any] = {
@@ -656,9 +658,22 @@ def account_tx(chain: Chain, params: Params) -> dict[str, Any]:
         "transactions": txs,
         "validated": True,
     }
-    if offset + limit < len(entries):
-        result["marker"] = {"ledger": page[-1][0], "seq": offset + limit}
+    if limit < len(entries):  # rippled's marker: the ledger and index of the next one
+        result["marker"] = {"ledger": entries[limit][0], "seq": entries[limit][1]}
     return result
+
+
+def _from_tx_marker(entries: list[Any], marker: Any, forward: bool) -> list[Any]:
+    """The entries from the marker's transaction on: (ledger, index in ledger) keeps its place
+    while new ledgers close between pages, which an offset would not."""
+    if marker is None:
+        return entries
+    if not isinstance(marker, dict) or not all(
+        isinstance(marker.get(k), int) for k in ("ledger", "seq")
+    ):
+        raise RpcError("invalidParams", "Invalid field 'marker'.")
+    at = (marker["ledger"], marker["seq"])
+    return [e for e in entries if ((e[0], e[1]) >= at if forward else (e[0], e[1]) <= at)]
 
 
 def ledger_entry(chain: Chain, params: Params) -> dict[str, Any]:
