@@ -111,9 +111,12 @@ class PurchaseLedger:
             if submission is None:
                 self._ensure_may_go_forward(record)
                 self._vet(item.role, item.tx, deal)
-                submission = self.submitter.submit(
-                    key, item.tx, sign, use_ticket=item.role != "investor"
-                )
+                try:
+                    submission = self.submitter.submit(
+                        key, item.tx, sign, use_ticket=item.role != "investor"
+                    )
+                except PoolEmpty:  # as in advance: the refill lands with the next ledger
+                    return self._pending(purchase_id, "holdings", checks)
             elif submission.status in (Status.SUBMITTED, Status.PREPARING):
                 submission = self.submitter.check(key, sign)
             self._note_holding(record, item.role, submission)

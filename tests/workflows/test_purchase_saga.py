@@ -390,6 +390,38 @@ def test_a_mint_accepted_then_lost_holds_the_transfer_until_a_mint_validates(
     assert states.count("Wait for mint to validate") > 1 and states.count("Wait for transfer") > 1
 
 
+@pytest.mark.parametrize("refusals", [1, 3])
+def test_an_empty_ticket_pool_makes_the_steps_wait_not_fail(
+    aws: LocalAws,
+    platform: dict[str, Any],
+    investor: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    refusals: int,
+) -> None:
+    """A burst empties a platform account's Ticket pool: the holdings and the mint wait for the
+    refill's ledger (PENDING) instead of failing the purchase."""
+    from lambdas.ledger import submission
+    from lambdas.ledger.reservation import PoolEmpty
+
+    real, refused = submission.reserve_ticket, []
+
+    def empty_at_first(*args: Any) -> Any:
+        if len(refused) < refusals:
+            refused.append(args[1]["TransactionType"])
+            raise PoolEmpty("no ticket available (test); a refill is under way")
+        return real(*args)
+
+    monkeypatch.setattr(submission, "reserve_ticket", empty_at_first)
+    detail = payment(investor["investor_id"])
+
+    execution = run_payment(aws, detail)
+
+    output = json.loads(execution["output"])
+    assert output["status"] == PurchaseStatus.DELIVERED, output.get("reason")
+    assert len(refused) == refusals
+    assert state_names_of(aws, execution).count("Wait for trust line") >= refusals
+
+
 def test_an_aml_block_in_the_middle_stops_the_purchase(
     aws: LocalAws, platform: dict[str, Any], investor: dict[str, str], faults: Faults
 ) -> None:
