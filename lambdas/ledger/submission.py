@@ -154,8 +154,10 @@ class LedgerSubmitter:
             if undoing and record.ticket_sequence is not None:
                 return self._fail_unapplied(record, "expired while the step was being undone")
             return self._after_expiry(record, sign)
-        if "error" in found:
+        if "error" in found and validated_before_lookup < int(record.last_ledger_sequence):
             self._send(record)  # not seen yet: harmless to submit the same blob again
+        # From its LastLedgerSequence on, the blob can no longer apply (tefMAX_LEDGER): the next
+        # check proves the expiry and re-signs.
         return record
 
     def _prepare(

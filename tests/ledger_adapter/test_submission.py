@@ -120,6 +120,33 @@ def test_a_transaction_that_expired_is_re_signed_on_the_same_sequence(
     assert balance(submitter, destination) == 12_000_000
 
 
+def test_a_blob_past_its_last_ledger_is_not_sent_again(
+    submitter: Any, funding: Any, ledger: LocalLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the ledger named by LastLedgerSequence validated without it, sending the blob again
+    could only earn tefMAX_LEDGER; the check waits for the proof of expiry instead."""
+    from lambdas.ledger.submission import LAST_LEDGER_WINDOW
+
+    key = new_key()
+    tx = xrp_payment(funding.address, Wallet.create().address, 12_000_000)
+    sent: list[str] = []
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            submitter.ledger, "submit_blob", lambda blob: sent.append(blob) or "telNETWORK_DOWN"
+        )
+        lost = submitter.submit(key, tx, funding.sign, use_ticket=False)
+        accept(ledger.rpc_url, LAST_LEDGER_WINDOW)
+        assert submitter.ledger.validated_ledger_index() >= int(lost.last_ledger_sequence)
+        sent.clear()
+        assert submitter.check(key, funding.sign).tx_hash == lost.tx_hash, "not provably expired"
+        assert sent == []
+    accept(ledger.rpc_url)
+    resigned = submitter.check(key, funding.sign)
+    assert resigned.tx_hash != lost.tx_hash
+    accept(ledger.rpc_url)
+    assert submitter.check(key, funding.sign).status == "SUCCEEDED"
+
+
 def test_a_tec_result_is_a_final_failure(submitter: Any, funding: Any, ledger: LocalLedger) -> None:
     key = new_key()
     too_little = xrp_payment(funding.address, Wallet.create().address, 10)  # under the base reserve
