@@ -3,10 +3,14 @@
 1. Every Task names its function by a placeholder the workflow substitutes (`${<Task>Arn}`).
 2. No error is swallowed: from every Catch's target, each path (Next, Default, Choices) meets a
    compensating Task or a Fail state before it can end; none ends in success without one.
+3. A Retry that lists TransientFault lists each of its subclasses too: Step Functions matches a
+   Lambda error by its class name, never its base class, so an empty Ticket pool or an account
+   not yet on the ledger would otherwise skip the retry and undo the step.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +21,7 @@ import pytest
 
 from cdk.workflows import PLACEHOLDER, STATEMACHINES_DIR, WORKFLOWS
 
+ROOT = STATEMACHINES_DIR.parent
 ASL_FILES = sorted(STATEMACHINES_DIR.glob("*.asl.json"))
 SPECS = {spec.definition_file: spec for spec in WORKFLOWS}
 # The functions that undo or hand over to an operator: reaching one is handling the error.
@@ -113,6 +118,33 @@ def test_every_catch_reaches_compensation_or_a_fail_state(path: Path) -> None:
                 unhandled = unhandled_paths(scope, catch["Next"])
                 assert unhandled == [], f"{path.name}: {name!r} catches into {unhandled}"
     assert catches > 0
+
+
+def transient_faults() -> set[str]:
+    """Every class in domain/ and lambdas/ derived from TransientFault, read from the source."""
+    bases: dict[str, set[str]] = {}
+    for path in [*ROOT.glob("domain/**/*.py"), *ROOT.glob("lambdas/**/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                bases[node.name] = {b.id for b in node.bases if isinstance(b, ast.Name)}
+    found = {"TransientFault"}
+    while grown := {name for name, of in bases.items() if of & found} - found:
+        found |= grown
+    return found - {"TransientFault"}
+
+
+def test_every_transient_retry_names_the_subclasses_too() -> None:
+    subclasses = transient_faults()
+    assert {"PoolEmpty", "AccountMissing"} <= subclasses
+    checked = 0
+    for path in ASL_FILES:
+        for scope in scopes(json.loads(path.read_text())):
+            for name, state in scope.states.items():
+                for retrier in state.get("Retry", []):
+                    if "TransientFault" in retrier["ErrorEquals"]:
+                        assert subclasses <= set(retrier["ErrorEquals"]), (path.name, name)
+                        checked += 1
+    assert checked > 20
 
 
 def test_the_rules_cover_every_workflow() -> None:
