@@ -9,10 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
 from domain.errors import BusinessRuleViolation, PaymentRejected, TransientFault
 from domain.investor import InvestorStanding
@@ -25,8 +23,7 @@ from domain.purchase import (
     handling_for,
     units_unavailable,
 )
-from lambdas.config import settings
-from lambdas.tables import InstrumentRecord, PurchaseRecord
+from lambdas.tables import InstrumentRecord, PurchaseRecord, transaction
 
 
 class PurchaseUndoing(BusinessRuleViolation):
@@ -123,9 +120,9 @@ def _create_with_reservation(
         units_held=True,
     )
     try:
-        with _transaction() as transaction:
-            transaction.save(record, condition=PurchaseRecord.purchase_id.does_not_exist())
-            transaction.update(
+        with transaction() as writes:
+            writes.save(record, condition=PurchaseRecord.purchase_id.does_not_exist())
+            writes.update(
                 InstrumentRecord(payment.instrument_id),
                 actions=[
                     InstrumentRecord.units_available.add(-payment.units),
@@ -211,14 +208,14 @@ def release_units(purchase_id: str, execution_arn: str) -> PurchaseRecord | None
     if record is None or not record.units_held or record.execution_arn != execution_arn:
         return record
     try:
-        with _transaction() as transaction:
-            transaction.update(
+        with transaction() as writes:
+            writes.update(
                 record,
                 actions=[PurchaseRecord.units_held.set(False)],
                 condition=(PurchaseRecord.units_held == True)  # noqa: E712 (DynamoDB condition)
                 & (PurchaseRecord.execution_arn == execution_arn),
             )
-            transaction.update(
+            writes.update(
                 InstrumentRecord(record.instrument_id),
                 actions=[
                     InstrumentRecord.units_available.add(int(record.units)),
@@ -239,8 +236,8 @@ def complete_delivery(purchase_id: str) -> PurchaseRecord:
     if record.compensating or not record.units_held:
         raise PurchaseUndoing(f"purchase {purchase_id} is being undone: {record.reason}")
     try:
-        with _transaction() as transaction:
-            transaction.update(
+        with transaction() as writes:
+            writes.update(
                 record,
                 actions=[
                     PurchaseRecord.units_held.set(False),
@@ -250,7 +247,7 @@ def complete_delivery(purchase_id: str) -> PurchaseRecord:
                 condition=(PurchaseRecord.units_held == True)  # noqa: E712
                 & (PurchaseRecord.compensating == False),  # noqa: E712
             )
-            transaction.update(
+            writes.update(
                 InstrumentRecord(record.instrument_id),
                 actions=[
                     InstrumentRecord.units_reserved.add(-int(record.units)),
@@ -365,10 +362,6 @@ def transactions_of(record: PurchaseRecord) -> dict[str, Any]:
 
 def _plain(details: dict[str, Any]) -> dict[str, Any]:
     return {k: int(v) if isinstance(v, (int, float, Decimal)) else v for k, v in details.items()}
-
-
-def _transaction() -> TransactWrite:
-    return TransactWrite(connection=Connection(region=settings().region))
 
 
 def _failed(error: TransactWriteError, index: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,9 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.models import MetaProtocol, Model
+from pynamodb.transactions import TransactWrite
 
 from lambdas.config import settings
 
@@ -24,6 +27,18 @@ def _meta(table_name: str) -> MetaProtocol:
     """pynamodb's per-model Meta: the table named by configuration, in the configured region."""
     meta: MetaProtocol = type("Meta", (), {"table_name": table_name, "region": settings().region})  # type: ignore[assignment]
     return meta
+
+
+@functools.cache
+def _transactions_connection() -> Connection:
+    # One per process, as the models keep theirs: each new Connection builds a botocore client,
+    # tens of milliseconds of model loading per transaction (most of a saga step under load).
+    return Connection(region=settings().region)
+
+
+def transaction() -> TransactWrite:
+    """A DynamoDB transaction across the tables, on the process's shared connection."""
+    return TransactWrite(connection=_transactions_connection())
 
 
 def _now() -> datetime:

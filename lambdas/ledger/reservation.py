@@ -12,15 +12,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from domain.errors import TransientFault
-from lambdas.config import settings
 from lambdas.ledger.sequences import AVAILABLE, CLAIMED, SequenceAllocator, TicketPool
-from lambdas.tables import AccountSequenceRecord, SubmissionRecord, TicketRecord
+from lambdas.tables import AccountSequenceRecord, SubmissionRecord, TicketRecord, transaction
 
 RecordFor = Callable[[dict[str, Any]], SubmissionRecord]  # the record, given the sequenced tx
 
@@ -84,9 +81,9 @@ def reserve_ticket(
 def _write_with(item: Model, actions: list[Any], condition: Any, record: SubmissionRecord) -> bool:
     """Update item and create record atomically; False if item's condition no longer held."""
     try:
-        with TransactWrite(connection=Connection(region=settings().region)) as transaction:
-            transaction.update(item, actions=actions, condition=condition)
-            transaction.save(record, condition=SubmissionRecord.business_key.does_not_exist())
+        with transaction() as writes:
+            writes.update(item, actions=actions, condition=condition)
+            writes.save(record, condition=SubmissionRecord.business_key.does_not_exist())
         return True
     except TransactWriteError as error:
         # pynamodb sends puts before updates: reason 0 is the record, reason 1 the item.

@@ -189,8 +189,10 @@ def test_concurrent_flows_of_one_account_get_distinct_sequences_and_all_validate
     sent = {submitter.find(k).preliminary_result for k in keys}
     assert sent <= {None, "tesSUCCESS"}, "one sent before its predecessor is held, not terPRE_SEQ"
     accept(ledger.rpc_url)
-    for key in keys:
-        submitter.check(key, sign)  # resubmits any that arrived before their predecessor
+    # Sends those kept back for arriving before their predecessor, in Sequence order: each
+    # waits for the one before it (the saga's Wait loops reach the same order).
+    for record in sorted(records, key=lambda r: int(r.sequence)):
+        submitter.check(str(record.business_key), sign)
     accept(ledger.rpc_url)
     assert [submitter.check(k, sign).status for k in keys] == ["SUCCEEDED"] * 12
     assert balance(submitter, destination) == 20_000_000 + 12_000
