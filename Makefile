@@ -38,7 +38,7 @@ lint: $(READY)
 	$(BIN)/ruff format --check .
 
 typecheck: $(READY)
-	$(BIN)/mypy domain lambdas local ops cdk app.py
+	$(BIN)/mypy domain lambdas local ops cdk bench app.py
 
 pytest: $(READY)
 	$(BIN)/pytest -n 2 --dist loadfile

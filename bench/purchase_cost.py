@@ -115,7 +115,11 @@ def main() -> int:
         LocalLedger(close_interval_ms=0) as ledger,
         in_process({"XRPL_URL": ledger.rpc_url}, instant_workflows=True) as aws,
     ):
-        patches.WorkflowClock.on_wait = lambda: ledger.close_ledger() and None
+
+        def close_per_wait() -> None:
+            ledger.close_ledger()
+
+        patches.WorkflowClock.on_wait = close_per_wait
         investor_id = prepare(aws, ledger)
         meter = Meter()
         transitions = 0

@@ -4,41 +4,41 @@ Each call advances its step by one check and answers PENDING or DONE (or, for th
 ACCEPTED: applied to the open ledger, so its successors may follow); the workflow waits.
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from domain.settlement import Step
 
+if TYPE_CHECKING:
+    from lambdas.purchase.settlement import Progress, PurchaseLedger
+
 logger = Logger(service="purchase")
+
+Check = Callable[["PurchaseLedger", str, Step, int], "Progress"]
+
+
+def _check(check: Check, step: Step, event: dict[str, Any], message: str) -> dict[str, Any]:
+    from lambdas.purchase.settlement import purchase_ledger  # xrpl-py, ~200 ms: on first use
+
+    logger.append_keys(purchase_id=event["purchase_id"], step=step.value)
+    progress = check(purchase_ledger(), event["purchase_id"], step, int(event.get("checks", 0)))
+    logger.info(message, extra={"state": progress.state})
+    return progress.as_output()
 
 
 def _forward(step: Step, event: dict[str, Any]) -> dict[str, Any]:
-    from lambdas.purchase.settlement import purchase_ledger  # xrpl-py, ~200 ms: on first use
+    from lambdas.purchase.settlement import PurchaseLedger
 
-    logger.append_keys(purchase_id=event["purchase_id"], step=step.value)
-    progress = purchase_ledger().advance(event["purchase_id"], step, int(event.get("checks", 0)))
-    logger.info("step checked", extra={"state": progress.state})
-    return progress.as_output()
-
-
-def _confirm(step: Step, event: dict[str, Any]) -> dict[str, Any]:
-    from lambdas.purchase.settlement import purchase_ledger  # xrpl-py, ~200 ms: on first use
-
-    logger.append_keys(purchase_id=event["purchase_id"], step=step.value)
-    progress = purchase_ledger().confirm(event["purchase_id"], step, int(event.get("checks", 0)))
-    logger.info("step confirmed" if progress.state == "DONE" else "step checked")
-    return progress.as_output()
+    return _check(PurchaseLedger.advance, step, event, "step checked")
 
 
 def _reverse(step: Step, event: dict[str, Any]) -> dict[str, Any]:
-    from lambdas.purchase.settlement import purchase_ledger  # xrpl-py, ~200 ms: on first use
+    from lambdas.purchase.settlement import PurchaseLedger
 
-    logger.append_keys(purchase_id=event["purchase_id"], step=step.value)
-    progress = purchase_ledger().reverse(event["purchase_id"], step, int(event.get("checks", 0)))
-    logger.info("compensation checked", extra={"state": progress.state})
-    return progress.as_output()
+    return _check(PurchaseLedger.reverse, step, event, "compensation checked")
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -49,7 +49,9 @@ def mint_stablecoin(event: dict[str, Any], context: LambdaContext) -> dict[str, 
 @logger.inject_lambda_context(clear_state=True)
 def confirm_mint(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The mint its successors already followed into the open ledger, until it validated."""
-    return _confirm(Step.MINT, event)
+    from lambdas.purchase.settlement import PurchaseLedger
+
+    return _check(PurchaseLedger.confirm, Step.MINT, event, "mint confirmation checked")
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -188,6 +189,32 @@ def test_a_second_purchase_needs_no_trust_line_round(
     states = distinct_states(aws, second["executionArn"])
     assert "Wait for trust line" not in states, "holdings in place: no ledger round spent on them"
     assert sum(1 for s in state_names_of(aws, second) if s == "Wait for mint to validate") >= 1
+
+
+def test_a_warm_purchase_builds_no_aws_client(
+    aws: LocalAws,
+    platform: dict[str, Any],
+    investor: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A warm Lambda reuses its clients: building one loads botocore's models from disk, tens
+    of milliseconds that once made every DynamoDB transaction slow under load."""
+    import botocore.session
+
+    run_payment(aws, payment(investor["investor_id"]))  # warms every purchase handler
+    built: list[str] = []
+    create_client = botocore.session.Session.create_client
+
+    def counting(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        if any("/lambdas/" in frame.filename for frame in traceback.extract_stack()):
+            built.append(service_name)
+        return create_client(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", counting)
+    second = run_payment(aws, payment(investor["investor_id"], units=1, amount="100.00"))
+
+    assert json.loads(second["output"])["status"] == PurchaseStatus.DELIVERED
+    assert built == []
 
 
 def state_names_of(aws: LocalAws, execution: dict[str, Any]) -> list[str]:
