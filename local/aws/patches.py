@@ -24,6 +24,11 @@ from urllib.parse import urlencode
 import moto
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.core.common_models import BaseModel
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import Replay, Rule, events_backends
 from moto.kms import responses as kms_responses
@@ -64,6 +69,9 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(retrier_decl, "time", None),
     PatchPoint(wait_function.WaitFunction, "_wait_interval", ("self", "env", "wait_seconds")),
     PatchPoint(DynamoHandler, "call_action", ("self",)),
+    PatchPoint(BaseModel, "__new__", ("cls", "args", "kwargs")),
+    PatchPoint(DynamoDBBackend, "transact_write_items", ("self", "transact_items")),
+    PatchPoint(dynamodb_models, "copy", None),
 )
 
 _originals: dict[tuple[int, str], Any] = {}
@@ -113,6 +121,8 @@ def apply_all() -> None:
         _patch_jsonata()
         _patch_timing()
         _patch_dynamodb_atomicity()
+        _patch_model_registry()
+        _patch_transaction_backup()
         _applied = True
 
 
@@ -548,3 +558,85 @@ def _patch_dynamodb_atomicity() -> None:
             return call_action(self)
 
     _replace(DynamoHandler, "call_action", atomic_call_action)
+
+
+# --- moto's models: no registry of every instance ever made ----------------------------------
+
+
+def _unregistered_new(cls: type[BaseModel], *args: Any, **kwargs: Any) -> Any:
+    return super(BaseModel, cls).__new__(cls)  # what BaseModel.__new__ does, minus the registry
+
+
+def _patch_model_registry() -> None:
+    """moto's BaseModel appends every instance to a class-level list, kept for its own
+    introspection API. DynamoDB makes an Item for every item a scan returns and copies whole
+    tables for every TransactWriteItems, so the list kept all of them alive: about 2 MB a
+    purchase, gigabytes over a long run. Nothing here reads the list."""
+    _replace(BaseModel, "__new__", _unregistered_new)
+
+
+# --- DynamoDB: a transaction backs up the items it names, not whole tables -------------------
+
+ItemBackup = tuple[Table, DynamoType, DynamoType | None, Any]  # table, hash, range, item or None
+
+
+class _CopyKeepingTables:
+    """The `copy` module as moto.dynamodb.models sees it, except that a Table is not copied."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def _named_items(
+    backend: DynamoDBBackend, transact_items: list[dict[str, Any]]
+) -> list[ItemBackup]:
+    """A copy of each item the transaction names, as it is now (None: it does not exist)."""
+    backups = []
+    for entry in transact_items:
+        for op_type, op in entry.items():
+            table = backend.tables.get(op.get("TableName", ""))
+            key = op.get("Item") if op_type == "Put" else op.get("Key")
+            if table is None or not isinstance(key, dict) or table.hash_key_attr not in key:
+                continue  # moto refuses the transaction before writing anything
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_attr = table.range_key_attr
+            range_value = DynamoType(key[range_attr]) if range_attr in key else None
+            if table.has_range_key and range_value is None:
+                continue
+            item = table.get_item(hash_value, range_value)
+            backups.append((table, hash_value, range_value, copy.deepcopy(item)))
+    return backups
+
+
+def _restore(backups: list[ItemBackup]) -> None:
+    for table, hash_value, range_value, item in reversed(backups):
+        if item is None:
+            if table.get_item(hash_value, range_value) is not None:
+                table.delete_item(hash_value, range_value)
+        elif range_value is not None:
+            table.items[hash_value][range_value] = item
+        else:
+            table.items[hash_value] = item
+
+
+def _patch_transaction_backup() -> None:
+    """moto backs a TransactWriteItems up by deep-copying every table it names, whole, to
+    restore them if it is cancelled: O(table) per transaction, so a long run slowed down as the
+    tables grew. Requests are serialised (above), so restoring just the named items gives the
+    same state; moto's own table copy becomes the table itself."""
+    transact = original(DynamoDBBackend, "transact_write_items")
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        backups = _named_items(self, transact_items)
+        try:
+            transact(self, transact_items)
+        except Exception:
+            _restore(backups)
+            raise
+
+    _replace(dynamodb_models, "copy", _CopyKeepingTables())
+    _replace(DynamoDBBackend, "transact_write_items", transact_write_items)

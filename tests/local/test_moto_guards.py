@@ -48,7 +48,7 @@ def test_moto_still_lacks_what_the_patches_add() -> None:
         patches.original(wait_function.WaitFunction, "_wait_interval")
     )
     assert "message_type" in inspect.getsource(patches.original(kms_responses.KmsResponse, "sign"))
-    transact = inspect.getsource(DynamoDBBackend.transact_write_items)
+    transact = inspect.getsource(patches.original(DynamoDBBackend, "transact_write_items"))
     assert "original_table_state" in transact and "deepcopy" in transact
 
 

@@ -145,3 +145,77 @@ def test_a_failing_transaction_does_not_erase_concurrent_writes(aws: LocalAws) -
         list(pool.map(lambda n: cancelled(n) if n % 2 else write(n), range(80)))
     for n in range(0, 80, 2):
         assert "Item" in dynamodb.get_item(TableName=table, Key={"account": {"S": f"w-{n}"}})
+
+
+def test_moto_keeps_no_registry_of_every_item_it_made(aws: LocalAws) -> None:
+    """Scans and transactions copy items; without the patch moto's registry kept every copy."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
+
+    dynamodb = aws.client("dynamodb")
+    table = aws.stack.function_environment["SEQUENCES_TABLE"]
+    registered = len(Item.instances_tracked) + len(Table.instances_tracked)
+    for n in range(20):
+        dynamodb.put_item(
+            TableName=table, Item={"account": {"S": f"r-{n}"}, "next_sequence": {"N": str(n)}}
+        )
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"account": {"S": f"r-{n}"}},
+                        "UpdateExpression": "SET next_sequence = :n",
+                        "ExpressionAttributeValues": {":n": {"N": str(n + 1)}},
+                    }
+                }
+            ]
+        )
+    assert len(dynamodb.scan(TableName=table)["Items"]) >= 20
+    assert len(Item.instances_tracked) + len(Table.instances_tracked) == registered
+
+
+def test_a_cancelled_transaction_undoes_its_own_writes_without_copying_tables(
+    aws: LocalAws,
+) -> None:
+    """moto applies a transaction's items in order and undoes them if one is cancelled; the
+    patch backs up only the items named. The table object itself is never replaced."""
+    from botocore.exceptions import ClientError
+    from moto.dynamodb.models import dynamodb_backends
+
+    dynamodb = aws.client("dynamodb")
+    name = aws.stack.function_environment["SEQUENCES_TABLE"]
+    backend = next(b for r in dynamodb_backends.values() for b in r.values() if name in b.tables)
+    table_before = backend.tables[name]
+    dynamodb.put_item(TableName=name, Item={"account": {"S": "t-a"}, "next_sequence": {"N": "1"}})
+    transaction = [
+        {
+            "Update": {
+                "TableName": name,
+                "Key": {"account": {"S": "t-a"}},
+                "UpdateExpression": "SET next_sequence = :n",
+                "ExpressionAttributeValues": {":n": {"N": "2"}},
+            }
+        },
+        {"Put": {"TableName": name, "Item": {"account": {"S": "t-new"}}}},
+        {
+            "ConditionCheck": {
+                "TableName": name,
+                "Key": {"account": {"S": "t-missing"}},
+                "ConditionExpression": "attribute_exists(account)",
+            }
+        },
+    ]
+
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        dynamodb.transact_write_items(TransactItems=transaction)
+
+    kept = dynamodb.get_item(TableName=name, Key={"account": {"S": "t-a"}}, ConsistentRead=True)
+    assert kept["Item"]["next_sequence"] == {"N": "1"}
+    assert "Item" not in dynamodb.get_item(TableName=name, Key={"account": {"S": "t-new"}})
+    assert backend.tables[name] is table_before
+
+    dynamodb.transact_write_items(TransactItems=transaction[:2])
+    applied = dynamodb.get_item(TableName=name, Key={"account": {"S": "t-a"}}, ConsistentRead=True)
+    assert applied["Item"]["next_sequence"] == {"N": "2"}
+    assert "Item" in dynamodb.get_item(TableName=name, Key={"account": {"S": "t-new"}})

@@ -210,7 +210,7 @@ def on_ledger(
     issuance = str(InstrumentRecord.get(INSTRUMENT, consistent_read=True).issuance_id)
     client, accounts = platform["client"], platform["accounts"]
     addresses = {i.address for i in investors}
-    # After thousands of executions moto's heap holds gigabytes, none of it garbage: left to
+    # After thousands of executions moto's heap holds gigabytes, nearly all live: left to
     # the collector, each full collection the audit's reads trigger walks all of it.
     gc.freeze()
     try:
