@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import inspect
 import json
 import logging
@@ -33,9 +34,11 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import Replay, Rule, events_backends
 from moto.kms import responses as kms_responses
 from moto.kms import utils as kms_utils
+from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from local.aws import lambda_runtime
 
@@ -72,6 +75,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(BaseModel, "__new__", ("cls", "args", "kwargs")),
     PatchPoint(DynamoDBBackend, "transact_write_items", ("self", "transact_items")),
     PatchPoint(dynamodb_models, "copy", None),
+    PatchPoint(ExecutionWorker, "_execution_logic", ("self",)),
 )
 
 _originals: dict[tuple[int, str], Any] = {}
@@ -123,6 +127,7 @@ def apply_all() -> None:
         _patch_dynamodb_atomicity()
         _patch_model_registry()
         _patch_transaction_backup()
+        _patch_dead_execution_threads()
         _applied = True
 
 
@@ -640,3 +645,33 @@ def _patch_transaction_backup() -> None:
 
     _replace(dynamodb_models, "copy", _CopyKeepingTables())
     _replace(DynamoDBBackend, "transact_write_items", transact_write_items)
+
+
+# --- Step Functions: an execution whose thread dies before it starts fails, visibly ----------
+
+
+def _fail_unstarted(worker: ExecutionWorker, error: Exception) -> None:
+    execution = worker._execution_communication.execution  # type: ignore[attr-defined]
+    execution.error = type(error).__name__
+    execution.cause = f"the emulated execution could not start: {error}"
+    execution.stop_date = datetime.datetime.now(datetime.UTC)
+    execution.exec_status = ExecutionStatus.FAILED
+
+
+def _patch_dead_execution_threads() -> None:
+    """moto runs each execution in its own thread. An exception there before the program
+    starts ends the thread and leaves the execution RUNNING forever, with no history, and a
+    run waiting for it times out an hour later with no reason. Once in 2,000 executions a
+    full duplicates run met one; the execution now ends FAILED with the error, logged."""
+    logic = original(ExecutionWorker, "_execution_logic")
+
+    def execution_logic(self: ExecutionWorker) -> None:
+        try:
+            logic(self)
+        except Exception as error:
+            LOG.exception("emulated execution thread died")
+            if self.env is not None:
+                raise  # the program ran: moto's own handling applies
+            _fail_unstarted(self, error)
+
+    _replace(ExecutionWorker, "_execution_logic", execution_logic)

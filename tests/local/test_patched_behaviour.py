@@ -4,6 +4,7 @@ import contextlib
 import hashlib
 import json
 import time
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -11,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from local.aws import lambda_runtime, patches
 from local.aws.platform import LocalAws
+from tests.conftest import wait_for
 
 EVENT = {
     "id": "e-1",
@@ -219,3 +221,26 @@ def test_a_cancelled_transaction_undoes_its_own_writes_without_copying_tables(
     applied = dynamodb.get_item(TableName=name, Key={"account": {"S": "t-a"}}, ConsistentRead=True)
     assert applied["Item"]["next_sequence"] == {"N": "2"}
     assert "Item" in dynamodb.get_item(TableName=name, Key={"account": {"S": "t-new"}})
+
+
+def test_an_execution_whose_thread_dies_before_starting_ends_failed(
+    aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    def broken(self: ExecutionWorker) -> None:
+        raise RuntimeError("parser state corrupted")
+
+    monkeypatch.setattr(ExecutionWorker, "_get_evaluation_entrypoint", broken)
+    sfn = aws.client("stepfunctions")
+    arn = aws.stack.output("PurchaseStateMachineArn")
+    started = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+
+    def ended() -> dict[str, Any] | None:
+        described = sfn.describe_execution(executionArn=started)
+        return described if described["status"] != "RUNNING" else None
+
+    described = wait_for(ended, 10)
+    assert described["status"] == "FAILED"
+    assert described["error"] == "RuntimeError"
+    assert "parser state corrupted" in described["cause"]
