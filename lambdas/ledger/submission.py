@@ -138,6 +138,8 @@ class LedgerSubmitter:
         if undoing and record.status == Status.PREPARING and record.ticket_sequence is not None:
             return self._cancel_prepared(record)
         if record.status == Status.PREPARING:
+            if self._held_for_its_turn(record):
+                return record
             record = self._sign_prepared(record, sign)
             self._send(record)
             return record
@@ -186,7 +188,9 @@ class LedgerSubmitter:
                 record = reserve_sequence(self.allocator, dict(unsigned), record_for)
         except AlreadyReserved:
             record = SubmissionRecord.get(business_key, consistent_read=True)
-        return self._sign_prepared(record, sign) if record.status == Status.PREPARING else record
+        if record.status != Status.PREPARING or self._held_for_its_turn(record):
+            return record
+        return self._sign_prepared(record, sign)
 
     def _reserve_ticket(
         self, tx: dict[str, Any], record_for: RecordFor, sign: Signer
@@ -286,6 +290,11 @@ class LedgerSubmitter:
             return  # check() sends it once its predecessors are in: no terPRE_SEQ, no drop
         result = self.ledger.submit_blob(record.tx_blob)
         record.update(actions=[SubmissionRecord.preliminary_result.set(result)])
+
+    def _held_for_its_turn(self, record: SubmissionRecord) -> bool:
+        """A Sequence transaction behind unsent predecessors is signed only once its turn
+        comes, so its LastLedgerSequence window starts when it can apply, not while it waits."""
+        return record.ticket_sequence is None and not self._its_turn(record)
 
     def _its_turn(self, record: SubmissionRecord) -> bool:
         """A Sequence transaction applies only after every lower Sequence of its account; sent

@@ -287,6 +287,7 @@ def test_a_crash_after_reserving_a_sequence_leaves_no_gap(
     )
     assert later.sequence == reserved.sequence + 1
     assert later.preliminary_result is None, "kept back behind the reserved Sequence"
+    assert later.tx_blob is None, "signed when its turn comes"
     rerun = submitter.submit(key, tx, funding.sign, use_ticket=False)
     assert rerun.sequence == reserved.sequence and rerun.status == "SUBMITTED"
     accept(ledger.rpc_url)
@@ -316,7 +317,9 @@ def test_a_transaction_the_server_saw_but_never_validated_is_re_signed_after_exp
         held_key, xrp_payment(funding.address, destination, 5), funding.sign, use_ticket=False
     )
     assert held.preliminary_result is None, "not sent before its turn"
-    # The server saw it anyway (a resend by an earlier version, another node's relay):
+    # Signed and seen by the server anyway, as an earlier version signed at reservation and
+    # re-sent (or another node relayed it):
+    held = submitter._sign_prepared(held, funding.sign)
     assert submitter.ledger.submit_blob(held.tx_blob) == "terPRE_SEQ"
     accept(ledger.rpc_url, LAST_LEDGER_WINDOW + 2)
     resigned = submitter.check(held_key, funding.sign)
@@ -359,3 +362,36 @@ def test_a_step_being_undone_cancels_an_unsigned_ticket_transaction(
     accept(ledger.rpc_url)
     assert submitter.check(on_sequence, funding.sign, undoing=True).status == "SUCCEEDED"
     assert balance(submitter, destination) == 20_000_005, "only the Sequence one was sent"
+
+
+def test_a_sequence_transaction_waiting_its_turn_is_signed_when_the_turn_comes(
+    submitter: Any, funding: Any, ledger: LocalLedger
+) -> None:
+    """Its LastLedgerSequence counts from when it can apply: a wait behind a slow predecessor
+    longer than the window does not expire it (nor earn tefMAX_LEDGER, nor a re-sign)."""
+    from lambdas.ledger.submission import LAST_LEDGER_WINDOW
+
+    destination = Wallet.create().address
+    slow, waiting = new_key(), new_key()
+
+    def crash(unsigned: Any) -> Any:
+        raise TransientFault("the predecessor's Lambda died before signing")
+
+    with pytest.raises(TransientFault):
+        submitter.submit(slow, xrp_payment(funding.address, destination, 12_000_000), crash,
+                         use_ticket=False)  # fmt: skip
+    held = submitter.submit(
+        waiting, xrp_payment(funding.address, destination, 1), funding.sign, use_ticket=False
+    )
+    assert held.status == "PREPARING" and held.tx_blob is None
+    accept(ledger.rpc_url, LAST_LEDGER_WINDOW + 5)
+    assert submitter.check(waiting, funding.sign).status == "PREPARING", "still not its turn"
+
+    submitter.check(slow, funding.sign)
+    sent = submitter.check(waiting, funding.sign)
+    assert sent.status == "SUBMITTED" and sent.preliminary_result == "tesSUCCESS"
+    accept(ledger.rpc_url)
+    done = submitter.check(waiting, funding.sign)
+    assert done.status == "SUCCEEDED"
+    assert not done.expired_hashes and int(done.attempts) == 1
+    assert balance(submitter, destination) == 12_000_001
