@@ -231,9 +231,13 @@ def test_an_execution_whose_thread_dies_before_starting_ends_failed(
     def broken(self: ExecutionWorker) -> None:
         raise RuntimeError("parser state corrupted")
 
-    monkeypatch.setattr(ExecutionWorker, "_get_evaluation_entrypoint", broken)
     sfn = aws.client("stepfunctions")
-    arn = aws.stack.output("PurchaseStateMachineArn")
+    arn = sfn.create_state_machine(  # its own: the platform's workflows stay untouched
+        name=f"thread-dies-{time.time_ns()}",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/test",
+    )["stateMachineArn"]
+    monkeypatch.setattr(ExecutionWorker, "_get_evaluation_entrypoint", broken)
     started = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
 
     def ended() -> dict[str, Any] | None:
