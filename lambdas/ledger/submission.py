@@ -120,8 +120,8 @@ class LedgerSubmitter:
         record = self.find(business_key)
         if record is None:
             record = self._prepare(business_key, unsigned, sign, use_ticket)
-        elif record.status == Status.PREPARING:  # a run that crashed before signing
-            record = self._sign_prepared(record, sign)
+        if record.status == Status.PREPARING:  # just reserved, or a run crashed before signing
+            return self._sign_and_send_in_turn(record, sign)
         if record.status == Status.SUBMITTED:
             self._send(record)
         return record
@@ -138,11 +138,7 @@ class LedgerSubmitter:
         if undoing and record.status == Status.PREPARING and record.ticket_sequence is not None:
             return self._cancel_prepared(record)
         if record.status == Status.PREPARING:
-            if self._held_for_its_turn(record):
-                return record
-            record = self._sign_prepared(record, sign)
-            self._send(record)
-            return record
+            return self._sign_and_send_in_turn(record, sign)
         if record.status != Status.SUBMITTED:
             return record
         # Read before the lookup: a ledger validated after it cannot hide the transaction.
@@ -165,7 +161,7 @@ class LedgerSubmitter:
     def _prepare(
         self, business_key: str, unsigned: dict[str, Any], sign: Signer, use_ticket: bool
     ) -> SubmissionRecord:
-        """Reserve the Sequence/Ticket with the record (atomically), then sign the record."""
+        """Reserve the Sequence/Ticket with the record (atomically); signing comes after."""
         validated_index = self.ledger.validated_ledger_index()
 
         def record_for(tx: dict[str, Any]) -> SubmissionRecord:
@@ -188,9 +184,7 @@ class LedgerSubmitter:
                 record = reserve_sequence(self.allocator, dict(unsigned), record_for)
         except AlreadyReserved:
             record = SubmissionRecord.get(business_key, consistent_read=True)
-        if record.status != Status.PREPARING or self._held_for_its_turn(record):
-            return record
-        return self._sign_prepared(record, sign)
+        return record
 
     def _reserve_ticket(
         self, tx: dict[str, Any], record_for: RecordFor, sign: Signer
@@ -285,16 +279,26 @@ class LedgerSubmitter:
             "LastLedgerSequence": validated_index + LAST_LEDGER_WINDOW,
         }
 
+    def _sign_and_send_in_turn(self, record: SubmissionRecord, sign: Signer) -> SubmissionRecord:
+        """A Sequence transaction behind unsent predecessors stays unsigned until its turn, so
+        its LastLedgerSequence window starts when it can apply, not while it waits."""
+        if not self._in_turn(record):
+            return record
+        record = self._sign_prepared(record, sign)
+        if record.status == Status.SUBMITTED:
+            self._submit_blob(record)
+        return record
+
     def _send(self, record: SubmissionRecord) -> None:
-        if record.ticket_sequence is None and not self._its_turn(record):
-            return  # check() sends it once its predecessors are in: no terPRE_SEQ, no drop
+        if self._in_turn(record):  # else check() sends it once its predecessors are in
+            self._submit_blob(record)
+
+    def _submit_blob(self, record: SubmissionRecord) -> None:
         result = self.ledger.submit_blob(record.tx_blob)
         record.update(actions=[SubmissionRecord.preliminary_result.set(result)])
 
-    def _held_for_its_turn(self, record: SubmissionRecord) -> bool:
-        """A Sequence transaction behind unsent predecessors is signed only once its turn
-        comes, so its LastLedgerSequence window starts when it can apply, not while it waits."""
-        return record.ticket_sequence is None and not self._its_turn(record)
+    def _in_turn(self, record: SubmissionRecord) -> bool:
+        return record.ticket_sequence is not None or self._its_turn(record)
 
     def _its_turn(self, record: SubmissionRecord) -> bool:
         """A Sequence transaction applies only after every lower Sequence of its account; sent
