@@ -52,7 +52,7 @@ API_FUNCTIONS = (
         ("investors", "wallets", "instruments", "purchases"),
         publishes=True,
         secrets=("frontend-api",),
-        knows_addresses_of=("issuer",),  # the portfolio reads the investor's line to it
+        knows_addresses_of=True,  # the portfolio reads the investor's line to the issuer
     ),
 )
 

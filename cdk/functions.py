@@ -36,7 +36,7 @@ class TaskFunction:
     encrypts_seeds: bool = False
     publishes: bool = False
     secrets: tuple[str, ...] = ()
-    knows_addresses_of: tuple[str, ...] = ()  # platform accounts whose public key it reads
+    knows_addresses_of: bool = False  # reads the platform accounts' public keys (addresses)
     timeout_seconds: int = 30
 
     @property
@@ -89,7 +89,12 @@ def _grant(task: TaskFunction, function: lambda_.Function, resources: PlatformRe
         resources.tables[table_name].grant_read_write_data(function)
     for role in task.signs_as:
         if role != "investor":
-            resources.keys.platform_accounts[role].grant(function, "kms:Sign", "kms:GetPublicKey")
+            resources.keys.platform_accounts[role].grant(function, "kms:Sign")
+    if task.signs_as or task.knows_addresses_of:
+        # Public keys are not secret: whoever works with the ledger may learn every platform
+        # account's address (the ledger services build all three), but signs only as its own.
+        for key in resources.keys.platform_accounts.values():
+            key.grant(function, "kms:GetPublicKey")
     for action, allowed in (
         ("kms:Decrypt", task.decrypts_seeds),
         ("kms:Encrypt", task.encrypts_seeds),
@@ -98,8 +103,6 @@ def _grant(task: TaskFunction, function: lambda_.Function, resources: PlatformRe
             function.add_to_role_policy(_seed_key_statement(action, resources.keys))
     if task.publishes:
         resources.bus.grant_put_events_to(function)
-    for role in task.knows_addresses_of:
-        resources.keys.platform_accounts[role].grant(function, "kms:GetPublicKey")
     for secret in task.secrets:
         resources.secrets[secret].grant_read(function)
 

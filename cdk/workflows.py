@@ -127,7 +127,9 @@ ONBOARDING = WorkflowSpec(
             decrypts_seeds=True,
         ),
         TaskFunction(
-            "ActivateInvestor", "lambdas.onboarding.steps.activate_investor", ("investors", "audit")
+            "ActivateInvestor",
+            "lambdas.onboarding.steps.activate_investor",
+            ("investors", "audit", "wallets"),
         ),
         _NOTIFY,
     ),
@@ -157,7 +159,7 @@ COMPLIANCE = WorkflowSpec(
         TaskFunction(
             "ReinstateInvestor",
             "lambdas.compliance.steps.reinstate_investor",
-            ("investors", "audit"),
+            ("investors", "audit", "submissions"),
         ),
         _NOTIFY,
     ),

@@ -24,8 +24,29 @@ _TRANSIENT_CODES = frozenset(
         "DependencyTimeoutException",
         "InternalServerError",
         "ServiceUnavailable",
+        # A transaction cancelled for anything but a condition (callers read those first): a
+        # conflicting transaction or throttling inside it.
+        "TransactionCanceledException",
+        "TransactionConflictException",
+        "TransactionInProgressException",
     }
 )
+
+
+class AwsRefused(RuntimeError):
+    """AWS refused the call for a reason no retry fixes (access denied, a missing table or key,
+    a malformed request): a deployment or code fault, shown to operators as AWS said it."""
+
+
+def dynamodb_fault(what: str, error: Exception) -> Exception:
+    """A pynamodb failure in our taxonomy: no answer, throttling or a conflict is transient; a
+    refusal is not, and keeps AWS's code and message (pynamodb's own text hides them)."""
+    code = getattr(error, "cause_response_code", None)
+    reason = getattr(error, "cause_response_message", None) or str(error)
+    detail = f"{what}: {code or type(error).__name__}: {reason}"
+    if code is None or code in _TRANSIENT_CODES:
+        return TransientFault(detail)
+    return AwsRefused(detail)
 
 
 @functools.cache
@@ -41,12 +62,13 @@ def is_transient(error: ClientError) -> bool:
 
 @contextmanager
 def transient_faults(what: str) -> Iterator[None]:
-    """Throttling, 5xx and connection errors become TransientFault, which workflows retry."""
+    """Throttling, 5xx and connection errors become TransientFault, which workflows retry; any
+    other refusal becomes AwsRefused, which they do not."""
     try:
         yield
     except ClientError as error:
         if is_transient(error):
             raise TransientFault(f"{what}: {error}") from error
-        raise
+        raise AwsRefused(f"{what}: {error}") from error
     except BotoCoreError as error:
         raise TransientFault(f"{what}: {error}") from error

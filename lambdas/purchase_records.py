@@ -12,7 +12,7 @@ from typing import Any
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.expressions.update import Action
 
-from domain.errors import BusinessRuleViolation, PaymentRejected, TransientFault
+from domain.errors import BusinessRuleViolation, PaymentRejected
 from domain.investor import InvestorStanding
 from domain.purchase import (
     Handling,
@@ -23,6 +23,7 @@ from domain.purchase import (
     handling_for,
     units_unavailable,
 )
+from lambdas.aws_clients import dynamodb_fault
 from lambdas.tables import InstrumentRecord, PurchaseRecord, transaction
 
 
@@ -140,7 +141,7 @@ def _create_with_reservation(
             raise PaymentRejected(
                 units_unavailable(payment, int(left.units_available) if left else 0)
             ) from None
-        raise TransientFault(f"recording purchase {payment.purchase_id}: {error}") from error
+        raise dynamodb_fault(f"recording purchase {payment.purchase_id}", error) from error
     return record
 
 
@@ -224,7 +225,7 @@ def release_units(purchase_id: str, execution_arn: str) -> PurchaseRecord | None
             )
     except TransactWriteError as error:
         if not _failed(error, 0):
-            raise TransientFault(f"releasing units of {purchase_id}: {error}") from error
+            raise dynamodb_fault(f"releasing units of {purchase_id}", error) from error
     return find(purchase_id)
 
 
@@ -256,7 +257,7 @@ def complete_delivery(purchase_id: str) -> PurchaseRecord:
             )
     except TransactWriteError as error:
         if not _failed(error, 0):
-            raise TransientFault(f"completing {purchase_id}: {error}") from error
+            raise dynamodb_fault(f"completing {purchase_id}", error) from error
         return complete_delivery(purchase_id)  # re-read: delivered meanwhile, or undoing
     return get(purchase_id)
 
@@ -286,7 +287,7 @@ def claim_refund(
             return record
         except PutError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
-                raise TransientFault(f"recording refund of {purchase_id}: {error}") from error
+                raise dynamodb_fault(f"recording refund of {purchase_id}", error) from error
             record = get(purchase_id)
     if record.execution_arn not in (None, execution_arn):
         return None

@@ -28,6 +28,7 @@ from typing import Any
 import boto3
 
 from domain.webhooks import sign
+from local.aws.access import ADMINISTRATOR_ACCESS_KEY
 from local.ledger import GENESIS_SEED
 from local.processes import PROJECT_ROOT, start_module
 
@@ -37,8 +38,10 @@ class Demo:
         self.outputs: dict[str, str] = state["stack"]["outputs"]
         self.api_url: str = state["api_url"]
         self.notifications_url: str = state["notifications_url"]
-        session = boto3.Session(
-            aws_access_key_id="demo", aws_secret_access_key="demo", region_name="eu-west-1"
+        session = boto3.Session(  # the account's administrator, who hands providers secrets
+            aws_access_key_id=ADMINISTRATOR_ACCESS_KEY,
+            aws_secret_access_key=ADMINISTRATOR_ACCESS_KEY,
+            region_name="eu-west-1",
         )
         self.sfn = session.client("stepfunctions", endpoint_url=state["endpoint_url"])
         secrets = session.client("secretsmanager", endpoint_url=state["endpoint_url"])

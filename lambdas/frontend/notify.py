@@ -12,8 +12,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pynamodb.exceptions import PutError
 
-from domain.errors import TransientFault
 from lambdas import platform_events
+from lambdas.aws_clients import dynamodb_fault
 from lambdas.tables import NotificationRecord
 
 logger = Logger(service="notifications")
@@ -43,7 +43,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             notification_id, kind=kind, investor_id=investor_id, event_id=event_id
         ).save()
     except PutError as error:  # sent, but not recorded: a retry may send it again, never lose it
-        raise TransientFault(f"notification {notification_id} not recorded: {error}") from error
+        raise dynamodb_fault(f"notification {notification_id} not recorded", error) from error
     logger.info("frontend notified", extra={"event_id": event_id})
     return {"notification_id": notification_id, "sent": True, "event_id": event_id}
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DeleteError, PutError
 
-from domain.errors import TransientFault
 from domain.webhooks import FRESHNESS_SECONDS, MAX_BODY_BYTES, WebhookRejected
+from lambdas.aws_clients import dynamodb_fault
 from lambdas.tables import SignatureRecord, WebhookRecord
 
 # A DynamoDB item holds at most 400 KB: a body over the limit is kept cut, with its size.
@@ -38,7 +38,7 @@ def record_request(
             signature=signature,
         ).save()
     except PutError as error:
-        raise TransientFault(f"webhook log did not accept request {request_id}: {error}") from error
+        raise dynamodb_fault(f"webhook log did not accept request {request_id}", error) from error
 
 
 def kept_body(body: bytes) -> str:
@@ -62,7 +62,7 @@ def claim_signature(signature: str, provider: str, request_id: str, sent_at: int
     except PutError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             raise WebhookRejected(409, "replayed", "this signature was already used") from None
-        raise TransientFault(f"signature store: {error}") from error
+        raise dynamodb_fault("signature store", error) from error
 
 
 def release_signature(signature: str) -> None:
@@ -70,7 +70,7 @@ def release_signature(signature: str) -> None:
     try:
         SignatureRecord(signature).delete()
     except DeleteError as error:
-        raise TransientFault(f"signature store: {error}") from error
+        raise dynamodb_fault("signature store", error) from error
 
 
 def _outcome(status_code: int) -> str:

@@ -29,6 +29,7 @@ from domain.webhooks import (
     verify,
 )
 from lambdas import platform_events
+from lambdas.aws_clients import AwsRefused
 from lambdas.config import settings
 from lambdas.ingress import records
 from lambdas.ingress.models import KycWebhook, PaymentWebhook
@@ -108,6 +109,10 @@ def _receive(event: dict[str, Any], provider: str, secret_id: str, convert: Any)
         logger.exception("webhook not accepted: try again")
         _keep(request_id, provider, body, 503, reason=str(fault), signature=signature)
         return _unavailable(str(fault))
+    except AwsRefused as refused:  # a deployment fault: kept for operators, not told outside
+        logger.exception("webhook not accepted: AWS refused a call")
+        _keep(request_id, provider, body, 503, reason=str(refused), signature=signature)
+        return _unavailable("the platform cannot accept requests now")
     # On the bus (and so in its archive) already: a failed record is logged, not answered 5xx,
     # or the provider's retry would be refused as a replay of what was accepted.
     _keep(
@@ -135,7 +140,7 @@ def _unavailable(reason: str) -> dict[str, Any]:
 def _publish(signature: str, source: str, detail_type: str, detail: dict[str, Any]) -> str:
     try:
         return platform_events.publish(detail_type, detail, source=source)
-    except TransientFault:
+    except (TransientFault, AwsRefused):
         records.release_signature(signature)
         raise
 

@@ -16,6 +16,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 
 from domain.errors import TransientFault
+from lambdas.aws_clients import dynamodb_fault
 from lambdas.ledger.sequences import AVAILABLE, CLAIMED, SequenceAllocator, TicketPool
 from lambdas.tables import AccountSequenceRecord, SubmissionRecord, TicketRecord, transaction
 
@@ -92,7 +93,7 @@ def _write_with(item: Model, actions: list[Any], condition: Any, record: Submiss
             raise AlreadyReserved(record.business_key) from None
         if _failed(reasons, 1):
             return False
-        raise TransientFault(f"reservation for {record.business_key}: {error}") from error
+        raise dynamodb_fault(f"reservation for {record.business_key}", error) from error
 
 
 def _failed(reasons: list[Any], index: int) -> bool:

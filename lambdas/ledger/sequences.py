@@ -10,6 +10,7 @@ from __future__ import annotations
 from pynamodb.exceptions import PutError, UpdateError
 
 from domain.errors import TransientFault
+from lambdas.aws_clients import dynamodb_fault
 from lambdas.ledger.client import LedgerClient
 from lambdas.tables import AccountSequenceRecord, TicketRecord
 
@@ -40,7 +41,7 @@ class SequenceAllocator:
                 return int(record.next_sequence) - 1
             except UpdateError as error:
                 if not _conditional(error):
-                    raise TransientFault(f"sequence counter of {account}: {error}") from error
+                    raise dynamodb_fault(f"sequence counter of {account}", error) from error
             self._initialise(account)
         raise TransientFault(f"could not allocate a Sequence for {account}")
 

@@ -22,6 +22,7 @@ from xrpl.models.requests import AccountObjectType
 from domain.errors import TransientFault
 from domain.ledger_results import Final, Preliminary, classify_preliminary, classify_validated
 from domain.signing_policy import MAX_FEE_DROPS
+from lambdas.aws_clients import dynamodb_fault
 from lambdas.custody.signed_transaction import SignedTransaction
 from lambdas.ledger.client import LedgerClient
 from lambdas.ledger.reservation import (
@@ -109,7 +110,7 @@ class LedgerSubmitter:
             record.save(condition=SubmissionRecord.business_key.does_not_exist())
         except PutError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
-                raise TransientFault(f"submission {business_key}: {error}") from error
+                raise dynamodb_fault(f"submission {business_key}", error) from error
             return SubmissionRecord.get(business_key, consistent_read=True)
         return record
 
@@ -224,7 +225,7 @@ class LedgerSubmitter:
             )
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
-                raise TransientFault(f"submission {record.business_key}: {error}") from error
+                raise dynamodb_fault(f"submission {record.business_key}", error) from error
             return SubmissionRecord.get(record.business_key, consistent_read=True)
         return record
 
@@ -360,7 +361,7 @@ class LedgerSubmitter:
             )
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
-                raise TransientFault(f"submission {record.business_key}: {error}") from error
+                raise dynamodb_fault(f"submission {record.business_key}", error) from error
             return SubmissionRecord.get(record.business_key, consistent_read=True)
         return record
 

@@ -12,6 +12,7 @@ import datetime
 import inspect
 import json
 import logging
+import re
 import threading
 import time
 import urllib.error
@@ -25,7 +26,10 @@ from urllib.parse import urlencode
 import moto
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.common_models import BaseModel
+from moto.core.exceptions import JsonRESTError
+from moto.core.exceptions import _RESTError as RestError
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -36,11 +40,12 @@ from moto.kms import responses as kms_responses
 from moto.kms import utils as kms_utils
 from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-from local.aws import lambda_runtime
+from local.aws import access, lambda_runtime
 
 MOTO_VERSION = "5.2.5"
 LOG = logging.getLogger(__name__)
@@ -76,6 +81,14 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(DynamoDBBackend, "transact_write_items", ("self", "transact_items")),
     PatchPoint(dynamodb_models, "copy", None),
     PatchPoint(ExecutionWorker, "_execution_logic", ("self",)),
+    PatchPoint(
+        ActionAuthenticatorMixin, "_authenticate_and_authorize_normal_action", ("self", "resource")
+    ),
+    PatchPoint(
+        lambda_eval_utils,
+        "execute_lambda_function_integration",
+        ("env", "parameters", "region", "state_credentials"),
+    ),
 )
 
 _originals: dict[tuple[int, str], Any] = {}
@@ -128,6 +141,7 @@ def apply_all() -> None:
         _patch_model_registry()
         _patch_transaction_backup()
         _patch_dead_execution_threads()
+        _patch_access_control()
         _applied = True
 
 
@@ -145,7 +159,8 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
         memory_limit_in_mb=int(self.memory_size),
         timeout_seconds=int(self.timeout),
     )
-    result = lambda_runtime.invoke(str(self.handler), payload, context)
+    with access.acting(self.role):
+        result = lambda_runtime.invoke(str(self.handler), payload, context)
     return result.payload, result.errored, result.logs
 
 
@@ -232,9 +247,36 @@ def _is_handled_here(target: dict[str, Any]) -> bool:
     return ":lambda:" in arn or ":states:" in arn or ":api-destination/" in arn
 
 
+_TARGET_ACTIONS = {
+    ":api-destination/": "events:InvokeApiDestination",
+    ":states:": "states:StartExecution",
+}
+
+
+def _target_permitted(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> bool:
+    """A Step Functions or API destination target is reached with the target's role, which must
+    allow it (a Lambda target's permission is the function's resource policy)."""
+    arn = target["Arn"]
+    action = next((a for marker, a in _TARGET_ACTIONS.items() if marker in arn), None)
+    if action is None:
+        return True
+    role = target.get("RoleArn")
+    decision = access.decide_for(role, action, arn, rule.account_id, rule.region_name)
+    if decision is access.Decision.ALLOW:
+        return True
+    message = f"rule {rule.name} may not reach {arn} as {role or 'no role'}: {decision.value}"
+    if ":api-destination/" in arn:
+        _dead_letter(rule, target, event, DeliveryFailure("NO_PERMISSIONS", message, False), 0)
+    else:
+        LOG.error("event dropped: %s", message)
+    return False
+
+
 def _deliver(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
     payload = target_input(target, event)
     arn = target["Arn"]
+    if not _target_permitted(rule, target, event):
+        return
     if ":api-destination/" in arn:
         deliver_to_api_destination(rule, target, event, payload)
         return
@@ -675,3 +717,83 @@ def _patch_dead_execution_threads() -> None:
             _fail_unstarted(self, error)
 
     _replace(ExecutionWorker, "_execution_logic", execution_logic)
+
+
+# --- IAM: every request is authorized as AWS would (local/aws/access.py) ----------------------
+
+
+def _service_error(
+    error: access.AccessDenied | access.UnrecognizedClient, service: str
+) -> RestError:
+    """The error each protocol's clients parse: JSON `__type`, or the query protocol's XML."""
+    if isinstance(error, access.UnrecognizedClient):
+        code, message, json_protocol = (
+            "UnrecognizedClientException",
+            str(error),
+            error.json_protocol,
+        )
+        if not json_protocol:
+            code = "InvalidClientTokenId"
+    else:
+        code, message, json_protocol = error.code, error.message, error.json_protocol
+    failure = JsonRESTError(code, message) if json_protocol else RestError(code, message)
+    failure.code = 400 if json_protocol and service != "lambda" else 403  # Lambda is REST: 403
+    return failure
+
+
+def _authorize_request(response: Any, service: str, action: str, params: dict[str, Any]) -> None:
+    try:
+        caller = access.caller_of(
+            response.headers, service, response.current_account, response.region
+        )
+        access.authorize(service, action, params, caller)
+    except (access.AccessDenied, access.UnrecognizedClient) as error:
+        raise _service_error(error, service) from None
+
+
+def _authorize_action(self: Any, resource: str = "*") -> None:
+    service, action = self.service_name, self._get_action()
+    params = access.request_params(getattr(self, "raw_body", self.body), self.querystring)
+    if service == "awslambda":  # REST: the function is in the path, Invoke is InvokeFunction
+        service, action = "lambda", _LAMBDA_ACTIONS.get(action, action)
+        params = {"FunctionArn": _function_arn(self)}
+    _authorize_request(self, service, action, params)
+
+
+_LAMBDA_ACTIONS = {"Invoke": "InvokeFunction", "InvokeAsync": "InvokeFunction"}
+
+
+def _function_arn(response: Any) -> str:
+    from urllib.parse import unquote
+
+    match = re.search(r"/functions/([^/]+)", response.path)
+    if match is None:
+        return "*"
+    name = unquote(match.group(1))
+    if name.startswith("arn:"):
+        return name
+    return f"arn:aws:lambda:{response.region}:{response.current_account}:function:{name}"
+
+
+def _state_machine_acts_as_its_role(integration: Callable[..., Any]) -> Callable[..., Any]:
+    """A task's calls are made as the execution's role ($$.Execution.RoleArn)."""
+
+    def execute(env: Any, parameters: dict[str, Any], region: str, state_credentials: Any) -> Any:
+        execution = env.states.context_object.context_object_data["Execution"]
+        with access.acting(execution.get("RoleArn")):
+            return integration(env, parameters, region, state_credentials)
+
+    return execute
+
+
+def _patch_access_control() -> None:
+    _replace(
+        ActionAuthenticatorMixin, "_authenticate_and_authorize_normal_action", _authorize_action
+    )
+    _replace(
+        lambda_eval_utils,
+        "execute_lambda_function_integration",
+        _state_machine_acts_as_its_role(
+            original(lambda_eval_utils, "execute_lambda_function_integration")
+        ),
+    )

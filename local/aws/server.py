@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from moto import mock_aws
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from local.aws import snapshot
@@ -42,6 +43,7 @@ class AwsServer:
         self._restored = restored
         self.endpoint_url = ""
         self.platform: LocalAws | None = None
+        self._intercepting: Any = None
 
     @classmethod
     def restore(cls, path: Path) -> AwsServer:
@@ -64,10 +66,14 @@ class AwsServer:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
-        # Step Functions calls Lambda through boto3 at localhost:$MOTO_PORT.
         os.environ["MOTO_PORT"] = str(port)
-        prepare_process(self.endpoint_url)
         requests.post(f"{self.endpoint_url}/moto-api/config", json=MOTO_CONFIG, timeout=10)
+        # Handlers and state machine tasks run in this process: their calls are intercepted
+        # in their own thread, where IAM knows whose role they act as (local/aws/access.py).
+        # Other processes reach the same backends over HTTP with their own credentials.
+        prepare_process()
+        self._intercepting = mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
+        self._intercepting.start(reset=False)
         if self._restored is not None:
             return self._start_restored(self._restored, notifications_log)
         self.platform = launch(
@@ -115,6 +121,8 @@ class AwsServer:
     def stop(self) -> None:
         if self.platform is not None:
             self.platform.stop()
+        if self._intercepting is not None:
+            self._intercepting.stop(remove_data=False)
         self._server.stop()
 
 

@@ -67,6 +67,39 @@ def destination_template() -> dict[str, Any]:
                 "InvocationRateLimitPerSecond": 50,
             },
         },
+        # API destination targets are reached with the target's role, as in AWS.
+        "Invoker": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+            },
+        },
+        "InvokerPolicy": {
+            "Type": "AWS::IAM::Policy",
+            "Properties": {
+                "PolicyName": "invoke-destination",
+                "Roles": [{"Ref": "Invoker"}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "events:InvokeApiDestination",
+                            "Resource": {"Fn::GetAtt": ["Destination", "Arn"]},
+                        }
+                    ],
+                },
+            },
+        },
         "Undelivered": {"Type": "AWS::SQS::Queue", "Properties": {}},
         "Observed": {"Type": "AWS::SQS::Queue", "Properties": {}},
         "Notify": {
@@ -82,6 +115,7 @@ def destination_template() -> dict[str, Any]:
                     {
                         "Id": "Frontend",
                         "Arn": {"Fn::GetAtt": ["Destination", "Arn"]},
+                        "RoleArn": {"Fn::GetAtt": ["Invoker", "Arn"]},
                         "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["Undelivered", "Arn"]}},
                         "RetryPolicy": {
                             "MaximumRetryAttempts": RETRIES,

@@ -15,6 +15,7 @@ import boto3
 from xrpl.constants import CryptoAlgorithm
 from xrpl.wallet import Wallet
 
+from local.aws.access import ADMINISTRATOR_ACCESS_KEY
 from local.aws.snapshot import Snapshot
 
 SEED_PURPOSE = "drexfy-investor-seed"  # lambdas.custody.wallet_generator's, which binds tables
@@ -27,8 +28,10 @@ class PlatformApis:
     def __init__(self, state: dict[str, Any]) -> None:
         self.state = state
         self.environment: dict[str, str] = state["function_environment"]
-        self._session = boto3.Session(
-            aws_access_key_id="local", aws_secret_access_key="local", region_name=state["region"]
+        self._session = boto3.Session(  # the scan reads everything: the administrator
+            aws_access_key_id=ADMINISTRATOR_ACCESS_KEY,
+            aws_secret_access_key=ADMINISTRATOR_ACCESS_KEY,
+            region_name=state["region"],
         )
 
     def client(self, service: str) -> Any:

@@ -1,0 +1,168 @@
+"""IAM is enforced locally: take away one grant a workflow needs and it fails as it would in AWS.
+
+Each test removes one action from one function's role in the deployed template (in the
+embedded IAM), runs the real flow, checks the failure is AccessDenied for that action, and puts
+the grant back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from domain.purchase import PurchaseStatus
+from local.aws import access
+from local.aws.platform import LocalAws
+from local.ledger import LocalLedger
+from tests.support.investors import onboard
+from tests.workflows.conftest import new_investor_id, payment, run_payment
+
+
+def role_of(aws: LocalAws, function: str) -> str:
+    """The role ARN of the stack's function whose logical id contains `function`."""
+    names = [
+        f["FunctionName"]
+        for page in aws.client("lambda").get_paginator("list_functions").paginate()
+        for f in page["Functions"]
+        if f"Workflow{function}" in f["FunctionName"] or f["FunctionName"].endswith(function)
+    ]
+    assert len(names) == 1, f"{function}: {names}"
+    return str(aws.client("lambda").get_function(FunctionName=names[0])["Configuration"]["Role"])
+
+
+@contextmanager
+def without_grant(aws: LocalAws, function: str, action: str) -> Iterator[str]:
+    """The function's role loses `action` (from every statement naming it) for the block."""
+    iam = aws.client("iam")
+    role_name = role_of(aws, function).rsplit("/", 1)[-1]
+    saved = {
+        name: iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+        for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    }
+    removed = 0
+    for name, document in saved.items():
+        reduced = json.loads(json.dumps(document))
+        for statement in reduced["Statement"]:
+            actions = (
+                [statement["Action"]]
+                if isinstance(statement["Action"], str)
+                else statement["Action"]
+            )
+            kept = [a for a in actions if a != action]
+            removed += len(actions) - len(kept)
+            statement["Action"] = kept or ["none:Nothing"]
+        iam.put_role_policy(RoleName=role_name, PolicyName=name, PolicyDocument=json.dumps(reduced))
+    assert removed, f"{function}'s role had no {action} to take away"
+    try:
+        yield role_name
+    finally:
+        for name, document in saved.items():
+            iam.put_role_policy(
+                RoleName=role_name, PolicyName=name, PolicyDocument=json.dumps(document)
+            )
+
+
+def denials_in(aws: LocalAws, execution: dict[str, Any]) -> str:
+    history = aws.client("stepfunctions").get_execution_history(
+        executionArn=execution["executionArn"], maxResults=1000
+    )["events"]
+    return "\n".join(
+        json.dumps(event, default=str)
+        for event in history
+        if "AccessDenied" in json.dumps(event, default=str)
+    )
+
+
+@pytest.fixture
+def investor_id(ledger: LocalLedger, platform: dict[str, Any]) -> str:
+    investor = new_investor_id()
+    onboard(ledger, investor)
+    return investor
+
+
+@pytest.mark.parametrize(
+    ("function", "action"),
+    [
+        ("MintStablecoin", "kms:Sign"),  # a platform key's signature
+        ("AuthorizeTrustLine", "kms:Decrypt"),  # the investor's sealed seed
+        ("RecordDeposit", "dynamodb:PutItem"),  # a table write
+    ],
+)
+def test_a_purchase_step_without_its_grant_is_denied_and_nothing_is_delivered(
+    aws: LocalAws, investor_id: str, function: str, action: str
+) -> None:
+    with without_grant(aws, function, action) as role_name:
+        execution = run_payment(aws, payment(investor_id))
+
+    output = json.loads(execution.get("output") or "{}")
+    assert output.get("status") != PurchaseStatus.DELIVERED
+    denials = denials_in(aws, execution)
+    assert role_name in denials and action in denials, denials or execution
+
+
+def test_the_purchase_is_delivered_once_the_grant_is_back(aws: LocalAws, investor_id: str) -> None:
+    """The same flow with the grants as the template gives them (guards the tests above)."""
+    execution = run_payment(aws, payment(investor_id))
+    assert json.loads(execution["output"])["status"] == PurchaseStatus.DELIVERED
+    assert denials_in(aws, execution) == ""
+
+
+def test_announcing_a_delivery_without_put_events_is_denied(
+    aws: LocalAws, investor_id: str
+) -> None:
+    with without_grant(aws, "AnnounceDelivery", "events:PutEvents") as role_name:
+        execution = run_payment(aws, payment(investor_id))
+    denials = denials_in(aws, execution)
+    assert role_name in denials and "events:PutEvents" in denials, denials or execution
+
+
+def sealed_seed(investor_id: str) -> tuple[bytes, str]:
+    from lambdas.tables import WalletRecord
+
+    wallet = WalletRecord.get(investor_id)
+    return bytes(wallet.encrypted_seed), str(wallet.address)
+
+
+def test_the_seed_key_decrypts_only_under_the_seed_encryption_context(
+    aws: LocalAws, investor_id: str
+) -> None:
+    """The signer's role may Decrypt only with purpose=drexfy-investor-seed: the policy's
+    condition is evaluated before KMS checks the ciphertext's own context."""
+    from lambdas.custody.wallet_generator import encryption_context
+
+    blob, address = sealed_seed(investor_id)
+    right = encryption_context(investor_id, address)
+    wrong = {**right, "purpose": "something-else"}
+    kms = aws.client("kms")
+    with access.acting(role_of(aws, "AuthorizeTrustLine")):
+        assert kms.decrypt(CiphertextBlob=blob, EncryptionContext=right)["Plaintext"]
+        with pytest.raises(ClientError) as denied:
+            kms.decrypt(CiphertextBlob=blob, EncryptionContext=wrong)
+        with pytest.raises(ClientError) as no_context:
+            kms.decrypt(CiphertextBlob=blob)
+    for error in (denied, no_context):
+        assert error.value.response["Error"]["Code"] == "AccessDeniedException"
+        assert "kms:Decrypt" in error.value.response["Error"]["Message"]
+    with access.acting(role_of(aws, "MintStablecoin")), pytest.raises(ClientError) as not_signer:
+        kms.decrypt(CiphertextBlob=blob, EncryptionContext=right)
+    assert not_signer.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_an_unknown_access_key_is_refused(aws: LocalAws) -> None:
+    import boto3
+
+    client = boto3.client(
+        "dynamodb",
+        region_name="eu-west-1",
+        endpoint_url=aws.endpoint_url,
+        aws_access_key_id="AKIAUNKNOWN0000000000",
+        aws_secret_access_key="x",
+    )
+    with pytest.raises(ClientError) as refused:
+        client.list_tables()
+    assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
