@@ -11,6 +11,7 @@ import pytest
 from local.aws.platform import LocalAws, in_process
 from local.ledger import LocalLedger
 from tests.reliability import report
+from tests.support import grants
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -18,6 +19,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):
         for stale in report.RESULTS_DIR.glob("*.jsonl"):
             stale.unlink()
+        grants.clear()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -25,6 +27,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if cases:
         terminalreporter.write_sep("=", "reliability")
         terminalreporter.write_line(report.table(cases))
+    unused = grants.report()
+    if unused:
+        terminalreporter.write_sep("=", "grants no call of this run exercised")
+        for line in unused:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +48,7 @@ def aws(ledger: LocalLedger) -> Iterator[LocalAws]:
     The Lambdas' XRPL_URL points at the session's local ledger."""
     with in_process({"XRPL_URL": ledger.rpc_url}, instant_workflows=True) as platform:
         yield platform
+        grants.write(platform.stack)
 
 
 @pytest.fixture(autouse=True)
