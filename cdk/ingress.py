@@ -27,6 +27,12 @@ class PlatformBus(Construct):
             event_pattern=events.EventPattern(source=events.Match.prefix("drexfy.")),
             retention=Duration.days(0 if env.retain_data else 90),
         )
+        # aws-cdk renders an archive without a customer-managed key as `KmsKeyIdentifier: ""`,
+        # which CloudFormation rejects in some regions (a known aws-cdk bug): leave the property
+        # out, so the archive is encrypted with an AWS-owned key as intended.
+        archive_resource = self.archive.node.default_child
+        assert isinstance(archive_resource, events.CfnArchive)
+        archive_resource.add_property_deletion_override("KmsKeyIdentifier")
 
     def route_kyc_to(
         self, onboarding: sfn.IStateMachine, compliance: sfn.IStateMachine

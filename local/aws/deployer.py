@@ -33,7 +33,7 @@ from local.aws.template import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SYNTH_INPUTS = ("app.py", "cdk.json", "cdk", "statemachines")
+SYNTH_INPUTS = ("app.py", "cdk.json", "cdk", "statemachines", "requirements-lambda.lock")
 ACCOUNT_ID = "123456789012"
 REGION = "eu-west-1"
 
