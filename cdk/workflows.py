@@ -160,6 +160,7 @@ COMPLIANCE = WorkflowSpec(
             "ReinstateInvestor",
             "lambdas.compliance.steps.reinstate_investor",
             ("investors", "audit", "submissions"),
+            knows_addresses_of=True,  # reads the freeze's transactions through the ledger service
         ),
         _NOTIFY,
     ),

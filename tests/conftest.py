@@ -52,6 +52,17 @@ def aws(ledger: LocalLedger) -> Iterator[LocalAws]:
 
 
 @pytest.fixture(autouse=True)
+def handler_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each function in its own process, unless the test patches handler code in this one."""
+    from local.aws import lambda_runtime
+
+    in_process = request.node.get_closest_marker("handlers_in_test_process") is not None
+    lambda_runtime.Isolation.enabled = not in_process
+    yield
+    lambda_runtime.Isolation.enabled = True
+
+
+@pytest.fixture(autouse=True)
 def ledger_closes_on_waits(ledger: LocalLedger) -> Iterator[None]:
     """Each Wait state of a workflow closes one ledger, as the network would have meanwhile."""
     from local.aws import patches

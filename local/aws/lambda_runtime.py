@@ -1,13 +1,19 @@
-"""Runs a Lambda function's real handler in this process, the way the Lambda runtime would.
+"""Runs a Lambda function's real handler the way the Lambda runtime would.
 
-moto would start a Docker container per invoke; there is no Docker here, so the function's
-``Handler`` ("package.module.attribute") is imported and called directly.
+moto would start a Docker container per invoke; there is no Docker here. By default each
+function gets a process of its own (`FunctionProcesses`, `local.aws.function_worker`): only the
+variables CDK gives it, its own imports and caches, and its role's credentials, so it can do
+nothing locally that its role could not do in AWS. `Isolation.enabled = False` runs handlers in
+this process instead, for tests that inject faults into handler code (IAM still applies there,
+through `local.aws.access.acting`).
 """
 
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
+import multiprocessing
 import threading
 import time
 import traceback
@@ -90,3 +96,123 @@ def invoke(handler_path: str, event: Any, context: InvocationContext) -> Invocat
             "stackTrace": traceback.format_exception(error)[-5:],
         }
         return InvocationResult(json.dumps(payload), errored=True, logs=traceback.format_exc())
+
+
+# --- a process per function -------------------------------------------------------------------
+
+
+class Isolation:
+    """Whether handlers run in their function's own process (the default) or in this one."""
+
+    enabled = True
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What a function's process is made of: its handler and its complete environment."""
+
+    handler: str
+    environment: dict[str, str]
+
+
+def _context_fields(context: InvocationContext) -> dict[str, Any]:
+    return {
+        "function_name": context.function_name,
+        "function_arn": context.function_arn,
+        "memory_limit_in_mb": context.memory_limit_in_mb,
+        "timeout_seconds": max(1, context.get_remaining_time_in_millis() // 1000),
+        "aws_request_id": context.aws_request_id,
+    }
+
+
+class FunctionProcess:
+    """One function's worker process and the invocations waiting for it."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        from local.aws import function_worker
+
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(function_worker.PRELOADED))
+        self._connection, child = context.Pipe()
+        self._process = context.Process(
+            target=function_worker.serve,
+            args=(child, spec.handler, spec.environment),
+            daemon=True,
+        )
+        self._process.start()
+        child.close()
+        self._sending = threading.Lock()
+        self._waiting: dict[int, tuple[threading.Event, list[InvocationResult]]] = {}
+        self._ids = itertools.count()
+        threading.Thread(target=self._receive, daemon=True).start()
+
+    def invoke(self, event: Any, context: InvocationContext) -> InvocationResult:
+        request_id, done = next(self._ids), threading.Event()
+        answer: list[InvocationResult] = []
+        self._waiting[request_id] = (done, answer)
+        try:
+            with self._sending:
+                self._connection.send((request_id, event, _context_fields(context)))
+        except OSError as error:
+            self._waiting.pop(request_id, None)
+            return _runtime_exit(f"the function's process is gone: {error}")
+        done.wait()
+        return answer[0]
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                request_id, result = self._connection.recv()
+            except (EOFError, OSError):
+                break
+            done, answer = self._waiting.pop(request_id)
+            answer.append(result)
+            done.set()
+        for done, answer in list(self._waiting.values()):  # the process died mid-invocation
+            answer.append(_runtime_exit("the function's process exited"))
+            done.set()
+
+    @property
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
+    def stop(self) -> None:
+        self._connection.close()
+        self._process.terminate()
+        self._process.join(timeout=5)
+
+
+def _runtime_exit(message: str) -> InvocationResult:
+    payload = {"errorType": "Runtime.ExitError", "errorMessage": message}
+    return InvocationResult(json.dumps(payload), errored=True, logs=message)
+
+
+class FunctionProcesses:
+    """Each function's process, started at its first invocation (a cold start).
+
+    `endpoint_url` is the embedded AWS's HTTP endpoint, which the processes call."""
+
+    endpoint_url: str | None = None
+    _running: dict[str, FunctionProcess] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def invoke(
+        cls,
+        function_arn: str,
+        spec: Callable[[], FunctionSpec],
+        event: Any,
+        context: InvocationContext,
+    ) -> InvocationResult:
+        with cls._lock:
+            process = cls._running.get(function_arn)
+            if process is None:
+                process = cls._running[function_arn] = FunctionProcess(spec())
+        return process.invoke(event, context)
+
+    @classmethod
+    def stop_all(cls) -> None:
+        with cls._lock:
+            running, cls._running = cls._running, {}
+        for process in running.values():
+            process.stop()

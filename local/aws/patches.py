@@ -149,9 +149,6 @@ def apply_all() -> None:
 
 
 def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
-    import os
-
-    lambda_runtime.apply_function_environment(self.environment_vars or {}, os.environ)  # type: ignore[arg-type]
     payload = json.loads(event) if isinstance(event, (str, bytes)) else (event or {})
     context = lambda_runtime.InvocationContext(
         function_name=self.function_name,
@@ -159,9 +156,53 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
         memory_limit_in_mb=int(self.memory_size),
         timeout_seconds=int(self.timeout),
     )
-    with access.acting(self.role):
-        result = lambda_runtime.invoke(str(self.handler), payload, context)
+    if lambda_runtime.Isolation.enabled:
+        result = lambda_runtime.FunctionProcesses.invoke(
+            self.function_arn, lambda: _function_spec(self), payload, context
+        )
+    else:
+        import os
+
+        lambda_runtime.apply_function_environment(self.environment_vars or {}, os.environ)  # type: ignore[arg-type]
+        with access.acting(self.role):
+            result = lambda_runtime.invoke(str(self.handler), payload, context)
     return result.payload, result.errored, result.logs
+
+
+def _function_spec(function: LambdaFunction) -> lambda_runtime.FunctionSpec:
+    """What Lambda gives a container: the function's variables, the runtime's, and its role's
+    credentials; locally also the embedded AWS's endpoint (the only local difference)."""
+    from moto.sts.models import sts_backends
+
+    endpoint = lambda_runtime.FunctionProcesses.endpoint_url
+    if endpoint is None:
+        raise RuntimeError("isolated functions need the embedded AWS's HTTP endpoint")
+    session = sts_backends[function.account_id]["aws"].assume_role(
+        region_name=function.region,
+        role_session_name=function.function_name[:64],
+        role_arn=function.role,
+        policy="",
+        duration=43200,
+        external_id="",
+    )
+    environment = {
+        **{str(k): str(v) for k, v in (function.environment_vars or {}).items()},
+        "AWS_REGION": function.region,
+        "AWS_DEFAULT_REGION": function.region,
+        "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.function_name}",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_ACCESS_KEY_ID": session.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": session.secret_access_key,
+        "AWS_SESSION_TOKEN": session.session_token,
+        "AWS_ENDPOINT_URL": endpoint,
+        "TZ": ":UTC",
+        "LANG": "en_US.UTF-8",
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+    }
+    return lambda_runtime.FunctionSpec(str(function.handler), environment)
 
 
 def _patch_lambda_invoke() -> None:

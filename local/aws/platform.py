@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 
 from local.api.gateway import ApiGateway
-from local.aws import patches
+from local.aws import lambda_runtime, patches
 from local.aws.deployer import REGION, DeployedStack, Deployer, synthesize
 from local.frontend_receiver import FrontendReceiver
 
@@ -140,10 +140,16 @@ def in_process(
     FrontendReceiver on a free port (`LocalAws.notifications`) unless `api_destination_endpoint`
     names another endpoint or `frontend_receiver` is False (then the template's endpoint)."""
     from moto import mock_aws
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     prepare_process()
     with mock_aws(config=MOTO_CONFIG):  # type: ignore[call-overload]
         patches.WorkflowClock.instant = instant_workflows
+        # The functions' own processes reach this process's backends over HTTP.
+        endpoint = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        endpoint.start()
+        host, port = endpoint.get_host_and_port()
+        lambda_runtime.FunctionProcesses.endpoint_url = f"http://{host}:{port}"
         platform = None
         try:
             platform = launch(
@@ -159,4 +165,6 @@ def in_process(
         finally:
             if platform is not None:
                 platform.stop()
+            lambda_runtime.FunctionProcesses.stop_all()
+            endpoint.stop()
             patches.WorkflowClock.instant = False

@@ -14,7 +14,7 @@ import requests
 from moto import mock_aws
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from local.aws import snapshot
+from local.aws import lambda_runtime, snapshot
 from local.aws.deployer import REGION, DeployedStack
 from local.aws.platform import MOTO_CONFIG, LocalAws, launch, prepare_process
 
@@ -67,6 +67,7 @@ class AwsServer:
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
         os.environ["MOTO_PORT"] = str(port)
+        lambda_runtime.FunctionProcesses.endpoint_url = self.endpoint_url
         requests.post(f"{self.endpoint_url}/moto-api/config", json=MOTO_CONFIG, timeout=10)
         # Handlers and state machine tasks run in this process: their calls are intercepted
         # in their own thread, where IAM knows whose role they act as (local/aws/access.py).
@@ -121,6 +122,7 @@ class AwsServer:
     def stop(self) -> None:
         if self.platform is not None:
             self.platform.stop()
+        lambda_runtime.FunctionProcesses.stop_all()
         if self._intercepting is not None:
             self._intercepting.stop(remove_data=False)
         self._server.stop()

@@ -91,6 +91,7 @@ def test_an_older_decision_arriving_late_changes_nothing(
     assert investor_records.find(investor_id).status == "ACTIVE"  # type: ignore[union-attr]
 
 
+@pytest.mark.handlers_in_test_process
 def test_a_flag_during_a_purchase_undoes_it_even_with_the_line_frozen(
     aws: LocalAws, platform: dict[str, Any], holder: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -49,6 +49,7 @@ def investor_id(aws: LocalAws, platform: dict[str, Any]) -> str:
     return investor
 
 
+@pytest.mark.handlers_in_test_process
 def test_purchases_and_one_purchase_and_a_redrive(
     aws: LocalAws,
     state_file: Path,

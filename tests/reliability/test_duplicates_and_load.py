@@ -31,6 +31,9 @@ from tests.support.bus import replay_archive
 from tests.support.investors import onboard
 from tests.workflows.conftest import new_investor_id, payment
 
+# Handlers run in this process: the audit logs the Lambdas' ledger submits (wrapped here).
+pytestmark = pytest.mark.handlers_in_test_process
+
 INSTRUMENT = "SME-2027-A"
 UNIT_PRICE = Decimal("100.00")
 BATCH = 10  # entries per put_events call, EventBridge's maximum

@@ -39,6 +39,9 @@ from tests.support.bus import SeenEvents, watching_bus
 from tests.support.investors import onboard
 from tests.workflows.conftest import new_investor_id, payment, run_payment
 
+# Handlers run in this process: faults are injected into handler code (HandlerFaults, LedgerClient).
+pytestmark = pytest.mark.handlers_in_test_process
+
 CATEGORY = "fault matrix"
 INSTRUMENT = "SME-2027-A"
 ENDS = {PurchaseStatus.DELIVERED, PurchaseStatus.REFUNDED, PurchaseStatus.NEEDS_OPERATOR}

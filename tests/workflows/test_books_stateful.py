@@ -40,6 +40,9 @@ from tests.workflows.conftest import (
 )
 from tests.workflows.faults import Faults
 
+# Handlers run in this process: faults are injected into handler code (Faults).
+pytestmark = pytest.mark.handlers_in_test_process
+
 PRICES = {"SME-2027-A": Decimal("100.00"), "SME-2028-B": Decimal("250.00")}
 FAULTS = st.sampled_from(
     [None, None, ("mint", "after"), ("transfer", "before"), ("deliver", "after"), "aml"]

@@ -191,6 +191,7 @@ def test_a_second_purchase_needs_no_trust_line_round(
     assert sum(1 for s in state_names_of(aws, second) if s == "Wait for mint to validate") >= 1
 
 
+@pytest.mark.handlers_in_test_process
 def test_a_warm_purchase_builds_no_aws_client(
     aws: LocalAws,
     platform: dict[str, Any],
@@ -309,6 +310,7 @@ FAILURE_POINTS = [
 @pytest.mark.parametrize(
     ("step", "when"), FAILURE_POINTS, ids=[f"{s} {w}" for s, w in FAILURE_POINTS]
 )
+@pytest.mark.handlers_in_test_process
 def test_a_failure_at_any_step_is_undone_and_refunded(
     aws: LocalAws,
     platform: dict[str, Any],
@@ -348,6 +350,7 @@ def test_a_failure_at_any_step_is_undone_and_refunded(
     ]
 
 
+@pytest.mark.handlers_in_test_process
 def test_a_transaction_the_ledger_refuses_is_undone(
     aws: LocalAws,
     platform: dict[str, Any],
@@ -379,6 +382,7 @@ def test_a_transaction_the_ledger_refuses_is_undone(
         assert transactions["redeem-stablecoin"]["result"] == "tesSUCCESS"
 
 
+@pytest.mark.handlers_in_test_process
 def test_a_mint_accepted_then_lost_holds_the_transfer_until_a_mint_validates(
     aws: LocalAws,
     platform: dict[str, Any],
@@ -417,6 +421,7 @@ def test_a_mint_accepted_then_lost_holds_the_transfer_until_a_mint_validates(
     assert states.count("Wait for mint to validate") > 1 and states.count("Wait for transfer") > 1
 
 
+@pytest.mark.handlers_in_test_process
 @pytest.mark.parametrize("refusals", [1, 3])
 def test_an_empty_ticket_pool_makes_the_steps_wait_not_fail(
     aws: LocalAws,
@@ -449,6 +454,7 @@ def test_an_empty_ticket_pool_makes_the_steps_wait_not_fail(
     assert state_names_of(aws, execution).count("Wait for trust line") >= refusals
 
 
+@pytest.mark.handlers_in_test_process
 def test_an_aml_block_in_the_middle_stops_the_purchase(
     aws: LocalAws, platform: dict[str, Any], investor: dict[str, str], faults: Faults
 ) -> None:
@@ -476,6 +482,7 @@ def test_an_aml_block_in_the_middle_stops_the_purchase(
 # --- parking and redrive --------------------------------------------------------------------------
 
 
+@pytest.mark.handlers_in_test_process
 @pytest.mark.parametrize("cause", ["transient", "ledger"])
 def test_a_compensation_that_cannot_finish_parks_and_a_redrive_finishes_it(
     aws: LocalAws,
@@ -601,6 +608,7 @@ def test_duplicate_and_replayed_payments_make_one_purchase(
     }, "one mint, one transfer, one delivery"
 
 
+@pytest.mark.handlers_in_test_process
 def test_a_transient_fault_is_retried_then_succeeds(
     aws: LocalAws,
     platform: dict[str, Any],
@@ -656,6 +664,7 @@ def _find(model: Any, key: str) -> Any:
     return record if record.status == PurchaseStatus.REFUNDED else None
 
 
+@pytest.mark.handlers_in_test_process
 def test_xrpljs_verifies_every_transaction_the_saga_signed(
     aws: LocalAws, platform: dict[str, Any], investor: dict[str, str], faults: Faults
 ) -> None:
@@ -682,6 +691,7 @@ def test_xrpljs_verifies_every_transaction_the_saga_signed(
     assert [c["hash"] for c in checked] == [r.tx_hash for r in records]
 
 
+@pytest.mark.handlers_in_test_process
 def test_a_holding_that_failed_once_is_tried_again_by_the_next_purchase(
     aws: LocalAws,
     platform: dict[str, Any],
@@ -754,6 +764,7 @@ def test_a_duplicate_rejected_by_a_race_never_refunds_the_purchase_it_lost_to(
     purchase_records.release_units(owner.purchase_id, "exec-A")  # leave the units as found
 
 
+@pytest.mark.handlers_in_test_process
 def test_an_announcement_that_fails_never_undoes_a_delivery(
     aws: LocalAws,
     platform: dict[str, Any],
@@ -778,6 +789,7 @@ def test_an_announcement_that_fails_never_undoes_a_delivery(
     assert books.change()["investor_units"] == 2, "the delivery stands"
 
 
+@pytest.mark.handlers_in_test_process
 def test_a_rejected_payment_whose_refund_cannot_be_sent_is_parked_then_refunded(
     aws: LocalAws,
     platform: dict[str, Any],

@@ -1,0 +1,101 @@
+"""Each function runs as in its own container: its variables only, its own module state, its
+role's credentials. What AWS would not let a function do, its local process cannot do either."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from local.aws import access, lambda_runtime
+from local.aws.deployer import DeployedStack
+from local.aws.platform import LocalAws
+from tests.local.templates import deploy, function, role
+
+HANDLERS = "tests.local.container_handlers"
+
+
+def with_environment(resource: dict[str, Any], **variables: str) -> dict[str, Any]:
+    resource["Properties"]["Environment"] = {"Variables": variables}
+    return resource
+
+
+def allow(role_id: str, action: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {
+            "PolicyName": f"{role_id}-{action.replace(':', '-')}",
+            "Roles": [{"Ref": role_id}],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}],
+            },
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def containers(aws: LocalAws) -> Iterator[DeployedStack]:
+    yield deploy(
+        "Containers",
+        {
+            "RoleA": role(),
+            "RoleB": role(),
+            "Lister": role(),
+            "ListerGrant": allow("Lister", "dynamodb:ListTables"),
+            "A": with_environment(function(f"{HANDLERS}.describe", "RoleA"), ONLY_A="a"),
+            "B": with_environment(function(f"{HANDLERS}.describe", "RoleB"), ONLY_B="b"),
+            "Denied": function(f"{HANDLERS}.list_tables", "RoleA"),
+            "Allowed": function(f"{HANDLERS}.list_tables", "Lister"),
+            "Crashing": function(f"{HANDLERS}.crash", "RoleA"),
+        },
+    )
+
+
+def invoke(aws: LocalAws, stack: DeployedStack, function_id: str) -> dict[str, Any]:
+    answer = aws.client("lambda").invoke(FunctionName=stack.resources[function_id].ref)
+    return json.loads(answer["Payload"].read())  # type: ignore[no-any-return]
+
+
+def test_each_function_has_its_own_process_variables_and_module_state(
+    aws: LocalAws, containers: DeployedStack
+) -> None:
+    assert lambda_runtime.Isolation.enabled, "isolation is the default"
+    first, second = invoke(aws, containers, "A"), invoke(aws, containers, "A")
+    other = invoke(aws, containers, "B")
+
+    assert first["pid"] == second["pid"] != other["pid"]
+    assert os.getpid() not in (first["pid"], other["pid"])
+    assert (first["invocations"], second["invocations"], other["invocations"]) == (1, 2, 1)
+    assert "ONLY_A" in first["variables"] and "ONLY_B" not in first["variables"]
+    assert "ONLY_B" in other["variables"] and "ONLY_A" not in other["variables"]
+    assert not {"PURCHASES_TABLE", "XRPL_URL"} & set(first["variables"]), "not the platform's"
+    assert 0 < first["remaining_ms"] <= 3000
+
+
+def test_a_function_holds_its_own_roles_credentials(
+    aws: LocalAws, containers: DeployedStack
+) -> None:
+    a, b = invoke(aws, containers, "A"), invoke(aws, containers, "B")
+    assert a["access_key"] != b["access_key"]
+    assert a["access_key"] not in access.ADMINISTRATOR_ACCESS_KEYS
+
+
+def test_a_call_its_role_does_not_allow_is_denied_in_its_process(
+    aws: LocalAws, containers: DeployedStack
+) -> None:
+    assert invoke(aws, containers, "Denied") == {"error": "AccessDeniedException"}
+    assert invoke(aws, containers, "Allowed") == {"error": None}
+
+
+def test_a_crashed_process_is_an_exit_error_and_the_next_invocation_starts_afresh(
+    aws: LocalAws, containers: DeployedStack
+) -> None:
+    answer = aws.client("lambda").invoke(FunctionName=containers.resources["Crashing"].ref)
+    assert answer.get("FunctionError")
+    assert json.loads(answer["Payload"].read())["errorType"] == "Runtime.ExitError"
+    again = aws.client("lambda").invoke(FunctionName=containers.resources["Crashing"].ref)
+    assert json.loads(again["Payload"].read())["errorType"] == "Runtime.ExitError"
