@@ -54,7 +54,7 @@ class PlatformResources:
     keys: PlatformKeys
     bus: events.IEventBus
     secrets: dict[str, secretsmanager.ISecret]
-    environment: dict[str, str]
+    configuration: dict[str, str]  # settings that name no resource: every function gets them
     env: DeploymentEnvironment
 
 
@@ -71,7 +71,7 @@ def platform_function(
         layers=list(resources.layers),
         memory_size=512,
         timeout=Duration.seconds(task.timeout_seconds),
-        environment=resources.environment,
+        environment=function_environment(task, resources),
         tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group(scope, f"{task.name}Logs", resources.env),
     )
@@ -82,6 +82,25 @@ def platform_function(
     LAMBDA_BASIC_EXECUTION_ROLE.on(role)
     LAMBDA_XRAY.on(role.node.find_child("DefaultPolicy"))
     return function
+
+
+def function_environment(task: TaskFunction, resources: PlatformResources) -> dict[str, str]:
+    """The names of what the function may touch, and nothing else (lambdas/config.py reads
+    them): its tables, the keys it uses, the bus if it publishes, the secrets it reads."""
+    keys = resources.keys
+    environment = dict(resources.configuration)
+    for name in task.tables:
+        environment[f"{name.upper()}_TABLE"] = resources.tables[name].table_name
+    if task.decrypts_seeds or task.encrypts_seeds:
+        environment["INVESTOR_SEED_KEY_ID"] = keys.investor_seeds.key_id
+    if task.signs_as or task.knows_addresses_of:
+        for role, key in keys.platform_accounts.items():
+            environment[f"{role.upper()}_KEY_ID"] = key.key_id
+    if task.publishes:
+        environment["EVENT_BUS_NAME"] = resources.bus.event_bus_name
+    for name in task.secrets:
+        environment[f"{name.upper().replace('-', '_')}_SECRET"] = resources.secrets[name].secret_arn
+    return environment
 
 
 def _grant(task: TaskFunction, function: lambda_.Function, resources: PlatformResources) -> None:

@@ -45,22 +45,9 @@ class PlatformStack(Stack):
             for name, description in SECRETS.items()
         }
         SHARED_SECRET_ROTATES_BY_AGREEMENT.on(*secrets.values())
-        # Every function gets the same environment: configuration is not a secret (IAM guards
-        # access), and the local platform runs all handlers in one process.
-        environment = {
-            **{
-                f"{name.upper()}_TABLE": table.table_name
-                for name, table in tables.by_name().items()
-            },
-            "INVESTOR_SEED_KEY_ID": keys.investor_seeds.key_id,
-            **{
-                f"{role.upper()}_KEY_ID": key.key_id for role, key in keys.platform_accounts.items()
-            },
-            **{
-                f"{name.upper().replace('-', '_')}_SECRET": secret.secret_arn
-                for name, secret in secrets.items()
-            },
-            "EVENT_BUS_NAME": bus.bus.event_bus_name,
+        # Settings that name no resource; each function's resource names come from what it
+        # may touch (cdk/functions.py, function_environment).
+        configuration = {
             "XRPL_URL": env.xrpl_url,
             "EXPLORER_URL": env.explorer_url,
             "ACTIVATION_XRP": str(env.activation_xrp),
@@ -88,7 +75,7 @@ class PlatformStack(Stack):
             keys=keys,
             bus=bus.bus,
             secrets=dict(secrets),
-            environment=environment,
+            configuration=configuration,
             env=env,
         )
         self.workflows = {

@@ -1,81 +1,83 @@
-"""The one place a Lambda reads its configuration: the function's environment, read once.
+"""The one place a Lambda reads its configuration: the function's environment.
 
-Every function gets the same variables (see cdk/platform_stack.py); IAM, not configuration,
-limits what each may touch.
+CDK gives each function only the variables for what it may touch (cdk/functions.py), so each
+value is read when first used, then kept: a function that uses a variable it was not given
+fails with MissingConfiguration, locally as in AWS.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, Generic, TypeVar, overload
+
+T = TypeVar("T")
 
 
 class MissingConfiguration(RuntimeError):
     """A variable the deployment must set is absent: a deployment bug, not a runtime fault."""
 
 
-@dataclass(frozen=True)
+class _Variable(Generic[T]):
+    """An environment variable, converted and kept on first read."""
+
+    def __init__(self, name: str, convert: Callable[[str], T]) -> None:
+        self.name = name
+        self._convert = convert
+
+    def __set_name__(self, owner: type, attribute: str) -> None:
+        self._attribute = f"_{attribute}"
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _Variable[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+    def __get__(self, instance: object | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        try:
+            return instance.__dict__[self._attribute]
+        except KeyError:
+            value = os.environ.get(self.name)
+            if not value:
+                raise MissingConfiguration(f"environment variable {self.name} is not set") from None
+            converted = instance.__dict__[self._attribute] = self._convert(value)
+            return converted
+
+
+def _text(name: str) -> _Variable[str]:
+    return _Variable(name, str)
+
+
 class Settings:
-    region: str
-    purchases_table: str
-    wallets_table: str
-    submissions_table: str
-    tickets_table: str
-    sequences_table: str
-    instruments_table: str
-    investors_table: str
-    audit_table: str
-    webhooks_table: str
-    signatures_table: str
-    notifications_table: str
-    payments_webhook_secret: str  # Secrets Manager ids, not the secrets
-    kyc_webhook_secret: str
-    frontend_api_secret: str
-    event_bus_name: str
-    explorer_url: str
-    investor_seed_key_id: str
-    issuer_key_id: str
-    company_key_id: str
-    funding_key_id: str
-    xrpl_url: str
-    activation_xrp: Decimal
-    ledger_close_seconds: int  # the network's usual close interval: paces re-checks
-
-
-def _required(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        raise MissingConfiguration(f"environment variable {name} is not set")
-    return value
+    region = _text("AWS_REGION")  # set by the Lambda runtime
+    purchases_table = _text("PURCHASES_TABLE")
+    wallets_table = _text("WALLETS_TABLE")
+    submissions_table = _text("SUBMISSIONS_TABLE")
+    tickets_table = _text("TICKETS_TABLE")
+    sequences_table = _text("SEQUENCES_TABLE")
+    instruments_table = _text("INSTRUMENTS_TABLE")
+    investors_table = _text("INVESTORS_TABLE")
+    audit_table = _text("AUDIT_TABLE")
+    webhooks_table = _text("WEBHOOKS_TABLE")
+    signatures_table = _text("SIGNATURES_TABLE")
+    notifications_table = _text("NOTIFICATIONS_TABLE")
+    payments_webhook_secret = _text("PAYMENTS_WEBHOOK_SECRET")  # Secrets Manager ids, not secrets
+    kyc_webhook_secret = _text("KYC_WEBHOOK_SECRET")
+    frontend_api_secret = _text("FRONTEND_API_SECRET")
+    event_bus_name = _text("EVENT_BUS_NAME")
+    explorer_url = _text("EXPLORER_URL")
+    investor_seed_key_id = _text("INVESTOR_SEED_KEY_ID")
+    issuer_key_id = _text("ISSUER_KEY_ID")
+    company_key_id = _text("COMPANY_KEY_ID")
+    funding_key_id = _text("FUNDING_KEY_ID")
+    xrpl_url = _text("XRPL_URL")
+    activation_xrp = _Variable("ACTIVATION_XRP", Decimal)
+    ledger_close_seconds = _Variable("LEDGER_CLOSE_SECONDS", int)  # paces re-checks
 
 
 @functools.cache
 def settings() -> Settings:
-    return Settings(
-        region=_required("AWS_REGION"),
-        purchases_table=_required("PURCHASES_TABLE"),
-        wallets_table=_required("WALLETS_TABLE"),
-        submissions_table=_required("SUBMISSIONS_TABLE"),
-        tickets_table=_required("TICKETS_TABLE"),
-        sequences_table=_required("SEQUENCES_TABLE"),
-        instruments_table=_required("INSTRUMENTS_TABLE"),
-        investors_table=_required("INVESTORS_TABLE"),
-        audit_table=_required("AUDIT_TABLE"),
-        webhooks_table=_required("WEBHOOKS_TABLE"),
-        signatures_table=_required("SIGNATURES_TABLE"),
-        notifications_table=_required("NOTIFICATIONS_TABLE"),
-        payments_webhook_secret=_required("PAYMENTS_WEBHOOK_SECRET"),
-        kyc_webhook_secret=_required("KYC_WEBHOOK_SECRET"),
-        frontend_api_secret=_required("FRONTEND_API_SECRET"),
-        event_bus_name=_required("EVENT_BUS_NAME"),
-        explorer_url=_required("EXPLORER_URL"),
-        investor_seed_key_id=_required("INVESTOR_SEED_KEY_ID"),
-        issuer_key_id=_required("ISSUER_KEY_ID"),
-        company_key_id=_required("COMPANY_KEY_ID"),
-        funding_key_id=_required("FUNDING_KEY_ID"),
-        xrpl_url=_required("XRPL_URL"),
-        activation_xrp=Decimal(_required("ACTIVATION_XRP")),
-        ledger_close_seconds=int(_required("LEDGER_CLOSE_SECONDS")),
-    )
+    return Settings()

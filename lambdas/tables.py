@@ -1,4 +1,4 @@
-"""DynamoDB tables as pynamodb models. Table names come from configuration, bound at import."""
+"""DynamoDB tables as pynamodb models. Table names come from configuration, read on first use."""
 
 from __future__ import annotations
 
@@ -23,9 +23,24 @@ from pynamodb.transactions import TransactWrite
 from lambdas.config import settings
 
 
-def _meta(table_name: str) -> MetaProtocol:
-    """pynamodb's per-model Meta: the table named by configuration, in the configured region."""
-    meta: MetaProtocol = type("Meta", (), {"table_name": table_name, "region": settings().region})  # type: ignore[assignment]
+class _ConfiguredMeta(type):
+    """A pynamodb Meta whose table name and region are read from configuration when a model
+    first talks to DynamoDB, not at import: a function is given only its own tables' names."""
+
+    setting: str
+
+    @property
+    def table_name(cls) -> str:
+        return str(getattr(settings(), cls.setting))
+
+    @property
+    def region(cls) -> str:
+        return settings().region
+
+
+def _meta(setting: str) -> MetaProtocol:
+    """pynamodb's per-model Meta for the table named by the `setting` of configuration."""
+    meta: MetaProtocol = _ConfiguredMeta("Meta", (), {"setting": setting})  # type: ignore[assignment]
     return meta
 
 
@@ -48,7 +63,7 @@ def _now() -> datetime:
 class PurchaseRecord(Model):
     """One purchase, keyed by the id derived from the gateway's payment id."""
 
-    Meta = _meta(settings().purchases_table)
+    Meta = _meta("purchases_table")
 
     purchase_id = UnicodeAttribute(hash_key=True)
     payment_id = UnicodeAttribute()
@@ -77,7 +92,7 @@ class PurchaseRecord(Model):
 class InvestorRecord(Model):
     """An investor's standing with the platform: KYC/AML status and why it last changed."""
 
-    Meta = _meta(settings().investors_table)
+    Meta = _meta("investors_table")
 
     investor_id = UnicodeAttribute(hash_key=True)
     status = UnicodeAttribute()
@@ -92,7 +107,7 @@ class InvestorRecord(Model):
 class AuditRecord(Model):
     """One change of an investor's standing: who, when, why, and which ledger transactions."""
 
-    Meta = _meta(settings().audit_table)
+    Meta = _meta("audit_table")
 
     investor_id = UnicodeAttribute(hash_key=True)
     audit_id = UnicodeAttribute(range_key=True)  # ISO time#case: sorted by time
@@ -107,7 +122,7 @@ class AuditRecord(Model):
 class WebhookRecord(Model):
     """Every webhook request, accepted or rejected, as it arrived: nothing is lost."""
 
-    Meta = _meta(settings().webhooks_table)
+    Meta = _meta("webhooks_table")
 
     request_id = UnicodeAttribute(hash_key=True)
     provider = UnicodeAttribute()
@@ -124,7 +139,7 @@ class WebhookRecord(Model):
 class SignatureRecord(Model):
     """A webhook signature already used; kept past the freshness window, then expired by TTL."""
 
-    Meta = _meta(settings().signatures_table)
+    Meta = _meta("signatures_table")
 
     signature = UnicodeAttribute(hash_key=True)
     provider = UnicodeAttribute()
@@ -135,7 +150,7 @@ class SignatureRecord(Model):
 class NotificationRecord(Model):
     """A notification put on the bus for the frontend: each is sent once, replays included."""
 
-    Meta = _meta(settings().notifications_table)
+    Meta = _meta("notifications_table")
 
     notification_id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute()
@@ -147,7 +162,7 @@ class NotificationRecord(Model):
 class WalletRecord(Model):
     """An investor's custodial wallet: the address, and the seed only as KMS ciphertext."""
 
-    Meta = _meta(settings().wallets_table)
+    Meta = _meta("wallets_table")
 
     investor_id = UnicodeAttribute(hash_key=True)
     address = UnicodeAttribute()
@@ -164,7 +179,7 @@ class SubmissionRecord(Model):
     The business key (e.g. `purchase-…#mint`) makes every ledger effect happen at most once.
     """
 
-    Meta = _meta(settings().submissions_table)
+    Meta = _meta("submissions_table")
 
     business_key = UnicodeAttribute(hash_key=True)
     account = UnicodeAttribute()
@@ -190,7 +205,7 @@ class SubmissionRecord(Model):
 class TicketRecord(Model):
     """One XRPL Ticket of a hot platform account: AVAILABLE until a business key claims it."""
 
-    Meta = _meta(settings().tickets_table)
+    Meta = _meta("tickets_table")
 
     account = UnicodeAttribute(hash_key=True)
     ticket_sequence = NumberAttribute(range_key=True)
@@ -202,7 +217,7 @@ class TicketRecord(Model):
 class AccountSequenceRecord(Model):
     """The next Sequence to use for an account that signs without tickets, and its pool state."""
 
-    Meta = _meta(settings().sequences_table)
+    Meta = _meta("sequences_table")
 
     account = UnicodeAttribute(hash_key=True)
     next_sequence = NumberAttribute()
@@ -213,7 +228,7 @@ class AccountSequenceRecord(Model):
 class InstrumentRecord(Model):
     """An instrument of the catalogue as issued on the ledger, with its units counted."""
 
-    Meta = _meta(settings().instruments_table)
+    Meta = _meta("instruments_table")
 
     instrument_id = UnicodeAttribute(hash_key=True)
     issuance_id = UnicodeAttribute()

@@ -322,11 +322,9 @@ class Deployer:
         return ResolvedResource(group, {"Arn": arn})
 
     def _function(self, name: str, p: dict[str, Any]) -> ResolvedResource:
-        variables = {
-            name: str(value)
-            for name, value in dict(
-                p.get("Environment", {}).get("Variables", {}), **self._overrides
-            ).items()
+        variables = {  # an override changes a variable the function has, never adds one
+            name: str(self._overrides.get(name, value))
+            for name, value in p.get("Environment", {}).get("Variables", {}).items()
         }
         self._function_environment.update(variables)
         function = self.client("lambda").create_function(

@@ -146,3 +146,35 @@ def test_operators_may_redrive_but_never_decrypt(prod_template: dict[str, Any]) 
         for s in statements
         if s.get("Effect", "Allow") == "Allow"
     )
+
+
+CONFIGURATION = {
+    "XRPL_URL", "EXPLORER_URL", "ACTIVATION_XRP", "LEDGER_CLOSE_SECONDS", "POWERTOOLS_LOG_LEVEL"
+}  # fmt: skip
+
+
+def test_each_function_is_given_only_the_names_of_what_it_may_touch(
+    prod_template: dict[str, Any], functions: dict[str, Any]
+) -> None:
+    """The local platform runs each function with exactly these variables, so a function that
+    reads one it was not given fails in the tests, as it would in AWS."""
+    for function in resources_of(prod_template, "AWS::Lambda::Function"):
+        handler = function["Properties"]["Handler"]
+        task = functions[handler][0]
+        expected = set(CONFIGURATION)
+        expected |= {f"{name.upper()}_TABLE" for name in task.tables}
+        if task.decrypts_seeds or task.encrypts_seeds:
+            expected.add("INVESTOR_SEED_KEY_ID")
+        if task.signs_as or task.knows_addresses_of:
+            expected |= {"ISSUER_KEY_ID", "COMPANY_KEY_ID", "FUNDING_KEY_ID"}
+        if task.publishes:
+            expected.add("EVENT_BUS_NAME")
+        expected |= {f"{s.upper().replace('-', '_')}_SECRET" for s in task.secrets}
+        variables = set(function["Properties"]["Environment"]["Variables"])
+        assert variables == expected, handler
+    frontend = next(
+        f for f in resources_of(prod_template, "AWS::Lambda::Function")
+        if f["Properties"]["Handler"] == "lambdas.frontend.api.handler"
+    )  # fmt: skip
+    assert "INVESTOR_SEED_KEY_ID" not in frontend["Properties"]["Environment"]["Variables"]
+    assert "PAYMENTS_WEBHOOK_SECRET" not in frontend["Properties"]["Environment"]["Variables"]
