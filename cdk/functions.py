@@ -15,7 +15,7 @@ from constructs import Construct
 
 from cdk.environments import DeploymentEnvironment
 from cdk.keys import PlatformKeys
-from cdk.nag import LAMBDA_BASIC_EXECUTION_ROLE, LAMBDA_RUNTIME, LAMBDA_XRAY
+from cdk.nag import LAMBDA_BASIC_EXECUTION_ROLE, LAMBDA_RUNTIME
 
 SEED_PURPOSE = "drexfy-investor-seed"  # lambdas.custody.wallet_generator.SEED_PURPOSE
 
@@ -72,7 +72,10 @@ def platform_function(
         memory_size=512,
         timeout=Duration.seconds(task.timeout_seconds),
         environment=function_environment(task, resources),
-        tracing=lambda_.Tracing.ACTIVE,
+        # No active tracing: the handlers carry no X-Ray SDK (its import would cost every cold
+        # start), so it would only add Lambda's own segment and an xray:* grant on "*". The
+        # state machines' tracing still shows each execution's tasks end to end.
+        tracing=lambda_.Tracing.DISABLED,
         log_group=log_group(scope, f"{task.name}Logs", resources.env),
     )
     _grant(task, function, resources)
@@ -80,7 +83,6 @@ def platform_function(
     role = function.role
     assert role is not None
     LAMBDA_BASIC_EXECUTION_ROLE.on(role)
-    LAMBDA_XRAY.on(role.node.find_child("DefaultPolicy"))
     return function
 
 

@@ -45,10 +45,6 @@ LAMBDA_BASIC_EXECUTION_ROLE = Suppression(
     "AWSLambdaBasicExecutionRole]",
     "The AWS-maintained minimum for a function to write its own logs; nothing else is granted.",
 )
-LAMBDA_XRAY = Suppression(
-    "AwsSolutions-IAM5[Resource::*]",
-    "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords take no resource but *.",
-)
 LAMBDA_RUNTIME = Suppression(
     "AwsSolutions-L1",
     "We target Python 3.13 on ARM (the layer's wheels and the tests); 3.14 follows our deps.",

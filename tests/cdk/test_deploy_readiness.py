@@ -4,6 +4,7 @@ reproducible (the layer's asset hash is the lock's digest) and ship their CPytho
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -75,3 +76,16 @@ def test_the_assets_cdk_uploads_ship_cpython_313_bytecode_for_every_module(
     assert (code / "lambdas" / "__init__.py").is_file() and (layer_python / "pydantic").is_dir()
     assert missing_bytecode(code, LAMBDA) == []
     assert missing_bytecode(layer_python, LAMBDA) == []
+
+
+def test_functions_do_not_trace_without_a_tracer(prod_template: dict[str, Any]) -> None:
+    """No X-Ray SDK in the handlers, so no active tracing and no xray:* grant on any function;
+    the state machines trace each execution."""
+    for logical_id, resource in prod_template["Resources"].items():
+        if resource["Type"] == "AWS::Lambda::Function":
+            mode = resource["Properties"].get("TracingConfig", {}).get("Mode", "PassThrough")
+            assert mode == "PassThrough", logical_id
+        if resource["Type"] == "AWS::IAM::Policy" and "StateMachine" not in logical_id:
+            assert "xray:" not in json.dumps(resource["Properties"]["PolicyDocument"]), logical_id
+        if resource["Type"] == "AWS::StepFunctions::StateMachine":
+            assert resource["Properties"]["TracingConfiguration"] == {"Enabled": True}
