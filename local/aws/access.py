@@ -35,7 +35,7 @@ __all__ = ["Decision", "acting", "authorize", "caller_of", "decide_for", "evalua
 # environment of the process it runs in.
 ADMINISTRATOR_ACCESS_KEY = "testing"
 ADMINISTRATOR_ACCESS_KEYS = frozenset({ADMINISTRATOR_ACCESS_KEY, "FOOBARKEY"})
-_IAM_PREFIX = {"stepfunctions": "states", "apigatewayv2": "apigateway", "lambda": "lambda"}
+_IAM_PREFIX = {"stepfunctions": "states", "apigatewayv2": "apigateway"}
 _JSON_PROTOCOLS = frozenset(
     {"dynamodb", "kms", "events", "stepfunctions", "secretsmanager", "logs", "lambda", "sqs"}
 )
@@ -45,9 +45,9 @@ acting_as: contextvars.ContextVar[str | None] = contextvars.ContextVar("acting_a
 
 
 class Enforcement:
-    """On by default; `recorded` counts each (principal, action, resource, decision) seen."""
+    """Always on (there is no switch: a local run must never be looser than AWS); `recorded`
+    counts each (principal, action, resource, decision) seen."""
 
-    enabled = True
     recorded: Counter[tuple[str, str, str, str]] = Counter()
     _lock = threading.Lock()
 
@@ -89,7 +89,7 @@ class AccessDenied(Exception):
 
 def authorize(service: str, action: str, params: Mapping[str, Any], caller: Caller) -> None:
     """Raise AccessDenied unless the caller may make this request; the administrator may."""
-    if not Enforcement.enabled or caller.principal is None:
+    if caller.principal is None:
         return
     prefix = _IAM_PREFIX.get(service, service)
     for check in checks(prefix, action, params, caller):
@@ -108,8 +108,6 @@ def decide_for(
     principal: str | None, action: str, resource: str, account_id: str, region: str
 ) -> Decision:
     """A service acting for a principal (an EventBridge target's role): no role, no access."""
-    if not Enforcement.enabled:
-        return Decision.ALLOW
     if not principal:
         return Decision.IMPLICIT_DENY
     request = Request(principal, action, resource, {})
