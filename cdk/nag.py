@@ -84,10 +84,6 @@ SHARED_SECRET_ROTATES_BY_AGREEMENT = Suppression(
 
 # --- Operators' role (cdk/operators.py) ----------------------------------------------------------
 
-REPLAYS_ARE_NOT_RESOURCES = Suppression(
-    "AwsSolutions-IAM5[Resource::*]",
-    "events:ListReplays takes no resource ARN; starting a replay is limited to the archive.",
-)
 REPLAYS_ARE_NAMED_AT_RUN_TIME = Suppression(
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:"
     "replay/*]",
@@ -102,4 +98,13 @@ def executions_of(state_machine_logical_id: str) -> Suppression:
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
         f"execution:<{state_machine_logical_id}.Name>:*]",
         "Executions are named at run time: operators inspect and redrive any of this machine.",
+    )
+
+
+def its_own_stack(stack_name: str) -> Suppression:
+    """DescribeStacks on this stack by name: the stack id's suffix is known only once created."""
+    return Suppression(
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:"
+        f"<AWS::AccountId>:stack/{stack_name}/*]",
+        "drexfy-ops reads this stack's outputs; a stack id ends in a suffix set at creation.",
     )

@@ -1,18 +1,70 @@
-"""The operators' role: read and repair workflows and records, never decrypt a seed."""
+"""The operators' role: what the Step Functions console and `drexfy-ops` do, never decrypt a
+seed or sign.
+
+Every grant below is either a read the Step Functions console makes to show a workflow's
+executions, or one AWS call a `drexfy-ops` command makes (ops/cli.py, ops/redrive.py), on the
+resource it makes it on; tests/cdk/test_operators_role.py holds the list and checks the
+synthesized role against it, and tests/ops/ run every command as this role on the embedded AWS,
+which enforces IAM.
+
+`drexfy-ops --stack Drexfy-<env>` reads its configuration from the stack's outputs. Those that
+are not the stack's own (cdk/platform_stack.py) are published here, under these stable names:
+
+- `<Name>TableName` for every table but Purchases (`PurchasesTableName` is the stack's own):
+  Wallets, Submissions, Tickets, Sequences, Instruments, Investors, Audit, Webhooks,
+  Signatures, Notifications;
+- `IssuerKeyId`, `CompanyKeyId`, `FundingKeyId`, `InvestorSeedKeyId`: KMS key ids;
+- `XrplUrl`, `ExplorerUrl`, `ActivationXrp`, `LedgerCloseSeconds`: the functions' configuration,
+  published when the stack passes it (`configuration=`, the settings that name no resource).
+"""
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Stack
+from collections.abc import Mapping
+
+from aws_cdk import ArnFormat, CfnOutput, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from cdk.ingress import OPERATORS_SOURCE
 from cdk.keys import PlatformKeys
-from cdk.nag import REPLAYS_ARE_NAMED_AT_RUN_TIME, REPLAYS_ARE_NOT_RESOURCES, executions_of
+from cdk.nag import REPLAYS_ARE_NAMED_AT_RUN_TIME, executions_of, its_own_stack
 
-READ_TABLES = ("purchases", "investors", "audit", "submissions", "webhooks", "instruments")
+# What `drexfy-ops investor ID block|unblock` puts on the bus (source OPERATORS_SOURCE).
+OPERATOR_DECISIONS = ("AmlFlagged", "AmlCleared")
+
+# Stack output -> the functions' configuration variable it publishes (see the module's doc).
+CONFIGURATION_OUTPUTS = {
+    "XrplUrl": "XRPL_URL",
+    "ExplorerUrl": "EXPLORER_URL",
+    "ActivationXrp": "ACTIVATION_XRP",
+    "LedgerCloseSeconds": "LEDGER_CLOSE_SECONDS",
+}
+STACK_OWN_TABLE_OUTPUTS = ("purchases",)  # cdk/platform_stack.py outputs PurchasesTableName
+
+
+def table_output(name: str) -> str:
+    return f"{name.title()}TableName"
+
+
+def key_output(role: str) -> str:
+    return f"{role.title()}KeyId"
+
+
+SEED_KEY_OUTPUT = "InvestorSeedKeyId"
+
+
+def _executions_of(stack: Stack, machine: sfn.StateMachine) -> str:
+    """arn:...:execution:<machine name>:*, every execution of the machine."""
+    return stack.format_arn(
+        service="states",
+        resource="execution",
+        resource_name=f"{machine.state_machine_name}:*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
 
 
 class OperatorsRole(Construct):
@@ -25,55 +77,101 @@ class OperatorsRole(Construct):
         tables: dict[str, dynamodb.ITable],
         archive: events.Archive,
         keys: PlatformKeys,
+        configuration: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        stack = Stack.of(self)
         self.role = iam.Role(
             self,
             "Role",
             assumed_by=iam.AccountRootPrincipal(),
-            description="Drexfy operators: inspect and redrive purchases, replay events",
+            description="Drexfy operators: what drexfy-ops does (inspect, redrive, replay, block)",
         )
-        stack = Stack.of(self)
-        # arn:...:execution:<machine name>:<execution name>, for every execution of each machine
-        executions = [
-            stack.format_arn(
-                service="states",
-                resource="execution",
-                resource_name=f"{machine.state_machine_name}:*",
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            )
-            for machine in workflows.values()
+        archive_resource = archive.node.default_child
+        assert isinstance(archive_resource, events.CfnArchive)
+        bus_arn = archive_resource.source_arn  # the platform bus the archive records
+        purchase = workflows["Purchase"]
+        # arn:...:execution:<machine name>:<execution name>, every execution of the machine
+        purchase_executions = _executions_of(stack, purchase)
+        platform_keys = [
+            keys.platform_accounts[r].key_arn for r in ("issuer", "company", "funding")
         ]
-        self.role.add_to_policy(
+        allow = self.role.add_to_policy
+        # the Step Functions console, where operators inspect stuck executions of every workflow
+        allow(
             iam.PolicyStatement(
                 actions=["states:ListExecutions", "states:DescribeStateMachine"],
                 resources=[m.state_machine_arn for m in workflows.values()],
             )
         )
-        self.role.add_to_policy(
+        allow(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:GetExecutionHistory"],
+                resources=[_executions_of(stack, m) for m in workflows.values()],
+            )
+        )
+        # every command, with --stack: its configuration
+        allow(
+            iam.PolicyStatement(
+                actions=["cloudformation:DescribeStacks"],
+                resources=[
+                    stack.format_arn(
+                        service="cloudformation",
+                        resource="stack",
+                        resource_name=f"{stack.stack_name}/*",
+                    )
+                ],
+            )
+        )
+        # purchases (Scan), purchase and redrive (GetItem)
+        allow(
+            iam.PolicyStatement(
+                actions=["dynamodb:Scan", "dynamodb:GetItem"],
+                resources=[tables["purchases"].table_arn],
+            )
+        )
+        # purchase (GetExecutionHistory); redrive (DescribeExecution, RedriveExecution)
+        allow(
             iam.PolicyStatement(
                 actions=[
-                    "states:DescribeExecution",
                     "states:GetExecutionHistory",
+                    "states:DescribeExecution",
                     "states:RedriveExecution",
                 ],
-                resources=executions,
+                resources=[purchase_executions],
             )
         )
-        for name in READ_TABLES:
-            tables[name].grant_read_data(self.role)
-        stack = Stack.of(self)
-        self.role.add_to_policy(
+        # replay: the destination bus's ARN, then a replay of the archive, watched to its end
+        allow(iam.PolicyStatement(actions=["events:DescribeEventBus"], resources=[bus_arn]))
+        replays = stack.format_arn(service="events", resource="replay", resource_name="*")
+        allow(
             iam.PolicyStatement(
-                actions=["events:StartReplay", "events:DescribeReplay"],
-                resources=[
-                    archive.archive_arn,
-                    stack.format_arn(service="events", resource="replay", resource_name="*"),
-                ],
+                actions=["events:StartReplay"], resources=[archive.archive_arn, replays]
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["events:ListReplays"], resources=["*"])
+        allow(iam.PolicyStatement(actions=["events:DescribeReplay"], resources=[replays]))
+        # investor block|unblock: an operator's AML decision, and nothing else, on the bus
+        allow(
+            iam.PolicyStatement(
+                actions=["events:PutEvents"],
+                resources=[bus_arn],
+                conditions={
+                    "StringEquals": {
+                        "events:source": OPERATORS_SOURCE,
+                        "events:detail-type": list(OPERATOR_DECISIONS),
+                    }
+                },
+            )
+        )
+        # accounts: the platform accounts' addresses, their tickets, the instruments' books
+        allow(iam.PolicyStatement(actions=["kms:GetPublicKey"], resources=platform_keys))
+        allow(
+            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[tables["tickets"].table_arn])
+        )
+        allow(
+            iam.PolicyStatement(
+                actions=["dynamodb:Scan"], resources=[tables["instruments"].table_arn]
+            )
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -84,9 +182,41 @@ class OperatorsRole(Construct):
             )
         )
         policy = self.role.node.find_child("DefaultPolicy")
-        REPLAYS_ARE_NOT_RESOURCES.on(policy)
+        its_own_stack(stack.stack_name).on(policy)
         REPLAYS_ARE_NAMED_AT_RUN_TIME.on(policy)
         for machine in workflows.values():
             cfn_machine = machine.node.default_child
             assert isinstance(cfn_machine, sfn.CfnStateMachine)
             executions_of(stack.get_logical_id(cfn_machine)).on(policy)
+
+        self._outputs(tables, keys, configuration or {})
+
+    def _outputs(
+        self,
+        tables: dict[str, dynamodb.ITable],
+        keys: PlatformKeys,
+        configuration: Mapping[str, str],
+    ) -> None:
+        """What drexfy-ops reads from the stack, under names that do not change (the output's
+        logical id is overridden: CDK would otherwise add this construct's path and a hash)."""
+        values: dict[str, tuple[str, str]] = {
+            table_output(name): (table.table_name, f"DynamoDB table {name}")
+            for name, table in tables.items()
+            if name not in STACK_OWN_TABLE_OUTPUTS
+        }
+        values |= {
+            key_output(role): (key.key_id, f"KMS key of the {role} account (signs, never leaves)")
+            for role, key in keys.platform_accounts.items()
+        }
+        values[SEED_KEY_OUTPUT] = (
+            keys.investor_seeds.key_id,
+            "KMS key sealing investor seeds (operators may not decrypt)",
+        )
+        values |= {
+            output: (configuration[variable], f"the functions' {variable}")
+            for output, variable in CONFIGURATION_OUTPUTS.items()
+            if variable in configuration
+        }
+        for name, (value, description) in values.items():
+            output = CfnOutput(self, name, value=value, description=description)
+            output.override_logical_id(name)

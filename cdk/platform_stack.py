@@ -107,6 +107,7 @@ class PlatformStack(Stack):
             tables=tables.by_name(),
             archive=bus.archive,
             keys=keys,
+            configuration=configuration,
         )
         outputs = {
             **{

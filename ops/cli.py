@@ -1,14 +1,16 @@
-"""`drexfy-ops`: the operators' tool, against the local platform or AWS alike.
+"""`drexfy-ops`: the operators' tool, against a deployed stack or the local platform alike.
 
-Locally it reads where the platform is from the state file `python -m local.aws` writes
-(`--state-file`, default .local/aws.json); without that file it uses the environment (AWS
-credentials, and the stack's variables as the Lambdas get them).
+Against AWS, `--stack Drexfy-<env>` reads the platform's configuration from the stack's
+CloudFormation outputs, as the operators' role with `--role-arn` (or a `--profile` that is it).
+Locally, without `--stack`, it reads where the platform is from the state file
+`python -m local.aws` writes (`--state-file`, default .local/aws.json).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import uuid
@@ -17,33 +19,101 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-import boto3
+from botocore.exceptions import ClientError
+
+from ops.stack import (
+    ConfigurationError,
+    OperatorSession,
+    lambda_environment,
+    operator_session,
+    require,
+    stack_outputs,
+)
 
 FINAL = ("DELIVERED", "REFUNDED")
 
 
 class Platform:
-    """Clients and configuration for one platform, local or in AWS."""
+    """Clients and configuration for one platform: a deployed stack, or the local one."""
 
-    def __init__(self, state_file: Path) -> None:
-        self.local = state_file.exists()
-        self.outputs: dict[str, str] = {}
-        endpoint = None
-        if self.local:
-            from ops.local_state import use_local_platform
+    def __init__(
+        self,
+        operator: OperatorSession,
+        outputs: dict[str, str],
+        *,
+        source: str,
+        endpoint_url: str | None = None,
+        local: bool = False,
+        lambda_configured: bool = False,
+    ) -> None:
+        self.operator = operator
+        self.outputs = outputs
+        self.source = source  # the stack's name
+        self.local = local  # the embedded AWS: moto has no RedriveExecution
+        self._endpoint = endpoint_url
+        self._lambda_configured = lambda_configured
 
-            state = json.loads(state_file.read_text())
-            use_local_platform(state_file)
-            endpoint, self.outputs = state["endpoint_url"], state["stack"]["outputs"]
-        self._endpoint = endpoint
+    @classmethod
+    def from_stack(
+        cls,
+        stack: str,
+        *,
+        profile: str | None = None,
+        role_arn: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> Platform:
+        """The deployed stack `stack`: its outputs, read as the operator (the role if given)."""
+        operator = operator_session(
+            profile=profile, role_arn=role_arn, region=region, endpoint_url=endpoint_url
+        )
+        cloudformation = operator.session.client("cloudformation", endpoint_url=endpoint_url)
+        outputs = stack_outputs(cloudformation, stack)
+        return cls(
+            operator, outputs, source=stack, endpoint_url=endpoint_url, local=bool(endpoint_url)
+        )
+
+    @classmethod
+    def from_state_file(
+        cls, state_file: Path, *, profile: str | None = None, role_arn: str | None = None
+    ) -> Platform:
+        """The local platform `python -m local.aws` described in `state_file`."""
+        from ops.local_state import use_local_platform
+
+        state = json.loads(state_file.read_text())
+        use_local_platform(state_file)  # the Lambdas' environment, the endpoint, the admin
+        endpoint = state["endpoint_url"]
+        operator = operator_session(profile=profile, role_arn=role_arn, endpoint_url=endpoint)
+        return cls(
+            operator,
+            state["stack"]["outputs"],
+            source=str(state["stack"].get("name") or state_file),
+            endpoint_url=endpoint,
+            local=True,
+            lambda_configured=True,
+        )
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self._endpoint)
+        return self.operator.session.client(service, endpoint_url=self._endpoint)
 
-    def output(self, name: str) -> str:
-        import os
+    def require(self, command: str) -> None:
+        """Every output the command reads is there (ops.stack.COMMAND_OUTPUTS), or an error
+        names those that are missing and the stack."""
+        require(self.outputs, self.source, command)
 
-        return self.outputs.get(name) or os.environ[name.upper()]
+    def configure_lambda_code(self, command: str) -> None:
+        """Give the Lambdas' code (lambdas/) the configuration the functions get, from the
+        outputs; call before the command uses anything from lambdas. (With the state file
+        the functions' environment itself is already in place.)"""
+        if self._lambda_configured:
+            return
+        self.require(command)
+        os.environ.update(lambda_environment(self.outputs))
+        region = self.operator.session.region_name
+        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region
+        if self._endpoint:  # the embedded AWS: the Lambdas' clients go there too
+            os.environ["AWS_ENDPOINT_URL"] = self._endpoint
+        self._lambda_configured = True
 
 
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -64,6 +134,7 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
 
 def purchases(platform: Platform, args: argparse.Namespace) -> int:
     """Parked purchases first, then stuck ones (unfinished past --stuck-after), then the rest."""
+    platform.configure_lambda_code("purchases")
     from lambdas.tables import PurchaseRecord
 
     stuck_before = datetime.now(UTC) - timedelta(minutes=args.stuck_after)
@@ -103,6 +174,7 @@ def purchases(platform: Platform, args: argparse.Namespace) -> int:
 
 
 def purchase(platform: Platform, args: argparse.Namespace) -> int:
+    platform.configure_lambda_code("purchase")
     from lambdas import purchase_records
     from ops.history import describe_events
 
@@ -133,6 +205,7 @@ def purchase(platform: Platform, args: argparse.Namespace) -> int:
 
 
 def redrive(platform: Platform, args: argparse.Namespace) -> int:
+    platform.configure_lambda_code("redrive")
     from ops.redrive import NotRedrivable, redrive_purchase
 
     sfn = platform.client("stepfunctions")
@@ -161,12 +234,13 @@ def redrive(platform: Platform, args: argparse.Namespace) -> int:
 
 
 def replay(platform: Platform, args: argparse.Namespace) -> int:
+    platform.require("replay")
+    bus, archive = platform.outputs["EventBusName"], platform.outputs["EventArchiveArn"]
     events = platform.client("events")
-    bus = platform.output("EventBusName")
     name = f"operator-{uuid.uuid4().hex[:8]}"
     events.start_replay(
         ReplayName=name,
-        EventSourceArn=platform.output("EventArchiveArn"),
+        EventSourceArn=archive,
         EventStartTime=datetime.fromisoformat(args.start),
         EventEndTime=datetime.fromisoformat(args.end),
         Destination={"Arn": events.describe_event_bus(Name=bus)["Arn"]},
@@ -186,6 +260,8 @@ def replay(platform: Platform, args: argparse.Namespace) -> int:
 
 def investor(platform: Platform, args: argparse.Namespace) -> int:
     """Block or unblock through the compliance workflow, as an AML decision by an operator."""
+    platform.require("investor")
+    bus = platform.outputs["EventBusName"]
     detail = {
         "investor_id": args.investor_id,
         "case_id": f"operator-{uuid.uuid4().hex[:10]}",
@@ -197,7 +273,7 @@ def investor(platform: Platform, args: argparse.Namespace) -> int:
             {
                 "Source": "drexfy.operators",
                 "DetailType": "AmlFlagged" if args.action == "block" else "AmlCleared",
-                "EventBusName": platform.output("EventBusName"),
+                "EventBusName": bus,
                 "Detail": json.dumps(detail),
             }
         ]
@@ -210,6 +286,7 @@ def investor(platform: Platform, args: argparse.Namespace) -> int:
 
 
 def accounts(platform: Platform, args: argparse.Namespace) -> int:
+    platform.configure_lambda_code("accounts")
     from xrpl.models.requests import AccountObjectType
 
     from lambdas.config import settings
@@ -267,12 +344,39 @@ def accounts(platform: Platform, args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="drexfy-ops", description=__doc__.splitlines()[0])
-    root.add_argument(
+    root = argparse.ArgumentParser(
+        prog="drexfy-ops",
+        description=__doc__.splitlines()[0],
+        epilog="Against AWS: drexfy-ops --stack Drexfy-<env> --role-arn <OperatorsRoleArn> ...",
+    )
+    where = root.add_argument_group("where the platform is")
+    where.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="a deployed stack (Drexfy-<env>): its configuration from its CloudFormation outputs",
+    )
+    where.add_argument(
         "--state-file",
         type=Path,
         default=Path(".local/aws.json"),
-        help="the local platform's state file; without it, AWS (the environment)",
+        help="without --stack: the local platform's state file (default .local/aws.json)",
+    )
+    who = root.add_argument_group("who acts (AWS credentials)")
+    who.add_argument(
+        "--role-arn",
+        metavar="ARN",
+        help="act as this role (the stack's OperatorsRoleArn), assumed with STS as "
+        "drexfy-ops-<user>",
+    )
+    who.add_argument("--profile", metavar="NAME", help="the AWS profile to use (or to assume from)")
+    who.add_argument(
+        "--region", help="the stack's region (default: the profile's or environment's)"
+    )
+    who.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        default=os.environ.get("AWS_ENDPOINT_URL") or None,
+        help="with --stack: the embedded AWS (`make up`) instead of AWS; default $AWS_ENDPOINT_URL",
     )
     root.add_argument("--json", action="store_true", help="JSON for scripts instead of tables")
     # `--json` also after the command: SUPPRESS keeps the root's value when it is not repeated.
@@ -308,11 +412,45 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def connect(args: argparse.Namespace) -> Platform:
+    if args.stack:
+        platform = Platform.from_stack(
+            args.stack,
+            profile=args.profile,
+            role_arn=args.role_arn,
+            region=args.region,
+            endpoint_url=args.endpoint_url,
+        )
+        where = f"{args.stack} ({platform.operator.session.region_name})"
+        print(f"drexfy-ops: {where} as {platform.operator.acting_as}", file=sys.stderr)
+        return platform
+    if not args.state_file.exists():
+        raise ConfigurationError(
+            f"no local platform ({args.state_file} does not exist); against AWS give "
+            "--stack Drexfy-<env> (see docs/operations.md)"
+        )
+    return Platform.from_state_file(args.state_file, profile=args.profile, role_arn=args.role_arn)
+
+
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = parser().parse_args(argv)
     args.out = out
-    platform = Platform(args.state_file)
-    return int(args.run(platform, args))
+    try:
+        platform = connect(args)
+        return int(args.run(platform, args))
+    except ConfigurationError as error:
+        return _failed(args, str(error), 2)
+    except ClientError as error:  # AWS refused: say what and why, not a traceback
+        details = error.response.get("Error", {})
+        return _failed(args, f"{details.get('Code')}: {details.get('Message')}", 1)
+
+
+def _failed(args: argparse.Namespace, message: str, code: int) -> int:
+    if args.json:
+        emit(args, {"error": message}, "")
+    else:
+        print(f"drexfy-ops: {message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

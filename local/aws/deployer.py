@@ -24,6 +24,7 @@ from typing import Any
 import boto3
 
 from local.api.routes import ApiRoute, HttpApi
+from local.aws.stack_record import record_stack
 from local.aws.template import (
     Intrinsics,
     ResolvedResource,
@@ -142,6 +143,7 @@ class Deployer:
         self._api_destination_endpoint = api_destination_endpoint
         self._clients: dict[str, Any] = {}
         self._function_environment: dict[str, str] = {}
+        self._overridden: dict[str, str] = {}  # a template value -> the override replacing it
         self._http_api: HttpApi | None = None
         self._integrations: dict[str, tuple[str, str]] = {}  # id -> (function, payload version)
 
@@ -179,10 +181,15 @@ class Deployer:
             intrinsics.resources[logical_id] = creator(name, properties)
         stack.function_environment = dict(self._function_environment)
         stack.http_api = self._http_api
-        stack.outputs = {
-            key: str(intrinsics.resolve(value["Value"]))
-            for key, value in template.get("Outputs", {}).items()
+        stack.outputs = {  # an output stating an overridden setting states the override
+            key: self._overridden.get(str(value), str(value))
+            for key, value in (
+                (key, intrinsics.resolve(spec["Value"]))
+                for key, spec in template.get("Outputs", {}).items()
+            )
         }
+        if stack.outputs:  # DescribeStacks finds it, as CloudFormation would (drexfy-ops --stack)
+            record_stack(self.client("cloudformation"), stack_name, stack.outputs)
         return stack
 
     def _check_function_environment(self, resources: Mapping[str, Mapping[str, Any]]) -> None:
@@ -322,10 +329,13 @@ class Deployer:
         return ResolvedResource(group, {"Arn": arn})
 
     def _function(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        declared = p.get("Environment", {}).get("Variables", {})
         variables = {  # an override changes a variable the function has, never adds one
-            name: str(self._overrides.get(name, value))
-            for name, value in p.get("Environment", {}).get("Variables", {}).items()
+            name: str(self._overrides.get(name, value)) for name, value in declared.items()
         }
+        self._overridden.update(
+            {str(declared[n]): self._overrides[n] for n in declared if n in self._overrides}
+        )
         self._function_environment.update(variables)
         function = self.client("lambda").create_function(
             FunctionName=p.get("FunctionName", name),

@@ -125,6 +125,9 @@ def _context_fields(context: InvocationContext) -> dict[str, Any]:
     }
 
 
+TIMEOUT_GRACE_SECONDS = 1.0
+
+
 class FunctionProcess:
     """One function's worker process and the invocations waiting for it."""
 
@@ -156,7 +159,15 @@ class FunctionProcess:
         except OSError as error:
             self._waiting.pop(request_id, None)
             return _runtime_exit(f"the function's process is gone: {error}")
-        done.wait()
+        allowed = context.get_remaining_time_in_millis() / 1000
+        if not done.wait(allowed + TIMEOUT_GRACE_SECONDS):
+            self._waiting.pop(request_id, None)
+            self.stop()  # Lambda ends a timed-out container; the next invocation starts anew
+            payload = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"Task timed out after {allowed:.2f} seconds",
+            }
+            return InvocationResult(json.dumps(payload), errored=True, logs=payload["errorMessage"])
         return answer[0]
 
     def _receive(self) -> None:

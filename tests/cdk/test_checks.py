@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 
-from cdk.nag import REPLAYS_ARE_NOT_RESOURCES, STATE_MACHINE_XRAY_AND_LOG_DELIVERY
+from cdk.nag import STATE_MACHINE_XRAY_AND_LOG_DELIVERY
 from local.aws.deployer import PROJECT_ROOT
 from tests.cdk.conftest import ENVIRONMENTS, Synthesis
 
@@ -33,11 +33,9 @@ LOG_DELIVERY = {
         "ListLogDeliveries", "PutResourcePolicy", "DescribeResourcePolicies", "DescribeLogGroups",
     )
 }  # fmt: skip
-REPLAYS = {"events:StartReplay", "events:DescribeReplay", "events:ListReplays"}
 # What each acknowledged `Resource: *` may allow: the actions its reason names, no more.
 WILDCARD_ACTIONS = {
     STATE_MACHINE_XRAY_AND_LOG_DELIVERY.reason: XRAY | XRAY_SAMPLING | LOG_DELIVERY,
-    REPLAYS_ARE_NOT_RESOURCES.reason: REPLAYS,
 }
 
 

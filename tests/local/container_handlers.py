@@ -33,3 +33,9 @@ def list_tables(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def crash(event: dict[str, Any], context: Any) -> None:
     os._exit(3)
+
+
+def sleep_past_timeout(event: dict[str, Any], context: Any) -> None:
+    import time
+
+    time.sleep(context.get_remaining_time_in_millis() / 1000 + 5)

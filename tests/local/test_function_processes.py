@@ -51,6 +51,7 @@ def containers(aws: LocalAws) -> Iterator[DeployedStack]:
             "Denied": function(f"{HANDLERS}.list_tables", "RoleA"),
             "Allowed": function(f"{HANDLERS}.list_tables", "Lister"),
             "Crashing": function(f"{HANDLERS}.crash", "RoleA"),
+            "Slow": function(f"{HANDLERS}.sleep_past_timeout", "RoleA"),  # Timeout: 3 s
         },
     )
 
@@ -99,3 +100,12 @@ def test_a_crashed_process_is_an_exit_error_and_the_next_invocation_starts_afres
     assert json.loads(answer["Payload"].read())["errorType"] == "Runtime.ExitError"
     again = aws.client("lambda").invoke(FunctionName=containers.resources["Crashing"].ref)
     assert json.loads(again["Payload"].read())["errorType"] == "Runtime.ExitError"
+
+
+def test_an_invocation_past_the_functions_timeout_is_ended_as_lambda_ends_it(
+    aws: LocalAws, containers: DeployedStack
+) -> None:
+    answer = aws.client("lambda").invoke(FunctionName=containers.resources["Slow"].ref)
+    error = json.loads(answer["Payload"].read())
+    assert error["errorType"] == "Sandbox.Timedout"
+    assert error["errorMessage"].startswith("Task timed out after")

@@ -38,8 +38,15 @@ def role_of(aws: LocalAws, function: str) -> str:
 @contextmanager
 def without_grant(aws: LocalAws, function: str, action: str) -> Iterator[str]:
     """The function's role loses `action` (from every statement naming it) for the block."""
-    iam = aws.client("iam")
     role_name = role_of(aws, function).rsplit("/", 1)[-1]
+    with without_grant_of_role(aws, role_name, action):
+        yield role_name
+
+
+@contextmanager
+def without_grant_of_role(aws: LocalAws, role_name: str, action: str) -> Iterator[str]:
+    """The role loses `action` (from every statement naming it) for the block."""
+    iam = aws.client("iam")
     saved = {
         name: iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
         for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]
@@ -57,7 +64,7 @@ def without_grant(aws: LocalAws, function: str, action: str) -> Iterator[str]:
             removed += len(actions) - len(kept)
             statement["Action"] = kept or ["none:Nothing"]
         iam.put_role_policy(RoleName=role_name, PolicyName=name, PolicyDocument=json.dumps(reduced))
-    assert removed, f"{function}'s role had no {action} to take away"
+    assert removed, f"{role_name} had no {action} to take away"
     try:
         yield role_name
     finally:
