@@ -251,10 +251,10 @@ def _kms_key_arn(key_id: str, caller: Caller) -> str:
     from moto.kms.models import kms_backends
 
     backend = kms_backends[caller.account_id][caller.region]
-    try:
-        return _arn(caller, "kms", f"key/{backend.any_id_to_key_id(key_id)}")
-    except Exception:  # noqa: BLE001 - an unknown alias: moto answers NotFound after us
-        return _arn(caller, "kms", f"key/{key_id}")
+    return _looked_up(
+        lambda: _arn(caller, "kms", f"key/{backend.any_id_to_key_id(key_id)}"),
+        _arn(caller, "kms", f"key/{key_id}"),
+    )
 
 
 def _kms(action: str) -> Callable[[Mapping[str, Any], Caller], list[Check]]:
@@ -339,18 +339,23 @@ def _states_resource(params: Mapping[str, Any], caller: Caller) -> str:
     return str(params.get("executionArn") or params.get("stateMachineArn") or "*")
 
 
+def _looked_up(find: Callable[[], Any], unknown: str) -> str:
+    """The ARN moto holds for a named resource; `unknown` when it holds none (moto then answers
+    NotFound after the check, as AWS does for a resource the caller may name)."""
+    try:
+        return str(find())
+    except Exception:  # noqa: BLE001 - moto's own not-found exceptions differ per service
+        return unknown
+
+
 def _secret_resource(params: Mapping[str, Any], caller: Caller) -> str:
     from moto.secretsmanager.models import secretsmanager_backends
 
     secret_id = params.get("SecretId")
+    backend = secretsmanager_backends[caller.account_id][caller.region]
     if not secret_id:
         return "*"
-    try:
-        return str(
-            secretsmanager_backends[caller.account_id][caller.region].describe_secret(secret_id).arn
-        )
-    except Exception:  # noqa: BLE001 - unknown: moto answers ResourceNotFound after us
-        return str(secret_id)
+    return _looked_up(lambda: backend.describe_secret(secret_id).arn, str(secret_id))
 
 
 def _sqs_resource(params: Mapping[str, Any], caller: Caller) -> str:
@@ -362,14 +367,11 @@ def _stack_resource(params: Mapping[str, Any], caller: Caller) -> str:
     from moto.cloudformation.models import cloudformation_backends
 
     name = params.get("StackName")
+    backend = cloudformation_backends[caller.account_id][caller.region]
     if not name:
         return "*"
-    try:
-        return str(
-            cloudformation_backends[caller.account_id][caller.region].get_stack(name).stack_id
-        )
-    except Exception:  # noqa: BLE001 - unknown: moto answers ValidationError after us
-        return _arn(caller, "cloudformation", f"stack/{name}/*")
+    unknown = _arn(caller, "cloudformation", f"stack/{name}/*")
+    return _looked_up(lambda: backend.get_stack(name).stack_id, unknown)
 
 
 def _assume_role(params: Mapping[str, Any], caller: Caller) -> list[Check]:
