@@ -296,6 +296,28 @@ def test_an_unreachable_endpoint_is_a_connection_failure(setup: Setup) -> None:
     assert attributes["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
 
 
+def test_a_target_whose_role_may_not_invoke_the_destination_is_dead_lettered(
+    setup: Setup,
+) -> None:
+    """EventBridge reaches an API destination with the target's role (IAM, enforced locally)."""
+    iam = setup.aws.client("iam")
+    role = setup.stack.resources["Invoker"].ref
+    policy = setup.stack.resources["InvokerPolicy"].ref
+    granted = iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+    iam.delete_role_policy(RoleName=role, PolicyName=policy)
+    try:
+        setup.put("not-permitted")
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName=policy, PolicyDocument=json.dumps(granted))
+    assert setup.attempts("not-permitted") == []
+    (message,) = setup.drain("Undelivered")
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes["ERROR_CODE"] == "NO_PERMISSIONS"
+    assert role in attributes["ERROR_MESSAGE"]
+    setup.put("permitted-again")
+    assert len(setup.attempts("permitted-again")) == 1
+
+
 def test_an_archive_replay_is_not_delivered_again(setup: Setup) -> None:
     events = setup.aws.client("events")
     marker = f"replayed-{uuid.uuid4().hex[:6]}"
