@@ -19,6 +19,7 @@ from constructs import Construct
 
 from cdk.functions import PlatformResources, TaskFunction, log_group, platform_function
 from cdk.nag import OPENAPI_DOCUMENT_IS_PUBLIC, ROUTE_AUTHENTICATED_IN_ITS_FUNCTION
+from domain import events
 
 WEBHOOK_TABLES = ("webhooks", "signatures")
 
@@ -36,21 +37,21 @@ API_FUNCTIONS = (
         "PaymentWebhook",
         "lambdas.ingress.webhooks.payments_handler",
         WEBHOOK_TABLES,
-        publishes=True,
+        publishes=(events.PAYMENTS,),
         secrets=("payments-webhook",),
     ),
     TaskFunction(
         "KycWebhook",
         "lambdas.ingress.webhooks.kyc_handler",
         WEBHOOK_TABLES,
-        publishes=True,
+        publishes=(events.KYC_DECISIONS,),
         secrets=("kyc-webhook",),
     ),
     TaskFunction(
         "FrontendApi",
         "lambdas.frontend.api.handler",
         ("investors", "wallets", "instruments", "purchases"),
-        publishes=True,
+        publishes=(events.WALLET_REQUESTS,),
         secrets=("frontend-api",),
         knows_addresses_of=True,  # the portfolio reads the investor's line to the issuer
     ),

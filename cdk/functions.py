@@ -16,6 +16,7 @@ from constructs import Construct
 from cdk.environments import DeploymentEnvironment
 from cdk.keys import PlatformKeys
 from cdk.nag import LAMBDA_BASIC_EXECUTION_ROLE, LAMBDA_RUNTIME
+from domain.events import Publication
 
 SEED_PURPOSE = "drexfy-investor-seed"  # lambdas.custody.wallet_generator.SEED_PURPOSE
 
@@ -34,7 +35,7 @@ class TaskFunction:
     signs_as: tuple[str, ...] = ()
     decrypts_seeds: bool = False
     encrypts_seeds: bool = False
-    publishes: bool = False
+    publishes: tuple[Publication, ...] = ()  # on the bus: only these sources and detail types
     secrets: tuple[str, ...] = ()
     knows_addresses_of: bool = False  # reads the platform accounts' public keys (addresses)
     timeout_seconds: int = 30
@@ -122,10 +123,24 @@ def _grant(task: TaskFunction, function: lambda_.Function, resources: PlatformRe
     ):
         if allowed:
             function.add_to_role_policy(_seed_key_statement(action, resources.keys))
-    if task.publishes:
-        resources.bus.grant_put_events_to(function)
+    for publication in task.publishes:
+        function.add_to_role_policy(_put_events_statement(publication, resources.bus))
     for secret in task.secrets:
         resources.secrets[secret].grant_read(function)
+
+
+def _put_events_statement(publication: Publication, bus: events.IEventBus) -> iam.PolicyStatement:
+    """Its own events only: a role that may reach the bus cannot forge another's (domain/events)."""
+    return iam.PolicyStatement(
+        actions=["events:PutEvents"],
+        resources=[bus.event_bus_arn],
+        conditions={
+            "StringEquals": {
+                "events:source": publication.source,
+                "events:detail-type": list(publication.detail_types),
+            }
+        },
+    )
 
 
 def _seed_key_statement(action: str, keys: PlatformKeys) -> iam.PolicyStatement:

@@ -9,11 +9,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cdk.environments import DeploymentEnvironment
-
-PAYMENTS_SOURCE = "drexfy.payments"
-KYC_SOURCE = "drexfy.kyc"
-FRONTEND_SOURCE = "drexfy.frontend"
-OPERATORS_SOURCE = "drexfy.operators"  # an operator's block or unblock (drexfy-ops investor)
+from domain.events import COMPLIANCE_STARTS, ONBOARDING_STARTS, PURCHASE_STARTS, Publication
 
 
 class PlatformBus(Construct):
@@ -37,29 +33,18 @@ class PlatformBus(Construct):
     def route_kyc_to(
         self, onboarding: sfn.IStateMachine, compliance: sfn.IStateMachine
     ) -> list[events.Rule]:
-        """KYC decisions (and the frontend's wallet request) onboard; AML decisions comply."""
+        """KYC decisions (and the frontend's wallet request) onboard; AML decisions (the
+        provider's or an operator's) comply. One rule per source, with exactly that source's
+        detail types: a pattern listing sources and types would match any pairing of them."""
         routes = (
-            (
-                "KycToOnboarding",
-                [KYC_SOURCE, FRONTEND_SOURCE],
-                ["KycApproved", "KycRejected", "WalletRequested"],
-                onboarding,
-            ),
-            (
-                "AmlToCompliance",
-                [KYC_SOURCE, OPERATORS_SOURCE],
-                ["AmlFlagged", "AmlCleared"],
-                compliance,
-            ),
+            ("KycToOnboarding", ONBOARDING_STARTS[0], onboarding),
+            ("WalletRequestsToOnboarding", ONBOARDING_STARTS[1], onboarding),
+            ("AmlToCompliance", COMPLIANCE_STARTS[0], compliance),
+            ("OperatorDecisionsToCompliance", COMPLIANCE_STARTS[1], compliance),
         )
         rules = []
-        for name, sources, detail_types, workflow in routes:
-            rule = events.Rule(
-                self,
-                name,
-                event_bus=self.bus,
-                event_pattern=events.EventPattern(source=sources, detail_type=detail_types),
-            )
+        for name, publication, workflow in routes:
+            rule = events.Rule(self, name, event_bus=self.bus, event_pattern=_exactly(publication))
             rule.add_target(
                 targets.SfnStateMachine(
                     workflow,
@@ -82,9 +67,7 @@ class PlatformBus(Construct):
             "PaymentReceivedToPurchase",
             event_bus=self.bus,
             description="A payment from the gateway starts the purchase workflow",
-            event_pattern=events.EventPattern(
-                source=[PAYMENTS_SOURCE], detail_type=["PaymentReceived"]
-            ),
+            event_pattern=_exactly(PURCHASE_STARTS[0]),
         )
         rule.add_target(
             targets.SfnStateMachine(
@@ -98,3 +81,9 @@ class PlatformBus(Construct):
             )
         )
         return rule
+
+
+def _exactly(publication: Publication) -> events.EventPattern:
+    return events.EventPattern(
+        source=[publication.source], detail_type=list(publication.detail_types)
+    )

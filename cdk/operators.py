@@ -29,12 +29,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from cdk.ingress import OPERATORS_SOURCE
 from cdk.keys import PlatformKeys
 from cdk.nag import REPLAYS_ARE_NAMED_AT_RUN_TIME, executions_of, its_own_stack
-
-# What `drexfy-ops investor ID block|unblock` puts on the bus (source OPERATORS_SOURCE).
-OPERATOR_DECISIONS = ("AmlFlagged", "AmlCleared")
+from domain.events import OPERATOR_DECISIONS
 
 # Stack output -> the functions' configuration variable it publishes (see the module's doc).
 CONFIGURATION_OUTPUTS = {
@@ -157,8 +154,8 @@ class OperatorsRole(Construct):
                 resources=[bus_arn],
                 conditions={
                     "StringEquals": {
-                        "events:source": OPERATORS_SOURCE,
-                        "events:detail-type": list(OPERATOR_DECISIONS),
+                        "events:source": OPERATOR_DECISIONS.source,
+                        "events:detail-type": list(OPERATOR_DECISIONS.detail_types),
                     }
                 },
             )

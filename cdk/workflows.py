@@ -12,6 +12,7 @@ from constructs import Construct
 
 from cdk.functions import PlatformResources, TaskFunction, log_group, platform_function
 from cdk.nag import STATE_MACHINE_XRAY_AND_LOG_DELIVERY
+from domain import events
 
 STATEMACHINES_DIR = Path(__file__).resolve().parent.parent / "statemachines"
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
@@ -70,7 +71,9 @@ PURCHASE = WorkflowSpec(
             ("purchases", "instruments"),
         ),
         TaskFunction(
-            "AnnounceDelivery", "lambdas.purchase.announce_delivery.handler", publishes=True
+            "AnnounceDelivery",
+            "lambdas.purchase.announce_delivery.handler",
+            publishes=(events.PURCHASE_COMPLETIONS,),
         ),
         TaskFunction(
             "BeginCompensation", "lambdas.purchase.begin_compensation.handler", ("purchases",)
@@ -87,7 +90,7 @@ PURCHASE = WorkflowSpec(
             "RefundPayment",
             "lambdas.purchase.refund_payment.handler",
             ("purchases",),
-            publishes=True,
+            publishes=(events.REFUND_REQUESTS,),
         ),
         TaskFunction("ParkPurchase", "lambdas.purchase.park_purchase.handler", ("purchases",)),
     ),
@@ -95,7 +98,10 @@ PURCHASE = WorkflowSpec(
 
 _INVESTOR_LEDGER_TABLES = ("investors", "audit", "wallets", "submissions", "tickets", "sequences")
 _NOTIFY = TaskFunction(
-    "NotifyFrontend", "lambdas.frontend.notify.handler", ("notifications",), publishes=True
+    "NotifyFrontend",
+    "lambdas.frontend.notify.handler",
+    ("notifications",),
+    publishes=(events.INVESTOR_NOTIFICATIONS,),
 )
 
 ONBOARDING = WorkflowSpec(

@@ -13,14 +13,15 @@ from typing import Any
 import boto3
 
 from domain.errors import TransientFault
+from domain.events import (  # noqa: F401 - the sources publishers name, from the catalogue
+    FRONTEND_SOURCE,
+    INVESTORS_SOURCE,
+    KYC_SOURCE,
+    PAYMENTS_SOURCE,
+    PURCHASES_SOURCE,
+)
 from lambdas.aws_clients import transient_faults
 from lambdas.config import settings
-
-PURCHASES_SOURCE = "drexfy.purchases"
-PAYMENTS_SOURCE = "drexfy.payments"
-KYC_SOURCE = "drexfy.kyc"
-INVESTORS_SOURCE = "drexfy.investors"
-FRONTEND_SOURCE = "drexfy.frontend"
 
 
 @functools.cache

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from botocore.exceptions import ClientError
 
+from domain.events import OPERATOR_DECISIONS
 from ops.stack import (
     ConfigurationError,
     OperatorSession,
@@ -271,7 +272,7 @@ def investor(platform: Platform, args: argparse.Namespace) -> int:
     result = platform.client("events").put_events(
         Entries=[
             {
-                "Source": "drexfy.operators",
+                "Source": OPERATOR_DECISIONS.source,
                 "DetailType": "AmlFlagged" if args.action == "block" else "AmlCleared",
                 "EventBusName": bus,
                 "Detail": json.dumps(detail),

@@ -39,14 +39,25 @@ def test_production_keeps_its_data(prod_template: dict[str, Any]) -> None:
 def test_each_event_reaches_its_workflow_through_an_archived_bus(
     prod_template: dict[str, Any],
 ) -> None:
-    rules = {
-        tuple(r["Properties"]["EventPattern"]["detail-type"]): r
-        for r in resources_of(prod_template, "AWS::Events::Rule")
+    rules = resources_of(prod_template, "AWS::Events::Rule")
+    starts = {
+        (tuple(pattern["source"]), tuple(pattern["detail-type"]))
+        for rule in rules
+        if "StateMachine" in json.dumps(rule["Properties"]["Targets"])
+        for pattern in [rule["Properties"]["EventPattern"]]
     }
-    assert ("PaymentReceived",) in rules
-    assert ("KycApproved", "KycRejected", "WalletRequested") in rules
-    assert ("AmlFlagged", "AmlCleared") in rules
-    notify = next(r for types, r in rules.items() if "WalletReady" in types)
+    # Each rule takes one source with exactly its detail types: the frontend may ask for a
+    # wallet but never approve a KYC case; only the gateway's webhook starts a purchase.
+    assert starts == {
+        (("drexfy.payments",), ("PaymentReceived",)),
+        (("drexfy.kyc",), ("KycApproved", "KycRejected")),
+        (("drexfy.frontend",), ("WalletRequested",)),
+        (("drexfy.kyc",), ("AmlFlagged", "AmlCleared")),
+        (("drexfy.operators",), ("AmlFlagged", "AmlCleared")),
+    }
+    notify = next(
+        r for r in rules if "WalletReady" in r["Properties"]["EventPattern"].get("detail-type", [])
+    )
     assert notify["Properties"]["EventPattern"]["replay-name"] == [{"exists": False}], (
         "a replay reprocesses; it never notifies the frontend again"
     )

@@ -178,3 +178,21 @@ def test_each_function_is_given_only_the_names_of_what_it_may_touch(
     )  # fmt: skip
     assert "INVESTOR_SEED_KEY_ID" not in frontend["Properties"]["Environment"]["Variables"]
     assert "PAYMENTS_WEBHOOK_SECRET" not in frontend["Properties"]["Environment"]["Variables"]
+
+
+def test_each_role_may_put_only_the_events_it_publishes(functions: dict[str, Any]) -> None:
+    """events:source and events:detail-type conditions, one statement per publication, and no
+    PutEvents without them (a forged PaymentReceived would mint with no money received)."""
+    for handler, (task, statements) in functions.items():
+        putting = [s for s in statements if "events:PutEvents" in json.dumps(s["Action"])]
+        conditions = [s.get("Condition") for s in putting]
+        expected = [
+            {
+                "StringEquals": {
+                    "events:source": p.source,
+                    "events:detail-type": list(p.detail_types),
+                }
+            }
+            for p in task.publishes
+        ]
+        assert sorted(map(json.dumps, conditions)) == sorted(map(json.dumps, expected)), handler

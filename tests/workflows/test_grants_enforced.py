@@ -29,7 +29,7 @@ def role_of(aws: LocalAws, function: str) -> str:
         f["FunctionName"]
         for page in aws.client("lambda").get_paginator("list_functions").paginate()
         for f in page["Functions"]
-        if f"Workflow{function}" in f["FunctionName"] or f["FunctionName"].endswith(function)
+        if any(f"{p}{function}" in f["FunctionName"] for p in ("Workflow", "Api", "local-"))
     ]
     assert len(names) == 1, f"{function}: {names}"
     return str(aws.client("lambda").get_function(FunctionName=names[0])["Configuration"]["Role"])
@@ -173,3 +173,40 @@ def test_an_unknown_access_key_is_refused(aws: LocalAws) -> None:
     with pytest.raises(ClientError) as refused:
         client.list_tables()
     assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+FORGERIES = [
+    # (the role that tries, source, detail type): events it does not publish
+    ("FrontendApi", "drexfy.payments", "PaymentReceived"),  # mint with no money received
+    ("FrontendApi", "drexfy.frontend", "KycApproved"),  # a wallet funded with no KYC
+    ("FrontendApi", "drexfy.kyc", "AmlCleared"),  # unblock an investor
+    ("KycWebhook", "drexfy.payments", "PaymentReceived"),
+    ("PaymentWebhook", "drexfy.kyc", "KycApproved"),
+    ("ComplianceWorkflowNotifyFrontend", "drexfy.operators", "AmlCleared"),
+    ("AnnounceDelivery", "drexfy.purchases", "RefundRequested"),
+]
+
+
+@pytest.mark.parametrize(("function", "source", "detail_type"), FORGERIES)
+def test_a_role_may_put_only_the_events_it_publishes(
+    aws: LocalAws, function: str, source: str, detail_type: str
+) -> None:
+    events = aws.client("events")
+    entry = {"EventBusName": aws.stack.output("EventBusName"), "Detail": "{}"}
+    with access.acting(role_of(aws, function)), pytest.raises(ClientError) as forged:
+        events.put_events(Entries=[{**entry, "Source": source, "DetailType": detail_type}])
+    assert forged.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "events:PutEvents" in forged.value.response["Error"]["Message"]
+
+
+def test_a_publisher_may_put_its_own_events(aws: LocalAws) -> None:
+    """The other side of the forgeries: the frontend asks for a wallet, as it does."""
+    events = aws.client("events")
+    entry = {
+        "EventBusName": aws.stack.output("EventBusName"),
+        "Source": "drexfy.frontend",
+        "DetailType": "WalletRequested",
+        "Detail": json.dumps({"investor_id": "inv-nobody", "case_id": "c", "occurred_at": "x"}),
+    }
+    with access.acting(role_of(aws, "FrontendApi")):
+        assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0

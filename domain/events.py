@@ -1,0 +1,51 @@
+"""The platform bus's events: who publishes which source and detail types.
+
+One catalogue for the publishers' code, their grants (each role may put only its own source and
+detail types: `events:source` and `events:detail-type` conditions, cdk/functions.py) and the
+rules that start workflows (each takes exactly the source and detail types it means,
+cdk/ingress.py), so a role that can reach the bus cannot forge another's events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.webhooks import KYC_EVENTS, PAYMENT_EVENTS
+
+PAYMENTS_SOURCE = "drexfy.payments"  # the payment gateway's webhook, verified
+KYC_SOURCE = "drexfy.kyc"  # the KYC/AML provider's webhook, verified
+FRONTEND_SOURCE = "drexfy.frontend"  # the frontend API, for an authenticated investor
+OPERATORS_SOURCE = "drexfy.operators"  # an operator's block or unblock (drexfy-ops investor)
+PURCHASES_SOURCE = "drexfy.purchases"  # the purchase workflow's outcomes
+INVESTORS_SOURCE = "drexfy.investors"  # notifications for the frontend
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Events one publisher may put: one source, these detail types."""
+
+    source: str
+    detail_types: tuple[str, ...]
+
+
+PAYMENTS = Publication(PAYMENTS_SOURCE, tuple(PAYMENT_EVENTS.values()))
+KYC_DECISIONS = Publication(KYC_SOURCE, tuple(KYC_EVENTS.values()))
+WALLET_REQUESTS = Publication(FRONTEND_SOURCE, ("WalletRequested",))
+OPERATOR_DECISIONS = Publication(OPERATORS_SOURCE, ("AmlFlagged", "AmlCleared"))
+PURCHASE_COMPLETIONS = Publication(PURCHASES_SOURCE, ("PurchaseCompleted",))
+REFUND_REQUESTS = Publication(PURCHASES_SOURCE, ("RefundRequested",))
+INVESTOR_NOTIFICATIONS = Publication(
+    INVESTORS_SOURCE, ("WalletReady", "KycRejected", "InvestorBlocked", "InvestorCleared")
+)
+
+# What starts each workflow: (source, detail types) pairs, never a source crossed with another's
+# detail types (the frontend may ask for a wallet, never approve a KYC case).
+PURCHASE_STARTS = (Publication(PAYMENTS_SOURCE, ("PaymentReceived",)),)
+ONBOARDING_STARTS = (
+    Publication(KYC_SOURCE, ("KycApproved", "KycRejected")),
+    WALLET_REQUESTS,
+)
+COMPLIANCE_STARTS = (
+    Publication(KYC_SOURCE, ("AmlFlagged", "AmlCleared")),
+    OPERATOR_DECISIONS,
+)
