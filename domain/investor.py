@@ -23,3 +23,10 @@ class InvestorStanding:
     @property
     def may_buy(self) -> bool:
         return self.status == InvestorStatus.ACTIVE and self.wallet_address is not None
+
+
+def reason_shown_to_investor(reason: str | None, screened_by_aml: bool) -> str | None:
+    """Why the standing last changed, as the frontend may show it. Once an AML decision has
+    applied, the reason may be AML's (a flag's grounds, a clearance's), and telling the investor
+    would tip them off, which AML law forbids: operators read it in our records instead."""
+    return None if screened_by_aml else reason

@@ -187,3 +187,17 @@ def _currency(raw: object) -> str:
     if raw not in SUPPORTED_CURRENCIES:
         raise ValueError(f"currency {raw!r} is not one of {sorted(SUPPORTED_CURRENCIES)}")
     return str(raw)
+
+
+# Failures whose words are the investor's business; any other (a fault of ours, an AWS refusal
+# naming roles) stays with the operators.
+FAILURES_SHOWN_TO_INVESTORS = frozenset({"PaymentRejected", "InvestorBlocked"})
+
+
+def reason_shown_to_investor(reason: str | None, status: PurchaseStatus) -> str | None:
+    """Why a purchase was undone, as the frontend may show it."""
+    if reason is None or reason.split(":", 1)[0] in FAILURES_SHOWN_TO_INVESTORS:
+        return reason
+    if status is PurchaseStatus.NEEDS_OPERATOR:
+        return "the platform could not complete the purchase; an operator is finishing it"
+    return "the platform could not complete the purchase"

@@ -36,9 +36,10 @@ from pynamodb.exceptions import PynamoDBException
 
 from domain import portfolio
 from domain.errors import TransientFault
-from domain.investor import InvestorStanding, InvestorStatus
+from domain.investor import InvestorStanding, InvestorStatus, reason_shown_to_investor
 from domain.portfolio import WalletRequestOutcome, WalletRequestRefused
 from domain.purchase import PurchaseStatus
+from domain.purchase import reason_shown_to_investor as purchase_reason_shown
 from lambdas import investor_records, platform_events, purchase_records
 from lambdas.aws_clients import is_transient
 from lambdas.config import settings
@@ -87,7 +88,9 @@ class Investor(BaseModel):
     investor_id: str
     status: InvestorStatus
     wallet_address: str | None = Field(description="The custodial wallet, once made")
-    reason: str | None = Field(description="Why the status last changed")
+    reason: str | None = Field(
+        description="Why the status last changed; never an AML decision's reason (tipping-off)"
+    )
 
 
 class InstrumentHolding(BaseModel):
@@ -154,7 +157,9 @@ class Purchase(BaseModel):
     currency: str
     status: PurchaseStatus
     reason: str | None = Field(description="Why it was undone, if it was")
-    parked_reason: str | None = Field(default=None, description="Why an operator must act")
+    parked_reason: str | None = Field(
+        default=None, description="Always null here: why an operator must act is for operators"
+    )
     transactions: dict[str, LedgerTransaction] = Field(description="Each step's transaction")
 
 
@@ -238,7 +243,7 @@ def get_investor(investor_id: InvestorId) -> Investor:
         investor_id=record.investor_id,
         status=InvestorStatus(record.status),
         wallet_address=wallet.address if wallet else None,
-        reason=record.reason,
+        reason=reason_shown_to_investor(record.reason, record.aml_case_id is not None),
     )
 
 
@@ -345,7 +350,12 @@ def get_purchase(purchase_id: PurchaseId) -> Purchase:
         raise Refusal(HTTPStatus.NOT_FOUND, "unknown_purchase", f"no purchase {purchase_id}")
     summary = purchase_records.summary(record)
     transactions = portfolio.with_explorer_links(summary["transactions"], settings().explorer_url)
-    return Purchase.model_validate({**summary, "transactions": transactions})
+    # Why an operator must act is for operators (it can name roles and internal faults).
+    shown = {
+        "reason": purchase_reason_shown(summary["reason"], PurchaseStatus(summary["status"])),
+        "parked_reason": None,
+    }
+    return Purchase.model_validate({**summary, "transactions": transactions, **shown})
 
 
 @app.post(

@@ -70,6 +70,24 @@ def test_an_investor_is_shown_with_status_wallet_and_reason(
     }
 
 
+def test_an_aml_decisions_reason_never_reaches_the_frontend(
+    frontend: Frontend, aws: LocalAws
+) -> None:
+    """Tipping-off: the frontend learns the investor is blocked, never why; operators do."""
+    from lambdas import investor_records
+    from lambdas.tables import InvestorRecord
+
+    investor_id = registered_investor("BLOCKED", "sanctions list match (case 7)")
+    InvestorRecord(investor_id).update(actions=[InvestorRecord.aml_case_id.set("case-7")])
+
+    answer = frontend.get(f"/investors/{investor_id}")
+
+    assert answer.status == 200
+    assert (answer.body["status"], answer.body["reason"]) == ("BLOCKED", None)
+    assert "sanctions" not in json.dumps(answer.body)
+    assert investor_records.find(investor_id).reason == "sanctions list match (case 7)"  # type: ignore[union-attr]
+
+
 def test_an_investor_without_a_wallet_has_none(frontend: Frontend, aws: LocalAws) -> None:
     investor_id = registered_investor("PENDING", "signed up")
 
@@ -144,6 +162,27 @@ def test_a_wallet_not_yet_on_the_ledger_has_an_empty_portfolio(
 
     assert answer.status == 200
     assert answer.body["totals"]["total"] == "0.00"
+
+
+def test_why_an_operator_must_act_is_not_shown_to_the_frontend(frontend: Frontend) -> None:
+    from domain.purchase import purchase_id_for
+    from lambdas import purchase_records
+
+    payment_id = f"pay-{uuid.uuid4().hex[:12]}"
+    purchase_id = purchase_id_for(payment_id)
+    internal = "AwsRefused: AccessDeniedException: User: arn:aws:iam::1:role/X is not authorized"
+    fields = {
+        "payment_id": payment_id, "investor_id": "inv-parked", "instrument_id": "SME-2027-A",
+        "units": 1, "amount": "100.00", "currency": "EUR",
+    }  # fmt: skip
+    purchase_records.park(purchase_id, internal, fields, "", 0)
+
+    answer = frontend.get(f"/purchases/{purchase_id}")
+
+    assert answer.status == 200
+    assert (answer.body["status"], answer.body["parked_reason"]) == ("NEEDS_OPERATOR", None)
+    assert "arn:aws" not in json.dumps(answer.body), answer.body
+    assert purchase_records.get(purchase_id).parked_reason == internal
 
 
 def test_a_purchase_shows_its_transactions_with_explorer_links(
