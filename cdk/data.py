@@ -27,6 +27,12 @@ class PlatformTables(Construct):
         self.purchases = self._table("Purchases", "purchase_id")
         self.wallets = self._table("Wallets", "investor_id")
         self.submissions = self._table("Submissions", "business_key")
+        # An AML case's transactions by investor (domain.settlement.key_subject), not a scan.
+        self.submissions.add_global_secondary_index(
+            index_name="by-subject",
+            partition_key=dynamodb.Attribute(name="subject", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="business_key", type=dynamodb.AttributeType.STRING),
+        )
         self.tickets = self._table("Tickets", "account", sort_key="ticket_sequence")
         self.sequences = self._table("Sequences", "account")
         self.instruments = self._table("Instruments", "instrument_id")

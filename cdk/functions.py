@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -15,10 +15,13 @@ from constructs import Construct
 
 from cdk.environments import DeploymentEnvironment
 from cdk.keys import PlatformKeys
-from cdk.nag import LAMBDA_BASIC_EXECUTION_ROLE, LAMBDA_RUNTIME
+from cdk.nag import LAMBDA_BASIC_EXECUTION_ROLE, LAMBDA_RUNTIME, indexes_of
 from domain.events import Publication
 
-SEED_PURPOSE = "drexfy-investor-seed"  # lambdas.custody.wallet_generator.SEED_PURPOSE
+SEED_PURPOSE = "drexfy-investor-seed"
+TABLES_WITH_INDEXES = (
+    "submissions",
+)  # cdk/data.py: a grant on them names index/*  # lambdas.custody.wallet_generator.SEED_PURPOSE
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,13 @@ def function_environment(task: TaskFunction, resources: PlatformResources) -> di
 
 def _grant(task: TaskFunction, function: lambda_.Function, resources: PlatformResources) -> None:
     for table_name in task.tables:
-        resources.tables[table_name].grant_read_write_data(function)
+        table = resources.tables[table_name]
+        table.grant_read_write_data(function)
+        if table_name in TABLES_WITH_INDEXES:
+            table_resource = table.node.default_child
+            assert isinstance(table_resource, CfnResource)
+            policy = function.role.node.find_child("DefaultPolicy")  # type: ignore[union-attr]
+            indexes_of(Stack.of(table).get_logical_id(table_resource)).on(policy)
     for role in task.signs_as:
         if role != "investor":
             resources.keys.platform_accounts[role].grant(function, "kms:Sign")

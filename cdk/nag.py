@@ -108,3 +108,11 @@ def its_own_stack(stack_name: str) -> Suppression:
         f"<AWS::AccountId>:stack/{stack_name}/*]",
         "drexfy-ops reads this stack's outputs; a stack id ends in a suffix set at creation.",
     )
+
+
+def indexes_of(table_logical_id: str) -> Suppression:
+    """A grant on a table that has indexes covers them as `index/*`."""
+    return Suppression(
+        f"AwsSolutions-IAM5[Resource::<{table_logical_id}.Arn>/index/*]",
+        "DynamoDB grants a table's indexes as index/*; this table's indexes are its own.",
+    )

@@ -8,7 +8,7 @@ stay clawback-able, so a purchase in flight can still be undone.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts
@@ -19,6 +19,22 @@ TF_CLEAR_FREEZE = 0x00200000
 TF_MPT_LOCK = 0x00000001
 TF_MPT_UNLOCK = 0x00000002
 LSF_MPT_LOCKED = 0x00000001
+
+
+# A provider's clock may run a little ahead of ours; a decision dated further ahead would make
+# every later one (an operator's block included) look superseded, so it is refused.
+MAX_DECISION_LEAD = timedelta(minutes=5)
+
+
+def decision_time_refused(decided_at: datetime, now: datetime) -> str | None:
+    """Why a decision's time cannot be taken, or None if it can."""
+    if decided_at > now + MAX_DECISION_LEAD:
+        return (
+            f"decided at {decided_at.isoformat()}, more than "
+            f"{int(MAX_DECISION_LEAD.total_seconds() // 60)} minutes after now "
+            f"({now.isoformat()}): a decision cannot come from the future"
+        )
+    return None
 
 
 def decision_applies(

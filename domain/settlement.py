@@ -258,3 +258,12 @@ REVERSAL_DEPENDS_ON = {
     Step.REDEEM: (Step.TRANSFER,),
     Step.CLAW_BACK: (Step.MINT, Step.TRANSFER),
 }
+
+
+def key_subject(business_key: str) -> str:
+    """Whom a ledger transaction's business key is about, as the Submissions table's index
+    groups them: an AML case's transactions under `aml#<investor>`, anything else under its
+    first part (a purchase id, an account's ticket refill). Finding a case's transactions is
+    then a query on one investor, not a scan of every submission."""
+    head, _, rest = business_key.partition("#")
+    return f"aml#{rest.partition('#')[0]}" if head == "aml" else head

@@ -20,6 +20,7 @@ from domain.settlement import (
     LedgerStepFailed,
     check_still_validating,
     holdings_transactions,
+    key_subject,
 )
 from lambdas.config import settings
 from lambdas.custody.investor_signer import sign_for_investor
@@ -94,7 +95,9 @@ class InvestorLedger:
         """The validated transactions under a business-key prefix, for the audit record."""
         found = [
             self._settled(r)
-            for r in SubmissionRecord.scan(SubmissionRecord.business_key.startswith(keys_prefix))
+            for r in SubmissionRecord.by_subject.query(
+                key_subject(keys_prefix), SubmissionRecord.business_key.startswith(keys_prefix)
+            )
         ]
         return {
             r.business_key.removeprefix(keys_prefix).lstrip("#"): {

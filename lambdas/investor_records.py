@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.compliance import decision_applies
+from domain.compliance import decision_applies, decision_time_refused
 from domain.errors import BusinessRuleViolation
 from domain.investor import InvestorStanding, InvestorStatus
 from lambdas.custody.wallet_generator import find_wallet
@@ -135,6 +135,10 @@ def record_aml_decision(
 
     A flag blocks now; a clearance only records itself: the investor is ACTIVE again once
     the ledger freeze is lifted (reinstate)."""
+    refused = decision_time_refused(decided_at, datetime.now(UTC))
+    if refused is not None:
+        audit(investor_id, "AML decision refused", "aml-provider", refused, case_id)
+        return False
     record = find(investor_id)
     if record is None:
         if not flagged:

@@ -17,6 +17,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import MetaProtocol, Model
 from pynamodb.transactions import TransactWrite
 
@@ -173,6 +174,17 @@ class WalletRecord(Model):
     updated_at = UTCDateTimeAttribute(default=_now)
 
 
+class SubmissionsBySubject(GlobalSecondaryIndex["SubmissionRecord"]):
+    """Submissions by whom they are about (an investor's AML case, a purchase), in key order."""
+
+    class Meta:
+        index_name = "by-subject"
+        projection = AllProjection()
+
+    subject = UnicodeAttribute(hash_key=True)
+    business_key = UnicodeAttribute(range_key=True)
+
+
 class SubmissionRecord(Model):
     """A signed ledger transaction, persisted before its first submit, keyed by what it is for.
 
@@ -182,6 +194,8 @@ class SubmissionRecord(Model):
     Meta = _meta("submissions_table")
 
     business_key = UnicodeAttribute(hash_key=True)
+    subject = UnicodeAttribute(null=True)  # domain.settlement.key_subject: the index's key
+    by_subject = SubmissionsBySubject()
     account = UnicodeAttribute()
     transaction_type = UnicodeAttribute()
     unsigned_json = UnicodeAttribute()  # with Sequence/TicketSequence: re-signing keeps them

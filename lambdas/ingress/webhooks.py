@@ -10,6 +10,7 @@ import base64
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
@@ -18,6 +19,7 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from domain.compliance import decision_time_refused
 from domain.errors import TransientFault
 from domain.webhooks import (
     KYC_EVENTS,
@@ -65,6 +67,9 @@ def _payment(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
 def _kyc(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     model = _validated(body, KycWebhook)
     detail_type = detail_type_for(model.event, KYC_EVENTS)
+    refused = decision_time_refused(model.occurred_at, datetime.now(UTC))
+    if refused is not None:
+        raise WebhookRejected(422, "future_decision", refused)
     detail = model.model_dump(mode="json", exclude={"event"})
     return platform_events.KYC_SOURCE, detail_type, detail
 

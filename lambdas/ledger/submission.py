@@ -21,6 +21,7 @@ from xrpl.models.requests import AccountObjectType
 
 from domain.errors import TransientFault
 from domain.ledger_results import Final, Preliminary, classify_preliminary, classify_validated
+from domain.settlement import key_subject
 from domain.signing_policy import MAX_FEE_DROPS
 from lambdas.aws_clients import dynamodb_fault
 from lambdas.custody.signed_transaction import SignedTransaction
@@ -97,6 +98,7 @@ class LedgerSubmitter:
         run can submit it; a record that exists already stands and is returned."""
         record = SubmissionRecord(
             business_key,
+            subject=key_subject(business_key),
             account="",
             transaction_type="",
             unsigned_json="{}",
@@ -168,6 +170,7 @@ class LedgerSubmitter:
         def record_for(tx: dict[str, Any]) -> SubmissionRecord:
             return SubmissionRecord(
                 business_key,
+                subject=key_subject(business_key),
                 account=str(tx["Account"]),
                 transaction_type=str(tx["TransactionType"]),
                 unsigned_json=json.dumps(tx, sort_keys=True),

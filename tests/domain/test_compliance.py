@@ -52,3 +52,15 @@ def test_unfreezing_undoes_only_what_is_frozen() -> None:
     assert [n.tx["Flags"] for n in needed] == [TF_CLEAR_FREEZE, TF_MPT_UNLOCK]
     assert freeze_transactions("p", "rInv", ACCOUNTS, {}, [], freeze=False) == []
     assert freeze_transactions("p", "rInv", ACCOUNTS, None, [], freeze=True) == []
+
+
+def test_a_decision_dated_in_the_future_is_refused_with_its_reason() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from domain.compliance import decision_time_refused
+
+    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    assert decision_time_refused(now + timedelta(minutes=4), now) is None, "clock skew"
+    assert decision_time_refused(now - timedelta(days=30), now) is None, "late is not refused"
+    refused = decision_time_refused(datetime(2999, 1, 1, tzinfo=UTC), now)
+    assert refused is not None and "2999-01-01" in refused and "future" in refused

@@ -41,3 +41,12 @@ def test_the_transfer_goes_once_the_investor_holds_the_amount(
     held: str, amount: str, covered: bool
 ) -> None:
     assert transfer_covered(Decimal(held), Decimal(amount)) is covered
+
+
+def test_a_business_keys_subject_groups_an_investors_aml_cases_and_a_purchases_steps() -> None:
+    from domain.settlement import key_subject
+
+    assert key_subject("aml#inv-7#case-3#freeze-line") == "aml#inv-7"
+    assert key_subject("aml#inv-7#case-3") == "aml#inv-7"  # a case's prefix: the same subject
+    assert key_subject("purchase-ab12#mint") == "purchase-ab12"
+    assert key_subject("onboarding-key") == "onboarding-key"

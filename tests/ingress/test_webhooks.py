@@ -232,6 +232,24 @@ def test_a_decision_time_given_as_a_number_is_refused_not_read_as_1970(
     assert "occurred_at" in answer["reason"] and "ISO 8601" in answer["reason"]
 
 
+def test_a_decision_dated_in_the_future_is_refused_at_the_door_and_kept(aws: LocalAws) -> None:
+    """Dated 2999, it would make every later decision, an operator's block included, look
+    superseded: refused with the reason, and the request kept."""
+    from lambdas.tables import WebhookRecord
+
+    body = json.dumps(
+        {"event": "aml.cleared", "investor_id": "inv-x", "case_id": "case-future",
+         "occurred_at": "2999-01-01T00:00:00Z"}
+    ).encode()  # fmt: skip
+
+    status, answer = call("kyc_handler", request(body, key=secret(aws, "KycWebhookSecretArn")))
+
+    assert (status, answer["error"]) == (422, "future_decision")
+    assert "2999-01-01" in answer["reason"]
+    kept = [r for r in WebhookRecord.scan() if r.body == body.decode()]
+    assert [(r.status_code, r.outcome) for r in kept] == [(422, "REJECTED")]
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: (

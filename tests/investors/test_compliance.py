@@ -119,3 +119,52 @@ def test_a_flag_during_a_purchase_undoes_it_even_with_the_line_frozen(
     assert stablecoin_line(client, holder["address"], accounts.issuer)["freeze_peer"] is True  # type: ignore[index]
     assert stablecoin_balance(client, holder["address"], accounts.issuer) == 0
     assert stablecoin_outstanding(client, accounts.issuer) == outstanding
+
+
+def test_a_freeze_and_its_lifting_find_the_case_by_investor_without_a_scan(
+    aws: LocalAws, platform: dict[str, Any], holder: dict[str, str]
+) -> None:
+    """The audit of a freeze and a reinstatement reads that investor's AML transactions through
+    the Submissions index, never a scan of every submission on the platform."""
+    from collections import Counter
+
+    from local.aws import access
+
+    investor_id = holder["investor_id"]
+    before = Counter(access.Enforcement.recorded)
+    flagged = run_decision(aws, "AmlFlagged", decision(investor_id, reason="adverse media"))
+    cleared = run_decision(aws, "AmlCleared", decision(investor_id, reason="false positive"))
+    calls = Counter(access.Enforcement.recorded) - before
+
+    assert (flagged["status"], cleared["status"]) == ("SUCCEEDED", "SUCCEEDED")
+    compliance = [k for k in calls if "ComplianceWorkflow" in k[0]]
+    on_submissions = [(a, r) for (_, a, r, _) in compliance if "TablesSubmissions" in r]
+    assert ("dynamodb:Query", next(r for _, r in on_submissions if "/index/by-subject" in r)) in (
+        on_submissions
+    )
+    assert not [a for a, _ in on_submissions if a == "dynamodb:Scan"]
+    from lambdas.tables import AuditRecord
+
+    frozen = [a for a in AuditRecord.query(investor_id) if a.action == "ledger freeze in place"]
+    assert "freeze-line" in frozen[-1].transactions.as_dict(), "found through the index"
+
+
+def test_a_future_dated_clearance_on_the_bus_changes_nothing_and_later_decisions_apply(
+    aws: LocalAws, platform: dict[str, Any], holder: dict[str, str]
+) -> None:
+    """A clearance dated far ahead (an operator's, or one that reached the bus another way)
+    is refused and audited; a flag after it still blocks."""
+    from lambdas import investor_records
+    from lambdas.tables import AuditRecord
+
+    investor_id = holder["investor_id"]
+    future = decision(investor_id, minutes=60 * 24 * 365 * 900, reason="dated 2900")
+    refused = run_decision(aws, "AmlCleared", future)
+    assert json.loads(refused["output"])["applies"] is False
+    audit = [a for a in AuditRecord.query(investor_id) if a.case_id == future["case_id"]]
+    assert [a.action for a in audit] == ["AML decision refused"]
+    assert "future" in audit[0].reason
+
+    flag = run_decision(aws, "AmlFlagged", decision(investor_id, reason="adverse media"))
+    assert flag["status"] == "SUCCEEDED"
+    assert investor_records.find(investor_id).status == "BLOCKED"  # type: ignore[union-attr]

@@ -63,7 +63,9 @@ def _valid_payment() -> st.SearchStrategy[dict[str, Any]]:
 
 def _valid_kyc() -> st.SearchStrategy[dict[str, Any]]:
     zones = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))])
-    when = st.datetimes(min_value=_naive(2000), max_value=_naive(2100), timezones=zones).map(
+    # A decision is dated at most a few minutes ahead of us (domain.compliance): up to a day ago.
+    latest = datetime.now() - timedelta(days=1)
+    when = st.datetimes(min_value=_naive(2000), max_value=latest, timezones=zones).map(
         lambda d: d.isoformat()
     )
     return st.fixed_dictionaries(
@@ -102,7 +104,8 @@ NEVER = {
     ),
     "currency": NOT_A_STRING | st.sampled_from(["USD", "eur", "", "EURO", "€"]),
     "occurred_at": NOT_A_STRING.filter(lambda v: not isinstance(v, (int, float)))
-    | st.sampled_from(["yesterday", "2026-13-01T00:00:00Z", "2026-11-26T10:00:00", ""]),
+    | st.sampled_from(["yesterday", "2026-13-01T00:00:00Z", "2026-11-26T10:00:00", ""])
+    | st.sampled_from(["2999-01-01T00:00:00Z", "2100-06-01T12:00:00+02:00"]),  # the future
     "reason": st.text(min_size=501, max_size=600) | st.integers() | st.lists(st.none()),
 }  # fmt: skip
 REQUIRED = {
