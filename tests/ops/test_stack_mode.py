@@ -111,6 +111,15 @@ def calls_by(role_arn: str, run: Callable[[], Any]) -> tuple[Any, set[tuple[str,
     return result, {(a, r, d) for (p, a, r, d) in after if p == role_arn}
 
 
+def settled(aws: LocalAws, *decisions: dict[str, Any]) -> None:
+    """The compliance runs an operator's decisions started have finished: none runs on into
+    the next test (their Wait states close the shared ledger)."""
+    from tests.investors.conftest import finished
+
+    for made in decisions:
+        assert finished(aws, "Compliance", made["case_id"])
+
+
 def arn(service: str, resource: str) -> str:
     return f"arn:aws:{service}:eu-west-1:123456789012:{resource}"
 
@@ -209,10 +218,11 @@ def test_role_arn_assumes_the_role_and_every_client_uses_its_credentials(
     assert exported.session_name == session_name() and session_name().startswith("drexfy-ops-")
     assert left["AWS_SESSION_TOKEN"] == exported.session_token
 
-    (code, event), calls = calls_by(
+    (code, unblock), calls = calls_by(
         role, lambda: as_operator(stack, "investor", investor_id, "unblock", "--reason", "lifted")
     )
     assert code == 0 and ("events:PutEvents", bus, "Allow") in calls
+    settled(aws, event, unblock)
 
 
 def test_role_arn_works_with_the_local_state_file_too(
@@ -336,6 +346,7 @@ def test_an_operators_command_without_its_grant_is_denied(
     with own_process():
         code, event = as_operator(stack, "investor", investor_id, "block", "--reason", "court")
     assert code == 0 and event["event_id"]
+    settled(aws, event)
 
 
 def test_a_profile_that_assumes_the_role_acts_as_it(

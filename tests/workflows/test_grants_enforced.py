@@ -200,13 +200,18 @@ def test_a_role_may_put_only_the_events_it_publishes(
 
 
 def test_a_publisher_may_put_its_own_events(aws: LocalAws) -> None:
-    """The other side of the forgeries: the frontend asks for a wallet, as it does."""
+    """The other side of the forgeries: the frontend asks for a wallet, as it does (and the
+    onboarding it starts is waited for: nothing of this test runs on into the next)."""
+    from tests.investors.conftest import decision, finished
+
     events = aws.client("events")
+    request = decision("inv-nobody")
     entry = {
         "EventBusName": aws.stack.output("EventBusName"),
         "Source": "drexfy.frontend",
         "DetailType": "WalletRequested",
-        "Detail": json.dumps({"investor_id": "inv-nobody", "case_id": "c", "occurred_at": "x"}),
+        "Detail": json.dumps(request),
     }
     with access.acting(role_of(aws, "FrontendApi")):
         assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+    assert finished(aws, "Onboarding", request["case_id"])
