@@ -23,6 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from local.payment_gateway import announce_as_the_webhook_would
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # USD, us-east-1 / eu-west-1 list prices as of 2026 (ARM Lambda, on-demand DynamoDB).
@@ -165,6 +167,7 @@ def purchase(aws: Any, investor_id: str, n: int) -> int:
         "amount": "100.00",
         "currency": "EUR",
     }
+    announce_as_the_webhook_would(payment)
     aws.client("events").put_events(
         Entries=[
             {

@@ -36,6 +36,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from local.payment_gateway import announce_as_the_webhook_would
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 INSTRUMENT = "SME-2027-A"
@@ -170,6 +172,7 @@ class Saga:
             "amount": self.price,
             "currency": "EUR",
         }
+        announce_as_the_webhook_would(detail)
         entry = {
             "Source": "drexfy.payments",
             "DetailType": "PaymentReceived",

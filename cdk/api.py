@@ -36,7 +36,7 @@ API_FUNCTIONS = (
     TaskFunction(
         "PaymentWebhook",
         "lambdas.ingress.webhooks.payments_handler",
-        WEBHOOK_TABLES,
+        (*WEBHOOK_TABLES, "payments"),  # the only writer of payment announcements
         publishes=(events.PAYMENTS,),
         secrets=("payments-webhook",),
     ),

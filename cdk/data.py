@@ -19,7 +19,8 @@ class PlatformTables(Construct):
     audit: every change of an investor's standing: who, when, why, which transactions.
     webhooks: every webhook request, accepted or rejected, with its reason (nothing is lost).
     signatures: webhook signatures already used (replay protection; expire by TTL).
-    notifications: notifications already sent to the frontend (each is sent once)."""
+    notifications: notifications already sent to the frontend (each is sent once).
+    payments: each payment as the gateway's authenticated webhook announced it (never expires)."""
 
     def __init__(self, scope: Construct, construct_id: str, env: DeploymentEnvironment) -> None:
         super().__init__(scope, construct_id)
@@ -41,6 +42,7 @@ class PlatformTables(Construct):
         self.webhooks = self._table("Webhooks", "request_id")
         self.signatures = self._table("Signatures", "signature", ttl="expires_at")
         self.notifications = self._table("Notifications", "notification_id")
+        self.payments = self._table("Payments", "payment_id")
 
     def by_name(self) -> dict[str, dynamodb.ITable]:
         return {
@@ -55,6 +57,7 @@ class PlatformTables(Construct):
             "webhooks": self.webhooks,
             "signatures": self.signatures,
             "notifications": self.notifications,
+            "payments": self.payments,
         }
 
     def _table(

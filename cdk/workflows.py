@@ -52,7 +52,7 @@ PURCHASE = WorkflowSpec(
         TaskFunction(
             "RecordDeposit",
             "lambdas.purchase.record_deposit.handler",
-            ("purchases", "investors", "wallets", "instruments"),
+            ("purchases", "investors", "wallets", "instruments", "payments"),
         ),
         TaskFunction(
             "AuthorizeTrustLine",

@@ -17,5 +17,10 @@ class PaymentRejected(BusinessRuleViolation):
     """A payment that cannot become a purchase; it is refunded with this reason."""
 
 
+class PaymentNotAnnounced(BusinessRuleViolation):
+    """No authenticated webhook on record announced this payment as it reads: never minted and
+    never refunded (no money came), kept in the failed execution for operators."""
+
+
 class NeedsOperator(Exception):
     """A compensation could not finish: the purchase is parked until an operator redrives it."""

@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from domain.errors import PaymentRejected
+from domain.errors import PaymentNotAnnounced, PaymentRejected
 from domain.investor import InvestorStanding, InvestorStatus
 from domain.money import SUPPORTED_CURRENCIES, parse_amount
 
@@ -77,6 +77,59 @@ class Payment:
     @property
     def purchase_id(self) -> str:
         return purchase_id_for(self.payment_id)
+
+
+@dataclass(frozen=True)
+class AnnouncedPayment:
+    """A payment as the authenticated gateway webhook announced it (kept by the webhook only)."""
+
+    payment_id: str
+    investor_id: str
+    instrument_id: str
+    units: int
+    amount: Decimal
+    currency: str
+
+
+def announced_as(payment: Payment) -> AnnouncedPayment:
+    return AnnouncedPayment(
+        payment.payment_id,
+        payment.investor_id,
+        payment.instrument_id,
+        payment.units,
+        payment.amount,
+        payment.currency,
+    )
+
+
+def payment_as_announced(detail: dict[str, Any], announced: AnnouncedPayment | None) -> Payment:
+    """The event's payment, if the gateway's authenticated webhook announced exactly it; else
+    PaymentNotAnnounced. A bus event alone (forged, or edited on the way) never moves money, and
+    is never refunded either: no money came."""
+    payment_id = detail.get("payment_id")
+    if announced is None:
+        raise PaymentNotAnnounced(
+            f"payment {str(payment_id)[:64]!r}: no authenticated gateway webhook announced it"
+        )
+    try:
+        payment = Payment.from_event(detail)
+    except PaymentRejected as malformed:
+        raise PaymentNotAnnounced(f"not the payment announced: {malformed}") from None
+    differences = [
+        f"{field} {getattr(payment, field)} (announced {getattr(announced, field)})"
+        for field in ("payment_id", "investor_id", "instrument_id", "units", "amount", "currency")
+        if getattr(payment, field) != getattr(announced, field)
+    ]
+    if differences:
+        raise PaymentNotAnnounced(
+            f"payment {payment.payment_id} differs from what the gateway announced: "
+            + ", ".join(differences)
+        )
+    return payment
+
+
+def is_identifier(value: object) -> bool:
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
 def check_purchase(

@@ -64,6 +64,7 @@ class Settings:
     webhooks_table = _text("WEBHOOKS_TABLE")
     signatures_table = _text("SIGNATURES_TABLE")
     notifications_table = _text("NOTIFICATIONS_TABLE")
+    payments_table = _text("PAYMENTS_TABLE")
     payments_webhook_secret = _text("PAYMENTS_WEBHOOK_SECRET")  # Secrets Manager ids, not secrets
     kyc_webhook_secret = _text("KYC_WEBHOOK_SECRET")
     frontend_api_secret = _text("FRONTEND_API_SECRET")

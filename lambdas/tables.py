@@ -137,6 +137,22 @@ class WebhookRecord(Model):
     received_at = UTCDateTimeAttribute(default_for_new=_now)
 
 
+class PaymentAnnouncementRecord(Model):
+    """A payment as the gateway's authenticated webhook announced it: written only by the
+    payments webhook, before its event reaches the bus; Record deposit takes nothing else."""
+
+    Meta = _meta("payments_table")
+
+    payment_id = UnicodeAttribute(hash_key=True)
+    investor_id = UnicodeAttribute()
+    instrument_id = UnicodeAttribute()
+    units = NumberAttribute()
+    amount = UnicodeAttribute()  # a decimal string, as announced
+    currency = UnicodeAttribute()
+    request_id = UnicodeAttribute()  # the webhook request that first announced it
+    announced_at = UTCDateTimeAttribute(default_for_new=_now)
+
+
 class SignatureRecord(Model):
     """A webhook signature already used; kept past the freshness window, then expired by TTL."""
 

@@ -11,7 +11,7 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from domain.compliance import decision_time_refused
 from domain.errors import TransientFault
+from domain.purchase import AnnouncedPayment
 from domain.webhooks import (
     KYC_EVENTS,
     PAYMENT_EVENTS,
@@ -30,7 +31,7 @@ from domain.webhooks import (
     detail_type_for,
     verify,
 )
-from lambdas import platform_events
+from lambdas import payment_announcements, platform_events
 from lambdas.aws_clients import AwsRefused
 from lambdas.config import settings
 from lambdas.ingress import records
@@ -57,21 +58,38 @@ def kyc_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
     return _receive(event, "kyc", settings().kyc_webhook_secret, _kyc)
 
 
-def _payment(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+class Accepted(NamedTuple):
+    """What a verified, valid webhook puts on the bus, and the payment it announces if any."""
+
+    source: str
+    detail_type: str
+    detail: dict[str, Any]
+    announces: AnnouncedPayment | None = None
+
+
+def _payment(body: dict[str, Any]) -> Accepted:
     model = _validated(body, PaymentWebhook)
     detail_type = detail_type_for(model.event, PAYMENT_EVENTS)
     detail = model.model_dump(exclude={"event"})
-    return platform_events.PAYMENTS_SOURCE, detail_type, detail
+    announced = AnnouncedPayment(
+        model.payment_id,
+        model.investor_id,
+        model.instrument_id,
+        model.units,
+        model.amount_decimal(),
+        model.currency,
+    )
+    return Accepted(platform_events.PAYMENTS_SOURCE, detail_type, detail, announced)
 
 
-def _kyc(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+def _kyc(body: dict[str, Any]) -> Accepted:
     model = _validated(body, KycWebhook)
     detail_type = detail_type_for(model.event, KYC_EVENTS)
     refused = decision_time_refused(model.occurred_at, datetime.now(UTC))
     if refused is not None:
         raise WebhookRejected(422, "future_decision", refused)
     detail = model.model_dump(mode="json", exclude={"event"})
-    return platform_events.KYC_SOURCE, detail_type, detail
+    return Accepted(platform_events.KYC_SOURCE, detail_type, detail)
 
 
 def _validated(body: dict[str, Any], model: type[ModelT]) -> ModelT:
@@ -99,9 +117,10 @@ def _receive(event: dict[str, Any], provider: str, secret_id: str, convert: Any)
             time.time(),
         )
         signature = signed.signature
-        source, detail_type, detail = convert(_json(body))
+        accepted: Accepted = convert(_json(body))
+        detail_type = accepted.detail_type
         records.claim_signature(signed.signature, provider, request_id, signed.timestamp)
-        event_id = _publish(signed.signature, source, detail_type, detail)
+        event_id = _publish(signed.signature, accepted, request_id)
     except WebhookRejected as rejected:
         reason = _bounded(rejected.reason)
         if not _keep(
@@ -142,9 +161,13 @@ def _unavailable(reason: str) -> dict[str, Any]:
     return _response(503, {"error": "unavailable", "reason": reason}, retry_after=5)
 
 
-def _publish(signature: str, source: str, detail_type: str, detail: dict[str, Any]) -> str:
+def _publish(signature: str, accepted: Accepted, request_id: str) -> str:
     try:
-        return platform_events.publish(detail_type, detail, source=source)
+        if accepted.announces is not None:  # on record before the bus: Record deposit checks it
+            payment_announcements.announce(accepted.announces, request_id)
+        return platform_events.publish(
+            accepted.detail_type, accepted.detail, source=accepted.source
+        )
     except (TransientFault, AwsRefused):
         records.release_signature(signature)
         raise

@@ -1,19 +1,21 @@
-"""Task "Record deposit": the payment becomes a purchase with its units reserved, once."""
+"""Task "Record deposit": the payment, as the gateway's webhook announced it, becomes a purchase
+with its units reserved, once."""
 
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from domain.purchase import Payment
-from lambdas import investor_records, purchase_records
+from domain.purchase import payment_as_announced
+from lambdas import investor_records, payment_announcements, purchase_records
 
 logger = Logger(service="purchase")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    payment = Payment.from_event(event.get("payment") or {})
+    detail = event.get("payment") or {}
+    payment = payment_as_announced(detail, payment_announcements.find(detail.get("payment_id")))
     logger.append_keys(purchase_id=payment.purchase_id, payment_id=payment.payment_id)
     record, handling = purchase_records.open_purchase(
         payment,

@@ -5,9 +5,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.errors import BusinessRuleViolation, PaymentRejected
+from domain.errors import BusinessRuleViolation, PaymentNotAnnounced, PaymentRejected
 from domain.money import parse_amount
-from domain.purchase import Payment, failure_reason, purchase_id_for
+from domain.purchase import (
+    Payment,
+    announced_as,
+    failure_reason,
+    payment_as_announced,
+    purchase_id_for,
+)
 
 VALID = {
     "payment_id": "pay-1",
@@ -78,3 +84,44 @@ def test_failure_reason_reads_the_lambda_error_message() -> None:
         "States.Timeout: took too long"
     )
     assert failure_reason({}) == "UnknownError"
+
+
+# --- only what the gateway's authenticated webhook announced -----------------------------------
+
+
+def test_a_payment_is_taken_exactly_as_announced() -> None:
+    announced = announced_as(Payment.from_event(VALID))
+    assert payment_as_announced({**VALID, "amount": "300.0"}, announced) == Payment.from_event(
+        VALID
+    )
+
+
+def test_a_payment_nobody_announced_is_refused_whatever_it_says() -> None:
+    for detail in (VALID, {}, {"payment_id": "x" * 5000}):
+        with pytest.raises(PaymentNotAnnounced, match="no authenticated gateway webhook"):
+            payment_as_announced(detail, None)
+
+
+@given(
+    field=st.sampled_from(["investor_id", "instrument_id", "units", "amount", "currency"]),
+    data=st.data(),
+)
+def test_any_field_changed_after_the_announcement_is_refused_and_named(
+    field: str, data: st.DataObject
+) -> None:
+    announced = announced_as(Payment.from_event(VALID))
+    other = {
+        "investor_id": st.sampled_from(["inv-2", "inv-attacker"]),
+        "instrument_id": st.sampled_from(["SME-2028-B", "SME-2029-C"]),
+        "units": st.integers(1, 10**6).filter(lambda u: u != 3),
+        "amount": st.decimals(Decimal("0.01"), Decimal("1e9"), places=2)
+        .filter(lambda a: a != Decimal("300.00"))
+        .map(str),
+        "currency": st.sampled_from(["USD", "GBP", "eur"]),
+    }[field]
+    edited = {**VALID, field: data.draw(other)}
+    with pytest.raises(PaymentNotAnnounced) as refused:
+        payment_as_announced(edited, announced)
+    assert field in str(refused.value)
+    assert isinstance(refused.value, BusinessRuleViolation)
+    assert not isinstance(refused.value, PaymentRejected), "never refunded: no money came"

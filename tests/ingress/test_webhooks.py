@@ -88,6 +88,33 @@ def test_a_signed_payment_goes_on_the_bus(aws: LocalAws) -> None:
     assert (record.outcome, record.event_id) == ("ACCEPTED", body["event_id"])
 
 
+def test_an_accepted_payment_is_announced_before_its_event_and_cannot_change(
+    aws: LocalAws,
+) -> None:
+    """Record deposit takes a payment only as announced here; the same payment id announced
+    again with other details is refused at the door and kept."""
+    from decimal import Decimal
+
+    from domain.purchase import AnnouncedPayment
+    from lambdas import payment_announcements
+
+    key = secret(aws, "PaymentsWebhookSecretArn")
+    payment_id = f"pay-{uuid.uuid4().hex[:12]}"
+    first = payment_body(payment_id=payment_id, units=3, amount="300.00")
+
+    assert call("payments_handler", request(first, key=key))[0] == 202
+    assert payment_announcements.find(payment_id) == AnnouncedPayment(
+        payment_id, "inv-webhook", "SME-2027-A", 3, Decimal("300.00"), "EUR"
+    )
+    retry = request(first, key=key, timestamp=int(time.time()) - 1)  # signed anew
+    assert call("payments_handler", retry)[0] == 202, "a provider's retry"
+    conflicting = request(payment_body(payment_id=payment_id, units=30), key=key)
+    status, body = call("payments_handler", conflicting)
+    assert (status, body["error"]) == (409, "payment_conflict")
+    assert kept(conflicting["requestContext"]["requestId"]).outcome == "REJECTED"
+    assert payment_announcements.find(payment_id).units == 3  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(
     ("change", "status", "error"),
     [

@@ -2,6 +2,7 @@
 
 import json
 import socket
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from domain.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from local.processes import start_module
 from tests.conftest import wait_for
 
@@ -43,25 +45,34 @@ def test_the_server_runs_the_workflow_and_stops_cleanly(tmp_path: Path) -> None:
                 aws_secret_access_key="testing",
             )
 
-        client("events").put_events(
-            Entries=[
-                {
-                    "Source": "drexfy.payments",
-                    "DetailType": "PaymentReceived",
-                    "EventBusName": outputs["EventBusName"],
-                    "Detail": json.dumps(
-                        {
-                            "payment_id": "pay-server-1",
-                            "investor_id": "inv-1",
-                            "instrument_id": "SME-2027-A",
-                            "units": 1,
-                            "amount": "100.00",
-                            "currency": "EUR",
-                        }
-                    ),
-                }
-            ]
+        # Through the door, as the gateway sends it: a bus event alone would move no money.
+        body = json.dumps(
+            {
+                "event": "payment.succeeded",
+                "payment_id": "pay-server-1",
+                "investor_id": "inv-1",
+                "instrument_id": "SME-2027-A",
+                "units": 1,
+                "amount": "100.00",
+                "currency": "EUR",
+            }
+        ).encode()
+        secret = client("secretsmanager").get_secret_value(
+            SecretId=outputs["PaymentsWebhookSecretArn"]
+        )["SecretString"]
+        sent_at = int(time.time())
+        request = urllib.request.Request(
+            api_url + "/webhooks/payments",
+            data=body,
+            method="POST",
+            headers={
+                "content-type": "application/json",
+                TIMESTAMP_HEADER: str(sent_at),
+                SIGNATURE_HEADER: sign(secret.encode(), sent_at, body),
+            },
         )
+        with urllib.request.urlopen(request, timeout=30) as accepted:
+            assert accepted.status == 202
         sfn = client("stepfunctions")
 
         def finished():  # type: ignore[no-untyped-def]

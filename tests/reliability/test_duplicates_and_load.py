@@ -24,6 +24,7 @@ from lambdas.ledger.client import LedgerClient
 from local.aws import patches
 from local.aws.platform import LocalAws
 from local.ledger import LocalLedger
+from local.payment_gateway import announce_as_the_webhook_would
 from tests.conftest import wait_for
 from tests.reliability import ledger_audit as audit
 from tests.reliability.report import record, scale
@@ -111,6 +112,8 @@ def deliver(aws: LocalAws, details: list[dict[str, Any]]) -> None:
     events, bus = aws.client("events"), aws.stack.output("EventBusName")
 
     def put(batch: list[dict[str, Any]]) -> None:
+        for detail in batch:
+            announce_as_the_webhook_would(detail)
         entries = [
             {
                 "Source": "drexfy.payments",

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from local.aws.platform import LocalAws
+from local.payment_gateway import announce_as_the_webhook_would
 from tests.conftest import wait_for
 
 _investor_numbers = itertools.count(1)
@@ -29,7 +30,12 @@ def payment(investor_id: str, **overrides: Any) -> dict[str, Any]:
     }
 
 
-def put_payment(aws: LocalAws, detail: dict[str, Any], when: float | None = None) -> str:
+def put_payment(
+    aws: LocalAws, detail: dict[str, Any], when: float | None = None, announced: bool = True
+) -> str:
+    """PaymentReceived on the bus, as the payments webhook puts it (announced first)."""
+    if announced:
+        announce_as_the_webhook_would(detail)
     entry: dict[str, Any] = {
         "Source": "drexfy.payments",
         "DetailType": "PaymentReceived",
