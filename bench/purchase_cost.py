@@ -116,7 +116,7 @@ def main() -> int:
 
     with (
         LocalLedger(close_interval_ms=0) as ledger,
-        in_process({"XRPL_URL": ledger.rpc_url}, instant_workflows=True) as aws,
+        in_process({"XRPL_URLS": ",".join(ledger.rpc_urls)}, instant_workflows=True) as aws,
     ):
 
         def close_per_wait() -> None:
@@ -138,7 +138,8 @@ def main() -> int:
 def prepare(aws: Any, ledger: Any) -> str:
     """Bootstrap the ledger and register one investor (not counted)."""
     from domain.instruments import load_catalogue
-    from lambdas.custody.platform_signer import platform_accounts, platform_key
+    from lambdas.custody import signers
+    from lambdas.custody.platform_signer import platform_accounts
     from lambdas.ledger.submission import LedgerSubmitter
     from ops.platform_bootstrap import PlatformBootstrap
     from ops.register_investor import register_investor
@@ -148,9 +149,9 @@ def prepare(aws: Any, ledger: Any) -> str:
     accounts = platform_accounts()
     fund(ledger.rpc_url, accounts.funding, 1_000)
     submitter = LedgerSubmitter.for_ledger(ledger.rpc_url)
-    signers = {role: platform_key(role).sign for role in accounts.roles()}
+    signing = {role: signers.platform_signer(role) for role in accounts.roles()}
     catalogue = load_catalogue((root / "catalogue/instruments.json").read_text())
-    PlatformBootstrap(submitter, accounts, signers, ledger.close_ledger).run(catalogue)
+    PlatformBootstrap(submitter, accounts, signing, ledger.close_ledger).run(catalogue)
     investor_id = f"inv-bench-{uuid.uuid4().hex[:6]}"
     register_investor(investor_id, ledger.close_ledger)
     return investor_id

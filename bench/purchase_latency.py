@@ -124,7 +124,8 @@ class Saga:
 
     def prepare(self) -> None:
         from domain.instruments import load_catalogue
-        from lambdas.custody.platform_signer import platform_accounts, platform_key
+        from lambdas.custody import signers
+        from lambdas.custody.platform_signer import platform_accounts
         from lambdas.ledger.submission import LedgerSubmitter
         from ops.platform_bootstrap import PlatformBootstrap
         from ops.register_investor import register_investor
@@ -134,9 +135,9 @@ class Saga:
         accounts = platform_accounts()
         fund(self.ledger.rpc_url, accounts.funding, 5_000)
         submitter = LedgerSubmitter.for_ledger(self.ledger.rpc_url)
-        signers = {role: platform_key(role).sign for role in accounts.roles()}
+        signing = {role: signers.platform_signer(role) for role in accounts.roles()}
         catalogue = load_catalogue((root / "catalogue/instruments.json").read_text())
-        PlatformBootstrap(submitter, accounts, signers, self.ledger.close_ledger).run(catalogue)
+        PlatformBootstrap(submitter, accounts, signing, self.ledger.close_ledger).run(catalogue)
         self.price = str(next(i for i in catalogue if i.instrument_id == INSTRUMENT).unit_price)
         wallets = [register_investor(i, self.ledger.close_ledger) for i in self.investor_ids]
         self.accounts = {accounts.issuer, accounts.company, accounts.funding, *wallets}
@@ -438,7 +439,7 @@ def main() -> int:
         LocalLedger(close_interval_ms=args.close_ms) as ledger,
         in_process(
             {
-                "XRPL_URL": ledger.rpc_url,
+                "XRPL_URLS": ",".join(ledger.rpc_urls),
                 "LEDGER_CLOSE_SECONDS": str(max(1, args.close_ms // 1000)),
             },
             instant_workflows=False,

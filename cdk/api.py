@@ -17,11 +17,20 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from cdk.environments import DeploymentEnvironment
 from cdk.functions import PlatformResources, TaskFunction, log_group, platform_function
 from cdk.nag import OPENAPI_DOCUMENT_IS_PUBLIC, ROUTE_AUTHENTICATED_IN_ITS_FUNCTION
 from domain import events
 
-WEBHOOK_TABLES = ("webhooks", "signatures")
+# A cap on each API function's concurrent executions, reserved out of the account's (1,000 by
+# default): together they can never hold more than these 80, so a flood of webhooks or frontend
+# calls cannot starve the workflows' functions, which share the unreserved rest. Sized from the
+# stage's throttling (cdk/environments.py, 50 requests a second a route) by Little's law: a
+# webhook takes about 0.2 s warm, so 50 a second is about 10 at once, and twice that leaves
+# room for cold starts; the frontend's portfolio reads the ledger (0.5-1 s), hence more. Lambda
+# keeps 100 unreserved: the account's concurrency quota must be at least 180 (a new account's
+# may start at 10: ask for the default 1,000 before the first deploy).
+RESERVED_CONCURRENCY = {"PaymentWebhook": 20, "KycWebhook": 20, "FrontendApi": 40}
 
 
 @dataclass(frozen=True)
@@ -36,24 +45,30 @@ API_FUNCTIONS = (
     TaskFunction(
         "PaymentWebhook",
         "lambdas.ingress.webhooks.payments_handler",
-        (*WEBHOOK_TABLES, "payments"),  # the only writer of payment announcements
+        reads=("instruments",),  # a payment for an instrument not sold here is refused
+        writes=("webhooks", "payments"),  # the only writer of payment announcements
+        deletes=("signatures",),  # a signature is released when its event missed the bus
         publishes=(events.PAYMENTS,),
         secrets=("payments-webhook",),
+        reserved_concurrency=RESERVED_CONCURRENCY["PaymentWebhook"],
     ),
     TaskFunction(
         "KycWebhook",
         "lambdas.ingress.webhooks.kyc_handler",
-        WEBHOOK_TABLES,
+        writes=("webhooks",),
+        deletes=("signatures",),
         publishes=(events.KYC_DECISIONS,),
         secrets=("kyc-webhook",),
+        reserved_concurrency=RESERVED_CONCURRENCY["KycWebhook"],
     ),
     TaskFunction(
         "FrontendApi",
         "lambdas.frontend.api.handler",
-        ("investors", "wallets", "instruments", "purchases"),
+        reads=("investors", "wallets", "instruments", "purchases"),  # it changes none of them
         publishes=(events.WALLET_REQUESTS,),
         secrets=("frontend-api",),
         knows_addresses_of=True,  # the portfolio reads the investor's line to the issuer
+        reserved_concurrency=RESERVED_CONCURRENCY["FrontendApi"],
     ),
 )
 
@@ -112,14 +127,28 @@ class PlatformApi(Construct):
                 ROUTE_AUTHENTICATED_IN_ITS_FUNCTION.on(http_route)
         self.access_logs = log_group(self, "AccessLogs", resources.env)
         self._log_access(self.access_logs)
+        self._throttle(resources.env)
 
-    def _log_access(self, destination: logs.ILogGroup) -> None:
-        """Access logs on the default stage (HttpApi has no option for it; its stage is kept as
-        it is, so a deployed API keeps its $default stage)."""
+    def _default_stage(self) -> apigw.CfnStage:
+        """The default stage's resource (HttpApi has no options for its logs or throttling; its
+        stage is kept as it is, so a deployed API keeps its $default stage)."""
         stage = self.api.default_stage
         assert stage is not None
         cfn_stage = stage.node.default_child
         assert isinstance(cfn_stage, apigw.CfnStage)
+        return cfn_stage
+
+    def _throttle(self, env: DeploymentEnvironment) -> None:
+        """Every route's rate and burst (cdk/environments.py); beyond them API Gateway answers
+        429 Too Many Requests without invoking a function."""
+        self._default_stage().default_route_settings = apigw.CfnStage.RouteSettingsProperty(
+            throttling_rate_limit=env.api_rate_per_second,
+            throttling_burst_limit=env.api_burst,
+        )
+
+    def _log_access(self, destination: logs.ILogGroup) -> None:
+        """Access logs on the default stage."""
+        cfn_stage = self._default_stage()
         cfn_stage.access_log_settings = apigw.CfnStage.AccessLogSettingsProperty(
             destination_arn=destination.log_group_arn,
             format=json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")),

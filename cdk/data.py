@@ -4,9 +4,28 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk.environments import DeploymentEnvironment
+
+# BatchWriteItem deletes too, under its own action.
+_DELETES = ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+
+
+def _denying(actions: tuple[str, ...]) -> iam.PolicyDocument:
+    """A table policy denying `actions` to every principal: no grant, the account root's or an
+    operator's included, can allow them."""
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=list(actions),
+                resources=["*"],
+            )
+        ]
+    )
 
 
 class PlatformTables(Construct):
@@ -26,7 +45,8 @@ class PlatformTables(Construct):
         super().__init__(scope, construct_id)
         self._env = env
         self.purchases = self._table("Purchases", "purchase_id")
-        self.wallets = self._table("Wallets", "investor_id")
+        # The sealed seeds: nobody deletes a wallet record, whatever their grants.
+        self.wallets = self._table("Wallets", "investor_id", forbidden=_DELETES)
         self.submissions = self._table("Submissions", "business_key")
         # An AML case's transactions by investor (domain.settlement.key_subject), not a scan.
         self.submissions.add_global_secondary_index(
@@ -38,11 +58,17 @@ class PlatformTables(Construct):
         self.sequences = self._table("Sequences", "account")
         self.instruments = self._table("Instruments", "instrument_id")
         self.investors = self._table("Investors", "investor_id")
-        self.audit = self._table("Audit", "investor_id", sort_key="audit_id", sort_type="S")
-        self.webhooks = self._table("Webhooks", "request_id")
+        self.audit = self._table(  # append-only: a record, once written, stays as written
+            "Audit", "investor_id", sort_key="audit_id", sort_type="S",
+            forbidden=(*_DELETES, "dynamodb:UpdateItem"),
+        )  # fmt: skip
+        # Raw requests (AML reasons, payments): expired by TTL (lambdas/ingress/records.py).
+        self.webhooks = self._table("Webhooks", "request_id", ttl="expires_at")
         self.signatures = self._table("Signatures", "signature", ttl="expires_at")
         self.notifications = self._table("Notifications", "notification_id")
-        self.payments = self._table("Payments", "payment_id")
+        self.payments = self._table(  # what the gateway announced stays as announced
+            "Payments", "payment_id", forbidden=(*_DELETES, "dynamodb:UpdateItem")
+        )
 
     def by_name(self) -> dict[str, dynamodb.ITable]:
         return {
@@ -67,6 +93,7 @@ class PlatformTables(Construct):
         sort_key: str | None = None,
         sort_type: str = "N",
         ttl: str | None = None,
+        forbidden: tuple[str, ...] = (),
     ) -> dynamodb.TableV2:
         sort_attribute_type = (
             dynamodb.AttributeType.NUMBER if sort_type == "N" else dynamodb.AttributeType.STRING
@@ -84,5 +111,6 @@ class PlatformTables(Construct):
                 point_in_time_recovery_enabled=True
             ),
             deletion_protection=self._env.retain_data,
+            resource_policy=_denying(forbidden) if forbidden else None,
             removal_policy=RemovalPolicy.RETAIN if self._env.retain_data else RemovalPolicy.DESTROY,
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -18,34 +20,64 @@ from cdk.keys import PlatformKeys
 from cdk.nag import LAMBDA_BASIC_EXECUTION_ROLE, LAMBDA_RUNTIME, indexes_of
 from domain.events import Publication
 
-SEED_PURPOSE = "drexfy-investor-seed"
-TABLES_WITH_INDEXES = (
-    "submissions",
-)  # cdk/data.py: a grant on them names index/*  # lambdas.custody.wallet_generator.SEED_PURPOSE
+SEED_PURPOSE = "drexfy-investor-seed"  # lambdas.custody.wallet_generator.SEED_PURPOSE
+TABLE_READS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+)
+TABLES_WITH_INDEXES = ("submissions",)  # cdk/data.py: a grant on them names index/* too
 
 
 @dataclass(frozen=True)
 class TaskFunction:
     """A Lambda; a workflow's ASL refers to it as `${<name>Arn}`.
 
-    What it may touch is declared here: its tables, the platform keys it signs with, whether it
-    decrypts investor seeds (the Signer) or encrypts them (the Wallet Generator), whether it
+    What it may touch is declared here: its tables, the signers it asks for signatures, the key
+    it holds if it is a signer, whether it encrypts new seeds (the Wallet Generator), whether it
     publishes on the bus, which secrets it reads."""
 
     name: str
     handler: str
-    tables: tuple[str, ...] = ()
-    signs_as: tuple[str, ...] = ()
-    decrypts_seeds: bool = False
+    reads: tuple[str, ...] = ()  # tables it only reads
+    writes: tuple[str, ...] = ()  # tables it reads, puts and updates in; never deletes from
+    appends: tuple[str, ...] = ()  # tables it only adds to (records nobody changes: audit)
+    deletes: tuple[str, ...] = ()  # tables it writes and also deletes from
+    signs_as: tuple[str, ...] = ()  # asks these accounts' signers (cdk/signing.py) to sign
+    holds_key_of: str | None = None  # a signer: kms:Sign with this platform account's key
+    decrypts_seeds: bool = False  # the investor signer alone
     encrypts_seeds: bool = False
     publishes: tuple[Publication, ...] = ()  # on the bus: only these sources and detail types
     secrets: tuple[str, ...] = ()
     knows_addresses_of: bool = False  # reads the platform accounts' public keys (addresses)
     timeout_seconds: int = 30
+    reserved_concurrency: int | None = None  # a cap that also keeps the rest for the others
 
     @property
     def placeholder(self) -> str:
         return f"{self.name}Arn"
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        named = (*self.reads, *self.writes, *self.appends, *self.deletes)
+        return tuple(dict.fromkeys(named))
+
+    def table_actions(self, table: str) -> tuple[str, ...]:
+        """The DynamoDB actions it may take on `table`: reads, writes and deletes only as
+        declared; BatchWriteItem never (it deletes with no DeleteItem grant)."""
+        actions: tuple[str, ...] = ()
+        if table in (*self.reads, *self.writes, *self.deletes):
+            actions += TABLE_READS
+        if table in (*self.writes, *self.deletes):
+            actions += ("dynamodb:PutItem", "dynamodb:UpdateItem")
+        elif table in self.appends:
+            actions += ("dynamodb:PutItem",)
+        if table in self.deletes:
+            actions += ("dynamodb:DeleteItem",)
+        return actions
 
 
 @dataclass(frozen=True)
@@ -56,6 +88,7 @@ class PlatformResources:
     layers: tuple[lambda_.ILayerVersion, ...]
     tables: dict[str, dynamodb.ITable]
     keys: PlatformKeys
+    signers: dict[str, lambda_.IFunction]  # by account; filled in as the signers are made
     bus: events.IEventBus
     secrets: dict[str, secretsmanager.ISecret]
     configuration: dict[str, str]  # settings that name no resource: every function gets them
@@ -75,6 +108,7 @@ def platform_function(
         layers=list(resources.layers),
         memory_size=512,
         timeout=Duration.seconds(task.timeout_seconds),
+        reserved_concurrent_executions=task.reserved_concurrency,
         environment=function_environment(task, resources),
         # No active tracing: the handlers carry no X-Ray SDK (its import would cost every cold
         # start), so it would only add Lambda's own segment and an xray:* grant on "*". The
@@ -99,9 +133,11 @@ def function_environment(task: TaskFunction, resources: PlatformResources) -> di
         environment[f"{name.upper()}_TABLE"] = resources.tables[name].table_name
     if task.decrypts_seeds or task.encrypts_seeds:
         environment["INVESTOR_SEED_KEY_ID"] = keys.investor_seeds.key_id
-    if task.signs_as or task.knows_addresses_of:
+    if task.signs_as or task.knows_addresses_of or task.holds_key_of:
         for role, key in keys.platform_accounts.items():
             environment[f"{role.upper()}_KEY_ID"] = key.key_id
+    for role in task.signs_as:
+        environment[f"{role.upper()}_SIGNER_FUNCTION"] = resources.signers[role].function_name
     if task.publishes:
         environment["EVENT_BUS_NAME"] = resources.bus.event_bus_name
     for name in task.secrets:
@@ -112,26 +148,30 @@ def function_environment(task: TaskFunction, resources: PlatformResources) -> di
 def _grant(task: TaskFunction, function: lambda_.Function, resources: PlatformResources) -> None:
     for table_name in task.tables:
         table = resources.tables[table_name]
-        table.grant_read_write_data(function)
+        table.grant(function, *task.table_actions(table_name))
         if table_name in TABLES_WITH_INDEXES:
             table_resource = table.node.default_child
             assert isinstance(table_resource, CfnResource)
             policy = function.role.node.find_child("DefaultPolicy")  # type: ignore[union-attr]
             indexes_of(Stack.of(table).get_logical_id(table_resource)).on(policy)
     for role in task.signs_as:
-        if role != "investor":
-            resources.keys.platform_accounts[role].grant(function, "kms:Sign")
-    if task.signs_as or task.knows_addresses_of:
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[resources.signers[role].function_arn],
+            )
+        )
+    if task.holds_key_of:
+        _use_key(function, resources.keys.platform_accounts[task.holds_key_of], ("kms:Sign",))
+    if task.signs_as or task.knows_addresses_of or task.holds_key_of:
         # Public keys are not secret: whoever works with the ledger may learn every platform
-        # account's address (the ledger services build all three), but signs only as its own.
+        # account's address, but only a signer signs, and only as its own account.
         for key in resources.keys.platform_accounts.values():
             key.grant(function, "kms:GetPublicKey")
-    for action, allowed in (
-        ("kms:Decrypt", task.decrypts_seeds),
-        ("kms:Encrypt", task.encrypts_seeds),
-    ):
-        if allowed:
-            function.add_to_role_policy(_seed_key_statement(action, resources.keys))
+    if task.decrypts_seeds:
+        _use_key(function, resources.keys.investor_seeds, ("kms:Decrypt",), _SEED_CONTEXT)
+    if task.encrypts_seeds:
+        function.add_to_role_policy(_seed_key_statement("kms:Encrypt", resources.keys))
     for publication in task.publishes:
         function.add_to_role_policy(_put_events_statement(publication, resources.bus))
     for secret in task.secrets:
@@ -152,13 +192,37 @@ def _put_events_statement(publication: Publication, bus: events.IEventBus) -> ia
     )
 
 
+_SEED_CONTEXT = {"StringEquals": {"kms:EncryptionContext:purpose": SEED_PURPOSE}}
+
+
+def _use_key(
+    function: lambda_.Function,
+    key: kms.IKey,
+    actions: tuple[str, ...],
+    conditions: dict[str, Any] | None = None,
+) -> None:
+    """Using a key needs its role's grant and the key policy naming that role: the key policy
+    gives the account (its administrators) no use of the key (cdk/keys.py)."""
+    role = function.role
+    assert role is not None
+    function.add_to_role_policy(
+        iam.PolicyStatement(actions=list(actions), resources=[key.key_arn], conditions=conditions)
+    )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            actions=list(actions),
+            resources=["*"],  # in a key policy, "*" is the key itself
+            principals=[iam.ArnPrincipal(role.role_arn)],
+            conditions=conditions,
+        )
+    )
+
+
 def _seed_key_statement(action: str, keys: PlatformKeys) -> iam.PolicyStatement:
     """The seed key only for seeds: the encryption context must name the seed purpose (and
     KMS then also binds each ciphertext to its investor and address)."""
     return iam.PolicyStatement(
-        actions=[action],
-        resources=[keys.investor_seeds.key_arn],
-        conditions={"StringEquals": {"kms:EncryptionContext:purpose": SEED_PURPOSE}},
+        actions=[action], resources=[keys.investor_seeds.key_arn], conditions=_SEED_CONTEXT
     )
 
 

@@ -21,7 +21,8 @@ class PlatformBus(Construct):
             archive_name=f"Drexfy-{env.name}-platform-archive",
             description="Every platform event, so reprocessing is an EventBridge replay",
             event_pattern=events.EventPattern(source=events.Match.prefix("drexfy.")),
-            retention=Duration.days(0 if env.retain_data else 90),
+            # events carry payments and AML reasons: kept as long as replays need (environments)
+            retention=Duration.days(env.archive_retention_days),
         )
         # aws-cdk renders an archive without a customer-managed key as `KmsKeyIdentifier: ""`,
         # which CloudFormation rejects in some regions (a known aws-cdk bug): leave the property
@@ -51,6 +52,7 @@ class PlatformBus(Construct):
                     input=events.RuleTargetInput.from_object(
                         {
                             "event_id": events.EventField.event_id,
+                            "source": events.EventField.source,  # who decided: drexfy-ops or not
                             "detail_type": events.EventField.detail_type,
                             "decision": events.EventField.from_path("$.detail"),
                         }

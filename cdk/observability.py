@@ -15,6 +15,18 @@ from constructs import Construct
 from cdk.environments import DeploymentEnvironment
 
 FIVE_MINUTES = Duration.minutes(5)
+UNANSWERED_PERIODS = 3  # a ledger server silent this many 5-minute periods in a row, not a blip
+
+
+def ledger_metric(name: str) -> cloudwatch.Metric:
+    """Counted by lambdas/ledger/quorum.py each time a decision could not be taken."""
+    return cloudwatch.Metric(
+        namespace="Drexfy",
+        metric_name=name,
+        dimensions_map={"service": "ledger"},
+        statistic="Sum",
+        period=FIVE_MINUTES,
+    )
 
 
 class Observability(Construct):
@@ -65,6 +77,21 @@ class Observability(Construct):
             name: self._alarm(name, metric, description)
             for name, (metric, description) in signals.items()
         }
+        contradict = ledger_metric("LedgerServersContradict")
+        unanswered = ledger_metric("LedgerServerUnanswered")
+        self.alarms["LedgerServersContradict"] = self._alarm(
+            "LedgerServersContradict",
+            contradict,
+            "Two XRPL servers stated different facts about one ledger or transaction (a lying or "
+            "forked node): nothing is decided until they agree, see docs/operations.md",
+        )
+        self.alarms["LedgerServerUnanswered"] = self._alarm(
+            "LedgerServerUnanswered",
+            unanswered,
+            "An XRPL server has not answered decisions for 15 minutes: with fewer than two in "
+            "step nothing is decided, see docs/operations.md",
+            periods=UNANSWERED_PERIODS,
+        )
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
@@ -111,15 +138,23 @@ class Observability(Construct):
                 ],
                 width=12,
             ),
+            cloudwatch.GraphWidget(
+                title="Ledger servers: decisions not taken",
+                left=[contradict, unanswered],
+                width=12,
+            ),
         )
 
-    def _alarm(self, name: str, metric: cloudwatch.IMetric, description: str) -> cloudwatch.Alarm:
+    def _alarm(
+        self, name: str, metric: cloudwatch.IMetric, description: str, periods: int = 1
+    ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
             name,
             metric=metric,
             threshold=1,
-            evaluation_periods=1,
+            evaluation_periods=periods,
+            datapoints_to_alarm=periods,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,

@@ -5,7 +5,8 @@ Every grant below is either a read the Step Functions console makes to show a wo
 executions, or one AWS call a `drexfy-ops` command makes (ops/cli.py, ops/redrive.py), on the
 resource it makes it on; tests/cdk/test_operators_role.py holds the list and checks the
 synthesized role against it, and tests/ops/ run every command as this role on the embedded AWS,
-which enforces IAM.
+which enforces IAM. Assuming it needs MFA (the trust policy's `aws:MultiFactorAuthPresent`),
+which the embedded AWS evaluates too (local/aws/access.py).
 
 `drexfy-ops --stack Drexfy-<env>` reads its configuration from the stack's outputs. Those that
 are not the stack's own (cdk/platform_stack.py) are published here, under these stable names:
@@ -14,7 +15,7 @@ are not the stack's own (cdk/platform_stack.py) are published here, under these 
   Wallets, Submissions, Tickets, Sequences, Instruments, Investors, Audit, Webhooks,
   Signatures, Notifications;
 - `IssuerKeyId`, `CompanyKeyId`, `FundingKeyId`, `InvestorSeedKeyId`: KMS key ids;
-- `XrplUrl`, `ExplorerUrl`, `ActivationXrp`, `LedgerCloseSeconds`: the functions' configuration,
+- `XrplUrls`, `ExplorerUrl`, `ActivationXrp`, `LedgerCloseSeconds`: the functions' configuration,
   published when the stack passes it (`configuration=`, the settings that name no resource).
 """
 
@@ -35,7 +36,7 @@ from domain.events import OPERATOR_DECISIONS
 
 # Stack output -> the functions' configuration variable it publishes (see the module's doc).
 CONFIGURATION_OUTPUTS = {
-    "XrplUrl": "XRPL_URL",
+    "XrplUrls": "XRPL_URLS",
     "ExplorerUrl": "EXPLORER_URL",
     "ActivationXrp": "ACTIVATION_XRP",
     "LedgerCloseSeconds": "LEDGER_CLOSE_SECONDS",
@@ -52,6 +53,8 @@ def key_output(role: str) -> str:
 
 
 SEED_KEY_OUTPUT = "InvestorSeedKeyId"
+# The trust policy's condition: the role blocks investors and replays payments.
+MFA_PRESENT = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
 
 
 def _executions_of(stack: Stack, machine: sfn.StateMachine) -> str:
@@ -81,7 +84,9 @@ class OperatorsRole(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.AccountRootPrincipal(),
+            # Whoever the account's IAM lets assume it, and only with MFA: AssumeRole must
+            # carry SerialNumber and TokenCode (drexfy-ops --mfa-serial/--mfa-code).
+            assumed_by=iam.AccountRootPrincipal().with_conditions(MFA_PRESENT),
             description="Drexfy operators: what drexfy-ops does (inspect, redrive, replay, block)",
         )
         archive_resource = archive.node.default_child

@@ -18,6 +18,7 @@ from cdk.notifications import FrontendNotifications
 from cdk.observability import Observability
 from cdk.operators import OperatorsRole
 from cdk.packaging import dependencies_digest, stage_lambda_code, stage_lambda_dependencies
+from cdk.signing import SigningService
 from cdk.workflows import WORKFLOWS, Workflow
 
 SECRETS = {
@@ -48,7 +49,7 @@ class PlatformStack(Stack):
         # Settings that name no resource; each function's resource names come from what it
         # may touch (cdk/functions.py, function_environment).
         configuration = {
-            "XRPL_URL": env.xrpl_url,
+            "XRPL_URLS": ",".join(env.xrpl_urls),
             "EXPLORER_URL": env.explorer_url,
             "ACTIVATION_XRP": str(env.activation_xrp),
             "LEDGER_CLOSE_SECONDS": str(env.ledger_close_seconds),
@@ -73,11 +74,13 @@ class PlatformStack(Stack):
             layers=(dependencies,),
             tables=tables.by_name(),
             keys=keys,
+            signers={},
             bus=bus.bus,
             secrets=dict(secrets),
             configuration=configuration,
             env=env,
         )
+        self.signing = SigningService(self, "Signing", resources)  # before those who ask it
         self.workflows = {
             spec.name: Workflow(self, f"{spec.name}Workflow", spec=spec, resources=resources)
             for spec in WORKFLOWS
@@ -119,6 +122,11 @@ class PlatformStack(Stack):
             "PurchasesTableName": tables.purchases.table_name,
             "ApiUrl": self.api.api.api_endpoint,
             "OperatorsRoleArn": self.operators.role.role_arn,
+            # Bootstrap and registration sign through the signers, as the workflows do.
+            **{
+                f"{account.title()}SignerFunctionName": function.function_name
+                for account, function in self.signing.functions.items()
+            },
             "DashboardName": self.observability.dashboard.dashboard_name,
             "NotificationDeadLetterQueueUrl": self.notifications.dead_letters.queue_url,
             **{

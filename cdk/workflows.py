@@ -31,7 +31,9 @@ class WorkflowSpec:
         return set(PLACEHOLDER.findall(self.definition()))
 
 
-_LEDGER_TABLES = ("purchases", "investors", "submissions", "tickets", "sequences")
+# What a ledger step keeps: its signed transactions before submitting them, the ticket and
+# sequence it takes, and the purchase's record of them.
+_LEDGER_WRITES = ("submissions", "tickets", "sequences")
 _STEPS = "lambdas.purchase.ledger_steps"
 
 
@@ -39,9 +41,9 @@ def _ledger_step(name: str, handler: str, *signs_as: str) -> TaskFunction:
     return TaskFunction(
         name,
         f"{_STEPS}.{handler}",
-        _LEDGER_TABLES + (("wallets",) if "investor" in signs_as else ()),
+        reads=("investors",),
+        writes=("purchases", *_LEDGER_WRITES),
         signs_as=signs_as,
-        decrypts_seeds="investor" in signs_as,
     )
 
 
@@ -52,14 +54,15 @@ PURCHASE = WorkflowSpec(
         TaskFunction(
             "RecordDeposit",
             "lambdas.purchase.record_deposit.handler",
-            ("purchases", "investors", "wallets", "instruments", "payments"),
+            reads=("investors", "wallets", "payments"),
+            writes=("purchases", "instruments"),  # the purchase and its units reserved
         ),
         TaskFunction(
             "AuthorizeTrustLine",
             "lambdas.purchase.authorize_trust_line.handler",
-            (*_LEDGER_TABLES, "wallets"),
+            reads=("investors",),
+            writes=("purchases", *_LEDGER_WRITES),
             signs_as=("issuer", "company", "investor"),
-            decrypts_seeds=True,
         ),
         _ledger_step("MintStablecoin", "mint_stablecoin", "issuer"),
         _ledger_step("ConfirmMint", "confirm_mint", "issuer"),  # re-signs an expired mint
@@ -68,7 +71,7 @@ PURCHASE = WorkflowSpec(
         TaskFunction(
             "CompletePurchase",
             "lambdas.purchase.complete_purchase.handler",
-            ("purchases", "instruments"),
+            writes=("purchases", "instruments"),
         ),
         TaskFunction(
             "AnnounceDelivery",
@@ -76,31 +79,37 @@ PURCHASE = WorkflowSpec(
             publishes=(events.PURCHASE_COMPLETIONS,),
         ),
         TaskFunction(
-            "BeginCompensation", "lambdas.purchase.begin_compensation.handler", ("purchases",)
+            "BeginCompensation",
+            "lambdas.purchase.begin_compensation.handler",
+            writes=("purchases",),
         ),
-        # Undoing first settles the forward steps it reverses, which may mean re-signing an
-        # expired one: these sign as their own account and as the forward steps' signers.
+        # Undoing first settles the forward steps it reverses: an investor's transaction on a
+        # Sequence is still sent, so the wallet does not stall, unless the investor signer
+        # refuses (blocked); then its Sequence is given back (lambdas/ledger/submission.py).
         _ledger_step("TakeBackInstrument", "take_back_instrument", "company"),
         _ledger_step("RedeemStablecoin", "redeem_stablecoin", "company", "investor"),
         _ledger_step("ClawBackStablecoin", "claw_back_stablecoin", "issuer", "investor"),
         TaskFunction(
-            "ReleaseUnits", "lambdas.purchase.release_units.handler", ("purchases", "instruments")
+            "ReleaseUnits",
+            "lambdas.purchase.release_units.handler",
+            writes=("purchases", "instruments"),
         ),
         TaskFunction(
             "RefundPayment",
             "lambdas.purchase.refund_payment.handler",
-            ("purchases",),
+            writes=("purchases",),
             publishes=(events.REFUND_REQUESTS,),
         ),
-        TaskFunction("ParkPurchase", "lambdas.purchase.park_purchase.handler", ("purchases",)),
+        TaskFunction(
+            "ParkPurchase", "lambdas.purchase.park_purchase.handler", writes=("purchases",)
+        ),
     ),
 )
 
-_INVESTOR_LEDGER_TABLES = ("investors", "audit", "wallets", "submissions", "tickets", "sequences")
 _NOTIFY = TaskFunction(
     "NotifyFrontend",
     "lambdas.frontend.notify.handler",
-    ("notifications",),
+    writes=("notifications",),
     publishes=(events.INVESTOR_NOTIFICATIONS,),
 )
 
@@ -111,31 +120,36 @@ ONBOARDING = WorkflowSpec(
         TaskFunction(
             "RecordKycDecision",
             "lambdas.onboarding.steps.record_kyc_decision",
-            ("investors", "audit"),
+            writes=("investors",),
+            appends=("audit",),
         ),
         TaskFunction(
             "CreateWallet",
             "lambdas.onboarding.steps.create_wallet",
-            ("investors", "wallets"),
+            reads=("investors",),
+            writes=("wallets",),  # a new wallet only: its record is never changed or deleted
             encrypts_seeds=True,
         ),
         TaskFunction(
             "FundWallet",
             "lambdas.onboarding.steps.fund_wallet",
-            _INVESTOR_LEDGER_TABLES,
+            reads=("investors", "wallets"),
+            writes=_LEDGER_WRITES,
             signs_as=("funding",),
         ),
         TaskFunction(
             "AuthorizeStablecoinLine",
             "lambdas.onboarding.steps.authorize_stablecoin_line",
-            _INVESTOR_LEDGER_TABLES,
+            reads=("investors", "wallets"),
+            writes=_LEDGER_WRITES,
             signs_as=("issuer", "investor"),
-            decrypts_seeds=True,
         ),
         TaskFunction(
             "ActivateInvestor",
             "lambdas.onboarding.steps.activate_investor",
-            ("investors", "audit", "wallets"),
+            reads=("wallets",),
+            writes=("investors",),
+            appends=("audit",),
         ),
         _NOTIFY,
     ),
@@ -148,24 +162,30 @@ COMPLIANCE = WorkflowSpec(
         TaskFunction(
             "RecordAmlDecision",
             "lambdas.compliance.steps.record_aml_decision",
-            ("investors", "audit"),
+            writes=("investors",),
+            appends=("audit",),
         ),
         TaskFunction(
             "FreezeHoldings",
             "lambdas.compliance.steps.freeze_holdings",
-            (*_INVESTOR_LEDGER_TABLES, "instruments"),
+            reads=("investors", "wallets", "instruments"),
+            writes=_LEDGER_WRITES,
+            appends=("audit",),
             signs_as=("issuer", "company"),
         ),
         TaskFunction(
             "UnfreezeHoldings",
             "lambdas.compliance.steps.unfreeze_holdings",
-            (*_INVESTOR_LEDGER_TABLES, "instruments"),
+            reads=("investors", "wallets", "instruments"),
+            writes=_LEDGER_WRITES,
             signs_as=("issuer", "company"),
         ),
         TaskFunction(
             "ReinstateInvestor",
             "lambdas.compliance.steps.reinstate_investor",
-            ("investors", "audit", "submissions"),
+            # The freeze's records, brought up to the validated ledger they are already in.
+            writes=("investors", "submissions"),
+            appends=("audit",),
             knows_addresses_of=True,  # reads the freeze's transactions through the ledger service
         ),
         _NOTIFY,
@@ -204,7 +224,8 @@ class Workflow(Construct):
             logs=sfn.LogOptions(
                 destination=log_group(self, "Executions", resources.env),
                 level=sfn.LogLevel.ALL,
-                include_execution_data=True,
+                # inputs and outputs hold personal data: only where it is made up (environments)
+                include_execution_data=resources.env.log_execution_data,
             ),
         )
         # The ASL names each function by its unqualified ARN: no versions or aliases (`:*`).

@@ -8,9 +8,11 @@ stay clawback-able, so a purchase in flight can still be undone.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from domain.events import OPERATORS_SOURCE
 from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts
 from domain.settlement import HoldingsTransaction
 
@@ -26,6 +28,15 @@ LSF_MPT_LOCKED = 0x00000001
 MAX_DECISION_LEAD = timedelta(minutes=5)
 
 
+def decision_time(text: object) -> datetime:
+    """A decision's time as the decider dated it (ISO 8601 with its offset); ValueError if
+    it has no offset, since it could not be ordered against the others."""
+    decided_at = datetime.fromisoformat(str(text))
+    if decided_at.tzinfo is None:
+        raise ValueError(f"occurred_at {text} has no time zone")
+    return decided_at
+
+
 def decision_time_refused(decided_at: datetime, now: datetime) -> str | None:
     """Why a decision's time cannot be taken, or None if it can."""
     if decided_at > now + MAX_DECISION_LEAD:
@@ -37,17 +48,117 @@ def decision_time_refused(decided_at: datetime, now: datetime) -> str | None:
     return None
 
 
-def decision_applies(
-    case_id: str,
-    decided_at: datetime,
-    last_case_id: str | None,
-    last_decided_at: datetime | None,
-) -> bool:
-    """An AML decision applies unless a later one already did (a replayed or late event);
-    the decision last applied applies again, so its steps can be finished after a crash."""
-    if last_decided_at is None or case_id == last_case_id:
-        return True
-    return decided_at > last_decided_at
+def case_keys(investor_id: str, case_id: str) -> str:
+    """The business-key prefix of every ledger transaction an AML case caused."""
+    return f"aml#{investor_id}#{case_id}#"
+
+
+def decision_keys(investor_id: str, case_id: str, decided_at: datetime) -> str:
+    """The business-key prefix of one decision's freeze or unfreeze: per decision, not per
+    case, so a case flagged again after its clearance freezes the ledger again."""
+    stamp = decided_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"{case_keys(investor_id, case_id)}{stamp}"
+
+
+def decided_by_operator(source: str | None) -> bool:
+    """Whether an AML decision is an operator's (drexfy-ops) rather than the provider's: its
+    event's source says so, which the bus rule hands the workflow (cdk/ingress.py). Only the
+    operators' role may put `drexfy.operators` on the bus, so no provider can pass for one,
+    whatever it names its case."""
+    return source == OPERATORS_SOURCE
+
+
+@dataclass(frozen=True)
+class AmlDecision:
+    """A flag or a clearance, as the provider (or an operator) dated it."""
+
+    case_id: str
+    decided_at: datetime
+    flagged: bool
+    by_operator: bool = False
+
+    @property
+    def order(self) -> tuple[datetime, bool, bool, str]:
+        # The decider's time orders decisions, never their arrival. At one instant a flag
+        # outranks a clearance and an operator the provider, so a tie never lifts a block.
+        return (self.decided_at, self.flagged, self.by_operator, self.case_id)
+
+    @property
+    def actor(self) -> str:
+        return "operator" if self.by_operator else "aml-provider"
+
+
+def _later(current: AmlDecision | None, decision: AmlDecision) -> AmlDecision:
+    return decision if current is None or decision.order > current.order else current
+
+
+@dataclass(frozen=True)
+class AmlStanding:
+    """What AML decided of an investor: the latest decision of anyone, and the latest of an
+    operator. Blocked while the latest decision is a flag, or while an operator's block stands:
+    a provider's clearance never lifts an operator's block, only an operator's unblock does."""
+
+    latest: AmlDecision | None = None
+    operators_latest: AmlDecision | None = None
+
+    @property
+    def blocked(self) -> bool:
+        return (self.latest is not None and self.latest.flagged) or self.blocked_by_operator
+
+    @property
+    def blocked_by_operator(self) -> bool:
+        return self.operators_latest is not None and self.operators_latest.flagged
+
+    def after(self, decision: AmlDecision) -> AmlStanding:
+        """The standing once this decision is taken into account: keeping the latest is
+        indifferent to the order decisions arrive in and to their repetition (a replay)."""
+        return AmlStanding(
+            _later(self.latest, decision),
+            _later(self.operators_latest, decision)
+            if decision.by_operator
+            else self.operators_latest,
+        )
+
+
+@dataclass(frozen=True)
+class AmlVerdict:
+    """What one decision does to a standing.
+
+    `changed`: the record must be written (the decision is now the latest, or the operator's
+    latest). `carried_out`: the standing now follows this decision, so the workflow freezes
+    (a flag) or lifts the freeze (a clearance); true again for the same decision, so its steps
+    can be finished after a crash or a replay. `note`: the audit record's action."""
+
+    standing: AmlStanding
+    changed: bool
+    carried_out: bool
+    note: str
+
+
+def aml_verdict(standing: AmlStanding, decision: AmlDecision) -> AmlVerdict:
+    after = standing.after(decision)
+    current = decision in (after.latest, after.operators_latest)
+    carried_out = current and after.blocked == decision.flagged
+    changed = after != standing
+    if carried_out:
+        note = "AML flag: BLOCKED" if decision.flagged else "AML clearance received"
+    elif changed and after.blocked_by_operator:
+        # Only a clearance can change the standing without being followed (it never adds a
+        # block); it is kept, in order, for when the operator lifts their block.
+        note = "AML clearance recorded: an operator's block stands"
+    elif changed:
+        note = "AML clearance recorded: a later flag stands"
+    else:
+        note = "AML decision superseded"
+    return AmlVerdict(after, changed, carried_out, note)
+
+
+def standing_of(decisions: Iterable[AmlDecision]) -> AmlStanding:
+    """The standing these decisions give, in whatever order they arrived."""
+    standing = AmlStanding()
+    for decision in decisions:
+        standing = standing.after(decision)
+    return standing
 
 
 def freeze_transactions(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -30,3 +31,81 @@ def reason_shown_to_investor(reason: str | None, screened_by_aml: bool) -> str |
     applied, the reason may be AML's (a flag's grounds, a clearance's), and telling the investor
     would tip them off, which AML law forbids: operators read it in our records instead."""
     return None if screened_by_aml else reason
+
+
+AML_NOTIFICATIONS = frozenset({"InvestorBlocked", "InvestorCleared"})
+
+
+def notification_reason(kind: str, reason: str | None) -> str | None:
+    """The reason a frontend notification may carry: none for an AML block or clearance, whose
+    reason is AML's (tipping-off); a KYC outcome's or a wallet's, as it is."""
+    return reason_shown_to_investor(reason, screened_by_aml=kind in AML_NOTIFICATIONS)
+
+
+@dataclass(frozen=True)
+class KycDecision:
+    """An approval or a rejection, as the KYC provider dated it."""
+
+    case_id: str
+    decided_at: datetime
+    approved: bool
+
+    @property
+    def order(self) -> tuple[datetime, bool, str]:
+        # The provider's time orders decisions, never their arrival; at one instant a
+        # rejection outranks an approval.
+        return (self.decided_at, not self.approved, self.case_id)
+
+
+@dataclass(frozen=True)
+class KycVerdict:
+    """What one KYC decision does: the status it leaves (None: unchanged), whether it becomes
+    the KYC decision on record, whether onboarding goes on (an approval: the wallet; a
+    rejection: the investor is told), and the audit record's action."""
+
+    status: InvestorStatus | None
+    recorded: bool
+    proceeds: bool
+    note: str
+
+
+def kyc_verdict(
+    status: InvestorStatus | None, last: KycDecision | None, decision: KycDecision
+) -> KycVerdict:
+    """KYC decisions apply in the provider's order: one older than the decision on record (a
+    late or replayed event) changes nothing, so a stale approval never undoes a rejection
+    and never gets a wallet made. The decision on record again (a duplicate, a replay)
+    changes nothing either, and lets onboarding finish what it started."""
+    if last is not None and decision.order < last.order:
+        return KycVerdict(None, False, False, "KYC decision superseded")
+    if decision == last:
+        if decision.approved:
+            proceeds = status in (InvestorStatus.KYC_APPROVED, InvestorStatus.ACTIVE)
+        else:
+            proceeds = status == InvestorStatus.REJECTED
+        return KycVerdict(None, False, proceeds, "KYC decision again: nothing new")
+    if status == InvestorStatus.BLOCKED:
+        # Kept in order for when the block is lifted; no wallet while blocked, and a rejection
+        # is not told (the investor is blocked anyway).
+        return KycVerdict(
+            None,
+            True,
+            False,
+            f"KYC {'approval' if decision.approved else 'rejection'} recorded while BLOCKED",
+        )
+    if decision.approved:
+        if status in (InvestorStatus.KYC_APPROVED, InvestorStatus.ACTIVE):
+            return KycVerdict(None, True, True, "KYC approved again")
+        return KycVerdict(InvestorStatus.KYC_APPROVED, True, True, "KYC approved")
+    if status == InvestorStatus.ACTIVE:
+        # Onboarded: a later rejection goes to compliance, who may block; it does not unmake
+        # a funded wallet by itself.
+        return KycVerdict(None, False, False, "KYC rejection ignored")
+    return KycVerdict(InvestorStatus.REJECTED, True, True, "KYC rejected")
+
+
+def status_when_cleared(kyc_approved: bool | None) -> InvestorStatus:
+    """The status an AML block gives way to: REJECTED if KYC's decision on record is a
+    rejection, otherwise ACTIVE (investors registered before KYC decisions were recorded
+    have none)."""
+    return InvestorStatus.REJECTED if kyc_approved is False else InvestorStatus.ACTIVE

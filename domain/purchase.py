@@ -254,3 +254,22 @@ def reason_shown_to_investor(reason: str | None, status: PurchaseStatus) -> str 
     if status is PurchaseStatus.NEEDS_OPERATOR:
         return "the platform could not complete the purchase; an operator is finishing it"
     return "the platform could not complete the purchase"
+
+
+# The most one payment may buy, in EUR (the only currency sold). A purchase goes through the
+# payment gateway's checkout, whose single payments stay well below this; a larger ticket is
+# arranged with an operator. Every euro paid is minted as stablecoin before the units move, so
+# the maximum also bounds what one mistaken or misused payment (a misplaced decimal point, a
+# test payload sent to production) can mint. Checked at the door, before the payment is on
+# record: Record deposit takes only payments announced there.
+MAX_PURCHASE_AMOUNT = Decimal("100000.00")
+
+
+def over_purchase_maximum(amount: Decimal, currency: str) -> str | None:
+    """Why a payment is over the per-purchase maximum; None if it is within it."""
+    if amount <= MAX_PURCHASE_AMOUNT:
+        return None
+    return (
+        f"amount {amount} {currency} is over the per-purchase maximum of "
+        f"{MAX_PURCHASE_AMOUNT} {currency}"
+    )

@@ -1,97 +1,351 @@
-"""What an investor's custodial wallet may sign: only what the platform's flows need.
+"""What each key may sign: only the transactions the platform's flows need.
 
-A caller that could ask the Signer for anything could drain a wallet; this policy is the wall.
-It reads the transaction as XRPL JSON and refuses anything not on the list below.
+The signers (lambdas/custody/) apply these rules before touching KMS, so a caller that may ask a
+signer for a signature still cannot drain a wallet or take over a platform account. Every rule
+reads the transaction as XRPL JSON; anything not listed is refused, and a malformed field is a
+refusal too, never a crash.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.errors import BusinessRuleViolation
+from domain.instruments import INSTRUMENT_FLAGS
 from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts
 
+TF_SET_AUTH = 0x00010000
 TF_SET_NO_RIPPLE = 0x00020000
 TF_CLEAR_NO_RIPPLE = 0x00040000
+TF_SET_FREEZE = 0x00100000
+TF_CLEAR_FREEZE = 0x00200000
+TF_MPT_LOCK = 0x00000001
+TF_MPT_UNLOCK = 0x00000002
 TF_FULLY_CANONICAL_SIG = 0x80000000
 MAX_FEE_DROPS = 5_000  # a fee-escalation ceiling; more than this drains XRP, not a flow's need
-_COMMON_FIELDS = {
-    "TransactionType",
-    "Account",
-    "Fee",
-    "Sequence",
-    "TicketSequence",
-    "LastLedgerSequence",
-    "Flags",
-    "SigningPubKey",
-    "NetworkID",
-}
+MAX_LINE_LIMIT = Decimal(1_000_000_000)  # the platform's own lines ask for exactly this
+MAX_TICKETS = 250  # rippled's limit per TicketCreate
+MAX_FUNDING_DROPS = 1_000_000_000  # 1,000 XRP: an activation or a platform account's reserve
+# AccountSet flags the issuer sets once at bootstrap: RequireAuth, DefaultRipple, clawback.
+ISSUER_ACCOUNT_FLAGS = frozenset({2, 8, 16})
+_COMMON_FIELDS = frozenset(
+    {
+        "TransactionType",
+        "Account",
+        "Fee",
+        "Sequence",
+        "TicketSequence",
+        "LastLedgerSequence",
+        "Flags",
+        "SigningPubKey",
+        "NetworkID",
+    }
+)
 
 
 class SigningRefused(BusinessRuleViolation):
-    """The transaction is not one an investor wallet may sign."""
+    """The transaction is not one this key may sign."""
+
+
+@dataclass(frozen=True)
+class PurchaseLimit:
+    """What an investor's wallet may pay for one purchase: its stablecoin and its units."""
+
+    purchase_id: str
+    amount: Decimal
+    units: int
+    issuance_id: str
+
+
+@dataclass(frozen=True)
+class _Signing:
+    """Everything a rule may consult."""
+
+    tx: Mapping[str, Any]
+    account: str
+    accounts: PlatformAccounts
+    issuances: Collection[str]
+    purchase: PurchaseLimit | None = None
+
+
+Rule = tuple[frozenset[str], int, Callable[[_Signing], None]]  # fields, flags, check
 
 
 def check_investor_transaction(
     tx: Mapping[str, Any],
     investor_address: str,
     accounts: PlatformAccounts,
-    instrument_issuances: Collection[str],
+    purchase: PurchaseLimit | None,
+    *,
+    draft: bool = False,
 ) -> None:
-    """Raise SigningRefused unless tx is a platform flow's transaction for this investor."""
+    """Raise SigningRefused unless tx is a platform flow's transaction for this investor.
+
+    Payments need the purchase they serve and stay within it. `draft` checks a transaction
+    before its Sequence, fee and LastLedgerSequence are filled in."""
+    issuances = (purchase.issuance_id,) if purchase else ()
+    signing = _Signing(tx, investor_address, accounts, issuances, purchase)
+    _check(signing, _INVESTOR_RULES, "investor wallets", draft)
+
+
+def check_platform_transaction(
+    role: str,
+    tx: Mapping[str, Any],
+    accounts: PlatformAccounts,
+    issuances: Collection[str],
+    *,
+    draft: bool = False,
+) -> None:
+    """Raise SigningRefused unless tx is one the platform account `role` signs in its flows:
+    never SetRegularKey, SignerListSet, AccountDelete or any type its role has no use for."""
+    rules = _PLATFORM_RULES.get(role)
+    if rules is None:
+        raise SigningRefused(f"no platform account {role!r}")
+    _check(_Signing(tx, accounts.roles()[role], accounts, issuances), rules, f"the {role}", draft)
+
+
+def _check(signing: _Signing, rules: Mapping[str, Rule], signer: str, draft: bool) -> None:
+    tx = signing.tx
+    if not isinstance(tx, Mapping):
+        raise SigningRefused("a transaction must be a JSON object")
     kind = tx.get("TransactionType")
-    rule = _RULES.get(str(kind))
+    rule = rules.get(str(kind))
     if rule is None:
-        raise SigningRefused(f"investor wallets never sign {kind}")
+        raise SigningRefused(f"{signer} never sign {kind}")
     allowed_fields, allowed_flags, check = rule
     extra = set(tx) - _COMMON_FIELDS - allowed_fields
     if extra:
         raise SigningRefused(f"{kind} with {sorted(extra)} is not a platform flow")
-    if tx.get("Account") != investor_address:
-        raise SigningRefused(f"{kind} must be from the investor's own account")
-    flags = int(tx.get("Flags", 0)) & ~TF_FULLY_CANONICAL_SIG
-    if flags & ~allowed_flags:
-        raise SigningRefused(f"{kind} flags {flags:#x} are not allowed")
-    _check_fee(tx)
-    check(tx, accounts, instrument_issuances)
+    if tx.get("Account") != signing.account:
+        raise SigningRefused(f"{kind} must be from the signer's own account")
+    try:
+        flags = _integer(tx.get("Flags", 0), "Flags") & ~TF_FULLY_CANONICAL_SIG
+        if flags & ~allowed_flags:
+            raise SigningRefused(f"{kind} flags {flags:#x} are not allowed")
+        if not draft:
+            _check_envelope(tx)
+        check(signing)
+    except (TypeError, ValueError, AttributeError, InvalidOperation, KeyError) as malformed:
+        raise SigningRefused(f"{kind} is malformed: {malformed}") from None
 
 
-def _check_fee(tx: Mapping[str, Any]) -> None:
+def _check_envelope(tx: Mapping[str, Any]) -> None:
+    """Fee bounded; LastLedgerSequence set, so an unvalidated blob provably expires."""
     fee = tx.get("Fee")
     if not isinstance(fee, str) or not fee.isdigit() or int(fee) > MAX_FEE_DROPS:
         raise SigningRefused(f"fee {fee!r} must be at most {MAX_FEE_DROPS} drops")
+    if _integer(tx.get("LastLedgerSequence"), "LastLedgerSequence") <= 0:
+        raise SigningRefused("LastLedgerSequence must be set")
 
 
-def _trust_line(tx: Mapping[str, Any], accounts: PlatformAccounts, _: Collection[str]) -> None:
-    limit = tx.get("LimitAmount")
-    if not isinstance(limit, Mapping) or limit.get("issuer") != accounts.issuer:
-        raise SigningRefused("trust lines only to the platform's stablecoin issuer")
-    if limit.get("currency") != STABLECOIN_CURRENCY:
-        raise SigningRefused(f"trust lines only for {STABLECOIN_CURRENCY}")
+def _integer(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SigningRefused(f"{name} must be an integer, not {value!r}")
+    return value
 
 
-def _mptoken(tx: Mapping[str, Any], _: PlatformAccounts, issuances: Collection[str]) -> None:
-    if tx.get("MPTokenIssuanceID") not in issuances:
-        raise SigningRefused("MPToken authorization only for the platform's instruments")
+def _positive(value: Any, name: str, at_most: Decimal | None = None) -> Decimal:
+    if not isinstance(value, str):
+        raise SigningRefused(f"{name} must be a decimal string, not {value!r}")
+    amount = Decimal(value)
+    if not amount.is_finite() or amount <= 0:
+        raise SigningRefused(f"{name} {value} must be positive")
+    if at_most is not None and amount > at_most:
+        raise SigningRefused(f"{name} {value} is more than {at_most}")
+    return amount
 
 
-def _payment(tx: Mapping[str, Any], accounts: PlatformAccounts, issuances: Collection[str]) -> None:
-    if tx.get("Destination") not in (accounts.company, accounts.issuer):
+def _mapping(value: Any, name: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise SigningRefused(f"{name} must be an object, not {value!r}")
+    return value
+
+
+def _stablecoin(amount: Mapping[str, Any], issuer: str) -> bool:
+    return amount.get("currency") == STABLECOIN_CURRENCY and amount.get("issuer") == issuer
+
+
+# --- investor wallets ---------------------------------------------------------------------
+
+
+def _investor_line(s: _Signing) -> None:
+    limit = _mapping(s.tx.get("LimitAmount"), "LimitAmount")
+    if not _stablecoin(limit, s.accounts.issuer):
+        raise SigningRefused(f"trust lines only for the platform's {STABLECOIN_CURRENCY}")
+    if not isinstance(limit.get("value"), str) or not (
+        Decimal(0) <= Decimal(limit["value"]) <= MAX_LINE_LIMIT
+    ):
+        raise SigningRefused(f"a trust line limit is between 0 and {MAX_LINE_LIMIT}")
+
+
+def _investor_mptoken(s: _Signing) -> None:
+    if s.tx.get("MPTokenIssuanceID") not in s.issuances:
+        raise SigningRefused("MPToken authorization only for the instrument being bought")
+
+
+def _investor_payment(s: _Signing) -> None:
+    if s.purchase is None:
+        raise SigningRefused("an investor's payment needs the purchase it serves")
+    if s.tx.get("Destination") not in (s.accounts.company, s.accounts.issuer):
         raise SigningRefused("payments only to the platform's issuer or securitization company")
-    amount = tx.get("Amount")
-    if not isinstance(amount, Mapping):
-        raise SigningRefused("investor wallets never send XRP")
-    is_stablecoin = (
-        amount.get("currency") == STABLECOIN_CURRENCY and amount.get("issuer") == accounts.issuer
-    )
-    is_instrument = amount.get("mpt_issuance_id") in issuances
-    if not (is_stablecoin or is_instrument):
-        raise SigningRefused("payments only of the platform's stablecoin or instruments")
+    amount = _mapping(s.tx.get("Amount"), "Amount")  # a string would be XRP
+    if _stablecoin(amount, s.accounts.issuer):
+        _positive(amount.get("value"), "stablecoin amount", s.purchase.amount)
+    elif amount.get("mpt_issuance_id") == s.purchase.issuance_id:
+        _positive(amount.get("value"), "units", Decimal(s.purchase.units))
+    else:
+        raise SigningRefused("payments only of the platform's stablecoin or the instrument bought")
 
 
-_RULES = {
-    "TrustSet": ({"LimitAmount"}, TF_SET_NO_RIPPLE | TF_CLEAR_NO_RIPPLE, _trust_line),
-    "MPTokenAuthorize": ({"MPTokenIssuanceID"}, 0, _mptoken),
-    "Payment": ({"Destination", "Amount"}, 0, _payment),
+_INVESTOR_RULES: Mapping[str, Rule] = {
+    "TrustSet": (
+        frozenset({"LimitAmount"}),
+        TF_SET_NO_RIPPLE | TF_CLEAR_NO_RIPPLE,
+        _investor_line,
+    ),
+    "MPTokenAuthorize": (frozenset({"MPTokenIssuanceID"}), 0, _investor_mptoken),
+    "Payment": (frozenset({"Destination", "Amount"}), 0, _investor_payment),
+}
+
+
+# --- platform accounts ----------------------------------------------------------------------
+
+
+def _tickets(s: _Signing) -> None:
+    count = _integer(s.tx.get("TicketCount"), "TicketCount")
+    if not 1 <= count <= MAX_TICKETS:
+        raise SigningRefused(f"TicketCount {count} is not between 1 and {MAX_TICKETS}")
+
+
+def _mint(s: _Signing) -> None:
+    amount = _mapping(s.tx.get("Amount"), "Amount")
+    if not _stablecoin(amount, s.accounts.issuer):
+        raise SigningRefused("the issuer pays only its own stablecoin")
+    if s.tx.get("Destination") in (s.accounts.issuer, None):
+        raise SigningRefused("a mint needs a destination other than the issuer")
+    _positive(amount.get("value"), "stablecoin amount")
+
+
+def _stablecoin_clawback(s: _Signing) -> None:
+    amount = _mapping(s.tx.get("Amount"), "Amount")
+    holder = amount.get("issuer")  # in a Clawback, the holder clawed back from
+    if amount.get("currency") != STABLECOIN_CURRENCY or holder in (s.accounts.issuer, None):
+        raise SigningRefused("the issuer claws back only its stablecoin, from a holder")
+    _positive(amount.get("value"), "stablecoin amount")
+
+
+def _line_authorization(s: _Signing) -> None:
+    limit = _mapping(s.tx.get("LimitAmount"), "LimitAmount")
+    if limit.get("currency") != STABLECOIN_CURRENCY or limit.get("issuer") == s.accounts.issuer:
+        raise SigningRefused("the issuer authorizes or freezes only holders' stablecoin lines")
+    if limit.get("value") != "0":
+        raise SigningRefused("the issuer extends no credit on a holder's line")
+
+
+def _issuer_flags(s: _Signing) -> None:
+    if s.tx.get("SetFlag") not in ISSUER_ACCOUNT_FLAGS:
+        raise SigningRefused(f"the issuer sets only flags {sorted(ISSUER_ACCOUNT_FLAGS)}")
+
+
+def _company_payment(s: _Signing) -> None:
+    amount = _mapping(s.tx.get("Amount"), "Amount")
+    destination = s.tx.get("Destination")
+    if amount.get("mpt_issuance_id") in s.issuances:
+        if destination in (s.accounts.company, None):
+            raise SigningRefused("instruments go to a holder")
+        _positive(amount.get("value"), "units")
+    elif _stablecoin(amount, s.accounts.issuer) and destination == s.accounts.issuer:
+        _positive(amount.get("value"), "stablecoin amount")  # redeemed: back to the issuer
+    else:
+        raise SigningRefused("the company pays only instruments, or stablecoin to its issuer")
+
+
+def _instrument_clawback(s: _Signing) -> None:
+    amount = _mapping(s.tx.get("Amount"), "Amount")
+    if amount.get("mpt_issuance_id") not in s.issuances or not s.tx.get("Holder"):
+        raise SigningRefused("the company claws back only its instruments, from a holder")
+    _positive(amount.get("value"), "units")
+
+
+def _company_line(s: _Signing) -> None:
+    limit = _mapping(s.tx.get("LimitAmount"), "LimitAmount")
+    if not _stablecoin(limit, s.accounts.issuer):
+        raise SigningRefused("the company's only line is to the platform's stablecoin")
+    _positive(limit.get("value"), "trust line limit", MAX_LINE_LIMIT)
+
+
+def _issuance(s: _Signing) -> None:
+    if _integer(s.tx.get("Flags", 0), "Flags") != INSTRUMENT_FLAGS:
+        raise SigningRefused(f"instruments are issued with flags {INSTRUMENT_FLAGS:#x}")
+    if s.tx.get("AssetScale") != 0:
+        raise SigningRefused("instruments are whole units (AssetScale 0)")
+    _positive(s.tx.get("MaximumAmount"), "MaximumAmount")
+    bytes.fromhex(str(s.tx.get("MPTokenMetadata")))
+
+
+def _holder_of_issuance(s: _Signing) -> None:
+    if s.tx.get("MPTokenIssuanceID") not in s.issuances or not s.tx.get("Holder"):
+        raise SigningRefused("only for a holder of the platform's instruments")
+
+
+def _lock(s: _Signing) -> None:
+    _holder_of_issuance(s)
+    if (_integer(s.tx.get("Flags", 0), "Flags") & ~TF_FULLY_CANONICAL_SIG) not in (
+        TF_MPT_LOCK,
+        TF_MPT_UNLOCK,
+    ):
+        raise SigningRefused("an instrument holding is locked or unlocked, one at a time")
+
+
+def _activation(s: _Signing) -> None:
+    amount = s.tx.get("Amount")
+    if not isinstance(amount, str) or not amount.isdigit():
+        raise SigningRefused("the funding account pays only XRP")
+    if not 0 < int(amount) <= MAX_FUNDING_DROPS:
+        raise SigningRefused(f"at most {MAX_FUNDING_DROPS} drops per activation")
+    if s.tx.get("Destination") in (s.accounts.funding, None):
+        raise SigningRefused("an activation needs another account")
+
+
+_TICKET_CREATE: Rule = (frozenset({"TicketCount"}), 0, _tickets)
+_PLATFORM_RULES: Mapping[str, Mapping[str, Rule]] = {
+    "issuer": {
+        "Payment": (frozenset({"Destination", "Amount"}), 0, _mint),
+        "Clawback": (frozenset({"Amount"}), 0, _stablecoin_clawback),
+        "TrustSet": (
+            frozenset({"LimitAmount"}),
+            TF_SET_AUTH | TF_SET_FREEZE | TF_CLEAR_FREEZE,
+            _line_authorization,
+        ),
+        "AccountSet": (frozenset({"SetFlag"}), 0, _issuer_flags),
+        "TicketCreate": _TICKET_CREATE,
+    },
+    "company": {
+        "Payment": (frozenset({"Destination", "Amount"}), 0, _company_payment),
+        "Clawback": (frozenset({"Amount", "Holder"}), 0, _instrument_clawback),
+        "TrustSet": (
+            frozenset({"LimitAmount"}),
+            TF_SET_NO_RIPPLE | TF_CLEAR_NO_RIPPLE,
+            _company_line,
+        ),
+        "MPTokenIssuanceCreate": (
+            frozenset({"AssetScale", "MaximumAmount", "MPTokenMetadata"}),
+            INSTRUMENT_FLAGS,
+            _issuance,
+        ),
+        "MPTokenIssuanceSet": (
+            frozenset({"MPTokenIssuanceID", "Holder"}),
+            TF_MPT_LOCK | TF_MPT_UNLOCK,
+            _lock,
+        ),
+        "MPTokenAuthorize": (frozenset({"MPTokenIssuanceID", "Holder"}), 0, _holder_of_issuance),
+        "TicketCreate": _TICKET_CREATE,
+    },
+    "funding": {
+        "Payment": (frozenset({"Destination", "Amount"}), 0, _activation),
+        "TicketCreate": _TICKET_CREATE,
+    },
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 FRESHNESS_SECONDS = 300
@@ -17,6 +18,11 @@ MAX_BODY_BYTES = 256 * 1024
 TIMESTAMP_HEADER = "x-drexfy-timestamp"
 SIGNATURE_HEADER = "x-drexfy-signature"
 SIGNATURE_VERSION = "v1"
+# What is kept of a request that was not accepted: enough for an operator to see what it was,
+# never the whole of it (a flood of 256 KiB bodies would otherwise be stored, and paid for,
+# in full). An accepted body is small, valid and the provider's: it is kept whole.
+KEPT_PREFIX_BYTES = 2048
+KEPT_HEADER_CHARS = 100
 
 KYC_EVENTS = {
     "kyc.approved": "KycApproved",
@@ -79,3 +85,39 @@ def detail_type_for(provider_event: str, known: dict[str, str]) -> str:
         raise WebhookRejected(
             422, "unknown_event", f"event {provider_event!r} is not one of {sorted(known)}"
         ) from None
+
+
+@dataclass(frozen=True)
+class KeptRequest:
+    """What the webhook log keeps of a request: the body whole if it was accepted, else its
+    first KEPT_PREFIX_BYTES; always its SHA-256 and size, and the headers that matter."""
+
+    body: str
+    sha256: str
+    size: int
+    content_type: str | None
+    timestamp: str | None  # the timestamp header as sent
+    signature_present: bool  # the signature's value is not kept: it is no use once refused
+
+
+def kept_request(body: bytes, headers: Mapping[str, str], *, accepted: bool) -> KeptRequest:
+    """`headers` with lower-case names, as the handler reads them."""
+    try:  # an accepted body is JSON, so UTF-8 but for an odd UTF-16 one: that one is cut too
+        text = body.decode("utf-8") if accepted else None
+    except UnicodeDecodeError:
+        text = None
+    if text is None:
+        text = body[:KEPT_PREFIX_BYTES].decode("utf-8", errors="replace")
+    return KeptRequest(
+        body=text,
+        sha256=hashlib.sha256(body).hexdigest(),
+        size=len(body),
+        content_type=_header(headers, "content-type"),
+        timestamp=_header(headers, TIMESTAMP_HEADER),
+        signature_present=SIGNATURE_HEADER in headers,
+    )
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    return None if value is None else value[:KEPT_HEADER_CHARS]

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from domain.errors import TransientFault
@@ -52,6 +53,16 @@ def dynamodb_fault(what: str, error: Exception) -> Exception:
 @functools.cache
 def kms() -> Any:
     return boto3.client("kms", region_name=settings().region)
+
+
+@functools.cache
+def lambda_functions() -> Any:
+    """For the signing service: a signature is quick, so a long wait means something is wrong."""
+    return boto3.client(
+        "lambda",
+        region_name=settings().region,
+        config=Config(read_timeout=20, connect_timeout=5, retries={"mode": "standard"}),
+    )
 
 
 def is_transient(error: ClientError) -> bool:

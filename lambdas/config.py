@@ -51,6 +51,12 @@ def _text(name: str) -> _Variable[str]:
     return _Variable(name, str)
 
 
+def url_list(text: str) -> tuple[str, ...]:
+    """A comma-separated list of URLs (XRPL_URLS), in order, without blanks or repeats."""
+    urls = (part.strip() for part in text.split(","))
+    return tuple(dict.fromkeys(url for url in urls if url))
+
+
 class Settings:
     region = _text("AWS_REGION")  # set by the Lambda runtime
     purchases_table = _text("PURCHASES_TABLE")
@@ -74,7 +80,13 @@ class Settings:
     issuer_key_id = _text("ISSUER_KEY_ID")
     company_key_id = _text("COMPANY_KEY_ID")
     funding_key_id = _text("FUNDING_KEY_ID")
-    xrpl_url = _text("XRPL_URL")
+    # The signing service's functions (cdk/signing.py), by the account each signs as.
+    investor_signer_function = _text("INVESTOR_SIGNER_FUNCTION")
+    issuer_signer_function = _text("ISSUER_SIGNER_FUNCTION")
+    company_signer_function = _text("COMPANY_SIGNER_FUNCTION")
+    funding_signer_function = _text("FUNDING_SIGNER_FUNCTION")
+    # The ledger servers; a money decision needs two of them to agree (lambdas/ledger/quorum.py)
+    xrpl_urls = _Variable("XRPL_URLS", url_list)
     activation_xrp = _Variable("ACTIVATION_XRP", Decimal)
     ledger_close_seconds = _Variable("LEDGER_CLOSE_SECONDS", int)  # paces re-checks
 

@@ -23,8 +23,8 @@ from domain.settlement import (
     key_subject,
 )
 from lambdas.config import settings
-from lambdas.custody.investor_signer import sign_for_investor
-from lambdas.custody.platform_signer import platform_accounts, platform_key
+from lambdas.custody import signers
+from lambdas.custody.platform_signer import platform_accounts
 from lambdas.custody.wallet_generator import find_wallet
 from lambdas.ledger.submission import LedgerSubmitter, Signer, Status
 from lambdas.tables import SubmissionRecord
@@ -68,31 +68,27 @@ class InvestorLedger:
         return self._ensure(investor_id, address, needed, checks)
 
     def set_freeze(
-        self, investor_id: str, case_id: str, freeze: bool, checks: int
+        self, investor_id: str, decision: str, freeze: bool, checks: int
     ) -> dict[str, Any]:
-        """Freeze (or lift) the investor's stablecoin line and lock (or unlock) their MPTokens."""
+        """Freeze (or lift) the investor's stablecoin line and lock (or unlock) their MPTokens,
+        under the decision's business keys (domain.compliance.decision_keys)."""
         wallet = find_wallet(investor_id)
         if wallet is None:
-            return {
-                "investor_id": investor_id,
-                "case_id": case_id,
-                "state": DONE,
-                "checks": checks,
-                "transactions": {},
-            }
+            return {"investor_id": investor_id, "state": DONE, "checks": checks, "transactions": {}}
         tokens = self.ledger.objects(wallet.address, AccountObjectType.MPTOKEN)
         needed = freeze_transactions(
-            f"aml#{investor_id}#{case_id}",
+            decision,
             wallet.address,
             self.accounts,
             self._line(wallet.address),
             tokens,
             freeze=freeze,
         )
-        return {**self._ensure(investor_id, wallet.address, needed, checks), "case_id": case_id}
+        return self._ensure(investor_id, wallet.address, needed, checks)
 
     def transactions_of(self, keys_prefix: str) -> dict[str, Any]:
-        """The validated transactions under a business-key prefix, for the audit record."""
+        """The validated transactions under a business-key prefix, for the audit record, each
+        named by the rest of its key."""
         found = [
             self._settled(r)
             for r in SubmissionRecord.by_subject.query(
@@ -144,7 +140,7 @@ class InvestorLedger:
     def _signer(self, role: str, investor_id: str) -> Signer:
         if role != "investor":
             return self.platform_signer(role)
-        return lambda tx: sign_for_investor(investor_id, tx, self.accounts, ())
+        return signers.investor_signer(investor_id, None)  # no purchase: it pays nothing
 
     def _address(self, investor_id: str) -> str:
         wallet = find_wallet(investor_id)
@@ -158,5 +154,5 @@ class InvestorLedger:
 
 @functools.cache
 def investor_ledger() -> InvestorLedger:
-    submitter = LedgerSubmitter.for_ledger(settings().xrpl_url)
-    return InvestorLedger(submitter, platform_accounts(), lambda role: platform_key(role).sign)
+    submitter = LedgerSubmitter.for_ledger(settings().xrpl_urls)
+    return InvestorLedger(submitter, platform_accounts(), signers.platform_signer)

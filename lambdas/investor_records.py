@@ -1,17 +1,35 @@
 """Investors' standing: their status in our records, the address of their wallet, and the audit
-trail of every change (who, when, why, which transactions)."""
+trail of every change (who, when, why, which transactions).
+
+Every change is read, decided by the rules in domain/ and written on condition that the record
+is still as it was read (its `version`): a decision that lost a race to another is decided
+again on what the other wrote, so the older one is audited as superseded and never overwrites."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.compliance import decision_applies, decision_time_refused
-from domain.errors import BusinessRuleViolation
-from domain.investor import InvestorStanding, InvestorStatus
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
+
+from domain.compliance import AmlDecision, AmlStanding, aml_verdict, decision_time_refused
+from domain.errors import BusinessRuleViolation, TransientFault
+from domain.investor import (
+    InvestorStanding,
+    InvestorStatus,
+    KycDecision,
+    kyc_verdict,
+    status_when_cleared,
+)
 from lambdas.custody.wallet_generator import find_wallet
 from lambdas.tables import AuditRecord, InvestorRecord
+
+# Conditional writes lost in a row before the step gives up and the workflow retries it.
+_ATTEMPTS = 5
 
 
 class InvestorNotEligible(BusinessRuleViolation):
@@ -35,17 +53,52 @@ def find_standing(investor_id: str) -> InvestorStanding | None:
     )
 
 
+def _write(
+    investor_id: str, read: InvestorRecord | None, actions: Sequence[Action]
+) -> InvestorRecord | None:
+    """Apply these changes if nobody changed the record since `read`: the record as written,
+    or None if somebody changed it meanwhile."""
+    now = datetime.now(UTC)
+    version = read.version if read is not None else None
+    condition = (
+        InvestorRecord.version.does_not_exist()
+        if version is None
+        else InvestorRecord.version == version
+    )
+    written = InvestorRecord(investor_id)
+    try:
+        written.update(
+            actions=[
+                *actions,
+                InvestorRecord.updated_at.set(now),
+                InvestorRecord.created_at.set(InvestorRecord.created_at | now),
+                InvestorRecord.version.add(1),
+            ],
+            condition=condition,
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    return written  # update() read back every attribute
+
+
+def _lost_too_often(investor_id: str) -> TransientFault:
+    return TransientFault(f"investor {investor_id}: record changed by others {_ATTEMPTS} times")
+
+
 def set_status(
     investor_id: str, status: InvestorStatus, reason: str, actor: str = "operator"
 ) -> InvestorRecord:
     """Create or change the investor's status; the reason says who decided and why."""
-    record = find(investor_id) or InvestorRecord(investor_id, status=status.value)
-    record.status = status.value
-    record.reason = reason
-    record.updated_at = datetime.now(UTC)
-    record.save()
-    audit(investor_id, f"status {status.value}", actor, reason)
-    return record
+    for _ in range(_ATTEMPTS):
+        read = find(investor_id)
+        changes = [InvestorRecord.status.set(status.value), InvestorRecord.reason.set(reason)]
+        written = _write(investor_id, read, changes)
+        if written is not None:
+            audit(investor_id, f"status {status.value}", actor, reason)
+            return written
+    raise _lost_too_often(investor_id)
 
 
 def audit(
@@ -69,107 +122,211 @@ def audit(
     ).save()
 
 
-def record_kyc_approval(investor_id: str, case_id: str, source: str) -> InvestorRecord:
-    """KYC_APPROVED (a wallet may be made); never over ACTIVE, and never for a BLOCKED one.
-    The frontend's own wallet request needs an approval already on record."""
+# --- KYC -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KycOutcome:
+    """A KYC decision (or a wallet request) as onboarding goes on with it."""
+
+    status: str | None
+    reason: str | None
+    proceeds: bool  # an approval: make the wallet; a rejection: tell the investor
+
+
+def _kyc_on_record(record: InvestorRecord | None) -> KycDecision | None:
+    if record is None or record.kyc_case_id is None or record.kyc_decided_at is None:
+        return None  # none yet, or recorded before KYC decisions carried their time
+    return KycDecision(record.kyc_case_id, record.kyc_decided_at, bool(record.kyc_approved))
+
+
+def record_kyc_decision(
+    investor_id: str, case_id: str, decided_at: datetime, approved: bool, reason: str
+) -> KycOutcome:
+    """Apply a KYC decision in the provider's order (domain.investor.kyc_verdict): a stale or
+    replayed approval never turns REJECTED back into KYC_APPROVED, nor gets a wallet made."""
+    refused = decision_time_refused(decided_at, datetime.now(UTC))
+    if refused is not None:
+        audit(investor_id, "KYC decision refused", "kyc-provider", refused, case_id)
+        record = find(investor_id)
+        return KycOutcome(record.status if record else None, None, False)
+    decision = KycDecision(case_id, decided_at, approved)
+    said = f"KYC approved (case {case_id})" if approved else reason
+    for _ in range(_ATTEMPTS):
+        record = find(investor_id)
+        status = InvestorStatus(record.status) if record else None
+        on_record = _kyc_on_record(record)
+        verdict = kyc_verdict(status, on_record, decision)
+        if verdict.recorded:
+            changes = [
+                InvestorRecord.kyc_case_id.set(case_id),
+                InvestorRecord.kyc_decided_at.set(decided_at),
+                InvestorRecord.kyc_approved.set(approved),
+            ]
+            if verdict.status is not None:
+                changes += [
+                    InvestorRecord.status.set(verdict.status.value),
+                    InvestorRecord.reason.set(said),
+                ]
+            record = _write(investor_id, record, changes)
+            if record is None:
+                continue  # decided again on what the other writer left
+        why = said
+        if on_record is not None and not verdict.recorded and decision != on_record:
+            why = f"{said}; on record: case {on_record.case_id} of {on_record.decided_at}"
+        audit(investor_id, verdict.note, "kyc-provider", why, case_id)
+        return KycOutcome(
+            record.status if record else None, record.reason if record else None, verdict.proceeds
+        )
+    raise _lost_too_often(investor_id)
+
+
+def wallet_request(investor_id: str) -> KycOutcome:
+    """The frontend's own wallet request: onboarding goes on only on a KYC approval on record."""
     record = find(investor_id)
     status = InvestorStatus(record.status) if record else None
     if status == InvestorStatus.BLOCKED:
         raise InvestorNotEligible(f"investor {investor_id} is BLOCKED: no wallet")
-    if source == "WalletRequested" and status not in (
-        InvestorStatus.KYC_APPROVED,
-        InvestorStatus.ACTIVE,
-    ):
+    if record is None or status not in (InvestorStatus.KYC_APPROVED, InvestorStatus.ACTIVE):
         raise InvestorNotEligible(f"investor {investor_id} has no KYC approval on record")
-    if status == InvestorStatus.ACTIVE or status == InvestorStatus.KYC_APPROVED:
-        return record  # type: ignore[return-value]
-    record = record or InvestorRecord(investor_id, status=InvestorStatus.KYC_APPROVED.value)
-    record.status = InvestorStatus.KYC_APPROVED.value
-    record.kyc_case_id = case_id
-    record.reason = f"KYC approved (case {case_id})"
-    record.updated_at = datetime.now(UTC)
-    record.save()
-    audit(investor_id, "KYC approved", "kyc-provider", record.reason, case_id)
-    return record
+    return KycOutcome(record.status, record.reason, True)
 
 
-def record_kyc_rejection(investor_id: str, case_id: str, reason: str) -> InvestorRecord:
-    """REJECTED with the provider's reason, unless the investor is already ACTIVE or BLOCKED
-    (a late rejection then only goes into the audit trail for compliance to act on)."""
+def require_kyc_approval(investor_id: str) -> None:
+    """Before a wallet is made or funded: the KYC approval still stands (a later rejection may
+    have been recorded since onboarding began)."""
     record = find(investor_id)
-    if record and InvestorStatus(record.status) in (InvestorStatus.ACTIVE, InvestorStatus.BLOCKED):
-        audit(investor_id, "KYC rejection ignored", "kyc-provider", reason, case_id)
-        return record
-    record = record or InvestorRecord(investor_id, status=InvestorStatus.REJECTED.value)
-    record.status = InvestorStatus.REJECTED.value
-    record.kyc_case_id = case_id
-    record.reason = reason
-    record.updated_at = datetime.now(UTC)
-    record.save()
-    audit(investor_id, "KYC rejected", "kyc-provider", reason, case_id)
-    return record
+    withdrawn = (InvestorStatus.PENDING.value, InvestorStatus.REJECTED.value)
+    if record is None or record.kyc_approved is False or record.status in withdrawn:
+        raise InvestorNotEligible(f"investor {investor_id}: no KYC approval stands, no wallet")
 
 
 def activate(investor_id: str) -> InvestorRecord:
-    """ACTIVE once the wallet is ready, unless an AML flag arrived meanwhile."""
-    record = find(investor_id)
+    """ACTIVE once the wallet is ready, unless an AML flag (or a rejection) arrived meanwhile."""
+    for _ in range(_ATTEMPTS):
+        record = find(investor_id)
+        if record is None:
+            raise InvestorNotEligible(f"investor {investor_id} is not registered")
+        if record.status != InvestorStatus.KYC_APPROVED:
+            return record
+        changes = [
+            InvestorRecord.status.set(InvestorStatus.ACTIVE.value),
+            InvestorRecord.reason.set("wallet ready"),
+        ]
+        written = _write(investor_id, record, changes)
+        if written is not None:
+            ready = "wallet funded, stablecoin line ready"
+            audit(investor_id, "status ACTIVE", "onboarding", ready)
+            return written
+    raise _lost_too_often(investor_id)
+
+
+# --- AML -----------------------------------------------------------------------------------
+
+
+def _aml_on_record(record: InvestorRecord | None) -> AmlStanding:
     if record is None:
-        raise InvestorNotEligible(f"investor {investor_id} is not registered")
-    if record.status == InvestorStatus.KYC_APPROVED:
-        record.update(
-            actions=[
-                InvestorRecord.status.set(InvestorStatus.ACTIVE.value),
-                InvestorRecord.reason.set("wallet ready"),
-                InvestorRecord.updated_at.set(datetime.now(UTC)),
-            ],
-            condition=InvestorRecord.status == InvestorStatus.KYC_APPROVED.value,
+        return AmlStanding()
+    latest = None
+    if record.aml_case_id is not None and record.aml_decided_at is not None:
+        flagged = record.aml_flagged
+        if flagged is None:  # recorded before decisions kept their kind
+            flagged = record.status == InvestorStatus.BLOCKED
+        latest = AmlDecision(
+            record.aml_case_id, record.aml_decided_at, flagged, bool(record.aml_by_operator)
         )
-        audit(investor_id, "status ACTIVE", "onboarding", "wallet funded, stablecoin line ready")
-    return record  # update() refreshed it
+    operators = None
+    if record.operator_case_id is not None and record.operator_decided_at is not None:
+        operators = AmlDecision(
+            record.operator_case_id, record.operator_decided_at, bool(record.operator_flagged), True
+        )
+    return AmlStanding(latest, operators)
+
+
+def _aml_changes(standing: AmlStanding) -> list[Action]:
+    changes: list[Action] = []
+    if standing.latest is not None:
+        latest = standing.latest
+        changes += [
+            InvestorRecord.aml_case_id.set(latest.case_id),
+            InvestorRecord.aml_decided_at.set(latest.decided_at),
+            InvestorRecord.aml_flagged.set(latest.flagged),
+            InvestorRecord.aml_by_operator.set(latest.by_operator),
+        ]
+    if standing.operators_latest is not None:
+        operators = standing.operators_latest
+        changes += [
+            InvestorRecord.operator_case_id.set(operators.case_id),
+            InvestorRecord.operator_decided_at.set(operators.decided_at),
+            InvestorRecord.operator_flagged.set(operators.flagged),
+        ]
+    return changes
 
 
 def record_aml_decision(
-    investor_id: str, flagged: bool, case_id: str, decided_at: datetime, reason: str
+    investor_id: str,
+    flagged: bool,
+    case_id: str,
+    decided_at: datetime,
+    reason: str,
+    by_operator: bool = False,
 ) -> bool:
-    """Apply an AML decision to our records at once; False if a later decision superseded it.
+    """Apply an AML decision to our records at once, in the decider's order
+    (domain.compliance.aml_verdict); True if the workflow is to carry it out.
 
     A flag blocks now; a clearance only records itself: the investor is ACTIVE again once
-    the ledger freeze is lifted (reinstate)."""
+    the ledger freeze is lifted (reinstate). A provider's clearance never lifts an operator's
+    block: it is recorded, in order, and the block stands."""
+    decision = AmlDecision(case_id, decided_at, flagged, by_operator)
     refused = decision_time_refused(decided_at, datetime.now(UTC))
     if refused is not None:
-        audit(investor_id, "AML decision refused", "aml-provider", refused, case_id)
+        audit(investor_id, "AML decision refused", decision.actor, refused, case_id)
         return False
-    record = find(investor_id)
-    if record is None:
-        if not flagged:
-            return False
-        record = InvestorRecord(investor_id, status=InvestorStatus.BLOCKED.value)
-    if not decision_applies(case_id, decided_at, record.aml_case_id, record.aml_decided_at):
-        audit(investor_id, "AML decision superseded", "aml-provider", reason, case_id)
-        return False
-    if flagged:
-        record.status = InvestorStatus.BLOCKED.value
-        record.reason = f"AML flag (case {case_id}): {reason}"
-    record.aml_case_id = case_id
-    record.aml_decided_at = decided_at
-    record.updated_at = datetime.now(UTC)
-    record.save()
-    action = "AML flag: BLOCKED" if flagged else "AML clearance received"
-    audit(investor_id, action, "aml-provider", reason, case_id)
-    return True
+    for _ in range(_ATTEMPTS):
+        record = find(investor_id)
+        verdict = aml_verdict(_aml_on_record(record), decision)
+        carried_out = verdict.carried_out and (record is not None or flagged)
+        if verdict.changed:
+            changes = _aml_changes(verdict.standing)
+            if carried_out and flagged:
+                who = "Operator block" if by_operator else "AML flag"
+                changes += [
+                    InvestorRecord.status.set(InvestorStatus.BLOCKED.value),
+                    InvestorRecord.reason.set(f"{who} (case {case_id}): {reason}"),
+                ]
+            elif record is None:  # a clearance of an investor we do not know yet: kept in order
+                changes.append(InvestorRecord.status.set(InvestorStatus.PENDING.value))
+            if _write(investor_id, record, changes) is None:
+                continue  # decided again on what the other writer left
+        note = verdict.note
+        if record is None and not flagged:
+            note = "AML clearance recorded: nothing to lift"
+        audit(investor_id, note, decision.actor, reason, case_id)
+        return carried_out
+    raise _lost_too_often(investor_id)
 
 
 def reinstate(investor_id: str, case_id: str, transactions: dict[str, Any]) -> InvestorRecord:
-    """ACTIVE again after a clearance, if that clearance is still the last AML decision."""
-    record = find(investor_id)
-    if record is None:
-        raise InvestorNotEligible(f"investor {investor_id} is not registered")
-    if record.aml_case_id == case_id and record.status == InvestorStatus.BLOCKED:
-        record.status = InvestorStatus.ACTIVE.value
-        record.reason = f"AML cleared (case {case_id})"
-        record.updated_at = datetime.now(UTC)
-        record.save()
-        audit(
-            investor_id, "AML cleared: ACTIVE", "aml-provider", record.reason, case_id, transactions
-        )
-    return record
+    """Out of BLOCKED after a clearance, if the standing still follows that clearance: not if a
+    later flag, or an operator's block, came in meanwhile."""
+    for _ in range(_ATTEMPTS):
+        record = find(investor_id)
+        if record is None:
+            raise InvestorNotEligible(f"investor {investor_id} is not registered")
+        standing = _aml_on_record(record)
+        follows = [
+            d
+            for d in (standing.latest, standing.operators_latest)
+            if d is not None and d.case_id == case_id and not d.flagged
+        ]
+        if record.status != InvestorStatus.BLOCKED or standing.blocked or not follows:
+            return record
+        status = status_when_cleared(record.kyc_approved)
+        reason = f"AML cleared (case {case_id})"
+        changes = [InvestorRecord.status.set(status.value), InvestorRecord.reason.set(reason)]
+        written = _write(investor_id, record, changes)
+        if written is not None:
+            actor = follows[0].actor
+            audit(investor_id, f"AML cleared: {status.value}", actor, reason, case_id, transactions)
+            return written
+    raise _lost_too_often(investor_id)

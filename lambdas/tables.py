@@ -12,6 +12,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -98,9 +99,19 @@ class InvestorRecord(Model):
     investor_id = UnicodeAttribute(hash_key=True)
     status = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
-    kyc_case_id = UnicodeAttribute(null=True)
-    aml_case_id = UnicodeAttribute(null=True)  # the AML decision last applied
+    kyc_case_id = UnicodeAttribute(null=True)  # the KYC decision on record
+    kyc_decided_at = UTCDateTimeAttribute(null=True)  # its time: older decisions never apply
+    kyc_approved = BooleanAttribute(null=True)
+    aml_case_id = UnicodeAttribute(null=True)  # the latest AML decision, anyone's
     aml_decided_at = UTCDateTimeAttribute(null=True)  # its time: older decisions never apply
+    aml_flagged = BooleanAttribute(null=True)
+    aml_by_operator = BooleanAttribute(null=True)
+    operator_case_id = UnicodeAttribute(null=True)  # an operator's latest: only they lift a block
+    operator_decided_at = UTCDateTimeAttribute(null=True)
+    operator_flagged = BooleanAttribute(null=True)
+    # Bumped by every change of standing: a write conditional on it loses to any write since
+    # its read (investor_records), so a concurrent decision never overwrites a newer one.
+    version = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute(default_for_new=_now)
     updated_at = UTCDateTimeAttribute(default=_now)
 
@@ -121,7 +132,8 @@ class AuditRecord(Model):
 
 
 class WebhookRecord(Model):
-    """Every webhook request, accepted or rejected, as it arrived: nothing is lost."""
+    """Every webhook request, accepted or rejected: nothing is lost. An accepted one is kept as
+    it arrived; of a refused one a bounded trace (hash, size, first bytes, headers that matter)."""
 
     Meta = _meta("webhooks_table")
 
@@ -132,9 +144,15 @@ class WebhookRecord(Model):
     reason = UnicodeAttribute(null=True)
     detail_type = UnicodeAttribute(null=True)
     event_id = UnicodeAttribute(null=True)
-    body = UnicodeAttribute()
+    body = UnicodeAttribute()  # all of an accepted one; the first 2 KiB of any other
+    body_sha256 = UnicodeAttribute(null=True)  # of the whole body as received
+    body_size = NumberAttribute(null=True)  # bytes received
+    content_type = UnicodeAttribute(null=True)
+    timestamp_header = UnicodeAttribute(null=True)  # as sent (cut to 100 characters)
+    signature_present = BooleanAttribute(null=True)
     signature = UnicodeAttribute(null=True)
     received_at = UTCDateTimeAttribute(default_for_new=_now)
+    expires_at = TTLAttribute(null=True)  # DynamoDB deletes it after (ingress/records.py)
 
 
 class PaymentAnnouncementRecord(Model):
@@ -251,6 +269,9 @@ class AccountSequenceRecord(Model):
 
     account = UnicodeAttribute(hash_key=True)
     next_sequence = NumberAttribute()
+    # Sequences handed back by transactions cancelled unsigned or proven expired while their
+    # step was undone: the account's next transactions take them first, so no gap stalls it.
+    released = NumberSetAttribute(null=True)
     pending_refill = UnicodeAttribute(null=True)  # business key of a TicketCreate in flight
     updated_at = UTCDateTimeAttribute(default=_now)
 

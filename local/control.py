@@ -41,6 +41,7 @@ class Ports:
     aws: int = 4566
     api: int = 4567
     frontend: int = 4568
+    ledger_second_rpc: int = 5006  # the same chain: money decisions need two servers to agree
 
 
 @dataclass
@@ -92,11 +93,13 @@ class LocalPlatform:
         ledger_pid, ledger_line = start_detached(
             "local.ledger",
             ["--port", str(self.ports.ledger_rpc), "--ws-port", str(self.ports.ledger_ws),
+             "--second-port", str(self.ports.ledger_second_rpc),
              "--close-interval-ms", str(CLOSE_INTERVAL_MS), "--data-dir", str(self.ledger_data)],
             "local ledger ready",
             self.home / "ledger.log",
         )  # fmt: skip
         ledger_url = f"http://127.0.0.1:{self.ports.ledger_rpc}"
+        ledger_urls = f"{ledger_url},http://127.0.0.1:{self.ports.ledger_second_rpc}"
         try:
             aws_pid, aws_line = start_detached(
                 "local.aws",
@@ -105,7 +108,7 @@ class LocalPlatform:
                  "--notifications-log", str(self.notifications_log),
                  "--state-file", str(self.state_file), "--snapshot", str(self.snapshot),
                  "--settle-seconds", str(self.settle_seconds),
-                 "--set-env", f"XRPL_URL={ledger_url}",
+                 "--set-env", f"XRPL_URLS={ledger_urls}",
                  "--set-env", f"LEDGER_CLOSE_SECONDS={CLOSE_INTERVAL_MS // 1000}"],
                 "local aws ready",
                 self.home / "aws.log",

@@ -266,7 +266,7 @@ def main() -> int:
                     "--state-file",
                     str(state_file),
                     "--set-env",
-                    f"XRPL_URL={ledger.field('rpc')}",
+                    f"XRPL_URLS={ledger.field('rpcs')}",
                     "--set-env",
                     "LEDGER_CLOSE_SECONDS=1",
                 ],

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.state_file.exists():
         use_local_platform(args.state_file, args.ledger_url)
     else:  # in AWS: the stack's variables are in the environment, as the Lambdas get them
-        os.environ["XRPL_URL"] = args.ledger_url
+        os.environ["XRPL_URLS"] = args.ledger_url
     steps = _bootstrap(args)
     print("\n".join(steps) if steps else "nothing to do: the ledger is already configured")
     return 0
@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _bootstrap(args: argparse.Namespace) -> list[str]:
     from domain.instruments import load_catalogue
-    from lambdas.custody.platform_signer import platform_accounts, platform_key
+    from lambdas.custody import signers
+    from lambdas.custody.platform_signer import platform_accounts
     from lambdas.ledger.submission import LedgerSubmitter
     from ops.platform_bootstrap import PlatformBootstrap
 
@@ -109,9 +110,10 @@ def _bootstrap(args: argparse.Namespace) -> list[str]:
     if funded:
         _until_validated(args.ledger_url, accounts.funding, wait)
     submitter = LedgerSubmitter.for_ledger(args.ledger_url)
-    signers = {role: platform_key(role).sign for role in accounts.roles()}
+    # Through the signing service: no one else, an administrator included, may use the keys.
+    signing = {role: signers.platform_signer(role) for role in accounts.roles()}
     catalogue = load_catalogue(args.catalogue.read_text())
-    steps = PlatformBootstrap(submitter, accounts, signers, wait).run(catalogue)
+    steps = PlatformBootstrap(submitter, accounts, signing, wait).run(catalogue)
     return ([f"funded {accounts.funding}"] if funded else []) + steps
 
 

@@ -63,10 +63,17 @@ class Platform:
         role_arn: str | None = None,
         region: str | None = None,
         endpoint_url: str | None = None,
+        mfa_serial: str | None = None,
+        mfa_code: str | None = None,
     ) -> Platform:
         """The deployed stack `stack`: its outputs, read as the operator (the role if given)."""
         operator = operator_session(
-            profile=profile, role_arn=role_arn, region=region, endpoint_url=endpoint_url
+            profile=profile,
+            role_arn=role_arn,
+            region=region,
+            endpoint_url=endpoint_url,
+            mfa_serial=mfa_serial,
+            mfa_code=mfa_code,
         )
         cloudformation = operator.session.client("cloudformation", endpoint_url=endpoint_url)
         outputs = stack_outputs(cloudformation, stack)
@@ -76,7 +83,13 @@ class Platform:
 
     @classmethod
     def from_state_file(
-        cls, state_file: Path, *, profile: str | None = None, role_arn: str | None = None
+        cls,
+        state_file: Path,
+        *,
+        profile: str | None = None,
+        role_arn: str | None = None,
+        mfa_serial: str | None = None,
+        mfa_code: str | None = None,
     ) -> Platform:
         """The local platform `python -m local.aws` described in `state_file`."""
         from ops.local_state import use_local_platform
@@ -84,7 +97,13 @@ class Platform:
         state = json.loads(state_file.read_text())
         use_local_platform(state_file)  # the Lambdas' environment, the endpoint, the admin
         endpoint = state["endpoint_url"]
-        operator = operator_session(profile=profile, role_arn=role_arn, endpoint_url=endpoint)
+        operator = operator_session(
+            profile=profile,
+            role_arn=role_arn,
+            endpoint_url=endpoint,
+            mfa_serial=mfa_serial,
+            mfa_code=mfa_code,
+        )
         return cls(
             operator,
             state["stack"]["outputs"],
@@ -292,11 +311,11 @@ def accounts(platform: Platform, args: argparse.Namespace) -> int:
 
     from lambdas.config import settings
     from lambdas.custody.platform_signer import platform_accounts
-    from lambdas.ledger.client import LedgerClient
+    from lambdas.ledger.quorum import LedgerQuorum
     from lambdas.ledger.sequences import TicketPool
     from lambdas.tables import InstrumentRecord
 
-    ledger = LedgerClient(settings().xrpl_url)
+    ledger = LedgerQuorum(settings().xrpl_urls)
     fees = ledger.fees()
     pool = TicketPool()
     rows = []
@@ -369,6 +388,17 @@ def parser() -> argparse.ArgumentParser:
         help="act as this role (the stack's OperatorsRoleArn), assumed with STS as "
         "drexfy-ops-<user>",
     )
+    who.add_argument(
+        "--mfa-serial",
+        metavar="ARN",
+        help="with --role-arn: your MFA device (default: the profile's mfa_serial); the role's "
+        "trust policy demands MFA",
+    )
+    who.add_argument(
+        "--mfa-code",
+        metavar="CODE",
+        help="with --role-arn: the device's current code (asked for when not given)",
+    )
     who.add_argument("--profile", metavar="NAME", help="the AWS profile to use (or to assume from)")
     who.add_argument(
         "--region", help="the stack's region (default: the profile's or environment's)"
@@ -421,6 +451,8 @@ def connect(args: argparse.Namespace) -> Platform:
             role_arn=args.role_arn,
             region=args.region,
             endpoint_url=args.endpoint_url,
+            mfa_serial=args.mfa_serial,
+            mfa_code=args.mfa_code,
         )
         where = f"{args.stack} ({platform.operator.session.region_name})"
         print(f"drexfy-ops: {where} as {platform.operator.acting_as}", file=sys.stderr)
@@ -430,7 +462,13 @@ def connect(args: argparse.Namespace) -> Platform:
             f"no local platform ({args.state_file} does not exist); against AWS give "
             "--stack Drexfy-<env> (see docs/operations.md)"
         )
-    return Platform.from_state_file(args.state_file, profile=args.profile, role_arn=args.role_arn)
+    return Platform.from_state_file(
+        args.state_file,
+        profile=args.profile,
+        role_arn=args.role_arn,
+        mfa_serial=args.mfa_serial,
+        mfa_code=args.mfa_code,
+    )
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:

@@ -22,5 +22,6 @@ def use_local_platform(state_file: Path, ledger_url: str | None = None) -> None:
     region = state.get("region", "eu-west-1")
     os.environ.setdefault("AWS_REGION", region)  # what Lambda sets; boto3 reads the next one
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
-    if ledger_url:
-        os.environ["XRPL_URL"] = ledger_url
+    # A ledger the platform already lists keeps the platform's servers, and their quorum.
+    if ledger_url and ledger_url not in os.environ.get("XRPL_URLS", "").split(","):
+        os.environ["XRPL_URLS"] = ledger_url

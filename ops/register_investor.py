@@ -26,12 +26,13 @@ def register_investor(investor_id: str, wait: Callable[[], None]) -> str:
     from domain.investor import InvestorStatus
     from lambdas import investor_records
     from lambdas.config import settings
-    from lambdas.custody.platform_signer import platform_accounts, platform_key
+    from lambdas.custody import signers
+    from lambdas.custody.platform_signer import platform_accounts
     from lambdas.custody.wallet_generator import create_investor_wallet
     from lambdas.ledger.submission import LedgerSubmitter, Status
 
     wallet = create_investor_wallet(investor_id)
-    submitter = LedgerSubmitter.for_ledger(settings().xrpl_url)
+    submitter = LedgerSubmitter.for_ledger(settings().xrpl_urls)
     key = f"investor#{investor_id}#activation"
     activation = {
         "TransactionType": "Payment",
@@ -39,7 +40,7 @@ def register_investor(investor_id: str, wait: Callable[[], None]) -> str:
         "Destination": wallet.address,
         "Amount": xrp_to_drops(settings().activation_xrp),
     }
-    sign = platform_key("funding").sign
+    sign = signers.platform_signer("funding")
     record = submitter.submit(key, activation, sign, use_ticket=True)
     while record.status == Status.SUBMITTED:
         wait()

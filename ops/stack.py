@@ -7,7 +7,8 @@ reads the functions' environment, so the outputs are turned back into the variab
 functions get (`LAMBDA_ENVIRONMENT_OUTPUTS`).
 
 Credentials: the caller's (the environment, or `--profile`), optionally exchanged for the
-operators' role (`--role-arn`, STS AssumeRole with a session named after the operator).
+operators' role (`--role-arn`, STS AssumeRole with a session named after the operator, and the
+operator's MFA device and code, which the role's trust policy demands).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +30,12 @@ LAMBDA_ENVIRONMENT_OUTPUTS: dict[str, str] = {
         f"{table.upper()}_TABLE": f"{table.title()}TableName"
         for table in (
             "purchases", "wallets", "submissions", "tickets", "sequences", "instruments",
-            "investors", "audit", "webhooks", "signatures", "notifications",
+            "investors", "audit", "webhooks", "signatures", "notifications", "payments",
         )
+    },
+    **{
+        f"{account.upper()}_SIGNER_FUNCTION": f"{account.title()}SignerFunctionName"
+        for account in ("investor", "issuer", "company", "funding")
     },
     "INVESTOR_SEED_KEY_ID": "InvestorSeedKeyId",
     "ISSUER_KEY_ID": "IssuerKeyId",
@@ -39,7 +45,7 @@ LAMBDA_ENVIRONMENT_OUTPUTS: dict[str, str] = {
     "KYC_WEBHOOK_SECRET": "KycWebhookSecretArn",
     "FRONTEND_API_SECRET": "FrontendApiSecretArn",
     "EVENT_BUS_NAME": "EventBusName",
-    "XRPL_URL": "XrplUrl",
+    "XRPL_URLS": "XrplUrls",
     "EXPLORER_URL": "ExplorerUrl",
     "ACTIVATION_XRP": "ActivationXrp",
     "LEDGER_CLOSE_SECONDS": "LedgerCloseSeconds",
@@ -53,7 +59,7 @@ COMMAND_OUTPUTS: dict[str, tuple[str, ...]] = {
     "replay": ("EventBusName", "EventArchiveArn"),
     "investor": ("EventBusName",),
     "accounts": (
-        "XrplUrl", "IssuerKeyId", "CompanyKeyId", "FundingKeyId", "TicketsTableName",
+        "XrplUrls", "IssuerKeyId", "CompanyKeyId", "FundingKeyId", "TicketsTableName",
         "InstrumentsTableName",
     ),
 }  # fmt: skip
@@ -100,9 +106,13 @@ def operator_session(
     role_arn: str | None = None,
     region: str | None = None,
     endpoint_url: str | None = None,
+    mfa_serial: str | None = None,
+    mfa_code: str | None = None,
 ) -> OperatorSession:
     """The caller's session (`profile`, else the environment), as `role_arn` if given.
 
+    Assuming the role takes MFA: the device `mfa_serial` (else the profile's `mfa_serial`)
+    and its current `mfa_code` (asked for on the terminal when not given).
     With a profile or a role, its credentials are also exported to the environment: the
     Lambdas' code (pynamodb models, their KMS client) builds its own clients from there."""
     try:
@@ -113,14 +123,17 @@ def operator_session(
     if not region:
         raise ConfigurationError("no AWS region: give --region or set AWS_DEFAULT_REGION")
     if role_arn is None:
+        if mfa_serial or mfa_code:  # a profile that assumes a role asks for its code itself
+            raise ConfigurationError("--mfa-serial and --mfa-code go with --role-arn")
         if profile is None:
             return OperatorSession(base, "the environment's credentials")
         session = base
         acting_as = f"profile {profile}"
     else:
+        mfa = _mfa(base, mfa_serial, mfa_code)
         try:
             assumed = base.client("sts", endpoint_url=endpoint_url).assume_role(
-                RoleArn=role_arn, RoleSessionName=session_name()
+                RoleArn=role_arn, RoleSessionName=session_name(), **mfa
             )
         except (ClientError, BotoCoreError) as error:
             raise ConfigurationError(f"cannot assume {role_arn}: {error}") from None
@@ -134,6 +147,23 @@ def operator_session(
         acting_as = str(assumed["AssumedRoleUser"]["Arn"])
     export_credentials(session)
     return OperatorSession(session, acting_as)
+
+
+def _mfa(base: boto3.Session, serial: str | None, code: str | None) -> dict[str, str]:
+    """AssumeRole's SerialNumber and TokenCode; none without a device (AWS then refuses a
+    role whose trust policy demands MFA, and says so)."""
+    if serial is None:
+        profile = base._session.get_scoped_config()  # the profile's settings, as the CLI reads
+        serial = profile.get("mfa_serial")
+    if not serial:
+        if code:
+            raise ConfigurationError("--mfa-code needs --mfa-serial (or mfa_serial in the profile)")
+        return {}
+    if not code:
+        if not sys.stdin.isatty():
+            raise ConfigurationError(f"give --mfa-code: the current code of {serial}")
+        code = getpass.getpass(f"MFA code for {serial}: ").strip()
+    return {"SerialNumber": serial, "TokenCode": code}
 
 
 def export_credentials(session: boto3.Session) -> None:

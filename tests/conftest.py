@@ -36,7 +36,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 @pytest.fixture(scope="session")
 def ledger() -> Iterator[LocalLedger]:
-    """The project's local XRPL ledger, standalone: ledgers close when a test says so."""
+    """The project's local XRPL ledger, standalone: ledgers close when a test says so. It serves
+    the chain on two JSON-RPC ports, as two servers of one network."""
     with LocalLedger(close_interval_ms=0) as running:
         yield running
 
@@ -45,8 +46,9 @@ def ledger() -> Iterator[LocalLedger]:
 def aws(ledger: LocalLedger) -> Iterator[LocalAws]:
     """moto in-process with the CDK-synthesized platform deployed; Retry/Wait made instant.
 
-    The Lambdas' XRPL_URL points at the session's local ledger."""
-    with in_process({"XRPL_URL": ledger.rpc_url}, instant_workflows=True) as platform:
+    The Lambdas' XRPL_URLS are both ports of the session's local ledger: every decision needs
+    the two to agree."""
+    with in_process({"XRPL_URLS": ",".join(ledger.rpc_urls)}, instant_workflows=True) as platform:
         yield platform
         grants.write(platform.stack)
 
@@ -77,7 +79,8 @@ def platform(aws: LocalAws, ledger: LocalLedger) -> dict[str, Any]:
     """The ledger bootstrapped for the platform (accounts, issuer flags, catalogue, tickets),
     run twice so tests can check the second run changed nothing."""
     from domain.instruments import load_catalogue
-    from lambdas.custody.platform_signer import platform_accounts, platform_key
+    from lambdas.custody import signers
+    from lambdas.custody.platform_signer import platform_accounts
     from lambdas.ledger.client import LedgerClient
     from lambdas.ledger.submission import LedgerSubmitter
     from local.aws.deployer import PROJECT_ROOT
@@ -89,10 +92,10 @@ def platform(aws: LocalAws, ledger: LocalLedger) -> dict[str, Any]:
     fund(ledger.rpc_url, accounts.funding, 1_000)
     client = LedgerClient(ledger.rpc_url)
     submitter = LedgerSubmitter.for_ledger(client.url)
-    signers = {role: platform_key(role).sign for role in ("issuer", "company", "funding")}
+    signing = {role: signers.platform_signer(role) for role in ("issuer", "company", "funding")}
 
     def bootstrap() -> list[str]:
-        return PlatformBootstrap(submitter, accounts, signers, lambda: accept(ledger.rpc_url)).run(
+        return PlatformBootstrap(submitter, accounts, signing, lambda: accept(ledger.rpc_url)).run(
             catalogue
         )
 

@@ -1,54 +1,53 @@
-"""Signer: the only code that decrypts an investor's seed, and only to sign what policy allows."""
+"""The investor signer: the only code that decrypts an investor's seed, and only to sign what the
+investor policy allows (domain/signing_policy.py). It runs as a function of its own
+(cdk/signing.py) and talks to no ledger; the ledger steps ask it through lambdas/custody/signers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from xrpl.constants import CryptoAlgorithm
 from xrpl.core import keypairs
 from xrpl.wallet import Wallet
 
-from domain.errors import BusinessRuleViolation
 from domain.investor import InvestorStatus
-from domain.platform import PlatformAccounts
-from domain.signing_policy import SigningRefused, check_investor_transaction
+from domain.signing_policy import PurchaseLimit, SigningRefused, check_investor_transaction
 from lambdas.aws_clients import kms, transient_faults
+from lambdas.custody.platform_signer import platform_accounts
 from lambdas.custody.signed_transaction import SignedTransaction, sign_with
+from lambdas.custody.signers import CustodyIntegrityError, NoWallet, signed_as_answer
 from lambdas.custody.wallet_generator import encryption_context, find_wallet
-from lambdas.tables import InvestorRecord
+from lambdas.tables import InvestorRecord, PurchaseRecord
+
+logger = Logger(service="custody")
 
 
-class NoWallet(BusinessRuleViolation):
-    """The investor has no custodial wallet yet."""
-
-
-def _refuse_if_barred(investor_id: str) -> None:
-    """A BLOCKED (AML) or REJECTED investor's wallet signs nothing: defence in depth beside the
-    ledger freeze, so no flow can move their assets."""
-    try:
-        standing = InvestorRecord.get(investor_id, consistent_read=True).status
-    except InvestorRecord.DoesNotExist:
-        return
-    if standing in (InvestorStatus.BLOCKED, InvestorStatus.REJECTED):
-        raise SigningRefused(f"investor {investor_id} is {standing}: their wallet signs nothing")
-
-
-class CustodyIntegrityError(RuntimeError):
-    """A decrypted seed does not give the stored address: never sign, page a human."""
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    investor_id = event.get("investor_id")
+    transaction = event.get("transaction")
+    if not isinstance(investor_id, str) or not isinstance(transaction, Mapping):
+        raise SigningRefused("a signing request names an investor and a transaction")
+    purchase = _purchase_limit(investor_id, event.get("purchase_id"))
+    signed = sign_for_investor(investor_id, transaction, purchase)
+    kind = transaction.get("TransactionType")
+    logger.info("signed", extra={"tx_hash": signed.tx_hash, "transaction_type": kind})
+    return signed_as_answer(signed)
 
 
 def sign_for_investor(
-    investor_id: str,
-    tx: Mapping[str, Any],
-    accounts: PlatformAccounts,
-    instrument_issuances: Collection[str],
+    investor_id: str, tx: Mapping[str, Any], purchase: PurchaseLimit | None
 ) -> SignedTransaction:
     record = find_wallet(investor_id)
     if record is None:
         raise NoWallet(f"investor {investor_id} has no wallet")
-    _refuse_if_barred(investor_id)
-    check_investor_transaction(tx, record.address, accounts, instrument_issuances)
+    _refuse_unless_in_good_standing(investor_id)
+    check_investor_transaction(tx, record.address, platform_accounts(), purchase)
     with transient_faults("KMS Decrypt of an investor seed"):
         seed = kms().decrypt(
             CiphertextBlob=record.encrypted_seed,
@@ -59,3 +58,32 @@ def sign_for_investor(
     if wallet.address != record.address:
         raise CustodyIntegrityError(f"seed of investor {investor_id} does not match its address")
     return sign_with(tx, wallet.public_key, lambda data: keypairs.sign(data, wallet.private_key))
+
+
+def _refuse_unless_in_good_standing(investor_id: str) -> None:
+    """No record, or a BLOCKED (AML) or REJECTED investor: the wallet signs nothing. Defence in
+    depth beside the ledger freeze, so no flow can move their assets."""
+    try:
+        standing = InvestorRecord.get(investor_id, consistent_read=True).status
+    except InvestorRecord.DoesNotExist:
+        raise SigningRefused(f"investor {investor_id} is not on record") from None
+    if standing in (InvestorStatus.BLOCKED, InvestorStatus.REJECTED):
+        raise SigningRefused(f"investor {investor_id} is {standing}: their wallet signs nothing")
+
+
+def _purchase_limit(investor_id: str, purchase_id: object) -> PurchaseLimit | None:
+    """The purchase a payment serves, read here, not taken from the request: it bounds the
+    payment. None when the request serves no purchase (a trust line of onboarding)."""
+    if purchase_id is None:
+        return None
+    if not isinstance(purchase_id, str) or not purchase_id:
+        raise SigningRefused(f"purchase id {purchase_id!r} is malformed")
+    try:
+        record = PurchaseRecord.get(purchase_id, consistent_read=True)
+    except PurchaseRecord.DoesNotExist:
+        raise SigningRefused(f"purchase {purchase_id} is not on record") from None
+    if record.investor_id != investor_id:
+        raise SigningRefused(f"purchase {purchase_id} is not investor {investor_id}'s")
+    return PurchaseLimit(
+        purchase_id, Decimal(record.amount), int(record.units), str(record.issuance_id)
+    )

@@ -1,4 +1,8 @@
-"""Platform accounts keyed by KMS secp256k1 keys that never leave KMS.
+"""Platform accounts keyed by KMS secp256k1 keys that never leave KMS, and their signers.
+
+Every ledger function learns the accounts' addresses from the public keys (`platform_accounts`);
+only the signer of an account (a function of its own, cdk/signing.py) signs as it, and only what
+the platform policy allows that account (domain/signing_policy.py).
 
 KMS signs the 32-byte XRPL signing digest (MessageType=DIGEST); about half its signatures have a
 high S, which rippled rejects (RequireFullyCanonicalSig), so S is normalised to n - S.
@@ -10,6 +14,8 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -19,9 +25,13 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from xrpl.core.keypairs import derive_classic_address
 
 from domain.platform import PlatformAccounts
+from domain.signing_policy import SigningRefused, check_platform_transaction
 from lambdas.aws_clients import kms, transient_faults
 from lambdas.config import settings
 from lambdas.custody.signed_transaction import SignedTransaction, sha512_half, sign_with
+from lambdas.custody.signers import signed_as_answer
+
+logger = Logger(service="custody")
 
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -89,3 +99,50 @@ def platform_accounts() -> PlatformAccounts:
         company=platform_key("company").address,
         funding=platform_key("funding").address,
     )
+
+
+def sign_as(role: str, tx: Mapping[str, Any]) -> SignedTransaction:
+    """The platform account's signature, if its policy allows the transaction."""
+    check_platform_transaction(role, tx, platform_accounts(), _issuances(role, tx))
+    return platform_key(role).sign(tx)
+
+
+def _issuances(role: str, tx: Mapping[str, Any]) -> frozenset[str]:
+    """The instruments' issuances (the company's to manage), read again when tx names one not
+    yet known: issuances are only ever added."""
+    if role != "company":
+        return frozenset()
+    named = {tx.get("MPTokenIssuanceID"), _mpt_of(tx.get("Amount"))} - {None}
+    if not named <= _known_issuances():
+        _known_issuances.cache_clear()
+    return _known_issuances()
+
+
+def _mpt_of(amount: Any) -> Any:
+    return amount.get("mpt_issuance_id") if isinstance(amount, Mapping) else None
+
+
+@functools.cache
+def _known_issuances() -> frozenset[str]:
+    from lambdas.tables import InstrumentRecord
+
+    return frozenset(str(r.issuance_id) for r in InstrumentRecord.scan() if r.issuance_id)
+
+
+def _handler_for(role: str) -> Any:
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        transaction = event.get("transaction")
+        if not isinstance(transaction, Mapping):
+            raise SigningRefused("a signing request carries a transaction")
+        signed = sign_as(role, transaction)
+        kind = transaction.get("TransactionType")
+        logger.info("signed", extra={"tx_hash": signed.tx_hash, "transaction_type": kind})
+        return signed_as_answer(signed)
+
+    return handler
+
+
+issuer_handler = _handler_for("issuer")
+company_handler = _handler_for("company")
+funding_handler = _handler_for("funding")

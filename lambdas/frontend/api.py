@@ -429,7 +429,7 @@ def _priced(record: InstrumentRecord) -> portfolio.PricedInstrument:
 def _ledger() -> LedgerClient:
     from lambdas.ledger.client import LedgerClient  # xrpl-py: see get_portfolio
 
-    return LedgerClient(settings().xrpl_url)
+    return LedgerClient(settings().xrpl_urls[0])  # a portfolio shown decides no money
 
 
 def _holdings_on_ledger(

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DeleteError, PutError
 
-from domain.webhooks import FRESHNESS_SECONDS, MAX_BODY_BYTES, WebhookRejected
+from domain.webhooks import FRESHNESS_SECONDS, WebhookRejected, kept_request
 from lambdas.aws_clients import dynamodb_fault
 from lambdas.tables import SignatureRecord, WebhookRecord
 
-# A DynamoDB item holds at most 400 KB: a body over the limit is kept cut, with its size.
-KEPT_BODY_BYTES = MAX_BODY_BYTES
+# How long a webhook request is kept, then deleted by DynamoDB's TTL. The record is the raw
+# request (an accepted one whole: investor ids, amounts, AML reasons), kept to answer a
+# provider about what it sent and what it was told; such questions come with its redeliveries
+# (days) or its monthly reconciliation, and a quarter covers both with a margin. What must
+# last is kept elsewhere: the payment (Payments), the decisions (Audit), the events (the bus
+# archive, for replays).
+WEBHOOK_RECORD_DAYS = 90
 
 
 def record_request(
@@ -24,7 +30,12 @@ def record_request(
     detail_type: str | None = None,
     event_id: str | None = None,
     signature: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> None:
+    """Keep the request with its answer: all of an accepted one; of any other a bounded trace
+    (SHA-256, size, the first bytes, the headers that matter: domain.webhooks.kept_request)."""
+    kept = kept_request(body, headers or {}, accepted=status_code < 300)
+    received_at = datetime.now(UTC)
     try:
         WebhookRecord(
             request_id,
@@ -34,22 +45,18 @@ def record_request(
             reason=reason,
             detail_type=detail_type,
             event_id=event_id,
-            body=kept_body(body),
+            body=kept.body,
+            body_sha256=kept.sha256,
+            body_size=kept.size,
+            content_type=kept.content_type,
+            timestamp_header=kept.timestamp,
+            signature_present=kept.signature_present,
             signature=signature,
+            received_at=received_at,
+            expires_at=received_at + timedelta(days=WEBHOOK_RECORD_DAYS),
         ).save()
     except PutError as error:
         raise dynamodb_fault(f"webhook log did not accept request {request_id}", error) from error
-
-
-def kept_body(body: bytes) -> str:
-    """The body as text; cut to KEPT_BODY_BYTES (in UTF-8, where each undecodable byte takes
-    three) with a note of its size."""
-    text = body.decode("utf-8", errors="replace")
-    encoded = text.encode()
-    if len(encoded) <= KEPT_BODY_BYTES:
-        return text
-    head = encoded[:KEPT_BODY_BYTES].decode("utf-8", errors="ignore")
-    return f"{head}… [cut: {len(body)} bytes received]"
 
 
 def claim_signature(signature: str, provider: str, request_id: str, sent_at: int) -> None:

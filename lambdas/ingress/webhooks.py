@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from domain.compliance import decision_time_refused
 from domain.errors import TransientFault
-from domain.purchase import AnnouncedPayment
+from domain.purchase import AnnouncedPayment, over_purchase_maximum
 from domain.webhooks import (
     KYC_EVENTS,
     PAYMENT_EVENTS,
@@ -34,7 +34,7 @@ from domain.webhooks import (
 from lambdas import payment_announcements, platform_events
 from lambdas.aws_clients import AwsRefused
 from lambdas.config import settings
-from lambdas.ingress import records
+from lambdas.ingress import catalogue, records
 from lambdas.ingress.models import KycWebhook, PaymentWebhook
 
 logger = Logger(service="ingress")
@@ -70,6 +70,14 @@ class Accepted(NamedTuple):
 def _payment(body: dict[str, Any]) -> Accepted:
     model = _validated(body, PaymentWebhook)
     detail_type = detail_type_for(model.event, PAYMENT_EVENTS)
+    # Refused at the door, not accepted and refunded later: nothing is announced or minted.
+    over = over_purchase_maximum(model.amount_decimal(), model.currency)
+    if over is not None:
+        raise WebhookRejected(422, "over_purchase_maximum", over)
+    if not catalogue.is_listed(model.instrument_id):
+        raise WebhookRejected(
+            422, "unknown_instrument", f"instrument {model.instrument_id} is not in the catalogue"
+        )
     detail = model.model_dump(exclude={"event"})
     announced = AnnouncedPayment(
         model.payment_id,
@@ -107,6 +115,7 @@ def _receive(event: dict[str, Any], provider: str, secret_id: str, convert: Any)
     body = _raw_body(event)
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     logger.append_keys(request_id=request_id, provider=provider)
+    received = Received(request_id, provider, body, headers)
     signature: str | None = None
     try:
         signed = verify(
@@ -123,34 +132,40 @@ def _receive(event: dict[str, Any], provider: str, secret_id: str, convert: Any)
         event_id = _publish(signed.signature, accepted, request_id)
     except WebhookRejected as rejected:
         reason = _bounded(rejected.reason)
-        if not _keep(
-            request_id, provider, body, rejected.status, reason=reason, signature=signature
-        ):  # the provider must send it again: a refusal nobody kept is a lost request
+        # Not kept, the provider must send it again: a refusal nobody kept is a lost request.
+        if not _keep(received, rejected.status, reason=reason, signature=signature):
             return _unavailable("the request could not be recorded")
         logger.warning("webhook refused", extra={"code": rejected.code, "reason": reason})
         return _response(rejected.status, {"error": rejected.code, "reason": reason})
     except TransientFault as fault:
         logger.exception("webhook not accepted: try again")
-        _keep(request_id, provider, body, 503, reason=str(fault), signature=signature)
+        _keep(received, 503, reason=str(fault), signature=signature)
         return _unavailable(str(fault))
     except AwsRefused as refused:  # a deployment fault: kept for operators, not told outside
         logger.exception("webhook not accepted: AWS refused a call")
-        _keep(request_id, provider, body, 503, reason=str(refused), signature=signature)
+        _keep(received, 503, reason=str(refused), signature=signature)
         return _unavailable("the platform cannot accept requests now")
     # On the bus (and so in its archive) already: a failed record is logged, not answered 5xx,
     # or the provider's retry would be refused as a replay of what was accepted.
-    _keep(
-        request_id, provider, body, 202, detail_type=detail_type, event_id=event_id,
-        signature=signature,
-    )  # fmt: skip
+    _keep(received, 202, detail_type=detail_type, event_id=event_id, signature=signature)
     logger.info("webhook accepted", extra={"detail_type": detail_type, "event_id": event_id})
     return _response(202, {"event_id": event_id, "detail_type": detail_type})
 
 
-def _keep(request_id: str, provider: str, body: bytes, status: int, **outcome: Any) -> bool:
+class Received(NamedTuple):
+    """A request as it arrived: what its record keeps (bounded unless it is accepted)."""
+
+    request_id: str
+    provider: str
+    body: bytes
+    headers: dict[str, str]  # names in lower case
+
+
+def _keep(received: Received, status: int, **outcome: Any) -> bool:
     """Record the request and its answer; False (logged) if the records table failed."""
+    request_id, provider, body, headers = received
     try:
-        records.record_request(request_id, provider, body, status, **outcome)
+        records.record_request(request_id, provider, body, status, headers=headers, **outcome)
     except Exception:  # any storage failure: the caller decides the answer
         logger.exception("webhook request not recorded", extra={"status": status})
         return False

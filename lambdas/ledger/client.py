@@ -1,4 +1,5 @@
-"""A thin, typed view of the rippled API the platform uses, over xrpl-py's JSON-RPC client.
+"""A thin, typed view of the rippled API the platform uses, over xrpl-py's JSON-RPC client:
+one server. Money decisions ask several and need two to agree (lambdas/ledger/quorum.py).
 
 Connection failures and overloaded servers become TransientFault; everything else is returned
 as rippled said it.
@@ -42,6 +43,39 @@ class LedgerFees:
     open_ledger_fee: int
     base_reserve: int
     owner_reserve: int
+
+
+LedgerIndex = int | str  # a validated ledger's index, or "validated" / "current"
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """What one server says about one transaction, read in one go: its validated ledger before
+    the lookup, the `tx` answer over [first, last], and whether it proves the transaction can
+    never apply (absent from validated ledgers it holds whole, LastLedgerSequence passed)."""
+
+    server: str
+    validated_index: int
+    found: dict[str, Any]
+    proves_absent: bool
+
+    @property
+    def validated(self) -> bool:
+        return bool(self.found.get("validated"))
+
+    @property
+    def unseen(self) -> bool:
+        """The server does not know the transaction (txnNotFound)."""
+        return "error" in self.found
+
+    def facts(self) -> tuple[str, int, str]:
+        """Where the server says it validated: transaction hash, ledger index, result."""
+        meta = self.found.get("meta") or {}
+        return (
+            str(self.found.get("hash", "")).upper(),
+            int(self.found.get("ledger_index") or 0),
+            str(meta.get("TransactionResult", "")),
+        )
 
 
 class _JsonRpc:
@@ -114,12 +148,15 @@ class LedgerClient:
                 return True
         return False
 
+    def account_info(self, address: str, ledger: LedgerIndex = "validated") -> dict[str, Any]:
+        """account_info as the server answers it (actNotFound included), ledger stamp and all."""
+        return self.request(
+            AccountInfo(account=address, ledger_index=ledger), frozenset({"actNotFound"})
+        )
+
     def account_root(self, address: str) -> dict[str, Any] | None:
         """The validated AccountRoot, or None if the account does not exist."""
-        result = self.request(
-            AccountInfo(account=address, ledger_index="validated"), frozenset({"actNotFound"})
-        )
-        return result.get("account_data")
+        return self.account_info(address).get("account_data")
 
     def current_sequence(self, address: str) -> int | None:
         """The account's next Sequence in the open ledger (what rippled will apply next)."""
@@ -129,15 +166,21 @@ class LedgerClient:
         data = result.get("account_data")
         return int(data["Sequence"]) if data else None
 
+    def account_lines(
+        self, address: str, peer: str | None = None, ledger: LedgerIndex = "validated"
+    ) -> dict[str, Any]:
+        """account_lines as the server answers it (one page: the platform's accounts hold a
+        few lines), ledger stamp and all."""
+        return self.request(
+            AccountLines(account=address, peer=peer, ledger_index=ledger),
+            frozenset({"actNotFound"}),
+        )
+
     def trust_lines(
         self, address: str, peer: str | None = None, ledger: str = "validated"
     ) -> list[dict[str, Any]]:
         """ledger="current" reads the open ledger: what is applied but not yet validated."""
-        result = self.request(
-            AccountLines(account=address, peer=peer, ledger_index=ledger),
-            frozenset({"actNotFound"}),
-        )
-        return list(result.get("lines", []))
+        return list(self.account_lines(address, peer, ledger).get("lines", []))
 
     def trust_line(
         self, address: str, issuer: str, currency: str, ledger: str = "validated"
@@ -148,20 +191,30 @@ class LedgerClient:
             None,
         )
 
-    def objects(self, address: str, kind: AccountObjectType) -> list[dict[str, Any]]:
+    def account_objects(
+        self, address: str, kind: AccountObjectType, ledger: LedgerIndex = "validated"
+    ) -> dict[str, Any]:
+        """Every page of account_objects, all from the ledger the first page was read from:
+        the first page's answer with the whole list in `account_objects`."""
+        first: dict[str, Any] | None = None
         objects: list[dict[str, Any]] = []
         marker: Any = None
         while True:
             result = self.request(
                 AccountObjects(
-                    account=address, type=kind, ledger_index="validated", limit=400, marker=marker
+                    account=address, type=kind, ledger_index=ledger, limit=400, marker=marker
                 ),
                 frozenset({"actNotFound"}),
             )
+            first = first or result
+            ledger = result.get("ledger_index", ledger)
             objects.extend(result.get("account_objects", []))
             marker = result.get("marker")
             if not marker:
-                return objects
+                return {**first, "account_objects": objects, "marker": None}
+
+    def objects(self, address: str, kind: AccountObjectType) -> list[dict[str, Any]]:
+        return list(self.account_objects(address, kind)["account_objects"])
 
     def submit_blob(self, tx_blob: str) -> str:
         """Submit a signed blob as-is; return rippled's preliminary engine_result."""
@@ -173,3 +226,21 @@ class LedgerClient:
             Tx(transaction=tx_hash, min_ledger=min_ledger, max_ledger=max_ledger),
             frozenset({"txnNotFound"}),
         )
+
+    def sighting(self, tx_hash: str, first: int, last: int) -> Sighting:
+        """This server's word on a transaction signed at ledger `first` with LastLedgerSequence
+        `last`. Expiry is proven when the server had validated past `last` before the lookup
+        and holds every ledger of the range whole, yet has the transaction in none of them.
+
+        rippled answers `tx` for a transaction it received but never validated from its cache
+        (`validated: false`, no error), so "not found" alone is not the only proof."""
+        # Read before the lookup: a ledger validated after it cannot hide the transaction.
+        validated_index = self.validated_ledger_index()
+        found = self.find_transaction(tx_hash, first, last)
+        absent = False
+        if not found.get("validated") and validated_index > last:
+            if found.get("error") == "txnNotFound":
+                absent = bool(found.get("searched_all"))
+            else:
+                absent = self.holds_ledgers(first, last)
+        return Sighting(self.url, validated_index, found, absent)

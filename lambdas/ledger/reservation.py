@@ -41,15 +41,19 @@ def reserve_sequence(
     for attempt in range(attempts):
         if attempt:
             time.sleep(random.uniform(0, 0.005 * attempt))
-        current = int(allocator.state(account).next_sequence)
-        record = record_for({**tx, "Sequence": current})
-        claimed = _write_with(
-            AccountSequenceRecord(account),
-            [AccountSequenceRecord.next_sequence.set(current + 1)],
-            AccountSequenceRecord.next_sequence == current,
-            record,
-        )
-        if claimed:
+        state = allocator.state(account)
+        action: Any
+        condition: Any
+        if state.released:  # a Sequence given back fills the gap before the counter moves on
+            sequence = min(state.released)
+            action = AccountSequenceRecord.released.delete({sequence})
+            condition = AccountSequenceRecord.released.contains(sequence)
+        else:
+            sequence = int(state.next_sequence)
+            action = AccountSequenceRecord.next_sequence.set(sequence + 1)
+            condition = AccountSequenceRecord.next_sequence == sequence
+        record = record_for({**tx, "Sequence": sequence})
+        if _write_with(AccountSequenceRecord(account), [action], condition, record):
             return record
     raise TransientFault(f"Sequence of {account} is contended; retry")
 
@@ -77,6 +81,32 @@ def reserve_ticket(
         if claimed:
             return record
     raise TransientFault(f"ticket pool of {account} is contended; retry")
+
+
+def release(record: SubmissionRecord, ending: list[Any], unchanged: Any) -> bool:
+    """End a transaction that never applied and never will (cancelled unsigned, or proven
+    expired) with the `ending` actions, and give its Ticket or Sequence back in the same write,
+    so the account neither loses a Ticket nor stalls on a gap. False if the record changed
+    meanwhile (`unchanged` no longer holds)."""
+    account = str(record.account)
+    actions: list[Any]
+    if record.ticket_sequence is not None:
+        item: Model = TicketRecord(account, int(record.ticket_sequence))
+        actions = [TicketRecord.status.set(AVAILABLE), TicketRecord.claimed_by.remove()]
+        condition = TicketRecord.claimed_by == record.business_key
+    else:
+        item = AccountSequenceRecord(account)
+        actions = [AccountSequenceRecord.released.add({int(record.sequence)})]
+        condition = AccountSequenceRecord.account.exists()
+    try:
+        with transaction() as writes:
+            writes.update(record, actions=ending, condition=unchanged)
+            writes.update(item, actions=actions, condition=condition)
+        return True
+    except TransactWriteError as error:
+        if _failed(error.cancellation_reasons, 0):
+            return False
+        raise dynamodb_fault(f"release of {record.business_key}", error) from error
 
 
 def _write_with(item: Model, actions: list[Any], condition: Any, record: SubmissionRecord) -> bool:

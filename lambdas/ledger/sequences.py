@@ -11,7 +11,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from domain.errors import TransientFault
 from lambdas.aws_clients import dynamodb_fault
-from lambdas.ledger.client import LedgerClient
+from lambdas.ledger.quorum import LedgerQuorum
 from lambdas.tables import AccountSequenceRecord, TicketRecord
 
 AVAILABLE, CLAIMED = "AVAILABLE", "CLAIMED"
@@ -26,7 +26,7 @@ def _conditional(error: PutError | UpdateError) -> bool:
 
 
 class SequenceAllocator:
-    def __init__(self, ledger: LedgerClient) -> None:
+    def __init__(self, ledger: LedgerQuorum) -> None:
         self._ledger = ledger
 
     def allocate(self, account: str) -> int:

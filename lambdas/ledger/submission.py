@@ -4,12 +4,14 @@ Every transaction serves a business key. `submit` signs and persists it before t
 (so a crash at any point is followed by the same blob, never a second transaction); `check`
 looks the hash up, finalises it from a validated ledger, resubmits it while it can still apply,
 and re-signs it on the same Sequence or Ticket once its LastLedgerSequence has provably passed.
+Both decisions need two ledger servers to agree (lambdas/ledger/quorum.py); until they do, the
+submission stays pending and the workflow checks again.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -22,14 +24,15 @@ from xrpl.models.requests import AccountObjectType
 from domain.errors import TransientFault
 from domain.ledger_results import Final, Preliminary, classify_preliminary, classify_validated
 from domain.settlement import key_subject
-from domain.signing_policy import MAX_FEE_DROPS
+from domain.signing_policy import MAX_FEE_DROPS, SigningRefused
 from lambdas.aws_clients import dynamodb_fault
 from lambdas.custody.signed_transaction import SignedTransaction
-from lambdas.ledger.client import LedgerClient
+from lambdas.ledger.quorum import LedgerQuorum
 from lambdas.ledger.reservation import (
     AlreadyReserved,
     PoolEmpty,
     RecordFor,
+    release,
     reserve_sequence,
     reserve_ticket,
 )
@@ -62,7 +65,7 @@ class TicketPolicy:
 class LedgerSubmitter:
     def __init__(
         self,
-        ledger: LedgerClient,
+        ledger: LedgerQuorum,
         allocator: SequenceAllocator,
         tickets: TicketPool,
         ticket_policy: TicketPolicy = TicketPolicy(),
@@ -73,10 +76,11 @@ class LedgerSubmitter:
         self.ticket_policy = ticket_policy
 
     @classmethod
-    def for_ledger(cls, url: str) -> LedgerSubmitter:
-        """The usual wiring: one client, the Sequence counters, the ticket pools."""
-        client = LedgerClient(url)
-        return cls(client, SequenceAllocator(client), TicketPool())
+    def for_ledger(cls, urls: str | Sequence[str]) -> LedgerSubmitter:
+        """The usual wiring: the ledger servers (a list, or comma-separated as XRPL_URLS holds
+        them), the Sequence counters, the ticket pools."""
+        ledger = LedgerQuorum(urls)
+        return cls(ledger, SequenceAllocator(ledger), TicketPool())
 
     def seconds_until_next_check(self) -> int:
         """How long a workflow should wait before asking about a pending transaction again."""
@@ -132,33 +136,40 @@ class LedgerSubmitter:
     def check(self, business_key: str, sign: Signer, *, undoing: bool = False) -> SubmissionRecord:
         """Advance the submission from what the ledger says; final once validated.
 
-        undoing=True (the step is being undone): a Ticket transaction not signed yet, or expired,
-        ends FAILED instead of going (again) to the ledger. One on a Sequence always goes, or
-        the account would stall on the unused Sequence."""
+        undoing=True (the step is being undone): a Ticket transaction not signed yet, or
+        expired, ends FAILED instead of going (again) to the ledger, and its Ticket goes back to
+        the pool. One on a Sequence still goes, so the account does not stall on the unused
+        Sequence; if its signer refuses (a blocked investor's wallet signs nothing), it ends
+        FAILED and the Sequence is given back for the account's next transaction. So undoing
+        never needs a signature the signer may refuse."""
         record = self.find(business_key)
         if record is None:
             raise KeyError(f"no submission for {business_key}")
+        unsigned = SubmissionRecord.status == Status.PREPARING.value
         if undoing and record.status == Status.PREPARING and record.ticket_sequence is not None:
-            return self._cancel_prepared(record)
+            return self._release(record, "never signed: the step was being undone", unsigned)
         if record.status == Status.PREPARING:
-            return self._sign_and_send_in_turn(record, sign)
+            return self._unless_refused(
+                undoing, record, unsigned, lambda: self._sign_and_send_in_turn(record, sign)
+            )
         if record.status != Status.SUBMITTED:
             return record
-        # Read before the lookup: a ledger validated after it cannot hide the transaction.
-        validated_before_lookup = self.ledger.validated_ledger_index()
-        found = self.ledger.find_transaction(
+        outcome = self.ledger.transaction_outcome(
             record.tx_hash, int(record.prepared_at_ledger), int(record.last_ledger_sequence)
         )
-        if found.get("validated"):
-            return self._finalise(record, found)
-        if self._provably_expired(record, found, validated_before_lookup):
+        if outcome.validated is not None:
+            return self._finalise(record, outcome.validated)
+        if outcome.expired:
+            unchanged = SubmissionRecord.tx_hash == record.tx_hash
             if undoing and record.ticket_sequence is not None:
-                return self._fail_unapplied(record, "expired while the step was being undone")
-            return self._after_expiry(record, sign)
-        if "error" in found and validated_before_lookup < int(record.last_ledger_sequence):
+                return self._release(record, "expired while the step was being undone", unchanged)
+            return self._unless_refused(
+                undoing, record, unchanged, lambda: self._after_expiry(record, sign)
+            )
+        if outcome.resend:
             self._send(record)  # not seen yet: harmless to submit the same blob again
         # From its LastLedgerSequence on, the blob can no longer apply (tefMAX_LEDGER): the next
-        # check proves the expiry and re-signs.
+        # check proves the expiry and re-signs. Servers that disagree decide nothing: pending.
         return record
 
     def _prepare(
@@ -328,21 +339,6 @@ class LedgerSubmitter:
         )
         return record
 
-    def _provably_expired(
-        self, record: SubmissionRecord, found: dict[str, Any], validated_index: int
-    ) -> bool:
-        """Past LastLedgerSequence and in no validated ledger of a range the server holds whole.
-
-        rippled answers `tx` for a transaction it received but never validated from its cache
-        (`validated: false`, no error), so "not found" alone is not the only proof.
-        """
-        last = int(record.last_ledger_sequence)
-        if found.get("validated") or validated_index <= last:
-            return False
-        if found.get("error") == "txnNotFound":
-            return bool(found.get("searched_all"))
-        return self.ledger.holds_ledgers(int(record.prepared_at_ledger), last)
-
     def _after_expiry(self, record: SubmissionRecord, sign: Signer) -> SubmissionRecord:
         sent = record.preliminary_result is not None  # one kept back for its turn never was
         rejected = sent and classify_preliminary(record.preliminary_result) == Preliminary.REJECTED
@@ -353,20 +349,28 @@ class LedgerSubmitter:
             )
         return self._resign(record, sign)
 
-    def _cancel_prepared(self, record: SubmissionRecord) -> SubmissionRecord:
+    def _unless_refused(
+        self,
+        undoing: bool,
+        record: SubmissionRecord,
+        unchanged: Any,
+        signing: Callable[[], SubmissionRecord],
+    ) -> SubmissionRecord:
+        """Sign (again) as asked; while undoing, a refusal gives the Sequence back instead."""
         try:
-            record.update(
-                actions=[
-                    SubmissionRecord.status.set(Status.FAILED.value),
-                    SubmissionRecord.result.set("never signed: the step was being undone"),
-                ],
-                condition=SubmissionRecord.status == Status.PREPARING.value,
-            )
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise dynamodb_fault(f"submission {record.business_key}", error) from error
-            return SubmissionRecord.get(record.business_key, consistent_read=True)
-        return record
+            return signing()
+        except SigningRefused as refused:
+            if not undoing:
+                raise
+            return self._release(record, f"not signed while undone: {refused}", unchanged)
+
+    def _release(self, record: SubmissionRecord, reason: str, unchanged: Any) -> SubmissionRecord:
+        ending = [
+            SubmissionRecord.status.set(Status.FAILED.value),
+            SubmissionRecord.result.set(reason),
+        ]
+        release(record, ending, unchanged)  # if it was signed or settled meanwhile, that stands
+        return SubmissionRecord.get(record.business_key, consistent_read=True)
 
     def _fail_unapplied(self, record: SubmissionRecord, reason: str) -> SubmissionRecord:
         record.update(

@@ -5,11 +5,13 @@ Input of the workflow: {"event_id", "detail_type", "decision": {investor_id, cas
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from domain.compliance import decision_time
 from domain.purchase import identifier
 from lambdas import investor_records
 from lambdas.custody.wallet_generator import create_investor_wallet, find_wallet
@@ -23,24 +25,33 @@ def record_kyc_decision(event: dict[str, Any], context: LambdaContext) -> dict[s
     decision = event.get("decision") or {}
     investor_id = _identifier(decision, "investor_id")
     case_id = _identifier(decision, "case_id")
-    logger.append_keys(investor_id=investor_id, case_id=case_id)
-    if event.get("detail_type") == "KycRejected":
-        reason = str(decision.get("reason") or "rejected by the KYC provider")
-        record = investor_records.record_kyc_rejection(investor_id, case_id, reason)
+    detail_type = str(event.get("detail_type"))
+    logger.append_keys(investor_id=investor_id, case_id=case_id, detail_type=detail_type)
+    if detail_type == "WalletRequested":
+        outcome = investor_records.wallet_request(investor_id)
     else:
-        record = investor_records.record_kyc_approval(
-            investor_id, case_id, str(event.get("detail_type"))
+        rejected = detail_type == "KycRejected"
+        outcome = investor_records.record_kyc_decision(
+            investor_id,
+            case_id,
+            _decided_at(decision),
+            approved=not rejected,
+            reason=str(decision.get("reason") or "rejected by the KYC provider"),
         )
+    logger.info("KYC decision recorded", extra={"applies": outcome.proceeds})
     return {
         "investor_id": investor_id,
         "case_id": case_id,
-        "status": record.status,
-        "reason": record.reason,
+        "detail_type": detail_type,
+        "applies": outcome.proceeds,
+        "status": outcome.status,
+        "reason": outcome.reason,
     }
 
 
 @logger.inject_lambda_context(clear_state=True)
 def create_wallet(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    investor_records.require_kyc_approval(event["investor_id"])  # a rejection may have come since
     wallet = create_investor_wallet(event["investor_id"])
     logger.info("wallet ready", extra={"investor_id": event["investor_id"]})
     return {
@@ -54,6 +65,7 @@ def create_wallet(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 def fund_wallet(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from lambdas.investor_ledger import investor_ledger  # xrpl-py, ~200 ms: only where used
 
+    investor_records.require_kyc_approval(event["investor_id"])  # no XRP for a rejected one
     progress = investor_ledger().fund_wallet(event["investor_id"], int(event.get("checks", 0)))
     return {**progress, "case_id": event["case_id"]}
 
@@ -83,5 +95,12 @@ def activate_investor(event: dict[str, Any], context: LambdaContext) -> dict[str
 def _identifier(decision: dict[str, Any], name: str) -> str:
     try:
         return identifier(name, decision.get(name))
+    except ValueError as error:
+        raise InvestorNotEligible(f"malformed KYC decision: {error}") from None
+
+
+def _decided_at(decision: dict[str, Any]) -> datetime:
+    try:
+        return decision_time(decision.get("occurred_at"))
     except ValueError as error:
         raise InvestorNotEligible(f"malformed KYC decision: {error}") from None

@@ -29,11 +29,11 @@ from domain.settlement import (
     reversal_needed,
     transfer_covered,
 )
-from domain.signing_policy import check_investor_transaction
+from domain.signing_policy import PurchaseLimit, check_investor_transaction
 from lambdas import investor_records, purchase_records
 from lambdas.config import settings
-from lambdas.custody.investor_signer import sign_for_investor
-from lambdas.custody.platform_signer import platform_accounts, platform_key
+from lambdas.custody import signers
+from lambdas.custody.platform_signer import platform_accounts
 from lambdas.ledger.reservation import PoolEmpty
 from lambdas.ledger.submission import LedgerSubmitter, Signer, Status
 from lambdas.tables import PurchaseRecord, SubmissionRecord
@@ -296,18 +296,16 @@ class PurchaseLedger:
         }
 
     def _vet(self, role: str, tx: dict[str, Any], deal: Settlement) -> None:
-        """Apply the Signer's policy before a Sequence is reserved: a refusal after it would
-        leave a Sequence no transaction uses, and the investor's account would stall on it."""
+        """Apply the investor signer's policy before a Sequence is reserved: a refusal after it
+        would leave a Sequence no transaction uses, and the investor's account would stall."""
         if role == "investor":
-            check_investor_transaction(
-                {**tx, "Fee": "0"}, deal.investor_address, self.accounts, (deal.issuance_id,)
-            )
+            limit = PurchaseLimit(deal.purchase_id, deal.amount, deal.units, deal.issuance_id)
+            check_investor_transaction(tx, deal.investor_address, self.accounts, limit, draft=True)
 
     def _signer(self, role: str, deal: Settlement) -> Signer:
         if role != "investor":
             return self.platform_signer(role)
-        issuances = (deal.issuance_id,)
-        return lambda tx: sign_for_investor(deal.investor_id, tx, self.accounts, issuances)
+        return signers.investor_signer(deal.investor_id, deal.purchase_id)
 
     def _stablecoin_line(self, address: str) -> dict[str, Any] | None:
         return self.ledger.trust_line(address, self.accounts.issuer, STABLECOIN_CURRENCY)
@@ -320,5 +318,5 @@ class PurchaseLedger:
 @functools.cache
 def purchase_ledger() -> PurchaseLedger:
     """One per Lambda container: the ledger connection and platform keys are reused."""
-    submitter = LedgerSubmitter.for_ledger(settings().xrpl_url)
-    return PurchaseLedger(submitter, platform_accounts(), lambda role: platform_key(role).sign)
+    submitter = LedgerSubmitter.for_ledger(settings().xrpl_urls)
+    return PurchaseLedger(submitter, platform_accounts(), signers.platform_signer)

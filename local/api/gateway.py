@@ -5,6 +5,10 @@ endpoint), with the payload format 2.0 event and response mapping of `local.api.
     gateway = ApiGateway(endpoint_url=None)          # binds a free port; gateway.url is known
     stack = Deployer(..., api_endpoint=gateway.url).deploy(...)
     gateway.serve(stack.http_api); gateway.start()   # ... gateway.stop()
+
+Throttling is the stage's, from the template (`HttpApi.throttle`): a token bucket per stage and
+route, as API Gateway keeps; a request that finds its bucket empty is answered 429
+`{"message":"Too Many Requests"}` without invoking the function.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -21,7 +27,7 @@ import boto3
 from botocore.config import Config
 
 from local.api import proxy
-from local.api.routes import HttpApi
+from local.api.routes import HttpApi, Throttle
 
 LOG = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # HTTP APIs' payload limit
@@ -54,6 +60,26 @@ class LambdaInvoker:
         return response["Payload"].read(), response.get("FunctionError")
 
 
+class TokenBuckets:
+    """API Gateway's throttling: per (stage, route) a bucket of `burst` tokens, full at first and
+    refilled at `rate` a second; each request takes one, and finds none when it is throttled."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # key -> (tokens, at)
+
+    def take(self, key: tuple[str, str], throttle: Throttle) -> bool:
+        """Whether a request may pass now (its token taken)."""
+        now = self._clock()
+        with self._lock:
+            tokens, at = self._buckets.get(key, (float(throttle.burst), now))
+            tokens = min(float(throttle.burst), tokens + (now - at) * throttle.rate)
+            admitted = tokens >= 1
+            self._buckets[key] = (tokens - 1 if admitted else tokens, now)
+            return admitted
+
+
 class ApiGateway:
     """A ThreadingHTTPServer on `host:port` (0 picks a free port) serving one HTTP API."""
 
@@ -68,6 +94,7 @@ class ApiGateway:
     ) -> None:
         self.invoke: Invoker = invoker or LambdaInvoker(endpoint_url)
         self.api: HttpApi | None = None
+        self.buckets = TokenBuckets()
         self.max_request_bytes = max_request_bytes
         self._server = ThreadingHTTPServer((host, port), _handler_class(self))
         self._server.daemon_threads = True
@@ -83,6 +110,7 @@ class ApiGateway:
     def serve(self, api: HttpApi | None) -> ApiGateway:
         """Serve `api`'s routes (None: every request is 404 Not Found)."""
         self.api = api
+        self.buckets = TokenBuckets()
         return self
 
     def start(self) -> ApiGateway:
@@ -120,6 +148,9 @@ class ApiGateway:
         if selected is None:
             return proxy.json_response(404, proxy.NOT_FOUND)
         route, parameters = selected
+        throttle = api.throttle(stage, route.route_key)
+        if throttle is not None and not self.buckets.take((stage, route.route_key), throttle):
+            return proxy.json_response(429, proxy.TOO_MANY_REQUESTS)
         host = dict((k.lower(), v) for k, v in request.headers).get("host", "127.0.0.1")
         event = proxy.build_event(
             request,

@@ -60,6 +60,7 @@ def json_response(status: int, document: Any) -> HttpResponse:
 NOT_FOUND = {"message": "Not Found"}
 INTERNAL_ERROR = {"message": "Internal Server Error"}
 TOO_LARGE = {"message": "Request Entity Too Large"}
+TOO_MANY_REQUESTS = {"message": "Too Many Requests"}  # a route's throttling bucket is empty
 
 
 def build_event(

@@ -5,16 +5,54 @@ A route key is `METHOD /path` (`ANY` matches every method) or `$default`. A path
 literal, a `{name}` variable (one segment) or, last, a greedy `{name+}` (the rest of the path).
 When several routes match, the most specific wins: literal segments before variables before a
 greedy variable, a named method before `ANY`, and `$default` only when nothing else matches.
+
+A stage's throttling applies to each of its routes: `DefaultRouteSettings`, unless its
+`RouteSettings` name the route. A limit not given is the account's (10,000 requests a second,
+a burst of 5,000).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 DEFAULT_ROUTE = "$default"
 DEFAULT_STAGE = "$default"
 _LITERAL, _VARIABLE, _GREEDY = 0, 1, 2
+ACCOUNT_RATE_PER_SECOND = 10_000.0  # API Gateway's quota per account and Region
+ACCOUNT_BURST = 5_000
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """A token bucket: `burst` requests at once, refilled at `rate` a second (0 refuses all)."""
+
+    rate: float
+    burst: int
+
+    @classmethod
+    def from_route_settings(cls, settings: Mapping[str, Any] | None) -> Throttle | None:
+        """From a template's RouteSettings; None when it sets no throttling."""
+        settings = settings or {}
+        rate = settings.get("ThrottlingRateLimit")
+        burst = settings.get("ThrottlingBurstLimit")
+        if rate is None and burst is None:
+            return None
+        return cls(
+            float(ACCOUNT_RATE_PER_SECOND if rate is None else rate),
+            int(ACCOUNT_BURST if burst is None else burst),
+        )
+
+
+@dataclass(frozen=True)
+class StageThrottling:
+    default: Throttle | None = None
+    routes: dict[str, Throttle] = field(default_factory=dict)  # by route key
+
+    def for_route(self, route_key: str) -> Throttle | None:
+        return self.routes.get(route_key, self.default)
 
 
 @dataclass(frozen=True)
@@ -75,6 +113,30 @@ class HttpApi:
     name: str
     routes: list[ApiRoute] = field(default_factory=list)
     stages: list[str] = field(default_factory=list)
+    throttling: dict[str, StageThrottling] = field(default_factory=dict)  # by stage
+
+    def add_stage(
+        self,
+        name: str,
+        default_route_settings: Mapping[str, Any] | None = None,
+        route_settings: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """A stage, with the throttling of its template properties of the same names."""
+        self.stages.append(name)
+        routes = {
+            key: throttle
+            for key, settings in (route_settings or {}).items()
+            if (throttle := Throttle.from_route_settings(settings)) is not None
+        }
+        self.throttling[name] = StageThrottling(
+            Throttle.from_route_settings(default_route_settings), routes
+        )
+
+    def throttle(self, stage: str, route_key: str) -> Throttle | None:
+        """The limits of `route_key` on `stage`; None: only the account's."""
+        # getattr: a `make up` snapshot saved before stages kept their throttling has none
+        throttling = getattr(self, "throttling", {}).get(stage)
+        return throttling.for_route(route_key) if throttling else None
 
     def select(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:
         """The route API Gateway would pick for a request, and its path parameters."""

@@ -23,7 +23,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override a Lambda environment variable (e.g. XRPL_URL=http://127.0.0.1:5005)",
+        help="override a Lambda environment variable (e.g. XRPL_URLS=URL,URL: the ledger servers)",
     )
     parser.add_argument("--api-port", type=int, default=0, help="the API gateway's port")
     parser.add_argument(

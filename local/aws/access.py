@@ -9,8 +9,9 @@ Who is calling:
 
 What is asked: `checks()` turns a request into the IAM actions, resource ARNs and condition keys
 AWS evaluates for it (a TransactWriteItems is one check per item, a PutEvents one per entry).
-The policies are read from moto's IAM (role inline and managed policies) and KMS (key policies),
-which the deployer filled from the template, so a snapshot carries them too.
+The policies are read from moto's IAM (role inline and managed policies, and a role's trust
+policy for AssumeRole) and KMS (key policies), which the deployer filled from the template, so
+a snapshot carries them too.
 """
 
 from __future__ import annotations
@@ -88,12 +89,12 @@ class AccessDenied(Exception):
 
 
 def authorize(service: str, action: str, params: Mapping[str, Any], caller: Caller) -> None:
-    """Raise AccessDenied unless the caller may make this request; the administrator may."""
-    if caller.principal is None:
-        return
+    """Raise AccessDenied unless the caller may make this request. The administrator is the
+    account root: it may do anything no key policy withholds and no resource policy denies."""
+    principal = caller.principal or account_root(caller.account_id)
     prefix = _IAM_PREFIX.get(service, service)
     for check in checks(prefix, action, params, caller):
-        request = Request(caller.principal, check.action, check.resource, check.context)
+        request = Request(principal, check.action, check.resource, check.context)
         decision = evaluate(request, caller.account_id, caller.region)
         Enforcement.record(request, decision)
         if decision is not Decision.ALLOW:
@@ -117,12 +118,30 @@ def decide_for(
 
 
 def evaluate(request: Request, account_id: str, region: str) -> Decision:
-    key_policy = None
+    key_policy = resource_policy = None
     if request.action.startswith("kms:") and ":key/" in request.resource:
         key_policy = _key_policy(request.resource, account_id, region)
-    return iam_policy.decide(
-        request, role_policies(request.principal, account_id), account_id, key_policy
+    if request.action.startswith("dynamodb:") and ":table/" in request.resource:
+        resource_policy = _table_policy(request.resource, account_id, region)
+    if request.action == "sts:AssumeRole":
+        # A trust policy consents as a key policy does: naming the caller allows it, naming
+        # the account hands the decision to the caller's own policies; no role, no consent.
+        key_policy = trust_policy(request.resource, account_id)
+    identity = (
+        [ADMINISTRATOR_POLICY]
+        if request.principal == account_root(account_id)
+        else role_policies(request.principal, account_id)
     )
+    return iam_policy.decide(request, identity, account_id, key_policy, resource_policy)
+
+
+def account_root(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:root"
+
+
+ADMINISTRATOR_POLICY = Policy.parse(
+    {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
 
 
 def denial_message(request: Request, decision: Decision) -> str:
@@ -148,6 +167,28 @@ def role_policies(role_arn: str, account_id: str) -> list[Policy]:
     for managed in role.managed_policies.values():
         documents += [v.document for v in managed.versions if v.is_default]
     return [Policy.parse(unquote(d) if d.startswith("%7B") else d) for d in documents]
+
+
+def trust_policy(role_arn: str, account_id: str) -> Policy:
+    """The role's AssumeRolePolicyDocument; an unknown role trusts no one (AWS answers
+    AccessDenied for it too)."""
+    from moto.iam.models import iam_backends
+
+    try:
+        role = iam_backends[account_id]["aws"].get_role_by_arn(role_arn)
+    except Exception:  # noqa: BLE001 - moto raises its own IAMNotFoundException
+        return Policy(())
+    document = role.assume_role_policy_document
+    return Policy.parse(unquote(document) if document.startswith("%7B") else document)
+
+
+def _table_policy(resource_arn: str, account_id: str, region: str) -> Policy | None:
+    """The resource policy of the table (of an index: its table's), if it has one."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    table_arn = re.sub(r"(:table/[^/]+).*", r"\1", resource_arn)
+    policy = dynamodb_backends[account_id][region].resource_policies.get(table_arn)
+    return Policy.parse(policy.policy_doc) if policy is not None else None
 
 
 def _key_policy(key_arn: str, account_id: str, region: str) -> Policy | None:
@@ -374,8 +415,18 @@ def _stack_resource(params: Mapping[str, Any], caller: Caller) -> str:
     return _looked_up(lambda: backend.get_stack(name).stack_id, unknown)
 
 
+_MFA_SERIAL = re.compile(r"arn:aws:iam::\d{12}:mfa/[\w+=,.@/-]+|GAHT\d{8}")
+_MFA_CODE = re.compile(r"\d{6}")
+
+
 def _assume_role(params: Mapping[str, Any], caller: Caller) -> list[Check]:
-    return [Check("sts:AssumeRole", str(params.get("RoleArn", "*")), {})]
+    """`aws:MultiFactorAuthPresent` is true when the request carries an MFA device's serial
+    and a code. There are no devices locally, so the code is not verified (any six digits):
+    what is enforced is the trust policy's demand for MFA, as AWS enforces it."""
+    serial, code = str(params.get("SerialNumber") or ""), str(params.get("TokenCode") or "")
+    with_mfa = bool(_MFA_SERIAL.fullmatch(serial) and _MFA_CODE.fullmatch(code))
+    context = {"aws:MultiFactorAuthPresent": "true"} if with_mfa else {}
+    return [Check("sts:AssumeRole", str(params.get("RoleArn", "*")), context)]
 
 
 def _no_permission_needed(params: Mapping[str, Any], caller: Caller) -> list[Check]:

@@ -276,6 +276,12 @@ class Deployer:
                 for index in p["GlobalSecondaryIndexes"]
             ]
         arn = self.client("dynamodb").create_table(**arguments)["TableDescription"]["TableArn"]
+        for replica in p.get("Replicas", []):
+            if "ResourcePolicy" in replica:  # enforced locally (local/aws/access.py)
+                self.client("dynamodb").put_resource_policy(
+                    ResourceArn=arn,
+                    Policy=as_json_text(replica["ResourcePolicy"]["PolicyDocument"]),
+                )
         ttl = p.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
             self.client("dynamodb").update_time_to_live(
@@ -347,6 +353,11 @@ class Deployer:
             MemorySize=int(p.get("MemorySize", 128)),
             Environment={"Variables": variables},
         )
+        if "ReservedConcurrentExecutions" in p:  # enforced by local/aws/lambda_runtime.py
+            self.client("lambda").put_function_concurrency(
+                FunctionName=function["FunctionName"],
+                ReservedConcurrentExecutions=int(p["ReservedConcurrentExecutions"]),
+            )
         return ResolvedResource(function["FunctionName"], {"Arn": function["FunctionArn"]})
 
     def _state_machine(self, name: str, p: dict[str, Any]) -> ResolvedResource:
@@ -590,7 +601,8 @@ class Deployer:
         self.client("apigatewayv2").create_stage(
             ApiId=p["ApiId"], StageName=p["StageName"], AutoDeploy=_as_bool(p.get("AutoDeploy"))
         )
-        api.stages.append(p["StageName"])
+        # with its throttling, which the local gateway enforces
+        api.add_stage(p["StageName"], p.get("DefaultRouteSettings"), p.get("RouteSettings"))
         return ResolvedResource(p["StageName"])
 
 

@@ -39,7 +39,7 @@ def serve(connection: Connection, handler_path: str, environment: dict[str, str]
 
     def run(request_id: int, event: Any, context_fields: dict[str, Any]) -> None:
         context = lambda_runtime.InvocationContext(**context_fields)
-        result = lambda_runtime.invoke(handler_path, event, context)
+        result = lambda_runtime.run_handler(handler_path, event, context)  # counted by the caller
         with sending:
             connection.send((request_id, result))
 

@@ -235,26 +235,36 @@ def decide(
     identity_policies: Iterable[Policy],
     account_id: str,
     key_policy: Policy | None = None,
+    resource_policy: Policy | None = None,
 ) -> Decision:
     """AWS's evaluation for a principal of the same account.
 
-    Without a key policy the identity policies alone decide. With one (KMS), the key policy must
-    allow the principal itself, or name the account (delegating to IAM) and the identity
-    policies must allow too. A Deny in any of them wins."""
+    Without a key policy the identity policies, or a resource policy naming the principal
+    (a DynamoDB table's), decide. With a key policy (KMS), it must allow the principal itself,
+    or name the account (delegating to IAM) and the identity policies must allow too. A Deny in
+    any of them wins, the account root's requests included."""
     identity = [s for p in identity_policies for s in p.statements]
     key = list(key_policy.statements) if key_policy is not None else []
-    applicable = [s for s in identity + key if s.applies_to(request, account_id)]
+    resource = list(resource_policy.statements) if resource_policy is not None else []
+    applicable = [s for s in identity + key + resource if s.applies_to(request, account_id)]
     if any(s.effect == "Deny" for s in applicable):
         return Decision.EXPLICIT_DENY
     identity_allows = any(s.effect == "Allow" and s.principals is None for s in applicable)
     if key_policy is None:
-        return Decision.ALLOW if identity_allows else Decision.IMPLICIT_DENY
+        resource_allows = any(  # naming the account only hands the decision to IAM
+            s.effect == "Allow" and s in resource and not s.delegates_to_account(account_id)
+            for s in applicable
+        )
+        return Decision.ALLOW if identity_allows or resource_allows else Decision.IMPLICIT_DENY
     key_allows_directly = any(
-        s.effect == "Allow" and s.principals is not None and not s.delegates_to_account(account_id)
+        s.effect == "Allow"
+        and s in key
+        and s.principals is not None
+        and not s.delegates_to_account(account_id)
         for s in applicable
     )
     key_delegates = any(
-        s.effect == "Allow" and s.delegates_to_account(account_id) for s in applicable
+        s.effect == "Allow" and s in key and s.delegates_to_account(account_id) for s in applicable
     )
     if key_allows_directly or (key_delegates and identity_allows):
         return Decision.ALLOW

@@ -6,6 +6,9 @@ variables CDK gives it, its own imports and caches, and its role's credentials, 
 nothing locally that its role could not do in AWS. `Isolation.enabled = False` runs handlers in
 this process instead, for tests that inject faults into handler code (IAM still applies there,
 through `local.aws.access.acting`).
+
+Either way a function's reserved concurrency holds (`ReservedConcurrency`): an invocation beyond
+it is refused, as Lambda refuses it.
 """
 
 from __future__ import annotations
@@ -13,17 +16,20 @@ from __future__ import annotations
 import importlib
 import itertools
 import json
+import logging
 import multiprocessing
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 HandlerFunc = Callable[[Any, Any], Any]
 
+LOG = logging.getLogger(__name__)
 _handlers: dict[str, HandlerFunc] = {}
 _env_lock = threading.Lock()
 
@@ -85,6 +91,12 @@ def apply_function_environment(variables: Mapping[str, str], environ: dict[str, 
 
 
 def invoke(handler_path: str, event: Any, context: InvocationContext) -> InvocationResult:
+    """An invocation in this process, within the function's reserved concurrency."""
+    with ReservedConcurrency.slot(context.function_arn):
+        return run_handler(handler_path, event, context)
+
+
+def run_handler(handler_path: str, event: Any, context: InvocationContext) -> InvocationResult:
     """Call the handler; an exception becomes the Lambda error payload Retry/Catch match on."""
     try:
         result = resolve_handler(handler_path)(event, context)
@@ -96,6 +108,74 @@ def invoke(handler_path: str, event: Any, context: InvocationContext) -> Invocat
             "stackTrace": traceback.format_exception(error)[-5:],
         }
         return InvocationResult(json.dumps(payload), errored=True, logs=traceback.format_exc())
+
+
+# --- reserved concurrency ----------------------------------------------------------------------
+
+
+class ReservedConcurrency:
+    """A function's reserved concurrency is also its cap: with that many invocations running,
+    Lambda refuses the next at once (TooManyRequestsException, HTTP 429; a Step Functions task
+    sees `Lambda.TooManyRequestsException`) rather than queue it. Counted in this process, where
+    every invocation starts, whether the handler then runs in its function's process or here."""
+
+    _running: dict[str, int] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    @contextmanager
+    def slot(cls, function_arn: str) -> Iterator[None]:
+        reserved = reserved_concurrency_of(function_arn)
+        if reserved is None:
+            yield
+            return
+        key = ":".join(function_arn.split(":")[:7])  # versions and aliases share it
+        with cls._lock:
+            running = cls._running.get(key, 0)
+            if running >= reserved:
+                raise throttled(key.rsplit(":", 1)[-1], reserved)
+            cls._running[key] = running + 1
+        try:
+            yield
+        finally:
+            with cls._lock:
+                cls._running[key] -= 1
+
+
+def reserved_concurrency_of(function_arn: str) -> int | None:
+    """The function's ReservedConcurrentExecutions as the embedded Lambda holds it (set by the
+    deployer from the template); None when it has none, or is no function of it."""
+    from moto.awslambda.models import lambda_backends
+
+    parts = function_arn.split(":")
+    if len(parts) < 7 or parts[2] != "lambda":
+        return None
+    region, account, name = parts[3], parts[4], parts[6]
+    try:
+        reserved = lambda_backends[account][region].get_function(name).reserved_concurrency
+    except Exception:  # noqa: BLE001 - not a function of the embedded Lambda: no reservation
+        return None
+    return None if reserved is None else int(reserved)
+
+
+def throttled(function_name: str, reserved: int) -> Exception:
+    """Lambda's refusal of an invocation beyond the reserved concurrency, as its API sends it."""
+    from moto.awslambda.exceptions import LambdaClientError
+
+    LOG.warning(
+        "%s throttled: %d invocations running, its reserved concurrency", function_name, reserved
+    )
+    error = LambdaClientError("TooManyRequestsException", "Rate Exceeded.")
+    error.code = 429
+    error.description = json.dumps(
+        {
+            "__type": "TooManyRequestsException",
+            "message": "Rate Exceeded.",
+            "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+            "Type": "User",
+        }
+    )
+    return error
 
 
 # --- a process per function -------------------------------------------------------------------
@@ -215,11 +295,12 @@ class FunctionProcesses:
         event: Any,
         context: InvocationContext,
     ) -> InvocationResult:
-        with cls._lock:
-            process = cls._running.get(function_arn)
-            if process is None:
-                process = cls._running[function_arn] = FunctionProcess(spec())
-        return process.invoke(event, context)
+        with ReservedConcurrency.slot(function_arn):  # a throttled invocation starts nothing
+            with cls._lock:
+                process = cls._running.get(function_arn)
+                if process is None:
+                    process = cls._running[function_arn] = FunctionProcess(spec())
+            return process.invoke(event, context)
 
     @classmethod
     def stop_all(cls) -> None:

@@ -8,6 +8,8 @@ Usage from Python::
         client = JsonRpcClient(ledger.rpc_url)
         ...
         ledger.close_ledger()
+        ledger.rpc_urls                    # the same chain on two JSON-RPC ports
+        ledger.lie(ledger.second_rpc_url, "result")   # one of them lying (local/ledger/lies.py)
 
 See docs/local-ledger.md.
 """
@@ -51,10 +53,13 @@ class LocalLedger:
         data_dir: str | Path | None = None,
         rpc_port: int = 0,
         ws_port: int = 0,
+        second_rpc_port: int | None = 0,
     ) -> None:
+        """second_rpc_port: the same chain's second JSON-RPC port, as a second server of the
+        network would serve it (0: a free one; None: none)."""
         self.chain = build_chain(base_reserve, owner_reserve, base_fee, data_dir)
         self.server = LedgerServer(self.chain, close_interval_ms)
-        self._ports = (rpc_port, ws_port)
+        self._ports = (rpc_port, ws_port, second_rpc_port)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -65,8 +70,25 @@ class LocalLedger:
         return f"http://127.0.0.1:{self.server.rpc_port}"
 
     @property
+    def second_rpc_url(self) -> str:
+        if not self.server.second_rpc_port:
+            raise RuntimeError("this ledger serves no second JSON-RPC port")
+        return f"http://127.0.0.1:{self.server.second_rpc_port}"
+
+    @property
+    def rpc_urls(self) -> tuple[str, ...]:
+        """Every JSON-RPC URL of the chain: what XRPL_URLS lists."""
+        second = (self.second_rpc_url,) if self.server.second_rpc_port else ()
+        return (self.rpc_url, *second)
+
+    @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.server.ws_port}"
+
+    def lie(self, rpc_url: str, about: str | None) -> None:
+        """Make the JSON-RPC port at rpc_url lie `about` one of local.ledger.lies.LIES from its
+        next answer on; None: tell the truth again. Safe from any thread."""
+        self.server.lie(int(rpc_url.rsplit(":", 1)[1]), about)
 
     def start(self) -> LocalLedger:
         self._thread = threading.Thread(target=self._run, name="local-ledger", daemon=True)

@@ -1,4 +1,4 @@
-"""CLI: python -m local.ledger --port 5005 --ws-port 6006 --close-interval-ms N."""
+"""CLI: python -m local.ledger --port 5005 --ws-port 6006 --second-port 0 --close-interval-ms N."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--ws-port", type=int, default=6006, help="WebSocket port (0: pick a free one)"
     )
     parser.add_argument(
+        "--second-port",
+        type=int,
+        default=0,
+        help="a second JSON-RPC port on the same chain, as a second server (0: a free one)",
+    )
+    parser.add_argument(
         "--close-interval-ms", type=int, default=0, help="0: close only on ledger_accept"
     )
     parser.add_argument("--base-reserve-drops", type=int, default=1_000_000)
@@ -32,13 +38,15 @@ async def _serve(args: argparse.Namespace) -> None:
         args.base_reserve_drops, args.owner_reserve_drops, args.base_fee_drops, args.data_dir
     )
     server = LedgerServer(chain, args.close_interval_ms)
-    await server.start(args.port, args.ws_port)
+    await server.start(args.port, args.ws_port, args.second_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    rpc = f"http://127.0.0.1:{server.rpc_port}"
+    second = f"http://127.0.0.1:{server.second_rpc_port}"
     print(
-        f"local ledger ready rpc=http://127.0.0.1:{server.rpc_port} ws=ws://127.0.0.1:{server.ws_port}",
+        f"local ledger ready rpc={rpc} ws=ws://127.0.0.1:{server.ws_port} rpcs={rpc},{second}",
         flush=True,
     )
     await stop.wait()

@@ -1,4 +1,9 @@
-"""HTTP JSON-RPC and WebSocket front ends for the chain (127.0.0.1 only)."""
+"""HTTP JSON-RPC and WebSocket front ends for the chain (127.0.0.1 only).
+
+JSON-RPC is served on two ports, as by two servers of one network: the same chain, the same
+ledgers. Either port can be told to lie (the `lie` method, local/ledger/lies.py), so tests can
+show the platform needs both to agree before money moves.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from local.ledger.chain import Chain, LedgerHeader
+from local.ledger.lies import LIES, TRUTH, tell
 from local.ledger.rpc import RpcError, dispatch
 
 HOST = "127.0.0.1"
@@ -30,8 +36,11 @@ class LedgerServer:
         self.chain = chain
         self.close_interval_ms = close_interval_ms
         self.rpc_port = 0
+        self.second_rpc_port = 0  # 0 until started with a second JSON-RPC port
         self.ws_port = 0
+        self.lies: dict[int, str] = {}  # JSON-RPC port -> what it lies about (lies.LIES)
         self._http: asyncio.Server | None = None
+        self._second_http: asyncio.Server | None = None
         self._ws: Server | None = None
         self._closer: asyncio.Task[None] | None = None
         self._subscribers: set[ServerConnection] = set()
@@ -40,10 +49,16 @@ class LedgerServer:
         self._http_clients: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         chain.listeners.append(self._on_close)
 
-    async def start(self, rpc_port: int, ws_port: int) -> None:
+    async def start(self, rpc_port: int, ws_port: int, second_rpc_port: int | None = None) -> None:
+        """second_rpc_port: a second JSON-RPC port on the same chain (0: a free one)."""
         self._loop = asyncio.get_running_loop()
         self._http = await asyncio.start_server(self._http_client, HOST, rpc_port, backlog=BACKLOG)
         self.rpc_port = self._http.sockets[0].getsockname()[1]
+        if second_rpc_port is not None:
+            self._second_http = await asyncio.start_server(
+                self._http_client, HOST, second_rpc_port, backlog=BACKLOG
+            )
+            self.second_rpc_port = self._second_http.sockets[0].getsockname()[1]
         self._ws = await serve(self._ws_client, HOST, ws_port, max_size=MAX_BODY, backlog=BACKLOG)
         self.ws_port = next(iter(self._ws.sockets)).getsockname()[1]
         if self.close_interval_ms > 0:
@@ -57,10 +72,23 @@ class LedgerServer:
         if self._ws is not None:
             self._ws.close()
             await self._ws.wait_closed()
-        if self._http is not None:
-            self._http.close()
-            await self._close_http_clients()
-            await self._http.wait_closed()
+        listeners = [x for x in (self._http, self._second_http) if x is not None]
+        for listener in listeners:
+            listener.close()
+        await self._close_http_clients()
+        for listener in listeners:
+            await listener.wait_closed()
+
+    def lie(self, port: int, about: str | None) -> None:
+        """Make a JSON-RPC port lie `about` one of lies.LIES; None (or "nothing"): the truth."""
+        if port not in (self.rpc_port, self.second_rpc_port) or port == 0:
+            raise ValueError(f"{port} is not a JSON-RPC port of this ledger")
+        if about in (None, TRUTH):
+            self.lies.pop(port, None)
+        elif about in LIES:
+            self.lies[port] = about
+        else:
+            raise ValueError(f"no lie about {about!r}; one of {sorted(LIES)} or {TRUTH!r}")
 
     async def _close_http_clients(self) -> None:
         """End kept-alive connections too (Server.close leaves them before Python 3.12), so no
@@ -91,6 +119,7 @@ class LedgerServer:
         if task is not None:
             self._http_clients[task] = writer
             task.add_done_callback(lambda done: self._http_clients.pop(done, None))
+        port = int(writer.get_extra_info("sockname")[1])
         try:
             while True:
                 request = await _read_http_request(reader)
@@ -98,7 +127,9 @@ class LedgerServer:
                     break
                 status, body, keep_alive = request
                 if status == 200:
-                    payload = self._handle_jsonrpc(body)
+                    payload = self._handle_jsonrpc(body, port)
+                    if payload is None:  # this port plays a server that is down
+                        break
                     writer.write(_http_response(200, payload, keep_alive))
                 else:
                     writer.write(_http_response(status, body, keep_alive=False))
@@ -112,7 +143,7 @@ class LedgerServer:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    def _handle_jsonrpc(self, body: bytes) -> bytes:
+    def _handle_jsonrpc(self, body: bytes, port: int) -> bytes | None:
         try:
             request = json.loads(body)
         except ValueError:
@@ -131,10 +162,24 @@ class LedgerServer:
         params = params_list[0] if isinstance(params_list, list) and params_list else {}
         if not isinstance(params, dict):
             params = {}
-        result = dispatch(self.chain, method, params)
+        if method == "lie":  # local control, answered even by a port playing dead
+            result = self._lie_request(params)
+        elif self.lies.get(port) == "down":
+            return None
+        else:
+            result = tell(self.lies.get(port), method, params, dispatch(self.chain, method, params))
         if result.get("status") == "error":
             result["request"] = {**params, "command": method}
         return _encode({"result": result})
+
+    def _lie_request(self, params: dict[str, Any]) -> dict[str, Any]:
+        """{"port": N, "about": "result" | ... | "nothing"} -> every port's lie, as now set."""
+        try:
+            self.lie(int(params.get("port", 0)), params.get("about"))
+        except (TypeError, ValueError) as error:
+            return {**RpcError("invalidParams", str(error)).to_json(), "status": "error"}
+        lies = {str(p): self.lies.get(p, TRUTH) for p in (self.rpc_port, self.second_rpc_port) if p}
+        return {"lies": lies, "status": "success"}
 
     # --- WebSocket ------------------------------------------------------------
 

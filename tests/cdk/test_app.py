@@ -62,7 +62,7 @@ def test_each_event_reaches_its_workflow_through_an_archived_bus(
         "a replay reprocesses; it never notifies the frontend again"
     )
     (archive,) = resources_of(prod_template, "AWS::Events::Archive")
-    assert archive["Properties"]["RetentionDays"] == 0, "production keeps events indefinitely"
+    assert archive["Properties"]["RetentionDays"] == 400, "a year of replays, not forever"
 
 
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)

@@ -6,6 +6,9 @@
 3. A Retry that lists TransientFault lists each of its subclasses too: Step Functions matches a
    Lambda error by its class name, never its base class, so an empty Ticket pool or an account
    not yet on the ledger would otherwise skip the retry and undo the step.
+4. Every Lambda task rides out Lambda's throttling (`Lambda.TooManyRequestsException`: its
+   function or the account has no concurrency left, as in a flood of webhooks) for minutes, not
+   seconds: the first retrier that matches it waits at least THROTTLING_MINUTES in all.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ SPECS = {spec.definition_file: spec for spec in WORKFLOWS}
 # The functions that undo or hand over to an operator: reaching one is handling the error.
 COMPENSATING = {"BeginCompensationArn", "ReleaseUnitsArn", "RefundPaymentArn", "ParkPurchaseArn"}
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+THROTTLED = "Lambda.TooManyRequestsException"
+THROTTLING_MINUTES = 5  # a flood is throttled at the API (cdk/api.py) within seconds
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,44 @@ def test_every_transient_retry_names_the_subclasses_too() -> None:
                         assert subclasses <= set(retrier["ErrorEquals"]), (path.name, name)
                         checked += 1
     assert checked > 20
+
+
+def retry_seconds(retrier: dict[str, Any]) -> float:
+    """The most a retrier waits in all before it gives up: each interval is IntervalSeconds x
+    BackoffRate^n, capped at MaxDelaySeconds (Step Functions' defaults: 1 s, 2.0, 3 attempts).
+    With JitterStrategy FULL each wait is drawn between 0 and that, so half of it on average."""
+    interval = float(retrier.get("IntervalSeconds", 1))
+    rate = float(retrier.get("BackoffRate", 2.0))
+    cap = float(retrier.get("MaxDelaySeconds", float("inf")))
+    return sum(min(interval * rate**n, cap) for n in range(int(retrier.get("MaxAttempts", 3))))
+
+
+def test_every_lambda_task_rides_out_throttling_for_minutes() -> None:
+    checked = 0
+    for path in ASL_FILES:
+        for scope in scopes(json.loads(path.read_text())):
+            for name, state in scope.states.items():
+                if state["Type"] != "Task" or not state["Resource"].startswith(LAMBDA_INVOKE):
+                    continue
+                where = f"{path.name} {scope.where}: {name!r}"
+                # Step Functions takes the first retrier that names the error (or States.ALL).
+                matching = [
+                    r
+                    for r in state.get("Retry", [])
+                    if THROTTLED in r["ErrorEquals"] or "States.ALL" in r["ErrorEquals"]
+                ]
+                assert matching, f"{where} does not retry {THROTTLED}"
+                assert matching[0]["ErrorEquals"] == [THROTTLED], f"{where}: not its own retrier"
+                waits = retry_seconds(matching[0])
+                assert waits >= THROTTLING_MINUTES * 60, f"{where} retries for {waits:.0f} s"
+                checked += 1
+    assert checked > 20
+
+
+def test_the_retry_arithmetic() -> None:
+    assert retry_seconds({"ErrorEquals": ["x"]}) == 1 + 2 + 4
+    throttling = {"IntervalSeconds": 2, "BackoffRate": 2, "MaxAttempts": 12, "MaxDelaySeconds": 60}
+    assert retry_seconds(throttling) == 2 + 4 + 8 + 16 + 32 + 7 * 60  # 482 s, 8 minutes
 
 
 def test_the_rules_cover_every_workflow() -> None:

@@ -9,12 +9,16 @@ from typing import Any
 import pytest
 
 from cdk.api import API_FUNCTIONS
+from cdk.keys import KEY_ADMINISTRATION
+from cdk.signing import SIGNERS
 from cdk.workflows import WORKFLOWS
 from tests.cdk.conftest import resources_of
 
-TASKS = {t.handler: t for spec in WORKFLOWS for t in spec.tasks} | {
-    t.handler: t for t in API_FUNCTIONS
-}
+TASKS = (
+    {t.handler: t for spec in WORKFLOWS for t in spec.tasks}
+    | {t.handler: t for t in API_FUNCTIONS}
+    | {t.handler: t for t in SIGNERS}
+)
 
 
 def statements_by_role(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -81,14 +85,11 @@ def test_only_the_signer_decrypts_seeds_and_only_seeds(
                     "StringEquals": {"kms:EncryptionContext:purpose": "drexfy-investor-seed"}
                 }
     decrypting = {t.name for t, _ in functions.values() if t.decrypts_seeds}
-    assert decrypting == {
-        "AuthorizeTrustLine", "TransferStablecoin", "RedeemStablecoin", "ClawBackStablecoin",
-        "AuthorizeStablecoinLine",
-    }  # fmt: skip
+    assert decrypting == {"InvestorSigner"}
     assert {t.name for t, _ in functions.values() if t.encrypts_seeds} == {"CreateWallet"}
 
 
-def test_only_ledger_signing_code_signs_and_each_only_as_its_accounts(
+def test_only_the_signers_sign_each_only_as_its_own_account(
     prod_template: dict[str, Any], functions: dict[str, Any]
 ) -> None:
     keys = {
@@ -97,20 +98,109 @@ def test_only_ledger_signing_code_signs_and_each_only_as_its_accounts(
     }
     for handler, (task, statements) in functions.items():
         for role, key in keys.items():
-            assert bool(allows(statements, "kms:Sign", key)) == (role in task.signs_as), handler
+            assert bool(allows(statements, "kms:Sign", key)) == (role == task.holds_key_of), handler
+    signing = {t.name: t.holds_key_of for t, _ in functions.values() if t.holds_key_of}
+    assert signing == {"IssuerSigner": "issuer", "CompanySigner": "company",
+                       "FundingSigner": "funding"}  # fmt: skip
 
 
-def test_each_function_reaches_only_its_tables(
+def test_the_signers_reach_no_ledger_and_the_ledger_steps_hold_no_key(
+    functions: dict[str, Any],
+) -> None:
+    """A signer asks no one to sign; whoever talks to a ledger asks a signer."""
+    for handler, (task, statements) in functions.items():
+        is_signer = task.holds_key_of is not None or task.decrypts_seeds
+        invoked = {
+            ref.rstrip("0123456789ABCDEF").removeprefix("Signing")
+            for s in statements
+            if "lambda:InvokeFunction" in json.dumps(s["Action"])
+            for ref in json.dumps(s["Resource"]).split('"')
+            if ref.startswith("Signing")
+        }
+        assert invoked == {f"{role.capitalize()}Signer" for role in task.signs_as}, handler
+        assert not (is_signer and task.signs_as), handler
+
+
+def _key_statements(template: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    (key,) = logical_id(template, prefix, "AWS::KMS::Key")
+    return list(template["Resources"][key]["Properties"]["KeyPolicy"]["Statement"])
+
+
+@pytest.mark.parametrize(
+    ("key", "user", "use"),
+    [
+        ("KeysInvestorSeeds", "SigningInvestorSigner", "kms:Decrypt"),
+        ("KeysIssuerAccount", "SigningIssuerSigner", "kms:Sign"),
+        ("KeysCompanyAccount", "SigningCompanySigner", "kms:Sign"),
+        ("KeysFundingAccount", "SigningFundingSigner", "kms:Sign"),
+    ],
+)
+def test_key_policies_let_the_account_administer_keys_and_only_the_signer_use_them(
+    prod_template: dict[str, Any], key: str, user: str, use: str
+) -> None:
+    """The account root (and so every administrator IAM allows) may manage the key, never
+    decrypt a seed or sign; the key policy names the one role that may."""
+    account, *users = _key_statements(prod_template, key)
+    assert account["Principal"]["AWS"]["Fn::Join"][1][-1] == ":root"
+    assert set(account["Action"]) - set(KEY_ADMINISTRATION) <= {"kms:Encrypt", "kms:GetPublicKey"}
+    for forbidden in ("kms:Decrypt", "kms:Sign", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:*"):
+        assert forbidden not in account["Action"]
+    assert [u["Action"] for u in users] == [use]
+    assert users[0]["Principal"]["AWS"]["Fn::GetAtt"][0].startswith(f"{user}ServiceRole")
+
+
+def _tables(template: dict[str, Any]) -> dict[str, str]:
+    return {
+        k.removeprefix("Tables").rstrip("0123456789ABCDEF").lower(): k
+        for k in logical_id(template, "Tables", "AWS::DynamoDB::GlobalTable")
+    }
+
+
+def test_each_function_reads_writes_and_deletes_only_as_declared(
     prod_template: dict[str, Any], functions: dict[str, Any]
 ) -> None:
-    tables = {
-        k.removeprefix("Tables").rstrip("0123456789ABCDEF").lower(): k
-        for k in logical_id(prod_template, "Tables", "AWS::DynamoDB::GlobalTable")
-    }
+    """Reads apart from writes: FrontendApi once could set a unit price to 0.01 or mark a
+    blocked investor ACTIVE. Deletes only where declared, and BatchWriteItem (which deletes
+    under its own action) nowhere."""
     for handler, (task, statements) in functions.items():
-        for name, table in tables.items():
-            reachable = bool(allows(statements, "dynamodb:PutItem", table))
-            assert reachable == (name in task.tables), f"{handler} and table {name}"
+        for name, table in _tables(prod_template).items():
+            may = {
+                action: bool(allows(statements, f"dynamodb:{action}", table))
+                for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
+            }
+            changes = (*task.writes, *task.deletes)
+            assert may == {
+                "GetItem": name in (*task.reads, *changes),
+                "PutItem": name in (*changes, *task.appends),
+                "UpdateItem": name in changes,
+                "DeleteItem": name in task.deletes,
+                "BatchWriteItem": False,
+            }, f"{handler} and table {name}"
+
+
+def test_the_frontend_api_changes_no_table(functions: dict[str, Any]) -> None:
+    (task, _) = functions["lambdas.frontend.api.handler"]
+    assert (task.writes, task.appends, task.deletes) == ((), (), ())
+    deleting = {t.name: t.deletes for t, _ in functions.values() if t.deletes}
+    assert deleting == {"PaymentWebhook": ("signatures",), "KycWebhook": ("signatures",)}
+
+
+def test_no_principal_deletes_wallets_or_changes_audit_records_or_announced_payments(
+    prod_template: dict[str, Any],
+) -> None:
+    """The tables' own policies deny it to every principal (the operators and the account root
+    included), whatever a grant says."""
+    tables = _tables(prod_template)
+    denied = {
+        "wallets": {"dynamodb:DeleteItem", "dynamodb:BatchWriteItem"},
+        "audit": {"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"},
+        "payments": {"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"},
+    }
+    for name, actions in denied.items():
+        (replica,) = prod_template["Resources"][tables[name]]["Properties"]["Replicas"]
+        (statement,) = replica["ResourcePolicy"]["PolicyDocument"]["Statement"]
+        assert statement["Effect"] == "Deny" and statement["Principal"] == {"AWS": "*"}
+        assert set(statement["Action"]) == actions, name
 
 
 def test_each_state_machine_invokes_only_its_functions(prod_template: dict[str, Any]) -> None:
@@ -149,7 +239,7 @@ def test_operators_may_redrive_but_never_decrypt(prod_template: dict[str, Any]) 
 
 
 CONFIGURATION = {
-    "XRPL_URL", "EXPLORER_URL", "ACTIVATION_XRP", "LEDGER_CLOSE_SECONDS", "POWERTOOLS_LOG_LEVEL"
+    "XRPL_URLS", "EXPLORER_URL", "ACTIVATION_XRP", "LEDGER_CLOSE_SECONDS", "POWERTOOLS_LOG_LEVEL"
 }  # fmt: skip
 
 
@@ -165,8 +255,9 @@ def test_each_function_is_given_only_the_names_of_what_it_may_touch(
         expected |= {f"{name.upper()}_TABLE" for name in task.tables}
         if task.decrypts_seeds or task.encrypts_seeds:
             expected.add("INVESTOR_SEED_KEY_ID")
-        if task.signs_as or task.knows_addresses_of:
+        if task.signs_as or task.knows_addresses_of or task.holds_key_of:
             expected |= {"ISSUER_KEY_ID", "COMPANY_KEY_ID", "FUNDING_KEY_ID"}
+        expected |= {f"{role.upper()}_SIGNER_FUNCTION" for role in task.signs_as}
         if task.publishes:
             expected.add("EVENT_BUS_NAME")
         expected |= {f"{s.upper().replace('-', '_')}_SECRET" for s in task.secrets}
@@ -196,3 +287,22 @@ def test_each_role_may_put_only_the_events_it_publishes(functions: dict[str, Any
             for p in task.publishes
         ]
         assert sorted(map(json.dumps, conditions)) == sorted(map(json.dumps, expected)), handler
+
+
+def test_only_the_payments_webhook_announces_payments(
+    prod_template: dict[str, Any], functions: dict[str, Any]
+) -> None:
+    """Record deposit takes a payment only as announced: no other role may write one."""
+    payments = _tables(prod_template)["payments"]
+    writers = {
+        task.name
+        for task, statements in functions.values()
+        if any(allows(statements, f"dynamodb:{a}", payments) for a in ("PutItem", "UpdateItem"))
+    }
+    readers = {
+        task.name
+        for task, statements in functions.values()
+        if allows(statements, "dynamodb:GetItem", payments)
+    }
+    assert writers == {"PaymentWebhook"}
+    assert readers == {"PaymentWebhook", "RecordDeposit"}

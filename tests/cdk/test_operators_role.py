@@ -79,7 +79,7 @@ PUT_EVENTS_CONDITION = {
     }
 }
 # The functions' configuration, published by cdk/operators.py.
-CONFIGURATION_OUTPUTS = {"XrplUrl", "ExplorerUrl", "ActivationXrp", "LedgerCloseSeconds"}
+CONFIGURATION_OUTPUTS = {"XrplUrls", "ExplorerUrl", "ActivationXrp", "LedgerCloseSeconds"}
 
 _HASH = re.compile(r"[0-9A-F]{8}$")
 
@@ -171,6 +171,14 @@ def test_the_role_has_no_other_policy(prod_template: dict[str, Any], role: dict[
     assert json.dumps(role["AssumeRolePolicyDocument"]).count("sts:AssumeRole") == 1
 
 
+def test_assuming_the_role_needs_mfa(role: dict[str, Any]) -> None:
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Effect"] == "Allow" and trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    assert "Fn::Join" in trust["Principal"]["AWS"], "the account: its IAM says who, with MFA"
+    assert trust["Principal"]["AWS"]["Fn::Join"][1][-1] == ":root"
+
+
 def test_the_stack_publishes_the_outputs_drexfy_ops_reads_under_stable_names(
     prod_template: dict[str, Any],
 ) -> None:
@@ -187,4 +195,4 @@ def test_the_stack_publishes_the_outputs_drexfy_ops_reads_under_stable_names(
 def test_the_stack_publishes_the_functions_configuration(prod_template: dict[str, Any]) -> None:
     outputs = prod_template["Outputs"]
     assert sorted(CONFIGURATION_OUTPUTS - set(outputs)) == []
-    assert outputs["XrplUrl"]["Value"] == "https://xrplcluster.com"
+    assert outputs["XrplUrls"]["Value"] == "https://xrplcluster.com,https://s2.ripple.com:51234"

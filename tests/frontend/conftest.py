@@ -95,12 +95,12 @@ def bought(aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]) -> dict
 
 
 def _mint_stablecoin(platform: dict[str, Any], ledger: LocalLedger, to: str, value: str) -> None:
-    from lambdas.custody.platform_signer import platform_key
+    from lambdas.custody import signers
     from lambdas.ledger.submission import LedgerSubmitter
 
     client, issuer = platform["client"], platform["accounts"].issuer
     submitter = LedgerSubmitter.for_ledger(client.url)
-    key, sign = f"test-mint-{uuid.uuid4().hex[:8]}", platform_key("issuer").sign
+    key, sign = f"test-mint-{uuid.uuid4().hex[:8]}", signers.platform_signer("issuer")
     amount = {"currency": "EUR", "issuer": issuer, "value": value}
     tx = {"TransactionType": "Payment", "Account": issuer, "Destination": to, "Amount": amount}
     submitter.submit(key, tx, sign, use_ticket=True)

@@ -16,7 +16,9 @@ from local.aws.deployer import PROJECT_ROOT, synthesize
 
 # library -> the handler modules that need it at import time
 HEAVY = {
-    "xrpl": frozenset[str](),  # ~200 ms: only the handlers that reach the ledger load it
+    # ~200 ms: the handlers that reach the ledger load it when they do; a signer signs XRPL
+    # transactions at every invocation, so its module may as well.
+    "xrpl": frozenset({"lambdas.custody.investor_signer", "lambdas.custody.platform_signer"}),
     "pydantic": frozenset({"lambdas.frontend.api", "lambdas.ingress.webhooks"}),  # validation
 }
 # Run by a fresh interpreter: import the module, print which of the named libraries got loaded.

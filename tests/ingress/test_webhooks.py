@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 import uuid
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.webhooks import sign
+from domain.webhooks import KEPT_PREFIX_BYTES, MAX_BODY_BYTES, sign
 from local.aws.platform import LocalAws
 from tests.investors.conftest import notifications  # noqa: F401 (fixture)
 
@@ -77,6 +78,12 @@ def kept(request_id: str) -> Any:
     return WebhookRecord.get(request_id, consistent_read=True)
 
 
+@pytest.fixture(autouse=True)
+def catalogue_listed(platform: dict[str, Any]) -> None:
+    """The catalogue's instruments in the Instruments table (the payments webhook refuses a
+    payment for any other)."""
+
+
 def test_a_signed_payment_goes_on_the_bus(aws: LocalAws) -> None:
     key = secret(aws, "PaymentsWebhookSecretArn")
     event = request(payment_body(), key=key, base64_body=True)
@@ -102,11 +109,12 @@ def test_an_accepted_payment_is_announced_before_its_event_and_cannot_change(
     payment_id = f"pay-{uuid.uuid4().hex[:12]}"
     first = payment_body(payment_id=payment_id, units=3, amount="300.00")
 
-    assert call("payments_handler", request(first, key=key))[0] == 202
+    sent_at = int(time.time())
+    assert call("payments_handler", request(first, key=key, timestamp=sent_at))[0] == 202
     assert payment_announcements.find(payment_id) == AnnouncedPayment(
         payment_id, "inv-webhook", "SME-2027-A", 3, Decimal("300.00"), "EUR"
     )
-    retry = request(first, key=key, timestamp=int(time.time()) - 1)  # signed anew
+    retry = request(first, key=key, timestamp=sent_at - 1)  # signed anew
     assert call("payments_handler", retry)[0] == 202, "a provider's retry"
     conflicting = request(payment_body(payment_id=payment_id, units=30), key=key)
     status, body = call("payments_handler", conflicting)
@@ -157,6 +165,106 @@ def test_a_refused_webhook_gets_its_reason_and_is_kept(
         body["reason"],
     )
     assert record.body == change.get("body", record.body.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("size", "key", "status", "error"),
+    [
+        (MAX_BODY_BYTES, b"not-the-secret", 401, "bad_signature"),
+        (MAX_BODY_BYTES, None, 401, "unsigned"),
+        (MAX_BODY_BYTES + 1, b"not-the-secret", 413, "too_large"),
+    ],
+    ids=["forged", "unsigned", "over the limit"],
+)
+def test_a_refused_body_of_256_kib_is_kept_as_a_bounded_record(
+    aws: LocalAws, size: int, key: bytes | None, status: int, error: str
+) -> None:
+    """A flood of large refused bodies is not stored in full: its hash, size, first 2 KiB and
+    the headers that matter are enough to tell what it was."""
+    padding = b"x" * (size - len(payment_body()) - len(b', "padding": ""'))
+    body = payment_body()[:-1] + b', "padding": "' + padding + b'"}'
+    assert len(body) == size
+    event = request(body, key=key)
+
+    got_status, answer = call("payments_handler", event)
+
+    assert (got_status, answer["error"]) == (status, error)
+    record = kept(event["requestContext"]["requestId"])
+    assert (record.outcome, record.status_code, record.reason) == (
+        "REJECTED",
+        status,
+        answer["reason"],
+    )
+    assert record.body == body[:KEPT_PREFIX_BYTES].decode()
+    assert (record.body_sha256, record.body_size) == (hashlib.sha256(body).hexdigest(), size)
+    assert record.content_type == "application/json"
+    assert record.signature_present is (key is not None)
+    assert record.timestamp_header == event["headers"].get("X-Drexfy-Timestamp")
+    assert record.signature is None  # never verified: nothing of it is kept
+    assert len(json.dumps(record.serialize())) < 4 * 1024
+
+
+def test_an_accepted_payment_is_kept_whole_with_its_hash(aws: LocalAws) -> None:
+    body = payment_body()
+    event = request(body, key=secret(aws, "PaymentsWebhookSecretArn"))
+
+    assert call("payments_handler", event)[0] == 202
+
+    record = kept(event["requestContext"]["requestId"])
+    assert record.body == body.decode()
+    assert (record.body_sha256, record.body_size) == (hashlib.sha256(body).hexdigest(), len(body))
+    assert record.signature_present and record.signature.startswith("v1=")
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "reason"),
+    [
+        (
+            {"instrument_id": "SME-2099-Z"},
+            "unknown_instrument",
+            "SME-2099-Z is not in the catalogue",
+        ),
+        (
+            {"units": 1001, "amount": "100100.00"},
+            "over_purchase_maximum",
+            "over the per-purchase maximum of 100000.00 EUR",
+        ),
+        ({"units": 10**8, "amount": "10000000000.00"}, "over_purchase_maximum", "maximum"),
+    ],
+    ids=["unknown instrument", "just over the maximum", "far over the maximum"],
+)
+def test_a_payment_the_platform_cannot_sell_is_refused_at_the_door_and_kept(
+    aws: LocalAws, change: dict[str, Any], error: str, reason: str
+) -> None:
+    """Refused with a 4xx, not accepted and refunded later: not announced, so Record deposit
+    would take no event for it either."""
+    from lambdas import payment_announcements
+
+    payment_id = f"pay-{uuid.uuid4().hex[:12]}"
+    event = request(
+        payment_body(payment_id=payment_id, **change), key=secret(aws, "PaymentsWebhookSecretArn")
+    )
+
+    status, answer = call("payments_handler", event)
+
+    assert (status, answer["error"]) == (422, error)
+    assert reason in answer["reason"]
+    record = kept(event["requestContext"]["requestId"])
+    assert (record.outcome, record.status_code, record.reason) == (
+        "REJECTED",
+        422,
+        answer["reason"],
+    )
+    assert payment_announcements.find(payment_id) is None
+
+
+def test_a_payment_of_exactly_the_maximum_is_accepted(aws: LocalAws) -> None:
+    from domain.purchase import MAX_PURCHASE_AMOUNT
+
+    units = int(MAX_PURCHASE_AMOUNT / 100)  # SME-2027-A costs 100.00 a unit
+    body = payment_body(units=units, amount=str(MAX_PURCHASE_AMOUNT))
+    status, _ = call("payments_handler", request(body, key=secret(aws, "PaymentsWebhookSecretArn")))
+    assert status == 202
 
 
 def test_a_replayed_signature_is_refused(aws: LocalAws) -> None:
@@ -327,3 +435,57 @@ def test_no_input_gets_a_5xx_and_every_refusal_is_explained_and_kept(
         assert answer["error"] and answer["reason"]
         assert signed == "good" or status in (401, 413)
     assert kept(event["requestContext"]["requestId"]).status_code == status
+
+
+def test_a_kept_request_expires_after_the_retention_period(aws: LocalAws) -> None:
+    """Accepted or refused, a request's record carries `expires_at` (epoch seconds), the
+    Webhooks table's TTL attribute: DynamoDB deletes it WEBHOOK_RECORD_DAYS after receipt."""
+    from datetime import UTC, datetime, timedelta
+
+    from lambdas.ingress.records import WEBHOOK_RECORD_DAYS
+
+    key = secret(aws, "PaymentsWebhookSecretArn")
+    accepted = request(payment_body(), key=key)
+    refused = request(payment_body(units=0), key=key)
+    before = datetime.now(UTC)
+    assert call("payments_handler", accepted)[0] == 202
+    assert call("payments_handler", refused)[0] == 422
+    after = datetime.now(UTC)
+
+    table = aws.stack.output("WebhooksTableName")
+    dynamodb = aws.client("dynamodb")
+    ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
+    retention = timedelta(days=WEBHOOK_RECORD_DAYS)
+    for event in (accepted, refused):
+        request_id = event["requestContext"]["requestId"]
+        record = kept(request_id)
+        expires = record.expires_at  # TTL keeps whole seconds
+        assert int(expires.timestamp()) == int((record.received_at + retention).timestamp())
+        assert before + retention - timedelta(seconds=1) <= expires <= after + retention
+        item = dynamodb.get_item(TableName=table, Key={"request_id": {"S": request_id}})["Item"]
+        assert int(item["expires_at"]["N"]) == int(record.expires_at.timestamp())
+
+
+def test_an_aml_reason_is_kept_with_the_request_but_never_logged(
+    aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request's record keeps it (until it expires); the function's log lines do not."""
+    import io
+
+    from lambdas.ingress import webhooks
+
+    logged = io.StringIO()
+    monkeypatch.setattr(webhooks.logger.registered_handler, "stream", logged)
+    reason = f"sanctions list match {uuid.uuid4().hex[:8]}"
+    body = json.dumps(
+        {"event": "aml.flagged", "investor_id": "inv-x", "case_id": "case-log",
+         "occurred_at": "2999-01-01T00:00:00Z", "reason": reason}
+    ).encode()  # fmt: skip
+
+    event = request(body, key=secret(aws, "KycWebhookSecretArn"))
+    status, _ = call("kyc_handler", event)
+
+    assert status == 422 and "webhook refused" in logged.getvalue(), "the handler did log"
+    assert reason not in logged.getvalue()
+    assert reason in kept(event["requestContext"]["requestId"]).body

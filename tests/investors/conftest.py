@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -85,3 +86,29 @@ def finished_or_empty(aws: LocalAws, workflow: str, case_id: str) -> list[dict[s
             if json.loads(execution["input"])["decision"].get("case_id") == case_id:
                 found.append(execution)
     return found
+
+
+@pytest.fixture(scope="module")
+def drexfy_ops(aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]:
+    """The operators' tool, run in this process against the local platform; its JSON answer."""
+    from local.aws.server import write_state
+    from ops.cli import main
+
+    state_file = tmp_path_factory.mktemp("ops") / "aws.json"
+    write_state(state_file, aws)
+
+    def run(*args: str) -> Any:
+        out = io.StringIO()
+        code = main(["--state-file", str(state_file), "--json", *args], out=out)
+        assert code == 0, out.getvalue()
+        return json.loads(out.getvalue())
+
+    return run
+
+
+def operator_decision(
+    aws: LocalAws, drexfy_ops: Callable[..., Any], action: str, investor_id: str, reason: str
+) -> dict[str, Any]:
+    """`drexfy-ops investor ID block|unblock --reason …`, run to the end of its workflow."""
+    event = drexfy_ops("investor", investor_id, action, "--reason", reason)
+    return max(finished(aws, "Compliance", event["case_id"]), key=lambda e: e["startDate"])

@@ -1,5 +1,6 @@
 """Compliance: an AML flag blocks the investor at once, in our records, the frontend and on the
-ledger; a clearance lifts it; a late, older decision changes nothing."""
+ledger; a clearance lifts it; a late, older, replayed or racing decision changes nothing; an
+operator's block stands until an operator lifts it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from domain.investor import InvestorStatus
 from local.aws.platform import LocalAws
-from tests.investors.conftest import decision, put_decision, run_decision
+from tests.investors.conftest import decision, operator_decision, put_decision, run_decision
 from tests.support.books import stablecoin_line
 from tests.workflows.conftest import distinct_states, payment, run_payment
 
@@ -54,7 +56,8 @@ def test_a_flag_blocks_and_freezes_and_a_clearance_lifts_it(
     assert investor_records.find(investor_id).status == "BLOCKED"  # type: ignore[union-attr]
     assert stablecoin_line(client, address, accounts.issuer)["freeze_peer"] is True  # type: ignore[index]
     assert all(int(t["Flags"]) & LSF_MPT_LOCKED for t in mptokens(client, address))
-    assert len(notifications.of("InvestorBlocked", investor_id)) == 1
+    (told,) = notifications.of("InvestorBlocked", investor_id)
+    assert "reason" not in told and "sanctions" not in json.dumps(told), "no tipping-off"
     audit = [a for a in AuditRecord.query(investor_id) if a.case_id == flag["case_id"]]
     actions = [a.action for a in audit]
     assert "AML flag: BLOCKED" in actions and "ledger freeze in place" in actions
@@ -168,3 +171,162 @@ def test_a_future_dated_clearance_on_the_bus_changes_nothing_and_later_decisions
     flag = run_decision(aws, "AmlFlagged", decision(investor_id, reason="adverse media"))
     assert flag["status"] == "SUCCEEDED"
     assert investor_records.find(investor_id).status == "BLOCKED"  # type: ignore[union-attr]
+
+
+# --- decisions in the decider's order, whatever arrives when (issue 17, point 4) ------------
+
+
+def actions_of(investor_id: str, case_id: str) -> list[str]:
+    from lambdas.tables import AuditRecord
+
+    return [a.action for a in AuditRecord.query(investor_id) if a.case_id == case_id]
+
+
+def test_a_stale_clearance_of_the_same_case_keeps_the_investor_blocked(
+    aws: LocalAws, platform: dict[str, Any], holder: dict[str, str]
+) -> None:
+    """The provider's clearance of a case, dated before its flag of that case, arrives late:
+    it is older, so it lifts nothing, on the ledger either."""
+    from lambdas import investor_records
+
+    client, accounts = platform["client"], platform["accounts"]
+    investor_id, case = holder["investor_id"], f"case-{uuid.uuid4().hex[:8]}"
+    run_decision(aws, "AmlFlagged", decision(investor_id, case, minutes=-1, reason="match"))
+
+    stale = run_decision(aws, "AmlCleared", decision(investor_id, case, minutes=-5))
+
+    assert distinct_states(aws, stale["executionArn"])[-1] == "Superseded by a later decision"
+    assert investor_records.find(investor_id).status == "BLOCKED"  # type: ignore[union-attr]
+    assert stablecoin_line(client, holder["address"], accounts.issuer)["freeze_peer"] is True  # type: ignore[index]
+    flagged = ["AML flag: BLOCKED", "ledger freeze in place"]
+    assert actions_of(investor_id, case) == [*flagged, "AML decision superseded"]
+
+
+def test_a_replayed_clearance_does_not_lift_a_reflag_of_the_same_case(aws: LocalAws) -> None:
+    """Flagged, cleared, flagged again in one case; the clearance arrives again (a replay)."""
+    from datetime import UTC, datetime, timedelta
+
+    from lambdas import investor_records
+
+    investor_id, case = f"inv-{uuid.uuid4().hex[:10]}", "case-reflag"
+    now = datetime.now(UTC)
+    investor_records.set_status(investor_id, InvestorStatus.ACTIVE, "KYC passed (test)")
+    investor_records.record_aml_decision(investor_id, True, case, now - timedelta(minutes=10), "a")
+    investor_records.record_aml_decision(investor_id, False, case, now - timedelta(minutes=8), "b")
+    investor_records.reinstate(investor_id, case, {})
+    assert investor_records.find(investor_id).status == "ACTIVE"  # type: ignore[union-attr]
+    investor_records.record_aml_decision(investor_id, True, case, now - timedelta(minutes=2), "c")
+
+    replayed = investor_records.record_aml_decision(
+        investor_id, False, case, now - timedelta(minutes=8), "b"
+    )
+    investor_records.reinstate(investor_id, case, {})  # the replay's workflow, had it gone on
+
+    assert replayed is False
+    assert investor_records.find(investor_id).status == "BLOCKED"  # type: ignore[union-attr]
+    assert actions_of(investor_id, case)[-1] == "AML decision superseded"
+
+
+def test_a_clearance_racing_a_newer_flag_loses_and_the_investor_stays_blocked(
+    aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clearance reads the record; a newer flag is written before the clearance writes.
+    Its conditional write fails, it decides again on the flag and is audited as superseded."""
+    from datetime import UTC, datetime, timedelta
+
+    from lambdas import investor_records
+
+    investor_id = f"inv-{uuid.uuid4().hex[:10]}"
+    now = datetime.now(UTC)
+    investor_records.set_status(investor_id, InvestorStatus.ACTIVE, "KYC passed (test)")
+    investor_records.record_aml_decision(
+        investor_id, True, "case-1", now - timedelta(minutes=10), "sanctions list match"
+    )
+    real_find, raced = investor_records.find, []
+
+    def read_then_flag_meanwhile(investor: str) -> Any:
+        read = real_find(investor)
+        if not raced:
+            raced.append(investor)
+            investor_records.record_aml_decision(
+                investor, True, "case-2", now - timedelta(minutes=1), "adverse media"
+            )
+        return read
+
+    monkeypatch.setattr(investor_records, "find", read_then_flag_meanwhile)
+    cleared = investor_records.record_aml_decision(
+        investor_id, False, "case-1", now - timedelta(minutes=5), "false positive"
+    )
+    monkeypatch.setattr(investor_records, "find", real_find)
+    investor_records.reinstate(investor_id, "case-1", {})  # the clearance's workflow going on
+
+    assert raced and cleared is False
+    record = investor_records.find(investor_id)
+    assert record is not None and (record.status, record.aml_case_id) == ("BLOCKED", "case-2")
+    assert actions_of(investor_id, "case-1")[-1] == "AML decision superseded"
+    assert actions_of(investor_id, "case-2") == ["AML flag: BLOCKED"]
+
+
+def test_an_operators_block_survives_a_provider_clearance_until_an_operator_lifts_it(
+    aws: LocalAws,
+    platform: dict[str, Any],
+    holder: dict[str, str],
+    notifications: Any,
+    drexfy_ops: Any,
+) -> None:
+    """drexfy-ops blocks; the provider then clears its own case (dated a minute ahead, as a
+    provider's clock may be): the block stands. The operator's unblock, dated now, lifts it."""
+    from lambdas import investor_records
+    from lambdas.tables import AuditRecord
+
+    client, accounts = platform["client"], platform["accounts"]
+    investor_id, address = holder["investor_id"], holder["address"]
+    operator_decision(aws, drexfy_ops, "block", investor_id, "court order")
+    assert investor_records.find(investor_id).status == "BLOCKED"  # type: ignore[union-attr]
+
+    provider = decision(investor_id, minutes=1, reason="no match")
+    cleared = run_decision(aws, "AmlCleared", provider)
+
+    assert distinct_states(aws, cleared["executionArn"])[-1] == "Superseded by a later decision"
+    assert investor_records.find(investor_id).status == "BLOCKED"  # type: ignore[union-attr]
+    assert stablecoin_line(client, address, accounts.issuer)["freeze_peer"] is True  # type: ignore[index]
+    assert actions_of(investor_id, provider["case_id"]) == [
+        "AML clearance recorded: an operator's block stands"
+    ]
+    assert not notifications.of("InvestorCleared", investor_id)
+
+    lifted = operator_decision(aws, drexfy_ops, "unblock", investor_id, "order lifted")
+
+    assert distinct_states(aws, lifted["executionArn"])[-1] == "Investor cleared"
+    assert investor_records.find(investor_id).status == "ACTIVE"  # type: ignore[union-attr]
+    assert not stablecoin_line(client, address, accounts.issuer).get("freeze_peer")  # type: ignore[union-attr]
+    assert not any(int(t["Flags"]) & LSF_MPT_LOCKED for t in mptokens(client, address))
+    last = list(AuditRecord.query(investor_id))[-1]
+    assert (last.action, last.actor) == ("AML cleared: ACTIVE", "operator")
+
+
+def test_a_case_flagged_again_after_its_clearance_freezes_the_ledger_again(
+    aws: LocalAws, platform: dict[str, Any], holder: dict[str, str], notifications: Any
+) -> None:
+    """The freeze's ledger keys are per decision: the case's first freeze, already done, does
+    not stand in for the second."""
+    from lambdas import investor_records
+
+    client, accounts = platform["client"], platform["accounts"]
+    investor_id, address = holder["investor_id"], holder["address"]
+    case = decision(investor_id, minutes=-10)
+    run_decision(aws, "AmlFlagged", case)
+    run_decision(aws, "AmlCleared", {**case, "occurred_at": decision(investor_id, minutes=-5)[
+        "occurred_at"]})  # fmt: skip
+    assert not stablecoin_line(client, address, accounts.issuer).get("freeze_peer")  # type: ignore[union-attr]
+
+    again = run_decision(
+        aws, "AmlFlagged", {**case, "occurred_at": decision(investor_id, minutes=-1)["occurred_at"]}
+    )
+
+    assert again["status"] == "SUCCEEDED", again.get("cause")
+    assert distinct_states(aws, again["executionArn"])[-1] == "Investor blocked"
+    assert investor_records.find(investor_id).status == "BLOCKED"  # type: ignore[union-attr]
+    assert stablecoin_line(client, address, accounts.issuer)["freeze_peer"] is True  # type: ignore[index]
+    assert all(int(t["Flags"]) & LSF_MPT_LOCKED for t in mptokens(client, address))
+    assert len(notifications.of("InvestorBlocked", investor_id)) == 2, "told again"

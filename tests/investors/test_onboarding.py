@@ -1,12 +1,16 @@
 """Onboarding: a KYC approval becomes a funded custodial wallet with an authorized stablecoin
-line and an ACTIVE investor, once however often the decision arrives."""
+line and an ACTIVE investor, once however often the decision arrives; a stale approval (older
+than the rejection on record) changes nothing and gets no wallet."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+
+import pytest
 
 from local.aws.platform import LocalAws
 from tests.investors.conftest import decision, run_decision
@@ -101,3 +105,66 @@ def test_a_kyc_rejection_is_recorded_and_told(
     assert record is not None and (record.status, record.reason) == ("REJECTED", "document expired")
     assert find_wallet(investor_id) is None
     assert notifications.of("KycRejected", investor_id)[0]["reason"] == "document expired"
+
+
+def activations(investor_id: str) -> list[str]:
+    from lambdas.tables import SubmissionRecord
+
+    return [
+        r.business_key
+        for r in SubmissionRecord.scan(
+            SubmissionRecord.business_key.startswith(f"investor#{investor_id}#")
+        )
+    ]
+
+
+def test_a_stale_kyc_approval_after_a_rejection_stays_rejected_and_funds_no_wallet(
+    aws: LocalAws, platform: dict[str, Any], notifications: Any
+) -> None:
+    """The provider approved, then rejected; the approval arrives last (late, or replayed):
+    it is older than the rejection on record, so it changes nothing."""
+    from lambdas import investor_records
+    from lambdas.custody.wallet_generator import find_wallet
+    from lambdas.tables import AuditRecord
+
+    investor_id = new_id()
+    run_decision(aws, "KycRejected", decision(investor_id, minutes=-1, reason="document forged"))
+    approval = decision(investor_id, minutes=-5)
+
+    stale = run_decision(aws, "KycApproved", approval)
+
+    assert stale["status"] == "SUCCEEDED", stale.get("cause")
+    assert distinct_states(aws, stale["executionArn"])[-1] == "Decision not carried out"
+    record = investor_records.find(investor_id)
+    assert record is not None and (record.status, record.reason) == ("REJECTED", "document forged")
+    assert find_wallet(investor_id) is None and activations(investor_id) == []
+    assert not notifications.of("WalletReady", investor_id)
+    audit = [a.action for a in AuditRecord.query(investor_id) if a.case_id == approval["case_id"]]
+    assert audit == ["KYC decision superseded"]
+
+
+@pytest.mark.handlers_in_test_process
+def test_a_rejection_recorded_while_onboarding_runs_stops_it_before_the_wallet(
+    aws: LocalAws, platform: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The approval is recorded; the provider's later rejection lands before the wallet is
+    made: onboarding makes no wallet and sends no XRP, and an operator is asked to look."""
+    from lambdas import investor_records
+    from lambdas.custody.wallet_generator import find_wallet
+
+    investor_id = new_id()
+    real = investor_records.record_kyc_decision
+
+    def approval_then_rejection_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        outcome = real(*args, **kwargs)
+        later = datetime.now(UTC)
+        real(investor_id, "case-later", later, approved=False, reason="sanctioned director")
+        return outcome
+
+    monkeypatch.setattr(investor_records, "record_kyc_decision", approval_then_rejection_meanwhile)
+    execution = run_decision(aws, "KycApproved", decision(investor_id, minutes=-1))
+
+    assert execution["status"] == "FAILED"
+    assert "no KYC approval stands" in execution.get("cause", "")
+    assert investor_records.find(investor_id).status == "REJECTED"  # type: ignore[union-attr]
+    assert find_wallet(investor_id) is None and activations(investor_id) == []

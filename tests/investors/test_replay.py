@@ -1,5 +1,5 @@
 """Replaying the archive reprocesses, and changes nothing: no ledger transaction, wallet,
-refund or notification happens twice."""
+refund or notification happens twice, and no investor's standing changes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from local.aws.platform import LocalAws
 from tests.conftest import wait_for
-from tests.investors.conftest import decision, run_decision
+from tests.investors.conftest import decision, operator_decision, run_decision
 from tests.support.bus import replay_archive
 from tests.workflows.conftest import payment, run_payment
 
@@ -71,3 +71,56 @@ def test_replaying_a_window_of_the_archive_changes_nothing(
     for summary in replayed:
         execution = sfn.describe_execution(executionArn=summary["executionArn"])
         assert execution["status"] == "SUCCEEDED", json.dumps(execution, default=str)[:500]
+
+
+def standings(*investor_ids: str) -> dict[str, dict[str, Any]]:
+    """Each investor's record, whole: its status and every decision on record (and its version,
+    bumped by any write)."""
+    from lambdas.tables import InvestorRecord
+
+    return {
+        investor_id: InvestorRecord.get(investor_id, consistent_read=True).attribute_values
+        for investor_id in investor_ids
+    }
+
+
+def test_replaying_a_window_of_the_archive_leaves_every_standing_as_it_was(
+    aws: LocalAws, platform: dict[str, Any], drexfy_ops: Any
+) -> None:
+    """In the window: a clearance that arrived before its case was flagged; a stale KYC
+    approval after a rejection; an operator's block and the provider's later clearance. Each
+    arrives again in the replay; nobody's standing, wallet or ledger changes."""
+    from lambdas.custody.wallet_generator import find_wallet
+
+    started = time.time() - 1
+    flagged, rejected, held = (f"inv-{uuid.uuid4().hex[:8]}" for _ in range(3))
+    run_decision(aws, "KycApproved", decision(flagged, minutes=-20))
+    run_decision(aws, "AmlCleared", decision(flagged, "case-screening", minutes=-8))
+    run_decision(aws, "AmlFlagged", decision(flagged, "case-screening", minutes=-2, reason="r"))
+    run_decision(aws, "KycRejected", decision(rejected, minutes=-1, reason="document forged"))
+    run_decision(aws, "KycApproved", decision(rejected, minutes=-5))
+    run_decision(aws, "KycApproved", decision(held, minutes=-20))
+    operator_decision(aws, drexfy_ops, "block", held, "court order")
+    run_decision(aws, "AmlCleared", decision(held, minutes=1, reason="no match"))
+    ended = time.time() + 1
+    wait_for(lambda: all(e["status"] != "RUNNING" for e in executions(aws)))
+    before = standings(flagged, rejected, held), books(aws)
+    assert [s["status"] for s in before[0].values()] == ["BLOCKED", "REJECTED", "BLOCKED"]
+    assert find_wallet(rejected) is None
+    arns_before = {e["executionArn"] for e in executions(aws)}
+
+    replay_archive(aws, started, ended)
+    wait_for(
+        lambda: (
+            len(runs := executions(aws)) >= len(arns_before) + 8
+            and all(e["status"] != "RUNNING" for e in runs)
+        ),
+        timeout=180,
+    )
+
+    assert (standings(flagged, rejected, held), books(aws)) == before
+    sfn = aws.client("stepfunctions")
+    for summary in executions(aws):
+        if summary["executionArn"] not in arns_before:
+            execution = sfn.describe_execution(executionArn=summary["executionArn"])
+            assert execution["status"] == "SUCCEEDED", json.dumps(execution, default=str)[:500]

@@ -14,7 +14,7 @@ def test_the_bootstrap_command_configures_once_then_does_nothing(
     state = tmp_path / "aws.json"
     server = start_module(
         "local.aws",
-        ["--state-file", str(state), "--set-env", f"XRPL_URL={ledger.rpc_url}"],
+        ["--state-file", str(state), "--set-env", f"XRPL_URLS={ledger.rpc_url}"],
         "local aws ready",
         log_path=tmp_path / "aws.log",
     )

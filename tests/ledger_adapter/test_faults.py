@@ -42,12 +42,3 @@ def test_kms_throttling_is_a_transient_fault(
     monkeypatch.setattr("lambdas.custody.platform_signer.kms", lambda: ThrottledKms())
     with pytest.raises(TransientFault, match="Rate exceeded"):
         _ = PlatformKey("any-key").address
-
-
-def test_an_investor_without_a_wallet_cannot_sign(aws: LocalAws) -> None:
-    from domain.platform import PlatformAccounts
-    from lambdas.custody.investor_signer import NoWallet, sign_for_investor
-
-    accounts = PlatformAccounts("rIssuer", "rCompany", "rFunding")
-    with pytest.raises(NoWallet):
-        sign_for_investor("inv-nobody", {"TransactionType": "Payment"}, accounts, set())

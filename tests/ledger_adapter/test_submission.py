@@ -18,11 +18,11 @@ from tests.support.ledger import accept, fund
 
 @pytest.fixture(scope="module")
 def submitter(aws: LocalAws, ledger: LocalLedger) -> Any:
-    from lambdas.ledger.client import LedgerClient
+    from lambdas.ledger.quorum import LedgerQuorum
     from lambdas.ledger.sequences import SequenceAllocator, TicketPool
     from lambdas.ledger.submission import LedgerSubmitter, TicketPolicy
 
-    client = LedgerClient(ledger.rpc_url)
+    client = LedgerQuorum(ledger.rpc_urls)  # both ports: every decision needs them to agree
     return LedgerSubmitter(
         client, SequenceAllocator(client), TicketPool(), TicketPolicy(batch_size=60, low_water=10)
     )
@@ -30,11 +30,15 @@ def submitter(aws: LocalAws, ledger: LocalLedger) -> Any:
 
 @pytest.fixture(scope="module")
 def funding(aws: LocalAws, ledger: LocalLedger) -> Any:
-    from lambdas.custody.platform_signer import platform_key
+    """The funding account, signing through its signer as the ledger steps do."""
+    from types import SimpleNamespace
 
-    key = platform_key("funding")
-    fund(ledger.rpc_url, key.address, 10_000)
-    return key
+    from lambdas.custody.platform_signer import platform_key
+    from lambdas.custody.signers import platform_signer
+
+    address = platform_key("funding").address
+    fund(ledger.rpc_url, address, 10_000)
+    return SimpleNamespace(address=address, sign=platform_signer("funding"))
 
 
 def new_key() -> str:
@@ -199,27 +203,39 @@ def test_concurrent_flows_of_one_account_get_distinct_sequences_and_all_validate
 
 
 def test_a_hundred_concurrent_submissions_from_a_hot_account_all_validate(
-    submitter: Any, aws: LocalAws, ledger: LocalLedger
+    submitter: Any, ledger: LocalLedger
 ) -> None:
-    from lambdas.custody.platform_signer import platform_key
+    from types import SimpleNamespace
+
+    from xrpl.core import keypairs
+
+    from lambdas.custody.signed_transaction import sign_with
     from lambdas.ledger.submission import LedgerSubmitter, TicketPolicy
 
-    company = platform_key("company")
-    fund(ledger.rpc_url, company.address, 2_000)
+    # A hot account of its own (signed here: the submitter is under test, not the policies),
+    # so the refills its load leaves pending hold up no other test's account.
+    wallet = Wallet.create()
+    fund(ledger.rpc_url, wallet.address, 2_000)
+    hot = SimpleNamespace(
+        address=wallet.address,
+        sign=lambda tx: sign_with(
+            tx, wallet.public_key, lambda data: keypairs.sign(data, wallet.private_key)
+        ),
+    )
     stocked = LedgerSubmitter(
         submitter.ledger, submitter.allocator, submitter.tickets, TicketPolicy(110, 105)
     )
-    stocked.top_up_tickets(company.address, company.sign)
+    stocked.top_up_tickets(hot.address, hot.sign)
     accept(ledger.rpc_url)
-    stocked.top_up_tickets(company.address, company.sign)
-    assert len(submitter.tickets.available(company.address)) >= 100
+    stocked.top_up_tickets(hot.address, hot.sign)
+    assert len(submitter.tickets.available(hot.address)) >= 100
     destination = Wallet.create().address
     fund(ledger.rpc_url, destination, 100)
     keys = [new_key() for _ in range(100)]
 
     def pay(key: str) -> str:
         record = submitter.submit(
-            key, xrp_payment(company.address, destination, 1_000_000), company.sign, use_ticket=True
+            key, xrp_payment(hot.address, destination, 1_000_000), hot.sign, use_ticket=True
         )
         return str(record.preliminary_result)
 
@@ -227,7 +243,7 @@ def test_a_hundred_concurrent_submissions_from_a_hot_account_all_validate(
         preliminary = list(pool.map(pay, keys))
     assert set(preliminary) == {"tesSUCCESS"}, "no tefPAST_SEQ / terPRE_SEQ with tickets"
     accept(ledger.rpc_url)
-    statuses = [submitter.check(key, company.sign).status for key in keys]
+    statuses = [submitter.check(key, hot.sign).status for key in keys]
     assert statuses == ["SUCCEEDED"] * 100
     assert balance(submitter, destination) == 200_000_000
     assert len({submitter.find(k).ticket_sequence for k in keys}) == 100
@@ -395,3 +411,49 @@ def test_a_sequence_transaction_waiting_its_turn_is_signed_when_the_turn_comes(
     assert done.status == "SUCCEEDED"
     assert not done.expired_hashes and int(done.attempts) == 1
     assert balance(submitter, destination) == 12_000_001
+
+
+def test_a_sequence_transaction_its_signer_refuses_while_undone_gives_its_sequence_back(
+    submitter: Any, ledger: LocalLedger
+) -> None:
+    """A blocked investor's wallet signs nothing: undoing ends the transaction FAILED and the
+    account's next transaction takes the Sequence, so the wallet never stalls on the gap."""
+    from xrpl.core import keypairs
+
+    from domain.signing_policy import SigningRefused
+    from lambdas.custody.signed_transaction import sign_with
+    from lambdas.tables import AccountSequenceRecord
+
+    wallet = Wallet.create()
+    fund(ledger.rpc_url, wallet.address, 100)
+    destination = Wallet.create().address
+    fund(ledger.rpc_url, destination, 20)
+
+    def sign(tx: Any) -> Any:
+        return sign_with(tx, wallet.public_key, lambda d: keypairs.sign(d, wallet.private_key))
+
+    def refuse(tx: Any) -> Any:
+        raise SigningRefused("investor is BLOCKED: their wallet signs nothing")
+
+    def crash(tx: Any) -> Any:
+        raise TransientFault("the step's Lambda died before signing")
+
+    refused, later = new_key(), new_key()
+    with pytest.raises(TransientFault):
+        submitter.submit(refused, xrp_payment(wallet.address, destination, 5), crash,
+                         use_ticket=False)  # fmt: skip
+    sequence = int(submitter.find(refused).sequence)
+    with pytest.raises(SigningRefused):
+        submitter.check(refused, refuse)  # going forward, a refusal stays a refusal
+
+    record = submitter.check(refused, refuse, undoing=True)
+
+    assert record.status == "FAILED" and "not signed while undone" in str(record.result)
+    assert AccountSequenceRecord.get(wallet.address, consistent_read=True).released == {sequence}
+    reused = submitter.submit(later, xrp_payment(wallet.address, destination, 7), sign,
+                              use_ticket=False)  # fmt: skip
+    assert int(reused.sequence) == sequence
+    accept(ledger.rpc_url)
+    assert submitter.check(later, sign).status == "SUCCEEDED"
+    assert balance(submitter, destination) == 20_000_007
+    assert not AccountSequenceRecord.get(wallet.address, consistent_read=True).released

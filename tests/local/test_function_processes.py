@@ -73,7 +73,7 @@ def test_each_function_has_its_own_process_variables_and_module_state(
     assert (first["invocations"], second["invocations"], other["invocations"]) == (1, 2, 1)
     assert "ONLY_A" in first["variables"] and "ONLY_B" not in first["variables"]
     assert "ONLY_B" in other["variables"] and "ONLY_A" not in other["variables"]
-    assert not {"PURCHASES_TABLE", "XRPL_URL"} & set(first["variables"]), "not the platform's"
+    assert not {"PURCHASES_TABLE", "XRPL_URLS"} & set(first["variables"]), "not the platform's"
     assert 0 < first["remaining_ms"] <= 3000
 
 

@@ -45,6 +45,25 @@ def test_the_server_runs_the_workflow_and_stops_cleanly(tmp_path: Path) -> None:
                 aws_secret_access_key="testing",
             )
 
+        # The instrument is in the catalogue (the webhook refuses any other at the door); the
+        # bare server has no ledger bootstrapped, so its issuance id is a stand-in.
+        dynamodb = client("dynamodb")
+        (instruments,) = [t for t in dynamodb.list_tables()["TableNames"] if "Instruments" in t]
+        dynamodb.put_item(
+            TableName=instruments,
+            Item={
+                "instrument_id": {"S": "SME-2027-A"},
+                "issuance_id": {"S": "00" * 24},
+                "name": {"S": "Iberian SME Receivables 2027 Senior A"},
+                "unit_price": {"S": "100.00"},
+                "currency": {"S": "EUR"},
+                "tranche_units": {"N": "50000"},
+                "units_reserved": {"N": "0"},
+                "units_sold": {"N": "0"},
+                "units_available": {"N": "50000"},
+                "status": {"S": "OPEN"},
+            },
+        )
         # Through the door, as the gateway sends it: a bus event alone would move no money.
         body = json.dumps(
             {

@@ -3,7 +3,8 @@
 The embedded platform (the `aws` fixture) is recorded as a CloudFormation stack with
 `record_stack`, as the deployer does after a deploy, and the tool runs against it in this
 process. The embedded AWS enforces IAM, so a command run with `--role-arn` succeeds only if the
-operators' role (cdk/operators.py) grants every call it makes, and each call is recorded.
+operators' role (cdk/operators.py) grants every call it makes, and each call is recorded; and
+it evaluates the role's trust policy, so assuming it takes an MFA device and code.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ from tests.workflows.conftest import payment, run_payment
 @pytest.fixture(scope="module")
 def stack(aws: LocalAws) -> dict[str, str]:
     """The platform's outputs as the deployer recorded them in CloudFormation (`Drexfy-local`):
-    configuration outputs state what the functions got (XrplUrl is the test ledger)."""
+    configuration outputs state what the functions got (XrplUrls are the test ledger)."""
     recorded = aws.client("cloudformation").describe_stacks(StackName=aws.stack.name)["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in recorded["Outputs"]}
     assert outputs == aws.stack.outputs
     environment = aws.stack.function_environment
-    assert outputs["XrplUrl"] == environment["XRPL_URL"], "the local override, not the template's"
+    assert outputs["XrplUrls"] == environment["XRPL_URLS"], "the local override, not the template's"
     for variable, output in LAMBDA_ENVIRONMENT_OUTPUTS.items():
         if variable in environment:  # what some function is given
             assert outputs.get(output) == environment[variable], output
@@ -98,9 +99,15 @@ def drexfy_ops(*args: str, environ: dict[str, str] | None = None) -> tuple[int, 
         raise AssertionError(f"not JSON: {out.getvalue()!r}") from None
 
 
+# An operator's MFA device and a code from it (the embedded AWS checks that they are given and
+# well formed: there are no devices to check the code against).
+MFA_DEVICE = "arn:aws:iam::123456789012:mfa/alice"
+WITH_MFA = ("--mfa-serial", MFA_DEVICE, "--mfa-code", "123456")
+
+
 def as_operator(stack: dict[str, str], *args: str, **kwargs: Any) -> tuple[int, Any]:
     role = stack["OperatorsRoleArn"]
-    return drexfy_ops("--stack", "Drexfy-local", "--role-arn", role, *args, **kwargs)
+    return drexfy_ops("--stack", "Drexfy-local", "--role-arn", role, *WITH_MFA, *args, **kwargs)
 
 
 def calls_by(role_arn: str, run: Callable[[], Any]) -> tuple[Any, set[tuple[str, str, str]]]:
@@ -162,12 +169,12 @@ def test_the_configuration_comes_from_the_stacks_outputs(
 def test_a_missing_output_is_an_error_naming_it_and_the_stack(
     aws: LocalAws, stack: dict[str, str]
 ) -> None:
-    partial = {k: v for k, v in stack.items() if k not in ("XrplUrl", "EventArchiveArn")}
+    partial = {k: v for k, v in stack.items() if k not in ("XrplUrls", "EventArchiveArn")}
     record_stack(aws.client("cloudformation"), "Drexfy-partial", partial)
 
     code, answer = drexfy_ops("--stack", "Drexfy-partial", "accounts")
     assert code == 2
-    assert answer["error"].startswith("stack Drexfy-partial has no output XrplUrl (needed by")
+    assert answer["error"].startswith("stack Drexfy-partial has no output XrplUrls (needed by")
     code, answer = drexfy_ops(
         "--stack", "Drexfy-partial", "replay", "--from", "2026-01-01T00:00:00+00:00",
         "--to", "2026-01-01T01:00:00+00:00",
@@ -235,7 +242,9 @@ def test_role_arn_works_with_the_local_state_file_too(
     role = stack["OperatorsRoleArn"]
     (code, rows), calls = calls_by(
         role,
-        lambda: drexfy_ops("--state-file", str(state_file), "--role-arn", role, "purchases"),
+        lambda: drexfy_ops(
+            "--state-file", str(state_file), "--role-arn", role, *WITH_MFA, "purchases"
+        ),
     )
     assert code == 0 and isinstance(rows, list)
     assert {c[0] for c in calls} == {"dynamodb:Scan"}, "no stack to describe: the file says"
@@ -310,9 +319,20 @@ def test_the_role_may_not_do_more_than_drexfy_ops_does(
     from ops.cli import Platform
 
     with own_process():
-        platform = Platform.from_stack("Drexfy-local", role_arn=stack["OperatorsRoleArn"])
+        platform = Platform.from_stack(
+            "Drexfy-local",
+            role_arn=stack["OperatorsRoleArn"],
+            mfa_serial=MFA_DEVICE,
+            mfa_code="123456",
+        )
     events = platform.client("events")
-    for source, detail_type in (("drexfy.kyc", "AmlFlagged"), ("drexfy.operators", "KycApproved")):
+    for source, detail_type in (
+        ("drexfy.payments", "PaymentReceived"),  # a forged payment would start a purchase
+        ("drexfy.kyc", "AmlFlagged"),
+        ("drexfy.kyc", "KycApproved"),
+        ("drexfy.operators", "KycApproved"),
+        ("drexfy.purchases", "RefundRequested"),
+    ):
         with pytest.raises(ClientError, match="AccessDenied"):
             events.put_events(
                 Entries=[
@@ -355,23 +375,94 @@ def test_a_profile_that_assumes_the_role_acts_as_it(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    config = tmp_path / "config"
-    config.write_text(
+    """A profile with `role_arn` and `mfa_serial`, as the AWS CLI uses it: botocore asks for
+    the code (here answered by a stand-in for the terminal); without `mfa_serial` the role's
+    trust policy refuses it."""
+    import botocore.credentials
+
+    profile = (
         "[profile drexfy-operator]\n"
         f"role_arn = {stack['OperatorsRoleArn']}\n"
         "source_profile = local-admin\n"
         "region = eu-west-1\n"
     )
+    config = tmp_path / "config"
+    config.write_text(profile)
     credentials = tmp_path / "credentials"
     credentials.write_text(
         "[local-admin]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
     )
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
-    role = stack["OperatorsRoleArn"]
-    (code, rows), calls = calls_by(
-        role,
-        lambda: drexfy_ops("--stack", "Drexfy-local", "--profile", "drexfy-operator", "purchases"),
+    asked: list[str] = []
+    prompter = botocore.credentials.AssumeRoleProvider.__init__.__defaults__
+    assert prompter is not None
+    monkeypatch.setattr(
+        botocore.credentials.AssumeRoleProvider.__init__,
+        "__defaults__",
+        (lambda prompt: asked.append(prompt) or "123456", *prompter[1:]),
     )
+    command = ("--stack", "Drexfy-local", "--profile", "drexfy-operator", "purchases")
+
+    code, answer = drexfy_ops(*command)  # botocore assumes the role when credentials are read
+    assert code != 0 and "AccessDenied" in answer["error"] and "sts:AssumeRole" in answer["error"]
+
+    config.write_text(profile + f"mfa_serial = {MFA_DEVICE}\n")
+    role = stack["OperatorsRoleArn"]
+    (code, rows), calls = calls_by(role, lambda: drexfy_ops(*command))
     assert code == 0 and isinstance(rows, list)
+    assert asked == [f"Enter MFA code for {MFA_DEVICE}: "]
     assert {c[0] for c in calls} == {"cloudformation:DescribeStacks", "dynamodb:Scan"}
+
+
+# --- MFA ----------------------------------------------------------------------------------------
+
+
+def test_the_role_is_not_assumed_without_mfa(aws: LocalAws, stack: dict[str, str]) -> None:
+    """The trust policy demands MFA and the embedded AWS evaluates it: no device, no role, and
+    nothing runs (the stack is not even read)."""
+    role = stack["OperatorsRoleArn"]
+    (code, answer), calls = calls_by(
+        role, lambda: drexfy_ops("--stack", "Drexfy-local", "--role-arn", role, "purchases")
+    )
+    assert code == 2 and answer["error"].startswith(f"cannot assume {role}")
+    assert "AccessDenied" in answer["error"] and "sts:AssumeRole" in answer["error"]
+    assert calls == set()
+    not_a_code = ("--mfa-serial", MFA_DEVICE, "--mfa-code", "12345x")
+    code, answer = drexfy_ops(
+        "--stack", "Drexfy-local", "--role-arn", role, *not_a_code, "purchases"
+    )
+    assert code == 2 and "AccessDenied" in answer["error"]
+
+
+def test_the_device_may_come_from_the_profile(
+    aws: LocalAws, stack: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config"
+    config.write_text(f"[profile alice]\nregion = eu-west-1\nmfa_serial = {MFA_DEVICE}\n")
+    credentials = tmp_path / "credentials"
+    credentials.write_text(
+        "[alice]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    role = stack["OperatorsRoleArn"]
+    base = ("--stack", "Drexfy-local", "--profile", "alice", "--role-arn", role)
+
+    (code, rows), calls = calls_by(
+        role, lambda: drexfy_ops(*base, "--mfa-code", "123456", "purchases")
+    )
+    assert code == 0 and isinstance(rows, list) and calls
+
+    code, answer = drexfy_ops(*base, "purchases")  # no terminal to ask for the code on
+    assert code == 2 and answer["error"] == f"give --mfa-code: the current code of {MFA_DEVICE}"
+
+
+def test_mfa_options_go_with_role_arn(aws: LocalAws, stack: dict[str, str]) -> None:
+    code, answer = drexfy_ops("--stack", "Drexfy-local", *WITH_MFA, "purchases")
+    assert code == 2 and "--role-arn" in answer["error"]
+    code, answer = drexfy_ops(
+        "--stack", "Drexfy-local", "--role-arn", stack["OperatorsRoleArn"], "--mfa-code",
+        "123456", "purchases",
+    )  # fmt: skip
+    assert code == 2 and "--mfa-serial" in answer["error"]

@@ -1,12 +1,14 @@
 """What a local platform in server mode holds, for the secrets scan: read through the AWS APIs
-while it runs (tables, executions, notifications; the investors' seeds, decrypted as the signer
-does) and from its moto snapshot once `down` has saved it (KMS keys, the bus's archive)."""
+while it runs (tables, executions, notifications; the investors' seeds, decrypted by the
+break-glass procedure of docs/operations.md, since no one but the signer may otherwise) and from
+its moto snapshot once `down` has saved it (KMS keys, the bus's archive)."""
 
 from __future__ import annotations
 
 import json
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from xrpl.constants import CryptoAlgorithm
 from xrpl.wallet import Wallet
 
 from local.aws.access import ADMINISTRATOR_ACCESS_KEY
+from local.aws.deployer import ACCOUNT_ID
 from local.aws.snapshot import Snapshot
 
 SEED_PURPOSE = "drexfy-investor-seed"  # lambdas.custody.wallet_generator's, which binds tables
@@ -47,18 +50,42 @@ def investor_seeds(apis: PlatformApis) -> dict[str, str]:
     """Each investor's seed, decrypted under its encryption context; checked against the
     wallet's address, so a wrong decryption cannot pass for a seed."""
     kms, seeds = apis.client("kms"), {}
-    for item in items(apis, apis.environment["WALLETS_TABLE"]):
-        investor_id, address = item["investor_id"]["S"], item["address"]["S"]
-        context = {"purpose": SEED_PURPOSE, "investor_id": investor_id, "address": address}
-        plaintext = kms.decrypt(
-            CiphertextBlob=item["encrypted_seed"]["B"],
-            KeyId=item["key_id"]["S"],
-            EncryptionContext=context,
-        )["Plaintext"]
-        seed = plaintext.decode()
-        assert Wallet.from_seed(seed, algorithm=CryptoAlgorithm.ED25519).address == address
-        seeds[investor_id] = seed
+    with break_glass(apis, apis.environment["INVESTOR_SEED_KEY_ID"], "kms:Decrypt"):
+        for item in items(apis, apis.environment["WALLETS_TABLE"]):
+            investor_id, address = item["investor_id"]["S"], item["address"]["S"]
+            context = {"purpose": SEED_PURPOSE, "investor_id": investor_id, "address": address}
+            plaintext = kms.decrypt(
+                CiphertextBlob=item["encrypted_seed"]["B"],
+                KeyId=item["key_id"]["S"],
+                EncryptionContext=context,
+            )["Plaintext"]
+            seed = plaintext.decode()
+            assert Wallet.from_seed(seed, algorithm=CryptoAlgorithm.ED25519).address == address
+            seeds[investor_id] = seed
     return seeds
+
+
+@contextmanager
+def break_glass(apis: PlatformApis, key_id: str, action: str) -> Iterator[None]:
+    """docs/operations.md's break-glass: one statement added to the key policy for the block,
+    then the key policy as it was (the account may change key policies, not use the keys)."""
+    kms = apis.client("kms")
+    kept = kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
+    opened = json.loads(kept)
+    opened["Statement"].append(
+        {
+            "Sid": "BreakGlassForTheSecretsScan",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
+            "Action": action,
+            "Resource": "*",
+        }
+    )
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(opened))
+    try:
+        yield
+    finally:
+        kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=kept)
 
 
 @dataclass

@@ -11,16 +11,27 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
 
-from domain.webhooks import FRESHNESS_SECONDS, KYC_EVENTS, MAX_BODY_BYTES, PAYMENT_EVENTS, sign
+from domain.purchase import MAX_PURCHASE_AMOUNT
+from domain.webhooks import (
+    FRESHNESS_SECONDS,
+    KEPT_PREFIX_BYTES,
+    KYC_EVENTS,
+    MAX_BODY_BYTES,
+    PAYMENT_EVENTS,
+    sign,
+)
 from tests.reliability.http_client import send
 from tests.reliability.tally import Tally
 
 PROVIDERS = ("payments", "kyc")
 DYNAMODB_ITEM_LIMIT = 400 * 1024
+REFUSED_ITEM_LIMIT = 16 * 1024  # a refused request's record: its first 2 KiB, never all of it
+CATALOGUE = ("SME-2027-A", "SME-2028-B")  # catalogue/instruments.json, bootstrapped
 PROBLEMS = ("server_errors", "lost", "unexplained", "misjudged")
 
 IDENTIFIER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
@@ -43,8 +54,11 @@ NOT_A_STRING = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), s
 
 
 def _amounts() -> st.SearchStrategy[str]:
-    cents = st.integers(1, 10**12).map(lambda c: f"{c // 100}.{c % 100:02d}")
-    return cents | st.integers(1, 10**6).map(str)
+    """Mostly within the per-purchase maximum; over it sometimes (refused at the door)."""
+    most = int(MAX_PURCHASE_AMOUNT * 100)
+    within = st.integers(1, most).map(lambda c: f"{c // 100}.{c % 100:02d}")
+    over = st.integers(most + 1, 10**12).map(lambda c: f"{c // 100}.{c % 100:02d}")
+    return st.one_of(within, within, st.integers(1, int(MAX_PURCHASE_AMOUNT)).map(str), over)
 
 
 def _valid_payment() -> st.SearchStrategy[dict[str, Any]]:
@@ -53,7 +67,9 @@ def _valid_payment() -> st.SearchStrategy[dict[str, Any]]:
             "event": st.sampled_from(sorted(PAYMENT_EVENTS)),
             "payment_id": IDENTIFIER,
             "investor_id": IDENTIFIER,
-            "instrument_id": st.sampled_from(["SME-2027-A", "SME-2028-B"]) | IDENTIFIER,
+            "instrument_id": st.one_of(
+                st.sampled_from(CATALOGUE), st.sampled_from(CATALOGUE), IDENTIFIER
+            ),  # unknown ones are refused at the door
             "units": st.integers(1, 10**9 - 1),
             "amount": _amounts(),
             "currency": st.just("EUR"),
@@ -234,12 +250,35 @@ class WebhookCase:
             return 413
         if self.signing != "good":
             return 401
+        if self.body.valid and self.provider == "payments" and not _sold_here(self.body.raw):
+            return 422  # unknown_instrument or over_purchase_maximum
         return 202 if self.body.valid else None
 
     def describe(self) -> str:
         size = len(self.body.raw)
         return (f"{self.provider} {self.signing} valid={self.body.valid} "
                 f"type={self.content_type} body={self.body.raw[:80]!r}…({size} B)")  # fmt: skip
+
+
+def _sold_here(raw: bytes) -> bool:
+    """A valid payment the platform may take: an instrument of the catalogue, and an amount
+    within the per-purchase maximum."""
+    payment = json.loads(raw)
+    return payment["instrument_id"] in CATALOGUE and Decimal(payment["amount"]) <= (
+        MAX_PURCHASE_AMOUNT
+    )
+
+
+def announced_payment(case: WebhookCase) -> tuple[Any, ...] | None:
+    """(payment id, investor, instrument, units, amount, currency) of a valid payment, as its
+    announcement compares them; None for any other request."""
+    if case.provider != "payments" or not case.body.valid:
+        return None
+    payment = json.loads(case.body.raw)
+    fields = ("payment_id", "investor_id", "instrument_id", "units", "amount", "currency")
+    values = [payment[name] for name in fields]
+    values[4] = Decimal(values[4])
+    return tuple(values)
 
 
 def webhook_cases() -> st.SearchStrategy[WebhookCase]:
@@ -352,6 +391,8 @@ def judge(
         tally.problem("unexplained", what)
     if status != expected and not (expected is None and status in (400, 422)):
         tally.problem("misjudged", f"expected {expected}: {what}")
+    elif expected == 422:
+        tally.count("refused_at_the_door")  # a valid payment for what is not sold here
     problem = kept_problem(request_id, status, answer, case.body.raw)
     if problem is not None:
         tally.problem("lost", f"{problem}: {what}")
@@ -382,8 +423,13 @@ def kept_problem(request_id: str, status: int, answer: Any, body: bytes) -> str 
     size = item_size(kept.serialize())
     if size > DYNAMODB_ITEM_LIMIT:
         return f"a {size}-byte item: over DynamoDB's 400 KB limit, AWS would refuse to keep it"
-    received = body.decode("utf-8", errors="replace")
-    if kept.body[:1000] != received[:1000] or (len(body) < 100_000 and kept.body != received):
+    if status >= 300 and size > REFUSED_ITEM_LIMIT:
+        return f"a refused request kept in a {size}-byte item: not a bounded record"
+    if (kept.body_sha256, kept.body_size) != (hashlib.sha256(body).hexdigest(), len(body)):
+        return "kept without the body's hash and size"
+    # All of an accepted body; the first bytes of any other.
+    received = body if status < 300 else body[:KEPT_PREFIX_BYTES]
+    if kept.body != received.decode("utf-8", errors="replace"):
         return "kept with another body"
     return None
 

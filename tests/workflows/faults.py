@@ -83,6 +83,56 @@ class Faults:
 
         self.monkeypatch.setattr(PurchaseLedger, "advance", watching)
 
+    def at_boundary(self, boundary: str, action: Callable[[str], None]) -> None:
+        """Run action(purchase_id) once at a boundary of the purchase: after the deposit is
+        recorded, after the holdings are ready, after a forward step may be followed (mint,
+        transfer, deliver), or with the investor's transfer reserved but not yet signed."""
+        from lambdas import purchase_records
+        from lambdas.ledger.submission import LedgerSubmitter
+        from lambdas.purchase.settlement import DONE, PurchaseLedger
+
+        done: list[str] = []
+
+        def once(purchase_id: str) -> None:
+            if not done:
+                done.append(purchase_id)
+                self.fired.append(boundary)
+                with access.acting(None):  # the outside world acts, not the step's role
+                    action(purchase_id)
+
+        if boundary in ("mint", "transfer", "deliver"):
+            self.after_step(boundary, once)
+        elif boundary == "deposit":
+            real_open = purchase_records.open_purchase
+
+            def opened(*args: Any, **kwargs: Any) -> Any:
+                record, handling = real_open(*args, **kwargs)
+                once(record.purchase_id)
+                return record, handling
+
+            self.monkeypatch.setattr(purchase_records, "open_purchase", opened)
+        elif boundary == "holdings":
+            real_holdings = PurchaseLedger.ready_holdings
+
+            def readied(ledger: Any, purchase_id: str, checks: int) -> Any:
+                progress = real_holdings(ledger, purchase_id, checks)
+                if progress.state == DONE:
+                    once(purchase_id)
+                return progress
+
+            self.monkeypatch.setattr(PurchaseLedger, "ready_holdings", readied)
+        elif boundary == "transfer reserved":
+            real_sign = LedgerSubmitter._sign_prepared
+
+            def signing(submitter: Any, record: Any, sign: Any) -> Any:
+                if str(record.business_key).endswith("#transfer"):
+                    once(str(record.business_key).split("#")[0])
+                return real_sign(submitter, record, sign)
+
+            self.monkeypatch.setattr(LedgerSubmitter, "_sign_prepared", signing)
+        else:
+            raise ValueError(f"no boundary {boundary!r}")
+
 
 def _methods_for(step: str) -> tuple[str, ...]:
     """The PurchaseLedger methods that submit or decide the step."""

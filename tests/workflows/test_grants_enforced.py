@@ -29,7 +29,9 @@ def role_of(aws: LocalAws, function: str) -> str:
         f["FunctionName"]
         for page in aws.client("lambda").get_paginator("list_functions").paginate()
         for f in page["Functions"]
-        if any(f"{p}{function}" in f["FunctionName"] for p in ("Workflow", "Api", "local-"))
+        if any(
+            f"{p}{function}" in f["FunctionName"] for p in ("Workflow", "Api", "Signing", "local-")
+        )
     ]
     assert len(names) == 1, f"{function}: {names}"
     return str(aws.client("lambda").get_function(FunctionName=names[0])["Configuration"]["Role"])
@@ -74,6 +76,36 @@ def without_grant_of_role(aws: LocalAws, role_name: str, action: str) -> Iterato
             )
 
 
+@contextmanager
+def without_key_grant(aws: LocalAws, function: str, action: str) -> Iterator[str]:
+    """The key policies stop naming the function's role for `action` for the block (a key
+    policy that names a role is enough on its own: taking its IAM grant away changes nothing)."""
+    role_arn = role_of(aws, function)
+    kms = aws.client("kms")
+    saved = {}
+    for key in kms.list_keys()["Keys"]:
+        policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+        names_role = [s.get("Principal", {}).get("AWS") == role_arn for s in policy["Statement"]]
+        kept = [
+            s
+            for s, named in zip(policy["Statement"], names_role, strict=True)
+            if not (named and action in json.dumps(s["Action"]))
+        ]
+        if len(kept) < len(policy["Statement"]):
+            saved[key["KeyId"]] = policy
+            kms.put_key_policy(
+                KeyId=key["KeyId"], PolicyName="default",
+                Policy=json.dumps({**policy, "Statement": kept}),
+            )  # fmt: skip
+    assert saved, f"no key policy names {role_arn} for {action}"
+    try:
+        with without_grant(aws, function, action) as role_name:
+            yield role_name
+    finally:
+        for key_id, policy in saved.items():
+            kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(policy))
+
+
 def denials_in(aws: LocalAws, execution: dict[str, Any]) -> str:
     history = aws.client("stepfunctions").get_execution_history(
         executionArn=execution["executionArn"], maxResults=1000
@@ -95,15 +127,17 @@ def investor_id(ledger: LocalLedger, platform: dict[str, Any]) -> str:
 @pytest.mark.parametrize(
     ("function", "action"),
     [
-        ("MintStablecoin", "kms:Sign"),  # a platform key's signature
-        ("AuthorizeTrustLine", "kms:Decrypt"),  # the investor's sealed seed
+        ("IssuerSigner", "kms:Sign"),  # a platform key's signature
+        ("MintStablecoin", "lambda:InvokeFunction"),  # asking the issuer's signer
+        ("InvestorSigner", "kms:Decrypt"),  # the investor's sealed seed
         ("RecordDeposit", "dynamodb:PutItem"),  # a table write
     ],
 )
 def test_a_purchase_step_without_its_grant_is_denied_and_nothing_is_delivered(
     aws: LocalAws, investor_id: str, function: str, action: str
 ) -> None:
-    with without_grant(aws, function, action) as role_name:
+    taken_away = without_key_grant if action.startswith("kms:") else without_grant
+    with taken_away(aws, function, action) as role_name:
         execution = run_payment(aws, payment(investor_id))
 
     output = json.loads(execution.get("output") or "{}")
@@ -138,15 +172,15 @@ def sealed_seed(investor_id: str) -> tuple[bytes, str]:
 def test_the_seed_key_decrypts_only_under_the_seed_encryption_context(
     aws: LocalAws, investor_id: str
 ) -> None:
-    """The signer's role may Decrypt only with purpose=drexfy-investor-seed: the policy's
-    condition is evaluated before KMS checks the ciphertext's own context."""
+    """The investor signer's role may Decrypt only with purpose=drexfy-investor-seed: the
+    policy's condition is evaluated before KMS checks the ciphertext's own context."""
     from lambdas.custody.wallet_generator import encryption_context
 
     blob, address = sealed_seed(investor_id)
     right = encryption_context(investor_id, address)
     wrong = {**right, "purpose": "something-else"}
     kms = aws.client("kms")
-    with access.acting(role_of(aws, "AuthorizeTrustLine")):
+    with access.acting(role_of(aws, "InvestorSigner")):
         assert kms.decrypt(CiphertextBlob=blob, EncryptionContext=right)["Plaintext"]
         with pytest.raises(ClientError) as denied:
             kms.decrypt(CiphertextBlob=blob, EncryptionContext=wrong)
@@ -215,3 +249,86 @@ def test_a_publisher_may_put_its_own_events(aws: LocalAws) -> None:
     with access.acting(role_of(aws, "FrontendApi")):
         assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
     assert finished(aws, "Onboarding", request["case_id"])
+
+
+def _denied(error: Any) -> str:
+    """The AccessDenied message of a pynamodb or boto error (pynamodb wraps the ClientError)."""
+    cause = getattr(error, "cause", error)
+    response = getattr(cause, "response", {})
+    assert response["Error"]["Code"] == "AccessDeniedException", response
+    return str(response["Error"]["Message"])
+
+
+TAMPERING = [
+    # (the role that tries, what it tries): each was possible with read-write on every table
+    ("FrontendApi", "set a unit price to 0.01"),
+    ("FrontendApi", "mark a blocked investor ACTIVE"),
+    ("FrontendApi", "delete a wallet record"),
+    ("CreateWallet", "delete a wallet record"),
+    ("RecordAmlDecision", "rewrite an audit record"),
+]
+
+
+@pytest.mark.parametrize(("function", "attempt"), TAMPERING)
+def test_a_role_changes_only_the_tables_it_writes(
+    aws: LocalAws, investor_id: str, function: str, attempt: str
+) -> None:
+    from pynamodb.exceptions import PynamoDBException
+
+    from lambdas.tables import AuditRecord, InstrumentRecord, InvestorRecord, WalletRecord
+
+    audit_record = next(AuditRecord.query(investor_id, limit=1))
+    tries = {
+        "set a unit price to 0.01": lambda: InstrumentRecord("SME-2027-A").update(
+            actions=[InstrumentRecord.unit_price.set("0.01")]
+        ),
+        "mark a blocked investor ACTIVE": lambda: InvestorRecord(investor_id).update(
+            actions=[InvestorRecord.status.set("ACTIVE")]
+        ),
+        "delete a wallet record": lambda: WalletRecord(investor_id).delete(),
+        "rewrite an audit record": lambda: audit_record.update(
+            actions=[AuditRecord.reason.set("nothing happened")]
+        ),
+    }
+    with access.acting(role_of(aws, function)), pytest.raises(PynamoDBException) as refused:
+        tries[attempt]()
+    assert "dynamodb:" in _denied(refused.value)
+    assert WalletRecord.get(investor_id, consistent_read=True).address
+
+
+def test_nobody_deletes_a_wallet_nor_changes_the_audit_trail_not_even_the_administrator(
+    aws: LocalAws, investor_id: str
+) -> None:
+    """The tables' own policies deny it to every principal: no grant can allow it."""
+    dynamodb = aws.client("dynamodb")
+    wallets = aws.stack.function_environment["WALLETS_TABLE"]
+    audit = aws.stack.function_environment["AUDIT_TABLE"]
+    (audit_key,) = [
+        {"investor_id": i["investor_id"], "audit_id": i["audit_id"]}
+        for i in dynamodb.query(
+            TableName=audit,
+            KeyConditionExpression="investor_id = :i",
+            ExpressionAttributeValues={":i": {"S": investor_id}},
+            Limit=1,
+        )["Items"]
+    ]
+    attempts = [
+        lambda: dynamodb.delete_item(TableName=wallets, Key={"investor_id": {"S": investor_id}}),
+        lambda: dynamodb.batch_write_item(
+            RequestItems={
+                wallets: [{"DeleteRequest": {"Key": {"investor_id": {"S": investor_id}}}}]
+            }
+        ),
+        lambda: dynamodb.delete_item(TableName=audit, Key=audit_key),
+        lambda: dynamodb.update_item(
+            TableName=audit,
+            Key=audit_key,
+            UpdateExpression="SET reason = :r",
+            ExpressionAttributeValues={":r": {"S": "nothing happened"}},
+        ),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ClientError) as refused:
+            attempt()
+        assert "with an explicit deny" in _denied(refused.value)
+    assert dynamodb.get_item(TableName=wallets, Key={"investor_id": {"S": investor_id}})["Item"]

@@ -470,6 +470,83 @@ def test_an_aml_block_in_the_middle_stops_the_purchase(
     assert "deliver" not in transactions or transactions["deliver"]["hash"] is None
 
 
+# Up to the transfer, a block undoes the purchase; from the transfer on, the delivery may already
+# be on its way (they run in parallel): the purchase then completes, and the compliance workflow
+# freezes what was delivered. Either way it is never parked.
+BEFORE_DELIVERY = ["deposit", "holdings", "mint", "transfer reserved"]
+DELIVERY_UNDER_WAY = ["transfer", "deliver"]
+
+
+@pytest.mark.handlers_in_test_process
+@pytest.mark.parametrize("boundary", BEFORE_DELIVERY + DELIVERY_UNDER_WAY)
+def test_an_investor_blocked_at_any_step_boundary_is_never_parked(
+    aws: LocalAws,
+    platform: dict[str, Any],
+    investor: dict[str, str],
+    faults: Faults,
+    boundary: str,
+) -> None:
+    """No compensation needs the blocked investor's signature: a transfer reserved but not
+    yet signed is given up (its Sequence given back), not parked waiting for a signature the
+    investor signer refuses."""
+    from domain.investor import InvestorStatus
+    from lambdas import investor_records
+
+    def flag(_: str) -> None:
+        investor_records.set_status(investor["investor_id"], InvestorStatus.BLOCKED, "AML flag")
+
+    faults.at_boundary(boundary, flag)
+    books = Books(platform, investor)
+    detail = payment(investor["investor_id"])
+
+    execution = run_payment(aws, detail)
+
+    record = purchase_record(detail)
+    assert faults.fired == [boundary]
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    assert "Park for operator" not in distinct_states(aws, execution["executionArn"])
+    if boundary in BEFORE_DELIVERY or record.status == PurchaseStatus.REFUNDED:
+        assert record.status == PurchaseStatus.REFUNDED, record.parked_reason
+        assert books.change() == {}, "nothing left on the ledger or reserved"
+    else:
+        assert record.status == PurchaseStatus.DELIVERED
+        assert books.change()["investor_units"] == 2
+
+
+@pytest.mark.handlers_in_test_process
+def test_a_sequence_given_back_by_a_blocked_investor_is_used_once_they_are_cleared(
+    aws: LocalAws, platform: dict[str, Any], investor: dict[str, str]
+) -> None:
+    """The wallet does not stall on the Sequence its refused transfer left unused."""
+    from domain.investor import InvestorStatus
+    from lambdas import investor_records
+    from lambdas.tables import AccountSequenceRecord
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        faults = Faults(monkeypatch)
+        faults.at_boundary(
+            "transfer reserved",
+            lambda _: investor_records.set_status(
+                investor["investor_id"], InvestorStatus.BLOCKED, "AML flag"
+            ),
+        )
+        refunded = purchase_record(_settled_payment(aws, investor))
+    given_back = AccountSequenceRecord.get(investor["address"], consistent_read=True).released
+    assert refunded.status == PurchaseStatus.REFUNDED and given_back
+    investor_records.set_status(investor["investor_id"], InvestorStatus.ACTIVE, "AML cleared")
+
+    delivered = purchase_record(_settled_payment(aws, investor))
+
+    assert delivered.status == PurchaseStatus.DELIVERED
+    assert not AccountSequenceRecord.get(investor["address"], consistent_read=True).released
+
+
+def _settled_payment(aws: LocalAws, investor: dict[str, str]) -> dict[str, Any]:
+    detail = payment(investor["investor_id"])
+    run_payment(aws, detail)
+    return detail
+
+
 # --- parking and redrive --------------------------------------------------------------------------
 
 
