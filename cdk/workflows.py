@@ -183,6 +183,7 @@ COMPLIANCE = WorkflowSpec(
         TaskFunction(
             "ReinstateInvestor",
             "lambdas.compliance.steps.reinstate_investor",
+            reads=("wallets",),  # where onboarding stood: a clearance gives back no more
             # The freeze's records, brought up to the validated ledger they are already in.
             writes=("investors", "submissions"),
             appends=("audit",),

@@ -104,8 +104,14 @@ def kyc_verdict(
     return KycVerdict(InvestorStatus.REJECTED, True, True, "KYC rejected")
 
 
-def status_when_cleared(kyc_approved: bool | None) -> InvestorStatus:
-    """The status an AML block gives way to: REJECTED if KYC's decision on record is a
-    rejection, otherwise ACTIVE (investors registered before KYC decisions were recorded
-    have none)."""
-    return InvestorStatus.REJECTED if kyc_approved is False else InvestorStatus.ACTIVE
+def status_when_cleared(kyc_approved: bool | None, has_wallet: bool) -> InvestorStatus:
+    """The status an AML block gives way to. REJECTED if KYC's decision on record is a
+    rejection. Without a wallet, where onboarding stood: KYC_APPROVED (a wallet request resumes
+    it) or, with no KYC decision at all, PENDING: an investor first known through an AML flag
+    gets nothing from its clearance. With a wallet, ACTIVE (investors an operator registered
+    before KYC decisions were recorded have a wallet and no decision)."""
+    if kyc_approved is False:
+        return InvestorStatus.REJECTED
+    if not has_wallet:
+        return InvestorStatus.KYC_APPROVED if kyc_approved else InvestorStatus.PENDING
+    return InvestorStatus.ACTIVE

@@ -119,7 +119,7 @@ def audit(
         case_id=case_id,
         transactions=transactions or {},
         at=now,
-    ).save()
+    ).save(condition=AuditRecord.audit_id.does_not_exist())  # appended, never written over
 
 
 # --- KYC -----------------------------------------------------------------------------------
@@ -321,7 +321,7 @@ def reinstate(investor_id: str, case_id: str, transactions: dict[str, Any]) -> I
         ]
         if record.status != InvestorStatus.BLOCKED or standing.blocked or not follows:
             return record
-        status = status_when_cleared(record.kyc_approved)
+        status = status_when_cleared(record.kyc_approved, find_wallet(investor_id) is not None)
         reason = f"AML cleared (case {case_id})"
         changes = [InvestorRecord.status.set(status.value), InvestorRecord.reason.set(reason)]
         written = _write(investor_id, record, changes)

@@ -80,9 +80,18 @@ def test_while_blocked_a_kyc_decision_is_recorded_but_gets_no_wallet() -> None:
 
 
 def test_a_block_gives_way_to_what_kyc_decided() -> None:
-    assert status_when_cleared(kyc_approved=False) == InvestorStatus.REJECTED
-    assert status_when_cleared(kyc_approved=True) == InvestorStatus.ACTIVE
-    assert status_when_cleared(kyc_approved=None) == InvestorStatus.ACTIVE, "registered before"
+    for has_wallet in (True, False):
+        assert status_when_cleared(False, has_wallet) == InvestorStatus.REJECTED
+    assert status_when_cleared(True, has_wallet=True) == InvestorStatus.ACTIVE
+    assert status_when_cleared(None, has_wallet=True) == InvestorStatus.ACTIVE, "registered before"
+
+
+def test_a_clearance_gives_back_no_more_than_onboarding_had_reached() -> None:
+    """An investor first known through an AML flag is not ACTIVE when cleared (a wallet
+    request would then onboard them with no KYC); one blocked before the wallet resumes at
+    KYC_APPROVED."""
+    assert status_when_cleared(None, has_wallet=False) == InvestorStatus.PENDING
+    assert status_when_cleared(True, has_wallet=False) == InvestorStatus.KYC_APPROVED
 
 
 kyc_decisions = st.lists(

@@ -207,9 +207,11 @@ def test_a_replayed_clearance_does_not_lift_a_reflag_of_the_same_case(aws: Local
     from datetime import UTC, datetime, timedelta
 
     from lambdas import investor_records
+    from lambdas.custody.wallet_generator import create_investor_wallet
 
     investor_id, case = f"inv-{uuid.uuid4().hex[:10]}", "case-reflag"
     now = datetime.now(UTC)
+    create_investor_wallet(investor_id)  # ACTIVE: registered, with a wallet
     investor_records.set_status(investor_id, InvestorStatus.ACTIVE, "KYC passed (test)")
     investor_records.record_aml_decision(investor_id, True, case, now - timedelta(minutes=10), "a")
     investor_records.record_aml_decision(investor_id, False, case, now - timedelta(minutes=8), "b")
@@ -330,3 +332,34 @@ def test_a_case_flagged_again_after_its_clearance_freezes_the_ledger_again(
     assert stablecoin_line(client, address, accounts.issuer)["freeze_peer"] is True  # type: ignore[index]
     assert all(int(t["Flags"]) & LSF_MPT_LOCKED for t in mptokens(client, address))
     assert len(notifications.of("InvestorBlocked", investor_id)) == 2, "told again"
+
+
+def test_an_investor_first_known_through_an_aml_flag_gets_nothing_from_its_clearance(
+    aws: LocalAws, platform: dict[str, Any]
+) -> None:
+    """Cleared, they are PENDING, not ACTIVE: a wallet request then onboards no one without
+    a KYC approval."""
+    from lambdas import investor_records
+    from lambdas.custody.wallet_generator import find_wallet
+    from tests.investors.conftest import finished
+
+    investor_id = f"inv-{uuid.uuid4().hex[:10]}"
+    run_decision(aws, "AmlFlagged", decision(investor_id, minutes=-2))
+    run_decision(aws, "AmlCleared", decision(investor_id, minutes=-1))
+    assert investor_records.find(investor_id).status == "PENDING"  # type: ignore[union-attr]
+
+    request = decision(investor_id)
+    aws.client("events").put_events(
+        Entries=[
+            {
+                "Source": "drexfy.frontend",
+                "DetailType": "WalletRequested",
+                "EventBusName": aws.stack.output("EventBusName"),
+                "Detail": json.dumps(request),
+            }
+        ]
+    )
+    finished(aws, "Onboarding", request["case_id"])
+
+    assert find_wallet(investor_id) is None
+    assert investor_records.find(investor_id).status == "PENDING"  # type: ignore[union-attr]
