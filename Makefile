@@ -8,7 +8,7 @@ READY := $(VENV)/.ready
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: demo up down status reliability test lint typecheck pytest synth bench clean
+.PHONY: demo up down status reliability test unit lint typecheck pytest synth bench clean
 
 $(READY): requirements.txt requirements-dev.txt package.json package-lock.json pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ status: $(READY)
 
 test: lint typecheck pytest
 
+# The fast tier alone: pure tests of domain/ and other pure modules (tests/unit), seconds.
+unit: $(READY)
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+
 lint: $(READY)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -54,7 +58,7 @@ bench: $(READY)
 reliability: $(READY)
 	rm -rf .local/reliability
 	DREXFY_RELIABILITY=full $(BIN)/pytest -n 2 --dist loadfile tests/reliability; \
-	status=$$?; $(BIN)/python -m tests.reliability.report; exit $$status
+	status=$$?; DREXFY_RELIABILITY=full $(BIN)/python -m tests.reliability.report; exit $$status
 
 synth: $(READY)
 	CDK_OUTDIR=cdk.out $(BIN)/python app.py

@@ -141,9 +141,9 @@ def prepare(aws: Any, ledger: Any) -> str:
     from lambdas.custody import signers
     from lambdas.custody.platform_signer import platform_accounts
     from lambdas.ledger.submission import LedgerSubmitter
+    from local.ledger.genesis import fund
     from ops.platform_bootstrap import PlatformBootstrap
     from ops.register_investor import register_investor
-    from tests.support.ledger import fund
 
     root = Path(__file__).resolve().parents[1]
     accounts = platform_accounts()

@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from local.ledger.audit import SubmissionTally
 from local.payment_gateway import announce_as_the_webhook_would
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -76,42 +77,6 @@ class Run:
         return round(median, 2) if math.isfinite(median) else None
 
 
-class SubmissionTally:
-    """Engine results of every submission, per account, as the ledger itself answered them.
-
-    Sequence errors follow the reliability audit's rule (ledger_audit.sequence_errors): a
-    tefPAST_SEQ for a blob that itself validated is a harmless re-send, not a collision."""
-
-    def __init__(self, chain: Any) -> None:
-        self.submissions: list[tuple[str, str, str]] = []  # (hash, account, result)
-        real_submit = chain.submit
-
-        from xrpl.core.addresscodec import encode_classic_address
-
-        def submit(tx: Any, fail_hard: bool = False) -> Any:
-            outcome = real_submit(tx, fail_hard)
-            account = encode_classic_address(tx.account)
-            self.submissions.append((tx.hash.hex().upper(), account, outcome.result))
-            return outcome
-
-        chain.submit = submit
-
-    def unsuccessful(self, accounts: set[str]) -> dict[str, int]:
-        """Every preliminary result other than tesSUCCESS, for the report."""
-        theirs = (r for _, account, r in self.submissions if account in accounts)
-        return dict(Counter(r for r in theirs if r != "tesSUCCESS"))
-
-    def sequence_errors(self, accounts: set[str], rpc_url: str) -> tuple[int, int]:
-        """(collisions and order errors, re-sends of a blob that validated)."""
-        from lambdas.ledger.client import LedgerClient
-        from tests.reliability.ledger_audit import sequence_errors, validated
-
-        client = LedgerClient(rpc_url)
-        theirs = [s for s in self.submissions if s[1] in accounts]
-        errors, resends = sequence_errors(theirs, lambda tx_hash: validated(client, tx_hash))
-        return len(errors), len(resends)
-
-
 # --- the saga ---------------------------------------------------------------------------------
 
 
@@ -127,9 +92,9 @@ class Saga:
         from lambdas.custody import signers
         from lambdas.custody.platform_signer import platform_accounts
         from lambdas.ledger.submission import LedgerSubmitter
+        from local.ledger.genesis import fund
         from ops.platform_bootstrap import PlatformBootstrap
         from ops.register_investor import register_investor
-        from tests.support.ledger import fund
 
         root = Path(__file__).resolve().parents[1]
         accounts = platform_accounts()
@@ -240,7 +205,7 @@ class Baseline:
     def prepare(self) -> None:
         from xrpl.models import AccountSet, AccountSetAsfFlag, MPTokenIssuanceCreate
 
-        from tests.support.ledger import fund
+        from local.ledger.genesis import fund
 
         for wallet in (self.issuer, self.company, *self.investors):
             fund(self.ledger.rpc_url, wallet.address, 100)

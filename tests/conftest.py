@@ -1,17 +1,19 @@
-"""Shared fixtures: the embedded AWS platform, deployed once per test process."""
+"""Shared fixtures: the embedded AWS platform, deployed once per test process, and the local
+ledger. Both start only for tests that ask for them (tests/unit asks for neither), and the
+platform's modules are imported only then: the fast tier pays for neither."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from local.aws.platform import LocalAws, in_process
-from local.ledger import LocalLedger
 from tests.reliability import report
-from tests.support import grants
+
+if TYPE_CHECKING:
+    from local.aws.platform import LocalAws
+    from local.ledger import LocalLedger
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -19,6 +21,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):
         for stale in report.RESULTS_DIR.glob("*.jsonl"):
             stale.unlink()
+        from tests.support import grants
+
         grants.clear()
 
 
@@ -27,6 +31,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if cases:
         terminalreporter.write_sep("=", "reliability")
         terminalreporter.write_line(report.table(cases))
+    from tests.support import grants
+
     unused = grants.report()
     if unused:
         terminalreporter.write_sep("=", "grants no call of this run exercised")
@@ -38,6 +44,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def ledger() -> Iterator[LocalLedger]:
     """The project's local XRPL ledger, standalone: ledgers close when a test says so. It serves
     the chain on two JSON-RPC ports, as two servers of one network."""
+    from local.ledger import LocalLedger
+
     with LocalLedger(close_interval_ms=0) as running:
         yield running
 
@@ -48,14 +56,24 @@ def aws(ledger: LocalLedger) -> Iterator[LocalAws]:
 
     The Lambdas' XRPL_URLS are both ports of the session's local ledger: every decision needs
     the two to agree."""
+    from local.aws.platform import in_process
+    from tests.support import grants
+
     with in_process({"XRPL_URLS": ",".join(ledger.rpc_urls)}, instant_workflows=True) as platform:
         yield platform
         grants.write(platform.stack)
 
 
+def _uses_the_platform(request: pytest.FixtureRequest) -> bool:
+    return "aws" in request.fixturenames or "ledger" in request.fixturenames
+
+
 @pytest.fixture(autouse=True)
 def handler_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each function in its own process, unless the test patches handler code in this one."""
+    if not _uses_the_platform(request):
+        yield
+        return
     from local.aws import lambda_runtime
 
     in_process = request.node.get_closest_marker("handlers_in_test_process") is not None
@@ -65,10 +83,14 @@ def handler_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def ledger_closes_on_waits(ledger: LocalLedger) -> Iterator[None]:
+def ledger_closes_on_waits(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each Wait state of a workflow closes one ledger, as the network would have meanwhile."""
+    if not _uses_the_platform(request):
+        yield
+        return
     from local.aws import patches
 
+    ledger = request.getfixturevalue("ledger")
     patches.WorkflowClock.on_wait = lambda: ledger.close_ledger() and None
     yield
     patches.WorkflowClock.on_wait = None
@@ -84,8 +106,8 @@ def platform(aws: LocalAws, ledger: LocalLedger) -> dict[str, Any]:
     from lambdas.ledger.client import LedgerClient
     from lambdas.ledger.submission import LedgerSubmitter
     from local.aws.deployer import PROJECT_ROOT
+    from local.ledger.genesis import accept, fund
     from ops.platform_bootstrap import PlatformBootstrap
-    from tests.support.ledger import accept, fund
 
     catalogue = load_catalogue((PROJECT_ROOT / "catalogue/instruments.json").read_text())
     accounts = platform_accounts()
@@ -114,14 +136,3 @@ def platform(aws: LocalAws, ledger: LocalLedger) -> dict[str, Any]:
         "tx_counts": (after_first, transaction_count()),
         "tickets": submitter.tickets,
     }
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
-    """Poll until predicate returns something truthy; fail with what it last returned."""
-    deadline = time.monotonic() + timeout
-    result = predicate()
-    while not result and time.monotonic() < deadline:
-        time.sleep(interval)
-        result = predicate()
-    assert result, f"condition not met within {timeout}s"
-    return result

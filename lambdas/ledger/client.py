@@ -216,6 +216,20 @@ class LedgerClient:
     def objects(self, address: str, kind: AccountObjectType) -> list[dict[str, Any]]:
         return list(self.account_objects(address, kind)["account_objects"])
 
+    def holdings(
+        self, address: str, issuer: str
+    ) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+        """(validated ledger index, the address's lines to issuer, its MPTokens), all from one
+        validated ledger: a purchase transfers stablecoin and delivers units in one ledger, so
+        reading them from two could count a purchase twice, or not at all."""
+        index = self.validated_ledger_index()
+        lines = self.request(
+            AccountLines(account=address, peer=issuer, ledger_index=index),
+            frozenset({"actNotFound"}),
+        ).get("lines", [])
+        tokens = self.account_objects(address, AccountObjectType.MPTOKEN, index)
+        return index, list(lines), list(tokens["account_objects"])
+
     def submit_blob(self, tx_blob: str) -> str:
         """Submit a signed blob as-is; return rippled's preliminary engine_result."""
         return str(self.request(SubmitOnly(tx_blob=tx_blob))["engine_result"])

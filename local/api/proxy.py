@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from local.api.routes import DEFAULT_STAGE
 
@@ -63,6 +63,15 @@ TOO_LARGE = {"message": "Request Entity Too Large"}
 TOO_MANY_REQUESTS = {"message": "Too Many Requests"}  # a route's throttling bucket is empty
 
 
+def decoded_path(raw: str) -> str:
+    """The path as HTTP API hands it to the function: percent-decoded, one segment at a time,
+    so an escaped "/" stays escaped and never makes a new segment."""
+    if "%" not in raw:
+        return raw
+    parts = raw.split("/")
+    return "/".join(decoded if "/" not in (decoded := unquote(part)) else part for part in parts)
+
+
 def build_event(
     request: HttpRequest,
     *,
@@ -82,7 +91,7 @@ def build_event(
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
-        "rawPath": request.raw_path,
+        "rawPath": decoded_path(request.raw_path),
         "rawQueryString": request.raw_query,
     }
     if cookies:
@@ -98,7 +107,7 @@ def build_event(
         "domainPrefix": domain_name.split(".", 1)[0],
         "http": {
             "method": request.method.upper(),
-            "path": request.raw_path,
+            "path": decoded_path(request.raw_path),
             "protocol": request.protocol,
             "sourceIp": request.source_ip,
             "userAgent": user_agent,

@@ -13,10 +13,10 @@ from domain.purchase import purchase_id_for
 from local.aws import patches
 from local.aws.platform import LocalAws
 from local.ledger import LocalLedger
+from local.ledger.genesis import accept
 from tests.frontend.gateway import Frontend
 from tests.support.bus import SeenEvents, watching_bus
 from tests.support.investors import onboard
-from tests.support.ledger import accept
 from tests.workflows.conftest import new_investor_id, payment, run_payment
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from local.api.proxy import decoded_path
+
 API_ID = "frontend-test"
 
 
@@ -24,7 +26,8 @@ def http_event(
     base64_body: bool = False,
 ) -> dict[str, Any]:
     """The event HTTP API (payload format 2.0) sends a Lambda integration. Header names arrive
-    lowercased; the path arrives decoded."""
+    lowercased; the path arrives decoded (as the local gateway decodes it too)."""
+    path = decoded_path(path)
     now = time.time()
     request_id = uuid.uuid4().hex
     if isinstance(body, bytes) or (base64_body and body is not None):

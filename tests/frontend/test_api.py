@@ -13,10 +13,10 @@ import pytest
 
 from domain.purchase import PurchaseStatus
 from local.aws.platform import LocalAws
-from tests.conftest import wait_for
 from tests.frontend.conftest import registered_investor
 from tests.frontend.gateway import Frontend, http_event, invoke
 from tests.support.books import stablecoin_balance, units_held
+from tests.support.waiting import wait_for
 
 SENIOR = "SME-2027-A"
 SECURED_ROUTES = [
@@ -392,7 +392,7 @@ def test_malformed_ids_are_refused_with_the_rule(
 
 
 def test_an_id_sent_percent_encoded_is_the_same_id(frontend: Frontend) -> None:
-    answer = frontend.get("/investors/inv%3A404")  # as a gateway that does not decode sends it
+    answer = frontend.get("/investors/inv%3A404")  # the gateway decodes it, as HTTP API does
 
     assert answer.status == 404
     assert answer.problem == ("unknown_investor", "no investor inv:404")
@@ -586,9 +586,9 @@ def test_a_defect_is_a_500_in_the_same_shape(
 def test_an_answer_that_fails_its_own_model_is_ours_not_the_callers(aws: LocalAws) -> None:
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-    from lambdas.frontend import api
+    from lambdas.frontend import faults
 
-    answer = api._invalid(
+    answer = faults.invalid(
         RequestValidationError([{"loc": ("response", "status"), "type": "enum", "msg": "x"}])
     )
 

@@ -334,7 +334,7 @@ def test_an_accepted_webhook_stays_accepted_when_its_record_fails(
 
 def test_a_kyc_webhook_onboards_the_investor(aws: LocalAws, platform: dict[str, Any]) -> None:
     from lambdas import investor_records
-    from tests.conftest import wait_for
+    from tests.support.waiting import wait_for
 
     investor_id = f"inv-{uuid.uuid4().hex[:8]}"
     body = json.dumps(

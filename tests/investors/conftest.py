@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from local.aws.platform import LocalAws
-from tests.conftest import wait_for
 from tests.support.bus import SeenEvents, watching_bus
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")

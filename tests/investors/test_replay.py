@@ -9,9 +9,9 @@ import uuid
 from typing import Any
 
 from local.aws.platform import LocalAws
-from tests.conftest import wait_for
 from tests.investors.conftest import decision, operator_decision, run_decision
 from tests.support.bus import replay_archive
+from tests.support.waiting import wait_for
 from tests.workflows.conftest import payment, run_payment
 
 WORKFLOWS = ("Purchase", "Onboarding", "Compliance")

@@ -27,8 +27,8 @@ from lambdas.ledger.quorum import (
 )
 from local.aws.platform import LocalAws
 from local.ledger import LocalLedger
+from local.ledger.genesis import accept, fund
 from local.ledger.lies import EXTRA_BALANCE
-from tests.support.ledger import accept, fund
 
 Signer = Callable[[dict[str, Any]], Any]
 

@@ -13,7 +13,7 @@ from xrpl.wallet import Wallet
 from domain.errors import TransientFault
 from local.aws.platform import LocalAws
 from local.ledger import LocalLedger
-from tests.support.ledger import accept, fund
+from local.ledger.genesis import accept, fund
 
 
 @pytest.fixture(scope="module")

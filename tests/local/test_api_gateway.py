@@ -168,7 +168,7 @@ def test_the_event_has_the_payload_format_2_shape(
     event = reply.json()
     assert event["version"] == "2.0"
     assert event["routeKey"] == "GET /items/{item_id}"
-    assert event["rawPath"] == "/items/a%20b"
+    assert event["rawPath"] == "/items/a b", "decoded, as HTTP API hands it over"
     assert event["rawQueryString"] == "x=1&x=2&empty=&q=%C3%A9"
     assert event["cookies"] == ["session=abc", "theme=dark"]
     assert event["headers"]["x-custom"] == "One,Two"
@@ -182,7 +182,7 @@ def test_the_event_has_the_payload_format_2_shape(
     context = event["requestContext"]
     assert context["http"] == {
         "method": "GET",
-        "path": "/items/a%20b",
+        "path": "/items/a b",
         "protocol": "HTTP/1.1",
         "sourceIp": "127.0.0.1",
         "userAgent": "tests/1.0",

@@ -13,8 +13,8 @@ import pytest
 
 from local.control import LocalPlatform
 from local.demo import Demo
-from tests.conftest import wait_for
 from tests.support.local_platform import platform_in
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture

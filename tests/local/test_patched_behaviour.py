@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from local.aws import lambda_runtime, patches
 from local.aws.platform import LocalAws
-from tests.conftest import wait_for
+from tests.support.waiting import wait_for
 
 EVENT = {
     "id": "e-1",

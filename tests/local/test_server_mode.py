@@ -12,7 +12,7 @@ import pytest
 
 from domain.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from local.processes import start_module
-from tests.conftest import wait_for
+from tests.support.waiting import wait_for
 
 
 def test_the_server_runs_the_workflow_and_stops_cleanly(tmp_path: Path) -> None:

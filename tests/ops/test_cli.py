@@ -12,9 +12,9 @@ import pytest
 
 from domain.purchase import purchase_id_for
 from local.aws.platform import LocalAws
-from tests.conftest import wait_for
 from tests.investors.conftest import decision, run_decision
 from tests.support.books import stablecoin_outstanding
+from tests.support.waiting import wait_for
 from tests.workflows.conftest import payment, run_payment
 from tests.workflows.faults import Faults
 

@@ -29,8 +29,8 @@ from local.aws import access
 from local.aws.platform import LocalAws
 from local.aws.stack_record import record_stack
 from ops.stack import LAMBDA_ENVIRONMENT_OUTPUTS, session_name
-from tests.conftest import wait_for
 from tests.investors.conftest import decision, run_decision
+from tests.support.waiting import wait_for
 from tests.workflows.conftest import payment, run_payment
 
 

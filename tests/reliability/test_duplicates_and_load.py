@@ -23,13 +23,12 @@ from domain.purchase import PurchaseStatus, purchase_id_for
 from lambdas.ledger.client import LedgerClient
 from local.aws import patches
 from local.aws.platform import LocalAws
-from local.ledger import LocalLedger
+from local.ledger import LocalLedger, audit
 from local.payment_gateway import announce_as_the_webhook_would
-from tests.conftest import wait_for
-from tests.reliability import ledger_audit as audit
 from tests.reliability.report import record, scale
 from tests.support.bus import replay_archive
 from tests.support.investors import onboard
+from tests.support.waiting import wait_for
 from tests.workflows.conftest import new_investor_id, payment
 
 # Handlers run in this process: the audit logs the Lambdas' ledger submits (wrapped here).

@@ -23,7 +23,6 @@ import pytest
 from domain.purchase import PurchaseStatus, purchase_id_for
 from local.aws.platform import LocalAws
 from local.ledger import LocalLedger
-from tests.conftest import wait_for
 from tests.investors.conftest import decision, run_decision
 from tests.reliability import faults_matrix_support as support
 from tests.reliability.faults_matrix_support import KINDS, HandlerFaults, tasks
@@ -37,6 +36,7 @@ from tests.support.books import (
 )
 from tests.support.bus import SeenEvents, watching_bus
 from tests.support.investors import onboard
+from tests.support.waiting import wait_for
 from tests.workflows.conftest import new_investor_id, payment, run_payment
 
 # Handlers run in this process: faults are injected into handler code (HandlerFaults, LedgerClient).

@@ -15,9 +15,9 @@ from xrpl.models.transactions import Payment
 from xrpl.transaction import autofill_and_sign
 from xrpl.wallet import Wallet
 
-from bench.purchase_latency import SubmissionTally
 from local.ledger import GENESIS_SEED, LocalLedger
-from tests.support.ledger import accept, fund
+from local.ledger.audit import SubmissionTally
+from local.ledger.genesis import accept, fund
 
 
 def _signed(client: JsonRpcClient, wallet: Wallet, sequence: int, drops: int) -> str:

@@ -4,7 +4,7 @@ activation XRP from genesis, and ACTIVE standing."""
 from __future__ import annotations
 
 from local.ledger import LocalLedger
-from tests.support.ledger import fund
+from local.ledger.genesis import fund
 
 
 def onboard(ledger: LocalLedger, investor_id: str, xrp: int = 40) -> str:

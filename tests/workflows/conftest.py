@@ -9,7 +9,7 @@ from typing import Any
 
 from local.aws.platform import LocalAws
 from local.payment_gateway import announce_as_the_webhook_would
-from tests.conftest import wait_for
+from tests.support.waiting import wait_for
 
 _investor_numbers = itertools.count(1)
 

@@ -22,7 +22,6 @@ from hypothesis.stateful import (
 from domain.purchase import PurchaseStatus, purchase_id_for
 from local.aws.platform import LocalAws
 from local.ledger import LocalLedger
-from tests.conftest import wait_for
 from tests.support.books import (
     stablecoin_balance,
     stablecoin_outstanding,
@@ -30,6 +29,7 @@ from tests.support.books import (
     units_outstanding,
 )
 from tests.support.investors import onboard
+from tests.support.waiting import wait_for
 from tests.workflows.conftest import (
     distinct_states,
     executions_for,

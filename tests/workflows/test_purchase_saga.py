@@ -17,7 +17,6 @@ import pytest
 from domain.purchase import PurchaseStatus, purchase_id_for
 from local.aws.platform import LocalAws
 from local.ledger import LocalLedger
-from tests.conftest import wait_for
 from tests.support.books import (
     stablecoin_balance,
     stablecoin_outstanding,
@@ -26,6 +25,7 @@ from tests.support.books import (
 )
 from tests.support.bus import SeenEvents, watching_bus
 from tests.support.investors import onboard
+from tests.support.waiting import wait_for
 from tests.workflows.conftest import (
     distinct_states,
     executions_for,

@@ -1,4 +1,5 @@
-"""Driving the local ledger from tests: funding accounts from genesis, closing ledgers."""
+"""Driving the local ledger by hand: funding accounts from genesis, closing ledgers. For tests,
+benchmarks and the demo; nothing here works against a real network."""
 
 from __future__ import annotations
 
@@ -31,5 +32,6 @@ def fund(url: str, address: str, xrp: Decimal | int = 1000) -> None:
         account=genesis.address, destination=address, amount=xrp_to_drops(Decimal(xrp))
     )
     result = submit(autofill_and_sign(payment, client, genesis), client).result
-    assert result["engine_result"] == "tesSUCCESS", result
+    if result["engine_result"] != "tesSUCCESS":
+        raise RuntimeError(f"funding {address} from genesis: {result}")
     accept(url)

@@ -34,7 +34,7 @@ DEAL = Settlement("p-1", "inv-1", INVESTOR, ISSUANCE, 3, Decimal("300.00"), ACCO
 LIMIT = PurchaseLimit("p-1", Decimal("300.00"), 3, ISSUANCE)
 ENVELOPE = {"Fee": "12", "Sequence": 7, "LastLedgerSequence": 99}
 CATALOGUE = load_catalogue(
-    (Path(__file__).parents[2] / "catalogue" / "instruments.json").read_text()
+    (Path(__file__).parents[3] / "catalogue" / "instruments.json").read_text()
 )
 
 

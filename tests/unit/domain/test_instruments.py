@@ -10,7 +10,7 @@ from domain.instruments import (
     load_catalogue,
 )
 
-CATALOGUE_TEXT = (Path(__file__).parents[2] / "catalogue/instruments.json").read_text()
+CATALOGUE_TEXT = (Path(__file__).parents[3] / "catalogue/instruments.json").read_text()
 
 
 def entries() -> list[dict[str, object]]:

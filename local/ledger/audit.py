@@ -199,3 +199,36 @@ def sequence_errors(
         elif code in SPENT_RESULTS:
             resends.append(entry)
     return errors, resends
+
+
+class SubmissionTally:
+    """Engine results of every submission, per account, as the ledger itself answered them.
+
+    Sequence errors follow `sequence_errors` above: a tefPAST_SEQ for a blob that itself
+    validated is a harmless re-send, not a collision."""
+
+    def __init__(self, chain: Any) -> None:
+        self.submissions: list[tuple[str, str, str]] = []  # (hash, account, result)
+        real_submit = chain.submit
+
+        from xrpl.core.addresscodec import encode_classic_address
+
+        def submit(tx: Any, fail_hard: bool = False) -> Any:
+            outcome = real_submit(tx, fail_hard)
+            account = encode_classic_address(tx.account)
+            self.submissions.append((tx.hash.hex().upper(), account, outcome.result))
+            return outcome
+
+        chain.submit = submit
+
+    def unsuccessful(self, accounts: set[str]) -> dict[str, int]:
+        """Every preliminary result other than tesSUCCESS, for the report."""
+        theirs = (r for _, account, r in self.submissions if account in accounts)
+        return dict(Counter(r for r in theirs if r != "tesSUCCESS"))
+
+    def sequence_errors(self, accounts: set[str], rpc_url: str) -> tuple[int, int]:
+        """(collisions and order errors, re-sends of a blob that validated)."""
+        client = LedgerClient(rpc_url)
+        theirs = [s for s in self.submissions if s[1] in accounts]
+        errors, resends = sequence_errors(theirs, lambda tx_hash: validated(client, tx_hash))
+        return len(errors), len(resends)

@@ -1,0 +1,158 @@
+"""What the frontend API answers, as its OpenAPI document describes it: the response models,
+the refusal every 4xx carries, and the answers each route declares."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel, Field
+
+from domain import portfolio
+from domain.investor import InvestorStatus
+from domain.portfolio import WalletRequestOutcome
+from domain.purchase import PurchaseStatus
+
+JSON = content_types.APPLICATION_JSON
+BEARER = "bearer"
+SECURED: list[dict[str, list[str]]] = [{BEARER: []}]
+
+Amount = Annotated[str, Field(pattern=portfolio.AMOUNT_PATTERN, examples=["200.00"])]
+InvestorId = Annotated[
+    str,
+    Path(pattern=portfolio.IDENTIFIER_PATTERN, description="The investor's id at the platform"),
+]
+PurchaseId = Annotated[
+    str,
+    Path(pattern=portfolio.IDENTIFIER_PATTERN, description="The purchase's id (purchase-...)"),
+]
+
+
+class Problem(BaseModel):
+    """Every refusal: a stable code to branch on, and a sentence to show."""
+
+    error: str = Field(examples=["unknown_investor"])
+    reason: str = Field(examples=["no investor inv-42"])
+
+
+class Investor(BaseModel):
+    investor_id: str
+    status: InvestorStatus
+    wallet_address: str | None = Field(description="The custodial wallet, once made")
+    reason: str | None = Field(
+        description="Why the status last changed; never an AML decision's reason (tipping-off)"
+    )
+
+
+class InstrumentHolding(BaseModel):
+    instrument_id: str
+    name: str
+    issuance_id: str = Field(description="The instrument's MPT issuance on the ledger")
+    units: int = Field(ge=0, description="Units the investor's wallet holds")
+    unit_price: Amount
+    value: Amount = Field(description="units x unit_price")
+    currency: str
+
+
+class PortfolioTotals(BaseModel):
+    currency: str
+    stablecoin: Amount
+    instruments: Amount
+    total: Amount
+
+
+class InvestorPortfolio(BaseModel):
+    """Holdings as one validated ledger shows them, valued at catalogue prices."""
+
+    investor_id: str
+    status: InvestorStatus
+    wallet_address: str
+    ledger_index: int = Field(description="The validated ledger every holding was read from")
+    stablecoin_issuer: str
+    stablecoin_balance: Amount
+    holdings: list[InstrumentHolding]
+    totals: PortfolioTotals
+
+
+class CatalogueInstrument(BaseModel):
+    instrument_id: str
+    name: str
+    issuance_id: str
+    unit_price: Amount
+    currency: str
+    tranche_units: int
+    units_available: int
+    units_reserved: int
+    units_sold: int
+    status: str = Field(examples=["OPEN"])
+
+
+class Catalogue(BaseModel):
+    instruments: list[CatalogueInstrument]
+
+
+class LedgerTransaction(BaseModel):
+    hash: str | None = None
+    ledger_index: int | None = None
+    result: str | None = Field(default=None, examples=["tesSUCCESS"])
+    explorer_url: str | None = Field(default=None, description="The transaction on the explorer")
+
+
+class Purchase(BaseModel):
+    purchase_id: str
+    payment_id: str
+    investor_id: str
+    instrument_id: str
+    units: int
+    amount: str = Field(description="As the payment was recorded", examples=["200.00"])
+    currency: str
+    status: PurchaseStatus
+    reason: str | None = Field(description="Why it was undone, if it was")
+    parked_reason: str | None = Field(
+        default=None, description="Always null here: why an operator must act is for operators"
+    )
+    transactions: dict[str, LedgerTransaction] = Field(description="Each step's transaction")
+
+
+class WalletRequest(BaseModel):
+    investor_id: str
+    status: WalletRequestOutcome
+    wallet_address: str | None = Field(default=None, description="Set when already ACTIVE")
+
+
+class Refusal(Exception):
+    """A request the API answers with a 4xx and its reason."""
+
+    def __init__(self, status: HTTPStatus, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.code, self.reason = status, code, reason
+
+
+def problem(code: str, description: str) -> OpenAPIResponse:
+    """A refusal as the OpenAPI document describes it: its code, when, and the Problem body."""
+    return {"description": f"{code}: {description}", "content": {JSON: {"model": Problem}}}
+
+
+REFUSALS: dict[int, OpenAPIResponse] = {
+    401: problem("unauthorized", "No bearer token, or not the frontend's"),
+    422: problem("invalid_request", "A malformed id or request"),
+    500: problem("internal", "A defect on the platform's side (logged)"),
+    503: {
+        **problem("unavailable", "DynamoDB, the ledger or the bus did not answer: retry"),
+        "headers": {"Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}},
+    },
+}
+UNKNOWN_INVESTOR = {404: problem("unknown_investor", "No such investor")}
+
+
+def answers(
+    ok: Mapping[int, str], *more: Mapping[int, OpenAPIResponse]
+) -> dict[int, OpenAPIResponse]:
+    declared: dict[int, OpenAPIResponse] = {code: {"description": t} for code, t in ok.items()}
+    for extra in (*more, REFUSALS):
+        declared.update(extra)
+    return declared
