@@ -28,6 +28,14 @@ INVESTOR_LINE_LIMIT = "1000000000"
 LSF_MPT_AUTHORIZED = 0x00000002
 
 
+class StepState(StrEnum):
+    """What a ledger step answers its workflow (the ASL's Choice states read these values)."""
+
+    PENDING = "PENDING"  # not decided yet: wait, then ask again
+    ACCEPTED = "ACCEPTED"  # in the open ledger, not yet validated: successors may follow it
+    DONE = "DONE"  # decided by the validated ledger
+
+
 class Step(StrEnum):
     MINT = "mint"
     TRANSFER = "transfer"

@@ -18,6 +18,7 @@ from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts
 from domain.settlement import (
     HoldingsTransaction,
     LedgerStepFailed,
+    StepState,
     check_still_validating,
     holdings_transactions,
     key_subject,
@@ -29,7 +30,7 @@ from lambdas.custody.wallet_generator import find_wallet
 from lambdas.ledger.submission import LedgerSubmitter, Signer, Status
 from lambdas.tables import SubmissionRecord
 
-PENDING, DONE = "PENDING", "DONE"
+PENDING, DONE = StepState.PENDING, StepState.DONE
 
 
 class InvestorLedger:

@@ -23,6 +23,7 @@ from domain.settlement import (
     LedgerStepFailed,
     Settlement,
     Step,
+    StepState,
     accepted_into_open_ledger,
     check_still_validating,
     holdings_transactions,
@@ -38,8 +39,7 @@ from lambdas.ledger.reservation import PoolEmpty
 from lambdas.ledger.submission import LedgerSubmitter, Signer, Status
 from lambdas.tables import PurchaseRecord, SubmissionRecord
 
-PENDING, DONE = "PENDING", "DONE"
-ACCEPTED = "ACCEPTED"  # in the open ledger, not yet validated: successors may follow it
+PENDING, ACCEPTED, DONE = StepState.PENDING, StepState.ACCEPTED, StepState.DONE
 
 
 class InvestorBlocked(BusinessRuleViolation):
