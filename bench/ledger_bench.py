@@ -34,16 +34,16 @@ from xrpl.models import (
 from xrpl.transaction import sign
 from xrpl.wallet import Wallet
 
-from local.ledger import GENESIS_SEED, LocalLedger
-from local.ledger.chain import Chain
-from local.ledger.tx import check_signature, parse
+from local.ledger_server import GENESIS_SEED, LocalLedger
+from local.ledger_server.chain import Chain
+from local.ledger_server.tx import check_signature, parse
 
 SENDERS = 20
 LLS_MARGIN = 1000
 
 
 def _seq(chain: Chain, address: str) -> int:
-    from local.ledger import keylets
+    from local.ledger_server import keylets
 
     sle = chain.read_open(keylets.account(bytes(decode_classic_address(address))))
     assert sle is not None

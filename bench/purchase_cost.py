@@ -112,7 +112,7 @@ def main() -> int:
 
     from local.aws import patches
     from local.aws.platform import in_process
-    from local.ledger import LocalLedger
+    from local.ledger_server import LocalLedger
 
     with (
         LocalLedger(close_interval_ms=0) as ledger,
@@ -140,8 +140,8 @@ def prepare(aws: Any, ledger: Any) -> str:
     from domain.instruments import load_catalogue
     from lambdas.custody import signers
     from lambdas.custody.platform_signer import platform_accounts
-    from lambdas.ledger.submission import LedgerSubmitter
-    from local.ledger.genesis import fund
+    from lambdas.ledger_adapter.submission import LedgerSubmitter
+    from local.ledger_server.genesis import fund
     from ops.platform_bootstrap import PlatformBootstrap
     from ops.register_investor import register_investor
 

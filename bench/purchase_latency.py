@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from local.ledger.audit import SubmissionTally
+from local.ledger_server.audit import SubmissionTally
 from local.payment_gateway import announce_as_the_webhook_would
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -91,8 +91,8 @@ class Saga:
         from domain.instruments import load_catalogue
         from lambdas.custody import signers
         from lambdas.custody.platform_signer import platform_accounts
-        from lambdas.ledger.submission import LedgerSubmitter
-        from local.ledger.genesis import fund
+        from lambdas.ledger_adapter.submission import LedgerSubmitter
+        from local.ledger_server.genesis import fund
         from ops.platform_bootstrap import PlatformBootstrap
         from ops.register_investor import register_investor
 
@@ -151,27 +151,27 @@ class Saga:
         self, payment_ids: set[str], timeout: float = 1800
     ) -> dict[str, tuple[str, datetime, dict[str, Any]]]:
         """(status, execution stop time, output) of each payment's purchase, once all ended."""
-        from lambdas.tables import PurchaseRecord
+        from lambdas.records import purchases
 
         sfn = self.aws.client("stepfunctions")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             ended = {
                 r.payment_id: r
-                for r in PurchaseRecord.scan()
+                for r in purchases.every()
                 if r.payment_id in payment_ids and r.status in ("DELIVERED", "REFUNDED")
             }
             if len(ended) == len(payment_ids):
                 break
             time.sleep(0.5)
-        outcomes = {}
+        outcomes: dict[str, tuple[str, datetime, dict[str, Any]]] = {}
         for payment_id, record in ended.items():
             execution = sfn.describe_execution(executionArn=record.execution_arn)
             while execution["status"] == "RUNNING":  # Announce delivery is still going
                 time.sleep(0.2)
                 execution = sfn.describe_execution(executionArn=record.execution_arn)
             output = json.loads(execution.get("output") or "{}")
-            outcomes[payment_id] = (record.status, execution["stopDate"], output)
+            outcomes[payment_id] = (record.status.value, execution["stopDate"], output)
         return outcomes
 
 
@@ -205,7 +205,7 @@ class Baseline:
     def prepare(self) -> None:
         from xrpl.models import AccountSet, AccountSetAsfFlag, MPTokenIssuanceCreate
 
-        from local.ledger.genesis import fund
+        from local.ledger_server.genesis import fund
 
         for wallet in (self.issuer, self.company, *self.investors):
             fund(self.ledger.rpc_url, wallet.address, 100)
@@ -319,7 +319,7 @@ class SamplingProfile:
     """Samples every thread's stack; a busy sample is charged to the innermost known layer."""
 
     LAYERS = (
-        ("ledger", ("/local/ledger/", "/xrpl/core/", "/ecpy/", "/coincurve/")),
+        ("ledger", ("/local/ledger_server/", "/xrpl/core/", "/ecpy/", "/coincurve/")),
         ("Lambdas (handlers, domain, adapters)", ("/lambdas/", "/domain/", "/pynamodb/")),
         ("AWS emulation (moto, botocore, werkzeug)",
          ("/moto/", "/botocore/", "/boto3/", "/werkzeug/", "/jsonata", "/responses/")),
@@ -398,7 +398,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from local.aws.platform import in_process
-    from local.ledger import LocalLedger
+    from local.ledger_server import LocalLedger
 
     with (
         LocalLedger(close_interval_ms=args.close_ms) as ledger,

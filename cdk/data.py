@@ -48,7 +48,7 @@ class PlatformTables(Construct):
         # The sealed seeds: nobody deletes a wallet record, whatever their grants.
         self.wallets = self._table("Wallets", "investor_id", forbidden=_DELETES)
         self.submissions = self._table("Submissions", "business_key")
-        # An AML case's transactions by investor (domain.settlement.key_subject), not a scan.
+        # An AML case's transactions by investor (domain.business_keys.subject_of), not a scan.
         self.submissions.add_global_secondary_index(
             index_name="by-subject",
             partition_key=dynamodb.Attribute(name="subject", type=dynamodb.AttributeType.STRING),
@@ -62,7 +62,7 @@ class PlatformTables(Construct):
             "Audit", "investor_id", sort_key="audit_id", sort_type="S",
             forbidden=(*_DELETES, "dynamodb:UpdateItem"),
         )  # fmt: skip
-        # Raw requests (AML reasons, payments): expired by TTL (lambdas/ingress/records.py).
+        # Raw requests (AML reasons, payments): expired by TTL (lambdas/records/webhooks.py).
         self.webhooks = self._table("Webhooks", "request_id", ttl="expires_at")
         self.signatures = self._table("Signatures", "signature", ttl="expires_at")
         self.notifications = self._table("Notifications", "notification_id")

@@ -19,7 +19,7 @@ UNANSWERED_PERIODS = 3  # a ledger server silent this many 5-minute periods in a
 
 
 def ledger_metric(name: str) -> cloudwatch.Metric:
-    """Counted by lambdas/ledger/quorum.py each time a decision could not be taken."""
+    """Counted by lambdas/ledger_adapter/quorum.py each time a decision could not be taken."""
     return cloudwatch.Metric(
         namespace="Drexfy",
         metric_name=name,

@@ -85,7 +85,7 @@ PURCHASE = WorkflowSpec(
         ),
         # Undoing first settles the forward steps it reverses: an investor's transaction on a
         # Sequence is still sent, so the wallet does not stall, unless the investor signer
-        # refuses (blocked); then its Sequence is given back (lambdas/ledger/submission.py).
+        # refuses (blocked); then its Sequence is given back (lambdas/ledger_adapter/submission.py).
         _ledger_step("TakeBackInstrument", "take_back_instrument", "company"),
         _ledger_step("RedeemStablecoin", "redeem_stablecoin", "company", "investor"),
         _ledger_step("ClawBackStablecoin", "claw_back_stablecoin", "issuer", "investor"),

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from domain import business_keys
 from domain.events import OPERATORS_SOURCE
-from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts
-from domain.settlement import HoldingsTransaction
+from domain.investor import InvestorStatus
+from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts, SignerRole
+from domain.settlement import LedgerTransaction
 
 TF_SET_FREEZE = 0x00100000
 TF_CLEAR_FREEZE = 0x00200000
@@ -46,18 +48,6 @@ def decision_time_refused(decided_at: datetime, now: datetime) -> str | None:
             f"({now.isoformat()}): a decision cannot come from the future"
         )
     return None
-
-
-def case_keys(investor_id: str, case_id: str) -> str:
-    """The business-key prefix of every ledger transaction an AML case caused."""
-    return f"aml#{investor_id}#{case_id}#"
-
-
-def decision_keys(investor_id: str, case_id: str, decided_at: datetime) -> str:
-    """The business-key prefix of one decision's freeze or unfreeze: per decision, not per
-    case, so a case flagged again after its clearance freezes the ledger again."""
-    stamp = decided_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    return f"{case_keys(investor_id, case_id)}{stamp}"
 
 
 def decided_by_operator(source: str | None) -> bool:
@@ -169,14 +159,14 @@ def freeze_transactions(
     mptokens: Iterable[Mapping[str, Any]],
     *,
     freeze: bool,
-) -> list[HoldingsTransaction]:
+) -> list[LedgerTransaction]:
     """What is still to do, read from the validated ledger, to freeze (or unfreeze) them."""
-    needed: list[HoldingsTransaction] = []
+    needed: list[LedgerTransaction] = []
     if stablecoin_line is not None and bool(stablecoin_line.get("freeze_peer")) != freeze:
         needed.append(
-            HoldingsTransaction(
-                f"{prefix}#{'freeze' if freeze else 'unfreeze'}-line",
-                "issuer",
+            LedgerTransaction(
+                business_keys.under(prefix, "freeze-line" if freeze else "unfreeze-line"),
+                SignerRole.ISSUER,
                 {
                     "TransactionType": "TrustSet",
                     "Account": accounts.issuer,
@@ -195,9 +185,9 @@ def freeze_transactions(
             continue
         issuance = str(token["MPTokenIssuanceID"])
         needed.append(
-            HoldingsTransaction(
-                f"{prefix}#{'lock' if freeze else 'unlock'}#{issuance}",
-                "company",
+            LedgerTransaction(
+                business_keys.under(prefix, f"{'lock' if freeze else 'unlock'}#{issuance}"),
+                SignerRole.COMPANY,
                 {
                     "TransactionType": "MPTokenIssuanceSet",
                     "Account": accounts.company,
@@ -208,3 +198,39 @@ def freeze_transactions(
             )
         )
     return needed
+
+
+def status_after_decision(
+    known: bool, verdict: AmlVerdict, decision: AmlDecision, reason: str
+) -> tuple[InvestorStatus, str | None] | None:
+    """The status (and its reason) an AML decision writes; None to leave it as it is. A flag
+    carried out blocks at once; a clearance only records itself (the investor is reinstated
+    once the ledger freeze is lifted); an investor first known through a clearance is PENDING,
+    kept in order for when they sign up."""
+    if verdict.carried_out and decision.flagged:
+        who = "Operator block" if decision.by_operator else "AML flag"
+        return InvestorStatus.BLOCKED, f"{who} (case {decision.case_id}): {reason}"
+    if not known:
+        return InvestorStatus.PENDING, None
+    return None
+
+
+def clearance_to_reinstate(
+    status: InvestorStatus, standing: AmlStanding, case_id: str
+) -> AmlDecision | None:
+    """The clearance of this case that lifts a block, if the standing still follows it: not if
+    a later flag, or an operator's block, came in meanwhile."""
+    if status != InvestorStatus.BLOCKED or standing.blocked:
+        return None
+    follows = [
+        d
+        for d in (standing.latest, standing.operators_latest)
+        if d is not None and d.case_id == case_id and not d.flagged
+    ]
+    return follows[0] if follows else None
+
+
+def workflow_carries_out(known: bool, verdict: AmlVerdict, decision: AmlDecision) -> bool:
+    """Whether the workflow freezes (or unfreezes) the ledger for this decision: a clearance of
+    an investor the platform does not know has nothing to lift."""
+    return verdict.carried_out and (known or decision.flagged)

@@ -24,3 +24,8 @@ class PaymentNotAnnounced(BusinessRuleViolation):
 
 class NeedsOperator(Exception):
     """A compensation could not finish: the purchase is parked until an operator redrives it."""
+
+
+class MalformedTaskInput(BusinessRuleViolation):
+    """A task's input is not what its workflow sends (a field missing or of the wrong kind): a
+    bug in a state machine or a hand-started execution, named here rather than deep inside."""

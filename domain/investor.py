@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class InvestorStatus(StrEnum):
@@ -40,6 +42,33 @@ def notification_reason(kind: str, reason: str | None) -> str | None:
     """The reason a frontend notification may carry: none for an AML block or clearance, whose
     reason is AML's (tipping-off); a KYC outcome's or a wallet's, as it is."""
     return reason_shown_to_investor(reason, screened_by_aml=kind in AML_NOTIFICATIONS)
+
+
+ONCE_PER_INVESTOR = frozenset({"WalletReady"})  # a wallet is ready once, whichever case asked
+SHARED_FIELDS = ("status", "wallet_address")
+
+
+def notification_id(kind: str, investor_id: str, case_id: str, occurrence: str | None) -> str:
+    """What makes a notification one: once per decision (a case flagged again after its
+    clearance is told again), or once per investor for what happens once."""
+    if kind in ONCE_PER_INVESTOR:
+        return f"{kind}#{investor_id}"
+    return f"{kind}#{investor_id}#{occurrence or case_id}"
+
+
+def notification_payload(
+    kind: str, investor_id: str, case_id: str, detail: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What the frontend is told: who, which case, the standing, and the reason it may show."""
+    payload = {
+        "investor_id": investor_id,
+        "case_id": case_id,
+        **{k: detail[k] for k in SHARED_FIELDS if detail.get(k) is not None},
+    }
+    reason = notification_reason(kind, detail.get("reason"))
+    if reason is not None:
+        payload["reason"] = reason
+    return payload
 
 
 @dataclass(frozen=True)
@@ -115,3 +144,37 @@ def status_when_cleared(kyc_approved: bool | None, has_wallet: bool) -> Investor
     if not has_wallet:
         return InvestorStatus.KYC_APPROVED if kyc_approved else InvestorStatus.PENDING
     return InvestorStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class Investor:
+    """An investor as the platform keeps them (lambdas/records/investors.py)."""
+
+    investor_id: str
+    status: InvestorStatus
+    reason: str | None = None
+    kyc_approved: bool | None = None  # KYC's decision on record; None: none recorded
+    screened_by_aml: bool = False  # an AML decision is on record
+
+
+def wallet_refusal(investor_id: str, status: InvestorStatus | None) -> str | None:
+    """Why the frontend's own wallet request cannot start onboarding; None if it can (only on
+    a KYC approval on record)."""
+    if status == InvestorStatus.BLOCKED:
+        return f"investor {investor_id} is BLOCKED: no wallet"
+    if status not in (InvestorStatus.KYC_APPROVED, InvestorStatus.ACTIVE):
+        return f"investor {investor_id} has no KYC approval on record"
+    return None
+
+
+def kyc_approval_stands(status: InvestorStatus | None, kyc_approved: bool | None) -> bool:
+    """Before a wallet is made or funded: a later rejection may have been recorded since
+    onboarding began, or the investor may be unknown."""
+    withdrawn = (None, InvestorStatus.PENDING, InvestorStatus.REJECTED)
+    return kyc_approved is not False and status not in withdrawn
+
+
+def activates(status: InvestorStatus) -> bool:
+    """ACTIVE once the wallet is ready, only from KYC_APPROVED: an AML flag or a rejection
+    that arrived meanwhile stands."""
+    return status == InvestorStatus.KYC_APPROVED

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from domain.errors import PaymentNotAnnounced, PaymentRejected
+from domain.errors import BusinessRuleViolation, PaymentNotAnnounced, PaymentRejected
 from domain.investor import InvestorStanding, InvestorStatus
 from domain.money import SUPPORTED_CURRENCIES, parse_amount
 
@@ -46,6 +48,7 @@ class InstrumentOffer:
     unit_price: Decimal
     currency: str
     units_available: int
+    issuance_id: str | None = None  # the instrument's MPT issuance on the ledger
 
 
 @dataclass(frozen=True)
@@ -79,30 +82,7 @@ class Payment:
         return purchase_id_for(self.payment_id)
 
 
-@dataclass(frozen=True)
-class AnnouncedPayment:
-    """A payment as the authenticated gateway webhook announced it (kept by the webhook only)."""
-
-    payment_id: str
-    investor_id: str
-    instrument_id: str
-    units: int
-    amount: Decimal
-    currency: str
-
-
-def announced_as(payment: Payment) -> AnnouncedPayment:
-    return AnnouncedPayment(
-        payment.payment_id,
-        payment.investor_id,
-        payment.instrument_id,
-        payment.units,
-        payment.amount,
-        payment.currency,
-    )
-
-
-def payment_as_announced(detail: dict[str, Any], announced: AnnouncedPayment | None) -> Payment:
+def payment_as_announced(detail: dict[str, Any], announced: Payment | None) -> Payment:
     """The event's payment, if the gateway's authenticated webhook announced exactly it; else
     PaymentNotAnnounced. A bus event alone (forged, or edited on the way) never moves money, and
     is never refunded either: no money came."""
@@ -182,6 +162,97 @@ def handling_for(
     if owner_execution != execution and not redrive:
         return Handling.DUPLICATE
     return Handling.UNDO if compensating else Handling.SETTLE
+
+
+class PurchaseUndoing(BusinessRuleViolation):
+    """The purchase is being undone: it cannot be completed, nor go forward."""
+
+
+class PurchaseDelivered(BusinessRuleViolation):
+    """The purchase was delivered: it is never undone by the saga, nor refunded."""
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """A purchase as the platform keeps it (lambdas/records/purchases.py), with the rules of
+    how its status may change."""
+
+    purchase_id: str
+    payment_id: str
+    investor_id: str
+    instrument_id: str
+    units: int
+    amount: str  # as paid, a decimal string ("" for a payment that never became a purchase)
+    currency: str
+    status: PurchaseStatus
+    reason: str | None = None
+    issuance_id: str | None = None
+    investor_address: str | None = None
+    execution_arn: str | None = None  # the execution settling it
+    units_held: bool = False  # units reserved on the instrument for it
+    compensating: bool = False  # once set, no step goes forward again
+    refund_requested: bool = False
+    compensation_round: int = 0  # +1 per operator redrive of the undoing
+    parked_reason: str | None = None  # why undoing stopped, for the operator
+    parked_at_redrive: int = 0  # the execution's RedriveCount when parked
+    transactions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    updated_at: datetime | None = None
+
+    def pays_for(self, payment: Payment) -> bool:
+        """Whether this purchase is the one the payment made (a conflicting event is not)."""
+        return self.payment_id == payment.payment_id and self.amount == str(payment.amount)
+
+    def status_on_takeover(self) -> PurchaseStatus:
+        """An operator's redrive: an undoing goes on undoing; a parked purchase that was going
+        forward starts again from its deposit."""
+        if self.compensating:
+            return PurchaseStatus.COMPENSATING
+        if self.status == PurchaseStatus.NEEDS_OPERATOR:
+            return PurchaseStatus.DEPOSIT_RECORDED
+        return self.status
+
+    def redriven_since_parked(self, redrive_count: int) -> bool:
+        """A parked purchase whose execution an operator redrove since it was parked: it goes
+        back to undoing (Park for operator runs again on a redrive)."""
+        return (
+            self.status == PurchaseStatus.NEEDS_OPERATOR and redrive_count > self.parked_at_redrive
+        )
+
+    def check_may_undo(self, reason: str) -> None:
+        if self.status == PurchaseStatus.DELIVERED:
+            raise PurchaseDelivered(f"{self.purchase_id} was delivered; not undoing it ({reason})")
+
+    def check_may_refund(self) -> None:
+        if self.status == PurchaseStatus.DELIVERED:
+            raise PurchaseDelivered(
+                f"purchase {self.purchase_id} was delivered; it cannot be refunded"
+            )
+
+    def check_may_go_forward(self) -> None:
+        if self.compensating:
+            raise PurchaseUndoing(f"{self.purchase_id} is being undone")
+
+    def check_may_complete(self) -> None:
+        """Completion turns reserved units into sold ones: only while they are still held and
+        nothing began to undo the purchase."""
+        if self.compensating or not self.units_held:
+            raise PurchaseUndoing(f"purchase {self.purchase_id} is being undone: {self.reason}")
+
+    def summary(self) -> dict[str, Any]:
+        """What an execution's output and an operator show: the purchase in one object."""
+        return {
+            "purchase_id": self.purchase_id,
+            "payment_id": self.payment_id,
+            "investor_id": self.investor_id,
+            "instrument_id": self.instrument_id,
+            "units": self.units,
+            "amount": self.amount,
+            "currency": self.currency,
+            "status": self.status.value,
+            "reason": self.reason,
+            **({"parked_reason": self.parked_reason} if self.parked_reason else {}),
+            "transactions": {step: dict(details) for step, details in self.transactions.items()},
+        }
 
 
 def purchase_id_for(payment_id: str) -> str:

@@ -19,8 +19,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from domain import business_keys
+from domain.business_keys import BusinessKey
 from domain.errors import BusinessRuleViolation
-from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts
+from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts, SignerRole
 
 MAX_VALIDATION_CHECKS = 150  # a step not validated after this many checks: the ledger is stuck
 TF_SETF_AUTH = 0x00010000
@@ -93,16 +95,21 @@ class Settlement:
     amount: Decimal
     accounts: PlatformAccounts
 
-    def business_key(self, step: Step) -> str:
-        return f"{self.purchase_id}#{step.value}"
+    def business_key(self, step: Step, round_: int = 0) -> BusinessKey:
+        return business_keys.purchase_step(self.purchase_id, step.value, round_)
 
-    def signer_role(self, step: Step) -> str:
-        """Who signs: 'investor' (through the Signer) or a platform account's role."""
+    def signer_role(self, step: Step) -> SignerRole:
+        """Who signs: the investor's wallet (the transfer) or a platform account."""
         return {
-            Step.MINT: "issuer",
-            Step.CLAW_BACK: "issuer",
-            Step.TRANSFER: "investor",
-        }.get(step, "company")
+            Step.MINT: SignerRole.ISSUER,
+            Step.CLAW_BACK: SignerRole.ISSUER,
+            Step.TRANSFER: SignerRole.INVESTOR,
+        }.get(step, SignerRole.COMPANY)
+
+    def ledger_transaction(self, step: Step, round_: int = 0) -> LedgerTransaction:
+        return LedgerTransaction(
+            self.business_key(step, round_), self.signer_role(step), self.transaction(step)
+        )
 
     def transaction(self, step: Step) -> dict[str, Any]:
         builders = {
@@ -173,11 +180,11 @@ def reversal_needed(step: Step, succeeded: Mapping[Step, bool]) -> bool:
 
 
 @dataclass(frozen=True)
-class HoldingsTransaction:
-    """One transaction that readies an investor to hold the stablecoin or an instrument."""
+class LedgerTransaction:
+    """One ledger effect a step wants: under its business key, signed by its role."""
 
-    key: str
-    role: str
+    key: BusinessKey
+    role: SignerRole
     tx: dict[str, Any]
 
 
@@ -188,20 +195,19 @@ def holdings_transactions(
     accounts: PlatformAccounts,
     stablecoin_line: Mapping[str, Any] | None,
     mptoken: Mapping[str, Any] | None,
-) -> list[HoldingsTransaction]:
+) -> list[LedgerTransaction]:
     """What is still missing for the investor to receive both assets, in ledger-round order.
 
     The holder's side (trust line, MPToken) must exist before the issuer's side can authorize
     it, so a fresh investor needs two rounds; one already in place needs none. Without an
     issuance (onboarding), only the stablecoin line.
     """
-    prefix = f"investor#{investor_id}"
-    needed: list[HoldingsTransaction] = []
+    needed: list[LedgerTransaction] = []
     if stablecoin_line is None:
         needed.append(
-            HoldingsTransaction(
-                f"{prefix}#stablecoin-line",
-                "investor",
+            LedgerTransaction(
+                business_keys.investor_holding(investor_id, "stablecoin-line"),
+                SignerRole.INVESTOR,
                 {
                     "TransactionType": "TrustSet",
                     "Account": investor_address,
@@ -215,9 +221,9 @@ def holdings_transactions(
         )
     elif not stablecoin_line.get("peer_authorized"):
         needed.append(
-            HoldingsTransaction(
-                f"{prefix}#stablecoin-line-auth",
-                "issuer",
+            LedgerTransaction(
+                business_keys.investor_holding(investor_id, "stablecoin-line-auth"),
+                SignerRole.ISSUER,
                 {
                     "TransactionType": "TrustSet",
                     "Account": accounts.issuer,
@@ -234,9 +240,9 @@ def holdings_transactions(
         return needed
     if mptoken is None:
         needed.append(
-            HoldingsTransaction(
-                f"{prefix}#mptoken#{issuance_id}",
-                "investor",
+            LedgerTransaction(
+                business_keys.investor_holding(investor_id, "mptoken", issuance_id),
+                SignerRole.INVESTOR,
                 {
                     "TransactionType": "MPTokenAuthorize",
                     "Account": investor_address,
@@ -246,9 +252,9 @@ def holdings_transactions(
         )
     elif not int(mptoken.get("Flags", 0)) & LSF_MPT_AUTHORIZED:
         needed.append(
-            HoldingsTransaction(
-                f"{prefix}#mptoken-auth#{issuance_id}",
-                "company",
+            LedgerTransaction(
+                business_keys.investor_holding(investor_id, "mptoken-auth", issuance_id),
+                SignerRole.COMPANY,
                 {
                     "TransactionType": "MPTokenAuthorize",
                     "Account": accounts.company,
@@ -266,12 +272,3 @@ REVERSAL_DEPENDS_ON = {
     Step.REDEEM: (Step.TRANSFER,),
     Step.CLAW_BACK: (Step.MINT, Step.TRANSFER),
 }
-
-
-def key_subject(business_key: str) -> str:
-    """Whom a ledger transaction's business key is about, as the Submissions table's index
-    groups them: an AML case's transactions under `aml#<investor>`, anything else under its
-    first part (a purchase id, an account's ticket refill). Finding a case's transactions is
-    then a query on one investor, not a scan of every submission."""
-    head, _, rest = business_key.partition("#")
-    return f"aml#{rest.partition('#')[0]}" if head == "aml" else head

@@ -15,7 +15,7 @@ from typing import Any
 
 from domain.errors import BusinessRuleViolation
 from domain.instruments import INSTRUMENT_FLAGS
-from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts
+from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts, SignerRole
 
 TF_SET_AUTH = 0x00010000
 TF_SET_NO_RIPPLE = 0x00020000
@@ -104,7 +104,8 @@ def check_platform_transaction(
     rules = _PLATFORM_RULES.get(role)
     if rules is None:
         raise SigningRefused(f"no platform account {role!r}")
-    _check(_Signing(tx, accounts.roles()[role], accounts, issuances), rules, f"the {role}", draft)
+    account = accounts.roles()[SignerRole(role)]
+    _check(_Signing(tx, account, accounts, issuances), rules, f"the {role}", draft)
 
 
 def _check(signing: _Signing, rules: Mapping[str, Rule], signer: str, draft: bool) -> None:

@@ -85,7 +85,7 @@ class Settings:
     issuer_signer_function = _text("ISSUER_SIGNER_FUNCTION")
     company_signer_function = _text("COMPANY_SIGNER_FUNCTION")
     funding_signer_function = _text("FUNDING_SIGNER_FUNCTION")
-    # The ledger servers; a money decision needs two of them to agree (lambdas/ledger/quorum.py)
+    # The ledger servers; a money decision needs two of them to agree (ledger_adapter/quorum.py)
     xrpl_urls = _Variable("XRPL_URLS", url_list)
     activation_xrp = _Variable("ACTIVATION_XRP", Decimal)
     ledger_close_seconds = _Variable("LEDGER_CLOSE_SECONDS", int)  # paces re-checks

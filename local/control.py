@@ -25,7 +25,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from local.ledger import GENESIS_SEED
+from local.ledger_server import GENESIS_SEED
 from local.processes import PROJECT_ROOT, is_running, start_detached, stop_pid
 
 HOME = PROJECT_ROOT / ".local" / "platform"
@@ -91,7 +91,7 @@ class LocalPlatform:
             "resuming the local platform from" if resuming else "a new local platform in", self.home
         )
         ledger_pid, ledger_line = start_detached(
-            "local.ledger",
+            "local.ledger_server",
             ["--port", str(self.ports.ledger_rpc), "--ws-port", str(self.ports.ledger_ws),
              "--second-port", str(self.ports.ledger_second_rpc),
              "--close-interval-ms", str(CLOSE_INTERVAL_MS), "--data-dir", str(self.ledger_data)],

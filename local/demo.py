@@ -29,7 +29,7 @@ import boto3
 
 from domain.webhooks import sign
 from local.aws.access import ADMINISTRATOR_ACCESS_KEY
-from local.ledger import GENESIS_SEED
+from local.ledger_server import GENESIS_SEED
 from local.processes import PROJECT_ROOT, start_module
 
 
@@ -52,7 +52,7 @@ class Demo:
                 ("/webhooks/kyc", "KycWebhookSecretArn"),
             )
         }
-        from lambdas.ledger.client import LedgerClient
+        from lambdas.ledger_adapter.client import LedgerClient
 
         self.ledger = LedgerClient(ledger_url)
         self.results: list[tuple[str, bool]] = []
@@ -158,7 +158,7 @@ class Demo:
     # --- the story ------------------------------------------------------------------------------
 
     def run(self) -> None:
-        from lambdas.tables import InstrumentRecord
+        from lambdas.records import instruments
 
         print("\n== Ada and Bob pass KYC: the provider's signed webhooks onboard them")
         wallets = {}
@@ -202,9 +202,7 @@ class Demo:
         )
 
         print("\n== Summary, read back from the ledger and the records")
-        units = {
-            i.instrument_id: (i.issuance_id, int(i.units_sold)) for i in InstrumentRecord.scan()
-        }
+        units = {i.instrument_id: (i.issuance_id, i.units_sold) for i in instruments.catalogue()}
         for investor_id, address in wallets.items():
             print(f"    {investor_id} {address}: {self.holdings(address, units)}")
         time.sleep(1.5)  # the last notifications are delivered asynchronously
@@ -252,7 +250,7 @@ def main() -> int:
         state_file = Path(folder) / "aws.json"
         print("Starting the local XRPL ledger (a ledger closes every second)…")
         ledger = start_module(
-            "local.ledger", ["--port", "0", "--ws-port", "0", "--close-interval-ms", "1000"],
+            "local.ledger_server", ["--port", "0", "--ws-port", "0", "--close-interval-ms", "1000"],
             "local ledger ready",
         )  # fmt: skip
         servers = [ledger]

@@ -35,7 +35,7 @@ def wait_strategy(ledger_url: str, close_ledgers: bool) -> Callable[[], None]:
 
 def _until_validated(ledger_url: str, address: str, wait: Callable[[], None]) -> None:
     """The ledger closes at its own pace: wait until the account is in a validated ledger."""
-    from lambdas.ledger.client import LedgerClient
+    from lambdas.ledger_adapter.client import LedgerClient
 
     client = LedgerClient(ledger_url)
     for _ in range(120):
@@ -47,7 +47,7 @@ def _until_validated(ledger_url: str, address: str, wait: Callable[[], None]) ->
 
 def _fund_from_seed(ledger_url: str, seed: str, address: str, xrp: Decimal) -> bool:
     """Give the funding account its XRP from a seed (local genesis or a Testnet faucet wallet)."""
-    from lambdas.ledger.client import LedgerClient
+    from lambdas.ledger_adapter.client import LedgerClient
 
     client = LedgerClient(ledger_url)
     if client.account_root(address) is not None:
@@ -99,7 +99,7 @@ def _bootstrap(args: argparse.Namespace) -> list[str]:
     from domain.instruments import load_catalogue
     from lambdas.custody import signers
     from lambdas.custody.platform_signer import platform_accounts
-    from lambdas.ledger.submission import LedgerSubmitter
+    from lambdas.ledger_adapter.submission import LedgerSubmitter
     from ops.platform_bootstrap import PlatformBootstrap
 
     accounts = platform_accounts()

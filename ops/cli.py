@@ -155,14 +155,15 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
 def purchases(platform: Platform, args: argparse.Namespace) -> int:
     """Parked purchases first, then stuck ones (unfinished past --stuck-after), then the rest."""
     platform.configure_lambda_code("purchases")
-    from lambdas.tables import PurchaseRecord
+    from lambdas.records import purchases as purchase_records
 
     stuck_before = datetime.now(UTC) - timedelta(minutes=args.stuck_after)
     rows: list[dict[str, Any]] = []
-    for record in PurchaseRecord.scan():
+    for record in purchase_records.every():
         if args.status and record.status != args.status:
             continue
-        stuck = record.status not in FINAL and record.updated_at < stuck_before
+        updated = record.updated_at or datetime.min.replace(tzinfo=UTC)
+        stuck = record.status not in FINAL and updated < stuck_before
         rows.append(
             {
                 "purchase_id": record.purchase_id,
@@ -171,7 +172,7 @@ def purchases(platform: Platform, args: argparse.Namespace) -> int:
                 "instrument": record.instrument_id,
                 "units": int(record.units),
                 "amount": f"{record.amount} {record.currency}",
-                "updated": record.updated_at.isoformat(timespec="seconds"),
+                "updated": updated.isoformat(timespec="seconds"),
                 "reason": record.parked_reason or record.reason or "",
             }
         )
@@ -195,14 +196,14 @@ def purchases(platform: Platform, args: argparse.Namespace) -> int:
 
 def purchase(platform: Platform, args: argparse.Namespace) -> int:
     platform.configure_lambda_code("purchase")
-    from lambdas import purchase_records
+    from lambdas.records import purchases as purchase_records
     from ops.history import describe_events
 
     record = purchase_records.find(args.purchase_id)
     if record is None:
         emit(args, {"error": f"no purchase {args.purchase_id}"}, f"no purchase {args.purchase_id}")
         return 1
-    summary = purchase_records.summary(record)
+    summary = record.summary()
     history: list[str] = []
     if record.execution_arn:
         sfn = platform.client("stepfunctions")
@@ -240,7 +241,7 @@ def redrive(platform: Platform, args: argparse.Namespace) -> int:
         time.sleep(1)
         status = sfn.describe_execution(executionArn=arn)["status"]
         print(".", end="", file=sys.stderr, flush=True)
-    from lambdas import purchase_records
+    from lambdas.records import purchases as purchase_records
 
     record = purchase_records.find(args.purchase_id)
     result = {
@@ -311,9 +312,9 @@ def accounts(platform: Platform, args: argparse.Namespace) -> int:
 
     from lambdas.config import settings
     from lambdas.custody.platform_signer import platform_accounts
-    from lambdas.ledger.quorum import LedgerQuorum
-    from lambdas.ledger.sequences import TicketPool
-    from lambdas.tables import InstrumentRecord
+    from lambdas.ledger_adapter.quorum import LedgerQuorum
+    from lambdas.ledger_adapter.sequences import TicketPool
+    from lambdas.records import instruments as catalogue
 
     ledger = LedgerQuorum(settings().xrpl_urls)
     fees = ledger.fees()
@@ -345,7 +346,7 @@ def accounts(platform: Platform, args: argparse.Namespace) -> int:
             "reserved": int(r.units_reserved),
             "available": int(r.units_available),
         }
-        for r in InstrumentRecord.scan()
+        for r in catalogue.catalogue()
     ]
     data = {
         "accounts": rows,

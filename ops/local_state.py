@@ -1,6 +1,6 @@
 """Operator commands read the platform's configuration the way a Lambda does, from the
 environment; for the local platform it comes from the state file `python -m local.aws` writes.
-Call this before importing anything from lambdas (their tables bind names at import)."""
+Call this before the first call into lambdas (their configuration is read once, on first use)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ first reads the validated ledger, so a rerun neither repeats nor duplicates anyt
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,10 +17,11 @@ from typing import Any
 from xrpl.models.requests import AccountObjectType
 from xrpl.utils import xrp_to_drops
 
+from domain import business_keys
 from domain.instruments import Instrument, instrument_id_in_metadata
-from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts
-from lambdas.ledger.submission import LedgerSubmitter, Signer, Status
-from lambdas.tables import InstrumentRecord, SubmissionRecord
+from domain.platform import PLATFORM_ROLES, STABLECOIN_CURRENCY, PlatformAccounts, SignerRole
+from lambdas.ledger_adapter.submission import LedgerSubmitter, Signer, Status, Submission
+from lambdas.records import instruments
 
 LOG = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class PlatformBootstrap:
         self,
         submitter: LedgerSubmitter,
         accounts: PlatformAccounts,
-        signers: Mapping[str, Signer],
+        signers: Mapping[SignerRole, Signer],
         wait_for_next_ledger: Callable[[], None],
     ) -> None:
         self.submitter = submitter
@@ -70,12 +70,12 @@ class PlatformBootstrap:
         for instrument in catalogue:
             self._issue_instrument(instrument)
         if plan.ticket_pools:
-            for role in ("issuer", "company", "funding"):
+            for role in PLATFORM_ROLES:
                 self._fill_ticket_pool(role)
         return self.steps
 
     def _fund_platform_accounts(self, xrp: Decimal) -> None:
-        for role in ("issuer", "company"):
+        for role in (SignerRole.ISSUER, SignerRole.COMPANY):
             address = self.accounts.roles()[role]
             if self.ledger.account_root(address) is not None:
                 continue
@@ -85,7 +85,7 @@ class PlatformBootstrap:
                 "Destination": address,
                 "Amount": xrp_to_drops(xrp),
             }
-            self._apply(f"bootstrap#fund#{role}", "funding", payment)
+            self._apply(business_keys.bootstrap("fund", role), SignerRole.FUNDING, payment)
 
     def _set_issuer_flags(self) -> None:
         flags = int(self._root(self.accounts.issuer)["Flags"])
@@ -93,15 +93,16 @@ class PlatformBootstrap:
             if flags & LSF_FOR_ASF[asf]:
                 continue
             tx = {"TransactionType": "AccountSet", "Account": self.accounts.issuer, "SetFlag": asf}
-            self._apply(f"bootstrap#issuer#flag#{asf}", "issuer", tx)
+            key = business_keys.bootstrap("issuer", "flag", str(asf))
+            self._apply(key, SignerRole.ISSUER, tx)
 
     def _company_stablecoin_line(self) -> None:
         lines = self.ledger.trust_lines(self.accounts.company, self.accounts.issuer)
         line = next((x for x in lines if x["currency"] == STABLECOIN_CURRENCY), None)
         if line is None:
             self._apply(
-                "bootstrap#company#line",
-                "company",
+                business_keys.bootstrap("company", "line"),
+                SignerRole.COMPANY,
                 {
                     "TransactionType": "TrustSet",
                     "Account": self.accounts.company,
@@ -111,8 +112,8 @@ class PlatformBootstrap:
             line = {"peer_authorized": False}
         if not line.get("peer_authorized"):
             self._apply(
-                "bootstrap#company#line-auth",
-                "issuer",
+                business_keys.bootstrap("company", "line-auth"),
+                SignerRole.ISSUER,
                 {
                     "TransactionType": "TrustSet",
                     "Account": self.accounts.issuer,
@@ -125,8 +126,8 @@ class PlatformBootstrap:
         issuance_id = self._existing_issuance(instrument.instrument_id)
         if issuance_id is None:
             record = self._apply(
-                f"bootstrap#instrument#{instrument.instrument_id}",
-                "company",
+                business_keys.bootstrap("instrument", instrument.instrument_id),
+                SignerRole.COMPANY,
                 instrument.issuance_create(self.accounts.company),
             )
             issuance_id = self._issuance_id_from(record)
@@ -139,27 +140,14 @@ class PlatformBootstrap:
         return None
 
     @staticmethod
-    def _issuance_id_from(record: SubmissionRecord) -> str:
-        return str(json.loads(record.meta_json or "{}")["mpt_issuance_id"])
+    def _issuance_id_from(record: Submission) -> str:
+        return str(record.meta["mpt_issuance_id"])
 
     def _record_instrument(self, instrument: Instrument, issuance_id: str) -> None:
-        try:
-            InstrumentRecord.get(instrument.instrument_id, consistent_read=True)
-            return
-        except InstrumentRecord.DoesNotExist:
-            pass
-        InstrumentRecord(
-            instrument.instrument_id,
-            issuance_id=issuance_id,
-            name=instrument.name,
-            unit_price=str(instrument.unit_price),
-            currency=instrument.currency,
-            tranche_units=instrument.tranche_units,
-            units_available=instrument.tranche_units,
-        ).save(condition=InstrumentRecord.instrument_id.does_not_exist())
-        self.steps.append(f"catalogue: {instrument.instrument_id} -> {issuance_id}")
+        if instruments.list_once(instrument, issuance_id):
+            self.steps.append(f"catalogue: {instrument.instrument_id} -> {issuance_id}")
 
-    def _fill_ticket_pool(self, role: str) -> None:
+    def _fill_ticket_pool(self, role: SignerRole) -> None:
         address = self.accounts.roles()[role]
         while True:
             refill = self.submitter.top_up_tickets(address, self.signers[role])
@@ -171,7 +159,7 @@ class PlatformBootstrap:
                 self.steps.append(f"tickets: {role} refill {refill.business_key}")
                 self.wait()
 
-    def _apply(self, key: str, role: str, tx: dict[str, Any]) -> SubmissionRecord:
+    def _apply(self, key: str, role: SignerRole, tx: dict[str, Any]) -> Submission:
         """Submit under a fixed business key and wait until the validated ledger decides."""
         sign = self.signers[role]
         record = self.submitter.submit(key, tx, sign, use_ticket=False)

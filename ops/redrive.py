@@ -19,7 +19,7 @@ class NotRedrivable(RuntimeError):
 
 def redrive_purchase(sfn: Any, purchase_id: str, *, native: bool) -> str:
     """Redrive the purchase's execution; returns the ARN of the execution that now runs it."""
-    from lambdas.purchase_records import find
+    from lambdas.records.purchases import find
 
     record = find(purchase_id)
     if record is None or not record.execution_arn:

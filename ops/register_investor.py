@@ -23,17 +23,18 @@ def register_investor(investor_id: str, wait: Callable[[], None]) -> str:
     """The investor ACTIVE with a funded wallet; returns its address."""
     from xrpl.utils import xrp_to_drops
 
+    from domain import business_keys
     from domain.investor import InvestorStatus
-    from lambdas import investor_records
     from lambdas.config import settings
     from lambdas.custody import signers
     from lambdas.custody.platform_signer import platform_accounts
     from lambdas.custody.wallet_generator import create_investor_wallet
-    from lambdas.ledger.submission import LedgerSubmitter, Status
+    from lambdas.ledger_adapter.submission import LedgerSubmitter, Status
+    from lambdas.records import investors as investor_records
 
     wallet = create_investor_wallet(investor_id)
     submitter = LedgerSubmitter.for_ledger(settings().xrpl_urls)
-    key = f"investor#{investor_id}#activation"
+    key = business_keys.activation(investor_id)
     activation = {
         "TransactionType": "Payment",
         "Account": platform_accounts().funding,

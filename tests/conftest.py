@@ -13,7 +13,7 @@ from tests.reliability import report
 
 if TYPE_CHECKING:
     from local.aws.platform import LocalAws
-    from local.ledger import LocalLedger
+    from local.ledger_server import LocalLedger
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -44,7 +44,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def ledger() -> Iterator[LocalLedger]:
     """The project's local XRPL ledger, standalone: ledgers close when a test says so. It serves
     the chain on two JSON-RPC ports, as two servers of one network."""
-    from local.ledger import LocalLedger
+    from local.ledger_server import LocalLedger
 
     with LocalLedger(close_interval_ms=0) as running:
         yield running
@@ -103,10 +103,10 @@ def platform(aws: LocalAws, ledger: LocalLedger) -> dict[str, Any]:
     from domain.instruments import load_catalogue
     from lambdas.custody import signers
     from lambdas.custody.platform_signer import platform_accounts
-    from lambdas.ledger.client import LedgerClient
-    from lambdas.ledger.submission import LedgerSubmitter
+    from lambdas.ledger_adapter.client import LedgerClient
+    from lambdas.ledger_adapter.submission import LedgerSubmitter
     from local.aws.deployer import PROJECT_ROOT
-    from local.ledger.genesis import accept, fund
+    from local.ledger_server.genesis import accept, fund
     from ops.platform_bootstrap import PlatformBootstrap
 
     catalogue = load_catalogue((PROJECT_ROOT / "catalogue/instruments.json").read_text())

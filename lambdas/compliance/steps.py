@@ -12,82 +12,103 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from domain.compliance import case_keys, decided_by_operator, decision_keys, decision_time
+from domain import business_keys
+from domain.compliance import decided_by_operator, decision_time
+from domain.errors import MalformedTaskInput
 from domain.purchase import identifier
-from lambdas import investor_records
-from lambdas.investor_records import InvestorNotEligible
+from domain.settlement import StepState
+from lambdas.records import investors
+from lambdas.records.investors import InvestorNotEligible
+from lambdas.tasks import (
+    Decision,
+    DecisionRecorded,
+    InvestorAnswer,
+    InvestorStep,
+    answer,
+    parse,
+)
 
 logger = Logger(service="compliance")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def record_aml_decision(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    decision = event.get("decision") or {}
+    task = parse(Decision, event)
     try:
-        investor_id = identifier("investor_id", decision.get("investor_id"))
-        case_id = identifier("case_id", decision.get("case_id"))
-        decided_at = decision_time(decision.get("occurred_at"))
+        investor_id = identifier("investor_id", task.decision.get("investor_id"))
+        case_id = identifier("case_id", task.decision.get("case_id"))
+        decided_at = decision_time(task.decision.get("occurred_at"))
     except ValueError as error:
         raise InvestorNotEligible(f"malformed AML decision: {error}") from None
-    flagged = event.get("detail_type") == "AmlFlagged"
-    by_operator = decided_by_operator(event.get("source"))
+    flagged = task.detail_type == "AmlFlagged"
+    by_operator = decided_by_operator(task.source)
     logger.append_keys(
         investor_id=investor_id, case_id=case_id, flagged=flagged, by_operator=by_operator
     )
-    reason = str(decision.get("reason") or ("flagged" if flagged else "cleared"))
-    applies = investor_records.record_aml_decision(
+    reason = str(task.decision.get("reason") or ("flagged" if flagged else "cleared"))
+    applies = investors.record_aml_decision(
         investor_id, flagged, case_id, decided_at, reason, by_operator=by_operator
     )
-    record = investor_records.find(investor_id)
     logger.info("AML decision recorded", extra={"applies": applies})
-    return {
-        "investor_id": investor_id,
-        "case_id": case_id,
-        "decision": decision_keys(investor_id, case_id, decided_at),  # its ledger keys' prefix
-        "detail_type": event.get("detail_type"),
-        "applies": applies,
-        "status": record.status if record else None,
-        "reason": reason,
-    }
+    keys = business_keys.aml_decision(investor_id, case_id, decided_at)
+    status = investors.status_of(investor_id)
+    recorded = DecisionRecorded(
+        investor_id, case_id, task.detail_type, applies, status, reason, decision=keys
+    )
+    return answer(recorded)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def freeze_holdings(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _set_freeze(event, freeze=True)
+    return _set_freeze(parse(InvestorStep, event), freeze=True)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def unfreeze_holdings(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _set_freeze(event, freeze=False)
+    return _set_freeze(parse(InvestorStep, event), freeze=False)
 
 
-def _set_freeze(event: dict[str, Any], freeze: bool) -> dict[str, Any]:
-    from lambdas.investor_ledger import DONE, investor_ledger  # xrpl-py, ~200 ms: only where used
+def _set_freeze(task: InvestorStep, freeze: bool) -> dict[str, Any]:
+    from lambdas.ledger_services.investors import investor_holdings  # xrpl-py, ~200 ms
 
-    investor_id, case_id, decision = event["investor_id"], event["case_id"], event["decision"]
-    ledger = investor_ledger()
-    progress = ledger.set_freeze(investor_id, decision, freeze, int(event.get("checks", 0)))
-    progress.update(case_id=case_id, decision=decision)
-    if progress["state"] == DONE and freeze:
-        transactions = ledger.transactions_of(decision)
-        investor_records.audit(
-            investor_id, "ledger freeze in place", "compliance", "AML flag", case_id, transactions
+    decision = _decision_keys(task)
+    holdings = investor_holdings()
+    progress = holdings.set_freeze(task.investor_id, decision, freeze, task.checks)
+    output = {**progress.as_output(), "case_id": task.case_id, "decision": decision}
+    if progress.state == StepState.DONE and freeze:
+        transactions = holdings.validated_under(decision)
+        investors.audit(
+            task.investor_id,
+            "ledger freeze in place",
+            "compliance",
+            "AML flag",
+            task.case_id,
+            transactions,
         )
-        progress["transactions"] = transactions
-    return progress
+        output["transactions"] = transactions
+    return output
 
 
 @logger.inject_lambda_context(clear_state=True)
 def reinstate_investor(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from lambdas.investor_ledger import investor_ledger  # xrpl-py, ~200 ms: only where used
+    from lambdas.ledger_services.investors import investor_holdings  # xrpl-py, ~200 ms
 
-    investor_id, case_id = event["investor_id"], event["case_id"]
-    transactions = investor_ledger().transactions_of(case_keys(investor_id, case_id))
-    record = investor_records.reinstate(investor_id, case_id, transactions)
-    return {
-        "investor_id": investor_id,
-        "case_id": case_id,
-        "decision": event.get("decision"),
-        "status": record.status,
-        "transactions": transactions,
-    }
+    task = parse(InvestorStep, event)
+    case = business_keys.aml_case(task.investor_id, task.case_id)
+    transactions = investor_holdings().validated_under(case)
+    investor = investors.reinstate(task.investor_id, task.case_id, transactions)
+    return answer(
+        InvestorAnswer(
+            task.investor_id,
+            task.case_id,
+            investor.status,
+            decision=task.decision,
+            transactions=transactions,
+        )
+    )
+
+
+def _decision_keys(task: InvestorStep) -> str:
+    if task.decision is None:
+        raise MalformedTaskInput("InvestorStep: decision is missing (a freeze names its decision)")
+    return task.decision

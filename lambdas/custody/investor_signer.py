@@ -21,8 +21,8 @@ from lambdas.aws_clients import kms, transient_faults
 from lambdas.custody.platform_signer import platform_accounts
 from lambdas.custody.signed_transaction import SignedTransaction, sign_with
 from lambdas.custody.signers import CustodyIntegrityError, NoWallet, signed_as_answer
-from lambdas.custody.wallet_generator import encryption_context, find_wallet
-from lambdas.tables import InvestorRecord, PurchaseRecord
+from lambdas.custody.wallet_generator import encryption_context
+from lambdas.records import investors, purchases, wallets
 
 logger = Logger(service="custody")
 
@@ -43,7 +43,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 def sign_for_investor(
     investor_id: str, tx: Mapping[str, Any], purchase: PurchaseLimit | None
 ) -> SignedTransaction:
-    record = find_wallet(investor_id)
+    record = wallets.find(investor_id)
     if record is None:
         raise NoWallet(f"investor {investor_id} has no wallet")
     _refuse_unless_in_good_standing(investor_id)
@@ -63,10 +63,9 @@ def sign_for_investor(
 def _refuse_unless_in_good_standing(investor_id: str) -> None:
     """No record, or a BLOCKED (AML) or REJECTED investor: the wallet signs nothing. Defence in
     depth beside the ledger freeze, so no flow can move their assets."""
-    try:
-        standing = InvestorRecord.get(investor_id, consistent_read=True).status
-    except InvestorRecord.DoesNotExist:
-        raise SigningRefused(f"investor {investor_id} is not on record") from None
+    standing = investors.status_of(investor_id)
+    if standing is None:
+        raise SigningRefused(f"investor {investor_id} is not on record")
     if standing in (InvestorStatus.BLOCKED, InvestorStatus.REJECTED):
         raise SigningRefused(f"investor {investor_id} is {standing}: their wallet signs nothing")
 
@@ -78,10 +77,9 @@ def _purchase_limit(investor_id: str, purchase_id: object) -> PurchaseLimit | No
         return None
     if not isinstance(purchase_id, str) or not purchase_id:
         raise SigningRefused(f"purchase id {purchase_id!r} is malformed")
-    try:
-        record = PurchaseRecord.get(purchase_id, consistent_read=True)
-    except PurchaseRecord.DoesNotExist:
-        raise SigningRefused(f"purchase {purchase_id} is not on record") from None
+    record = purchases.find(purchase_id)
+    if record is None:
+        raise SigningRefused(f"purchase {purchase_id} is not on record")
     if record.investor_id != investor_id:
         raise SigningRefused(f"purchase {purchase_id} is not investor {investor_id}'s")
     return PurchaseLimit(

@@ -124,9 +124,9 @@ def _mpt_of(amount: Any) -> Any:
 
 @functools.cache
 def _known_issuances() -> frozenset[str]:
-    from lambdas.tables import InstrumentRecord
+    from lambdas.records import instruments
 
-    return frozenset(str(r.issuance_id) for r in InstrumentRecord.scan() if r.issuance_id)
+    return frozenset(i.issuance_id for i in instruments.catalogue() if i.issuance_id)
 
 
 def _handler_for(role: str) -> Any:

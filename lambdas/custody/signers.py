@@ -12,11 +12,10 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from domain.errors import TransientFault
+from domain.platform import PLATFORM_ROLES, SignerRole
 from domain.signing_policy import SigningRefused
-from lambdas.aws_clients import AwsRefused, is_transient, lambda_functions
+from lambdas.aws_clients import AwsRefused, lambda_functions, transient_faults
 from lambdas.config import settings
 from lambdas.custody.signed_transaction import MalformedTransaction, SignedTransaction
 
@@ -51,11 +50,14 @@ _REFUSALS: dict[str, type[Exception]] = {
 _RUNTIME_FAULTS = frozenset({"Sandbox.Timedout", "Runtime.ExitError", "Runtime.Unknown"})
 
 
-def platform_signer(role: str) -> Signer:
+def platform_signer(role: SignerRole | str) -> Signer:
     """Signatures as the platform account `role` (issuer, company or funding). The signer is
     looked up when a signature is asked for: a check that finds nothing to sign needs none."""
+    account = SignerRole(role)
+    if account not in PLATFORM_ROLES:
+        raise ValueError(f"{account} is not a platform account")
     return lambda tx: _signed(
-        getattr(settings(), f"{role}_signer_function"), {"transaction": dict(tx)}
+        getattr(settings(), f"{account.value}_signer_function"), {"transaction": dict(tx)}
     )
 
 
@@ -75,16 +77,10 @@ def _signed(function: str, request: dict[str, Any]) -> SignedTransaction:
 
 
 def _invoke(function: str, request: dict[str, Any]) -> dict[str, Any]:
-    try:
+    with transient_faults(f"signer {function}"):
         response = lambda_functions().invoke(
             FunctionName=function, Payload=json.dumps(request).encode()
         )
-    except ClientError as error:
-        if is_transient(error):
-            raise TransientFault(f"signer {function}: {error}") from error
-        raise AwsRefused(f"signer {function}: {error}") from error
-    except BotoCoreError as error:
-        raise TransientFault(f"signer {function}: {error}") from error
     answer: dict[str, Any] = json.loads(response["Payload"].read() or b"{}")
     return answer
 

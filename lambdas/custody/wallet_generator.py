@@ -5,11 +5,9 @@ The seed exists in plaintext only inside `create_investor_wallet`, long enough t
 
 from __future__ import annotations
 
-from pynamodb.exceptions import PutError
-
 from lambdas.aws_clients import kms, transient_faults
 from lambdas.config import settings
-from lambdas.tables import WalletRecord
+from lambdas.records import wallets
 
 SEED_PURPOSE = "drexfy-investor-seed"
 
@@ -19,20 +17,13 @@ def encryption_context(investor_id: str, address: str) -> dict[str, str]:
     return {"purpose": SEED_PURPOSE, "investor_id": investor_id, "address": address}
 
 
-def find_wallet(investor_id: str) -> WalletRecord | None:
-    try:
-        return WalletRecord.get(investor_id, consistent_read=True)
-    except WalletRecord.DoesNotExist:
-        return None
-
-
-def create_investor_wallet(investor_id: str) -> WalletRecord:
+def create_investor_wallet(investor_id: str) -> wallets.Wallet:
     """Return the investor's wallet, creating it the first time (idempotent, race-safe)."""
-    # xrpl-py takes ~200 ms to import; the many callers of find_wallet never need it.
+    # xrpl-py takes ~200 ms to import; the many readers of wallets never need it.
     from xrpl.constants import CryptoAlgorithm
     from xrpl.wallet import Wallet
 
-    existing = find_wallet(investor_id)
+    existing = wallets.find(investor_id)
     if existing is not None:
         return existing
     wallet = Wallet.create(algorithm=CryptoAlgorithm.ED25519)
@@ -43,18 +34,6 @@ def create_investor_wallet(investor_id: str) -> WalletRecord:
             Plaintext=str(wallet.seed).encode(),
             EncryptionContext=encryption_context(investor_id, wallet.address),
         )["CiphertextBlob"]
-    record = WalletRecord(
-        investor_id,
-        address=wallet.address,
-        encrypted_seed=ciphertext,
-        key_id=key_id,
-        key_algorithm=CryptoAlgorithm.ED25519.value,
-    )
-    try:
-        record.save(condition=WalletRecord.investor_id.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        # A concurrent request won; its wallet is the investor's, ours was never used.
-        return WalletRecord.get(investor_id, consistent_read=True)
-    return record
+    algorithm = CryptoAlgorithm.ED25519.value
+    kept = wallets.Wallet(investor_id, wallet.address, ciphertext, key_id, algorithm)
+    return wallets.keep_first(kept)

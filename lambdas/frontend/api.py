@@ -20,13 +20,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from domain import portfolio
-from domain.investor import InvestorStanding, InvestorStatus, reason_shown_to_investor
+from domain.investor import Investor as InvestorOnRecord
+from domain.investor import InvestorStanding, reason_shown_to_investor
 from domain.portfolio import WalletRequestOutcome
 from domain.purchase import PurchaseStatus
 from domain.purchase import reason_shown_to_investor as purchase_reason_shown
-from lambdas import investor_records, platform_events, purchase_records
+from lambdas import platform_events
 from lambdas.config import settings
-from lambdas.custody.wallet_generator import find_wallet
 from lambdas.frontend import auth, faults
 from lambdas.frontend.models import (
     JSON,
@@ -48,10 +48,12 @@ from lambdas.frontend.models import (
     problem,
 )
 from lambdas.frontend.openapi import openapi_document as _openapi_of
-from lambdas.tables import InstrumentRecord, InvestorRecord, WalletRecord
+from lambdas.records import instruments, investors, purchases, wallets
+from lambdas.records.instruments import ListedInstrument
+from lambdas.records.wallets import Wallet
 
 if TYPE_CHECKING:
-    from lambdas.ledger.client import LedgerClient
+    from lambdas.ledger_adapter.client import LedgerClient
 
 logger = Logger(service="frontend-api")
 OPENAPI_PATH = auth.OPENAPI_PATH
@@ -96,9 +98,9 @@ def get_investor(investor_id: InvestorId) -> Investor:
     record, wallet = _investor(investor_id)
     return Investor(
         investor_id=record.investor_id,
-        status=InvestorStatus(record.status),
+        status=record.status,
         wallet_address=wallet.address if wallet else None,
-        reason=reason_shown_to_investor(record.reason, record.aml_case_id is not None),
+        reason=reason_shown_to_investor(record.reason, record.screened_by_aml),
     )
 
 
@@ -129,13 +131,23 @@ def get_portfolio(investor_id: InvestorId) -> InvestorPortfolio:
     ledger_index, lines, tokens = _ledger().holdings(wallet.address, issuer)
     valued = portfolio.value_portfolio(
         portfolio.stablecoin_balance(lines, issuer),
-        [_priced(instrument) for instrument in _catalogue()],
+        [_priced(instrument) for instrument in instruments.catalogue()],
         portfolio.units_by_issuance(tokens),
     )
+    return _portfolio_answer(record, wallet, ledger_index, issuer, valued)
+
+
+def _portfolio_answer(
+    record: InvestorOnRecord,
+    wallet: Wallet,
+    ledger_index: int,
+    issuer: str,
+    valued: portfolio.Portfolio,
+) -> InvestorPortfolio:
     text = portfolio.amount_text
     return InvestorPortfolio(
         investor_id=record.investor_id,
-        status=InvestorStatus(record.status),
+        status=record.status,
         wallet_address=wallet.address,
         ledger_index=ledger_index,
         stablecoin_issuer=issuer,
@@ -184,7 +196,7 @@ def list_instruments() -> Catalogue:
                 units_sold=int(i.units_sold),
                 status=i.status,
             )
-            for i in sorted(_catalogue(), key=lambda i: i.instrument_id)
+            for i in instruments.catalogue()
         ]
     )
 
@@ -200,10 +212,10 @@ def list_instruments() -> Catalogue:
     ),
 )
 def get_purchase(purchase_id: PurchaseId) -> Purchase:
-    record = purchase_records.find(purchase_id)
+    record = purchases.find(purchase_id)
     if record is None:
         raise Refusal(HTTPStatus.NOT_FOUND, "unknown_purchase", f"no purchase {purchase_id}")
-    summary = purchase_records.summary(record)
+    summary = record.summary()
     transactions = portfolio.with_explorer_links(summary["transactions"], settings().explorer_url)
     # Why an operator must act is for operators (it can name roles and internal faults).
     shown = {
@@ -232,9 +244,7 @@ def get_purchase(purchase_id: PurchaseId) -> Purchase:
 )
 def request_wallet(investor_id: InvestorId) -> Response[WalletRequest]:
     record, wallet = _investor(investor_id)
-    standing = InvestorStanding(
-        investor_id, InvestorStatus(record.status), wallet.address if wallet else None
-    )
+    standing = InvestorStanding(investor_id, record.status, wallet.address if wallet else None)
     outcome = portfolio.wallet_request_outcome(standing)
     if outcome == WalletRequestOutcome.ACTIVE:
         answer = WalletRequest(
@@ -259,18 +269,14 @@ def request_wallet(investor_id: InvestorId) -> Response[WalletRequest]:
 # --- adapters: records and the ledger -----------------------------------------------------
 
 
-def _investor(investor_id: str) -> tuple[InvestorRecord, WalletRecord | None]:
-    record = investor_records.find(investor_id)
+def _investor(investor_id: str) -> tuple[InvestorOnRecord, Wallet | None]:
+    record = investors.find(investor_id)
     if record is None:
         raise Refusal(HTTPStatus.NOT_FOUND, "unknown_investor", f"no investor {investor_id}")
-    return record, find_wallet(investor_id)
+    return record, wallets.find(investor_id)
 
 
-def _catalogue() -> list[InstrumentRecord]:
-    return list(InstrumentRecord.scan(consistent_read=True))
-
-
-def _priced(record: InstrumentRecord) -> portfolio.PricedInstrument:
+def _priced(record: ListedInstrument) -> portfolio.PricedInstrument:
     return portfolio.PricedInstrument(
         instrument_id=record.instrument_id,
         name=record.name,
@@ -282,7 +288,7 @@ def _priced(record: InstrumentRecord) -> portfolio.PricedInstrument:
 
 @functools.cache
 def _ledger() -> LedgerClient:
-    from lambdas.ledger.client import LedgerClient  # xrpl-py: see get_portfolio
+    from lambdas.ledger_adapter.client import LedgerClient  # xrpl-py: see get_portfolio
 
     return LedgerClient(settings().xrpl_urls[0])  # a portfolio shown decides no money
 

@@ -15,13 +15,13 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PynamoDBException
 
 from domain import portfolio
 from domain.errors import TransientFault
 from domain.portfolio import WalletRequestRefused
 from lambdas.aws_clients import is_transient
 from lambdas.frontend.models import JSON, Refusal
+from lambdas.records import RecordsError
 
 logger = Logger(service="frontend-api")
 RETRY_AFTER_SECONDS = 5
@@ -69,7 +69,7 @@ def transient(error: TransientFault) -> Response[dict[str, str]]:
     return unavailable("the ledger or the event bus did not answer")
 
 
-def records_fault(error: PynamoDBException) -> Response[dict[str, str]]:
+def records_fault(error: RecordsError) -> Response[dict[str, str]]:
     cause = error.cause
     if isinstance(cause, BotoCoreError) or (isinstance(cause, ClientError) and is_transient(cause)):
         logger.warning("DynamoDB unavailable", extra={"fault": str(error)})
@@ -118,7 +118,7 @@ def register(app: APIGatewayHttpResolver, routes: Mapping[str, tuple[str, ...]])
         (WalletRequestRefused, wallet_refused),
         (RequestValidationError, invalid),
         (TransientFault, transient),
-        (PynamoDBException, records_fault),
+        (RecordsError, records_fault),
         (Exception, defect),
     ):
         app.exception_handler(kind)(answering)

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from domain.compliance import decision_time_refused
 from domain.errors import TransientFault
-from domain.purchase import AnnouncedPayment, over_purchase_maximum
+from domain.purchase import Payment, over_purchase_maximum
 from domain.webhooks import (
     KYC_EVENTS,
     PAYMENT_EVENTS,
@@ -31,11 +31,12 @@ from domain.webhooks import (
     detail_type_for,
     verify,
 )
-from lambdas import payment_announcements, platform_events
+from lambdas import platform_events
 from lambdas.aws_clients import AwsRefused
 from lambdas.config import settings
-from lambdas.ingress import catalogue, records
 from lambdas.ingress.models import KycWebhook, PaymentWebhook
+from lambdas.records import instruments, payments
+from lambdas.records import webhooks as webhook_records
 
 logger = Logger(service="ingress")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -64,7 +65,7 @@ class Accepted(NamedTuple):
     source: str
     detail_type: str
     detail: dict[str, Any]
-    announces: AnnouncedPayment | None = None
+    announces: Payment | None = None
 
 
 def _payment(body: dict[str, Any]) -> Accepted:
@@ -74,12 +75,12 @@ def _payment(body: dict[str, Any]) -> Accepted:
     over = over_purchase_maximum(model.amount_decimal(), model.currency)
     if over is not None:
         raise WebhookRejected(422, "over_purchase_maximum", over)
-    if not catalogue.is_listed(model.instrument_id):
+    if not instruments.is_listed(model.instrument_id):
         raise WebhookRejected(
             422, "unknown_instrument", f"instrument {model.instrument_id} is not in the catalogue"
         )
     detail = model.model_dump(exclude={"event"})
-    announced = AnnouncedPayment(
+    announced = Payment(
         model.payment_id,
         model.investor_id,
         model.instrument_id,
@@ -128,7 +129,7 @@ def _receive(event: dict[str, Any], provider: str, secret_id: str, convert: Any)
         signature = signed.signature
         accepted: Accepted = convert(_json(body))
         detail_type = accepted.detail_type
-        records.claim_signature(signed.signature, provider, request_id, signed.timestamp)
+        webhook_records.claim_signature(signed.signature, provider, request_id, signed.timestamp)
         event_id = _publish(signed.signature, accepted, request_id)
     except WebhookRejected as rejected:
         reason = _bounded(rejected.reason)
@@ -165,7 +166,9 @@ def _keep(received: Received, status: int, **outcome: Any) -> bool:
     """Record the request and its answer; False (logged) if the records table failed."""
     request_id, provider, body, headers = received
     try:
-        records.record_request(request_id, provider, body, status, headers=headers, **outcome)
+        webhook_records.record_request(
+            request_id, provider, body, status, headers=headers, **outcome
+        )
     except Exception:  # any storage failure: the caller decides the answer
         logger.exception("webhook request not recorded", extra={"status": status})
         return False
@@ -179,12 +182,12 @@ def _unavailable(reason: str) -> dict[str, Any]:
 def _publish(signature: str, accepted: Accepted, request_id: str) -> str:
     try:
         if accepted.announces is not None:  # on record before the bus: Record deposit checks it
-            payment_announcements.announce(accepted.announces, request_id)
+            payments.announce(accepted.announces, request_id)
         return platform_events.publish(
             accepted.detail_type, accepted.detail, source=accepted.source
         )
     except (TransientFault, AwsRefused):
-        records.release_signature(signature)
+        webhook_records.release_signature(signature)
         raise
 
 

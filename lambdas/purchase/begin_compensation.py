@@ -6,15 +6,18 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from domain.purchase import failure_reason
-from lambdas import purchase_records
+from lambdas.records import purchases
+from lambdas.tasks import CompensationBegun, PurchaseStep, answer, parse
 
 logger = Logger(service="purchase")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.append_keys(purchase_id=event["purchase_id"])
-    reason = failure_reason(event.get("failure") or {"Error": "OperatorRedrive"})
-    record = purchase_records.begin_compensation(event["purchase_id"], reason)
+    task = parse(PurchaseStep, event)
+    logger.append_keys(purchase_id=task.purchase_id)
+    failure = event.get("failure")
+    reason = failure_reason(failure if isinstance(failure, dict) else {"Error": "OperatorRedrive"})
+    record = purchases.begin_compensation(task.purchase_id, reason)
     logger.warning("undoing purchase", extra={"reason": record.reason})
-    return {"purchase_id": record.purchase_id, "checks": 0, "reason": record.reason}
+    return answer(CompensationBegun(record.purchase_id, record.reason))

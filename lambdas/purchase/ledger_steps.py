@@ -1,6 +1,6 @@
 """The saga's ledger steps, one small handler each (so each Lambda can be granted only its key).
 
-Each call advances its step by one check and answers PENDING or DONE (or, for the mint,
+Each call drives its step one check further and answers PENDING or DONE (or, for the mint,
 ACCEPTED: applied to the open ledger, so its successors may follow); the workflow waits.
 """
 
@@ -11,69 +11,59 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from domain.settlement import Step
+from lambdas.tasks import PurchaseStep, parse
 
 if TYPE_CHECKING:
-    from lambdas.purchase.settlement import Progress, PurchaseLedger
+    from lambdas.ledger_services.purchases import Progress
 
 logger = Logger(service="purchase")
 
-Check = Callable[["PurchaseLedger", str, Step, int], "Progress"]
 
+def _check(how: str, step: Step, event: dict[str, Any], message: str) -> dict[str, Any]:
+    """Call the settlement's method `how` (advance, confirm or reverse) for the step."""
+    # xrpl-py, ~200 ms: loaded on first use, not at import
+    from lambdas.ledger_services.purchases import purchase_settlement
 
-def _check(check: Check, step: Step, event: dict[str, Any], message: str) -> dict[str, Any]:
-    from lambdas.purchase.settlement import purchase_ledger  # xrpl-py, ~200 ms: on first use
-
-    logger.append_keys(purchase_id=event["purchase_id"], step=step.value)
-    progress = check(purchase_ledger(), event["purchase_id"], step, int(event.get("checks", 0)))
+    task = parse(PurchaseStep, event)
+    logger.append_keys(purchase_id=task.purchase_id, step=step.value)
+    settlement = purchase_settlement()
+    check: Callable[[str, Step, int], Progress] = getattr(settlement, how)
+    progress = check(task.purchase_id, step, task.checks)
     logger.info(message, extra={"state": progress.state})
     return progress.as_output()
 
 
-def _forward(step: Step, event: dict[str, Any]) -> dict[str, Any]:
-    from lambdas.purchase.settlement import PurchaseLedger
-
-    return _check(PurchaseLedger.advance, step, event, "step checked")
-
-
-def _reverse(step: Step, event: dict[str, Any]) -> dict[str, Any]:
-    from lambdas.purchase.settlement import PurchaseLedger
-
-    return _check(PurchaseLedger.reverse, step, event, "compensation checked")
-
-
 @logger.inject_lambda_context(clear_state=True)
 def mint_stablecoin(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _forward(Step.MINT, event)
+    return _check("advance", Step.MINT, event, "step checked")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def confirm_mint(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The mint its successors already followed into the open ledger, until it validated."""
-    from lambdas.purchase.settlement import PurchaseLedger
-
-    return _check(PurchaseLedger.confirm, Step.MINT, event, "mint confirmation checked")
+    return _check("confirm", Step.MINT, event, "mint confirmation checked")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def transfer_stablecoin(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _forward(Step.TRANSFER, event)
+    return _check("advance", Step.TRANSFER, event, "step checked")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def deliver_instrument(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _forward(Step.DELIVER, event)
+    return _check("advance", Step.DELIVER, event, "step checked")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def take_back_instrument(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _reverse(Step.TAKE_BACK, event)
+    return _check("reverse", Step.TAKE_BACK, event, "compensation checked")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def redeem_stablecoin(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _reverse(Step.REDEEM, event)
+    return _check("reverse", Step.REDEEM, event, "compensation checked")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def claw_back_stablecoin(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _reverse(Step.CLAW_BACK, event)
+    return _check("reverse", Step.CLAW_BACK, event, "compensation checked")

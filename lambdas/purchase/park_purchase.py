@@ -14,8 +14,9 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from domain.errors import NeedsOperator
-from domain.purchase import PurchaseStatus, failure_reason, purchase_id_of
-from lambdas import purchase_records
+from domain.purchase import failure_reason, purchase_id_of
+from lambdas.records import purchases
+from lambdas.tasks import PurchaseCompensation, parse
 
 logger = Logger(service="purchase")
 METRICS_NAMESPACE = "Drexfy"
@@ -23,30 +24,26 @@ METRICS_NAMESPACE = "Drexfy"
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = parse(PurchaseCompensation, event)
     purchase_id = purchase_id_of(event)
-    redrive_count = int(event.get("redrive_count") or 0)
     logger.append_keys(purchase_id=purchase_id)
-    record = purchase_records.find(purchase_id)
-    if (
-        record is not None
-        and record.status == PurchaseStatus.NEEDS_OPERATOR
-        and redrive_count > int(record.parked_at_redrive or 0)
-    ):
-        purchase_records.resume_compensation(purchase_id)
+    parked = purchases.find(purchase_id)
+    if parked is not None and parked.redriven_since_parked(task.redrive_count):
+        purchases.resume_compensation(purchase_id)
         logger.info("redriven by an operator: resuming compensation")
         return {"purchase_id": purchase_id, "checks": 0}
-    reason = failure_reason(event.get("failure") or {})
+    reason = failure_reason(task.failure or {})
+    _count_parked()
+    record = purchases.park(
+        purchase_id, reason, task.payment or {}, task.execution, task.redrive_count
+    )
+    logger.error("purchase parked for an operator", extra={"reason": reason})
+    raise NeedsOperator(f"{purchase_id} is {record.status}: {reason}")
+
+
+def _count_parked() -> None:
+    """The metric the parked-purchases alarm watches (cdk/observability.py)."""
     with single_metric(
         name="PurchasesParked", unit=MetricUnit.Count, value=1, namespace=METRICS_NAMESPACE
     ) as metric:
         metric.add_dimension(name="service", value="purchase")
-    payment = event.get("payment")
-    record = purchase_records.park(
-        purchase_id,
-        reason,
-        payment if isinstance(payment, dict) else {},
-        str(event.get("execution", "")),
-        redrive_count,
-    )
-    logger.error("purchase parked for an operator", extra={"reason": reason})
-    raise NeedsOperator(f"{purchase_id} is {record.status}: {reason}")

@@ -10,33 +10,29 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from domain.purchase import PurchaseStatus, failure_reason, purchase_id_of
-from lambdas import platform_events, purchase_records
+from lambdas import platform_events
+from lambdas.records import purchases
+from lambdas.tasks import PurchaseCompensation, parse
 
 logger = Logger(service="purchase")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = parse(PurchaseCompensation, event)
     purchase_id = purchase_id_of(event)
     logger.append_keys(purchase_id=purchase_id)
-    failure = event.get("failure")
-    reason = failure_reason(failure) if failure else "refunded"
-    payment = event.get("payment")
-    record = purchase_records.claim_refund(
-        purchase_id,
-        payment if isinstance(payment, dict) else {},
-        reason,
-        str(event.get("execution", "")),
-    )
+    reason = failure_reason(task.failure) if task.failure else "refunded"
+    record = purchases.claim_refund(purchase_id, task.payment or {}, reason, task.execution)
     if record is None:
         logger.warning("another execution owns this purchase: nothing refunded here")
         return {"purchase_id": purchase_id, "handling": "DUPLICATE"}
     if not record.refund_requested:
-        summary = purchase_records.summary(record)
+        summary = record.summary()
         reason = record.reason or reason
         platform_events.publish(
             "RefundRequested", {**summary, "status": PurchaseStatus.REFUNDED, "reason": reason}
         )
-    record = purchase_records.mark_refunded(purchase_id, reason)
+    record = purchases.mark_refunded(purchase_id, reason)
     logger.info("refund requested", extra={"reason": record.reason})
-    return purchase_records.summary(record)
+    return record.summary()

@@ -6,16 +6,18 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from domain.purchase import purchase_id_of
-from lambdas import purchase_records
+from lambdas.records import purchases
+from lambdas.tasks import PurchaseCompensation, UnitsReleased, answer, parse
 
 logger = Logger(service="purchase")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = parse(PurchaseCompensation, event)
     purchase_id = purchase_id_of(event)
     logger.append_keys(purchase_id=purchase_id)
-    record = purchase_records.release_units(purchase_id, str(event.get("execution", "")))
+    record = purchases.release_units(purchase_id, task.execution)
     held = bool(record and record.units_held)
     logger.info("units released", extra={"still_held": held})
-    return {"purchase_id": purchase_id, "units_held": held}
+    return answer(UnitsReleased(purchase_id, held))

@@ -123,7 +123,7 @@ def test_concurrent_requests_create_one_wallet(aws: LocalAws, investor: str) -> 
 
 
 def _holder(investor_id: str, address: str, status: InvestorStatus = InvestorStatus.ACTIVE) -> None:
-    from lambdas.tables import InvestorRecord
+    from lambdas.records.tables import InvestorRecord
 
     InvestorRecord(investor_id, status=status.value).save()
 
@@ -132,7 +132,7 @@ def _purchase(investor_id: str, amount: str = "300.00", units: int = 3) -> str:
     """A purchase on record: it bounds what the investor's wallet may pay."""
     import uuid
 
-    from lambdas.tables import PurchaseRecord
+    from lambdas.records.tables import PurchaseRecord
 
     purchase_id = f"purchase-{uuid.uuid4().hex[:10]}"
     PurchaseRecord(

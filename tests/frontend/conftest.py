@@ -12,8 +12,8 @@ import pytest
 from domain.purchase import purchase_id_for
 from local.aws import patches
 from local.aws.platform import LocalAws
-from local.ledger import LocalLedger
-from local.ledger.genesis import accept
+from local.ledger_server import LocalLedger
+from local.ledger_server.genesis import accept
 from tests.frontend.gateway import Frontend
 from tests.support.bus import SeenEvents, watching_bus
 from tests.support.investors import onboard
@@ -59,7 +59,7 @@ def active_investor(ledger: LocalLedger, platform: dict[str, Any]) -> dict[str, 
 def registered_investor(status: str, reason: str = "set by a test") -> str:
     """An investor in our records with this status and no wallet."""
     from domain.investor import InvestorStatus
-    from lambdas import investor_records
+    from lambdas.records import investors as investor_records
 
     investor_id = new_investor_id()
     investor_records.set_status(investor_id, InvestorStatus(status), reason)
@@ -96,7 +96,7 @@ def bought(aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]) -> dict
 
 def _mint_stablecoin(platform: dict[str, Any], ledger: LocalLedger, to: str, value: str) -> None:
     from lambdas.custody import signers
-    from lambdas.ledger.submission import LedgerSubmitter
+    from lambdas.ledger_adapter.submission import LedgerSubmitter
 
     client, issuer = platform["client"], platform["accounts"].issuer
     submitter = LedgerSubmitter.for_ledger(client.url)

@@ -38,7 +38,7 @@ def filled(path: str, value: str) -> str:
 def test_the_catalogue_lists_every_instrument_with_its_units(
     frontend: Frontend, platform: dict[str, Any]
 ) -> None:
-    from lambdas.tables import InstrumentRecord
+    from lambdas.records.tables import InstrumentRecord
 
     answer = frontend.get("/instruments")
 
@@ -74,8 +74,8 @@ def test_an_aml_decisions_reason_never_reaches_the_frontend(
     frontend: Frontend, aws: LocalAws
 ) -> None:
     """Tipping-off: the frontend learns the investor is blocked, never why; operators do."""
-    from lambdas import investor_records
-    from lambdas.tables import InvestorRecord
+    from lambdas.records import investors as investor_records
+    from lambdas.records.tables import InvestorRecord
 
     investor_id = registered_investor("BLOCKED", "sanctions list match (case 7)")
     InvestorRecord(investor_id).update(actions=[InvestorRecord.aml_case_id.set("case-7")])
@@ -105,7 +105,7 @@ def test_an_investor_without_a_wallet_has_none(frontend: Frontend, aws: LocalAws
 def test_the_portfolio_is_what_the_validated_ledger_holds_valued_at_catalogue_prices(
     frontend: Frontend, bought: dict[str, Any], platform: dict[str, Any]
 ) -> None:
-    from lambdas.tables import InstrumentRecord
+    from lambdas.records.tables import InstrumentRecord
 
     answer = frontend.get(f"/investors/{bought['investor_id']}/portfolio")
 
@@ -166,7 +166,7 @@ def test_a_wallet_not_yet_on_the_ledger_has_an_empty_portfolio(
 
 def test_why_an_operator_must_act_is_not_shown_to_the_frontend(frontend: Frontend) -> None:
     from domain.purchase import purchase_id_for
-    from lambdas import purchase_records
+    from lambdas.records import purchases as purchase_records
 
     payment_id = f"pay-{uuid.uuid4().hex[:12]}"
     purchase_id = purchase_id_for(payment_id)
@@ -188,15 +188,15 @@ def test_why_an_operator_must_act_is_not_shown_to_the_frontend(frontend: Fronten
 def test_a_purchase_shows_its_transactions_with_explorer_links(
     frontend: Frontend, bought: dict[str, Any]
 ) -> None:
-    from lambdas import purchase_records
     from lambdas.config import settings
+    from lambdas.records import purchases as purchase_records
 
     answer = frontend.get(f"/purchases/{bought['purchase_id']}")
 
     assert answer.status == 200
     body = answer.body
     record = purchase_records.get(bought["purchase_id"])
-    summary = purchase_records.summary(record)
+    summary = record.summary()
     assert body["status"] == PurchaseStatus.DELIVERED
     for field in ("purchase_id", "payment_id", "investor_id", "instrument_id", "units", "amount"):
         assert body[field] == summary[field], field
@@ -512,7 +512,7 @@ def test_an_unreachable_ledger_is_a_503(
     frontend: Frontend, active_investor: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lambdas.frontend import api
-    from lambdas.ledger.client import LedgerClient
+    from lambdas.ledger_adapter.client import LedgerClient
 
     monkeypatch.setattr(api, "_ledger", lambda: LedgerClient("http://127.0.0.1:9"))
 
@@ -533,7 +533,7 @@ def test_dynamodb_throttling_is_a_503_and_a_refused_request_a_defect(
     from botocore.exceptions import ClientError
     from pynamodb.exceptions import GetError
 
-    from lambdas import investor_records
+    from lambdas.records import investors as investor_records
 
     def failing(investor_id: str) -> Any:
         cause = ClientError({"Error": {"Code": code, "Message": "injected"}}, "GetItem")
@@ -570,7 +570,7 @@ def test_a_bus_that_does_not_take_the_event_is_a_503(
 def test_a_defect_is_a_500_in_the_same_shape(
     frontend: Frontend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lambdas import purchase_records
+    from lambdas.records import purchases as purchase_records
 
     def broken(purchase_id: str) -> Any:
         raise RuntimeError("a bug")

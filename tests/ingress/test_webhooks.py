@@ -73,7 +73,7 @@ def payment_body(**overrides: Any) -> bytes:
 
 
 def kept(request_id: str) -> Any:
-    from lambdas.tables import WebhookRecord
+    from lambdas.records.tables import WebhookRecord
 
     return WebhookRecord.get(request_id, consistent_read=True)
 
@@ -102,8 +102,8 @@ def test_an_accepted_payment_is_announced_before_its_event_and_cannot_change(
     again with other details is refused at the door and kept."""
     from decimal import Decimal
 
-    from domain.purchase import AnnouncedPayment
-    from lambdas import payment_announcements
+    from domain.purchase import Payment
+    from lambdas.records import payments as payment_announcements
 
     key = secret(aws, "PaymentsWebhookSecretArn")
     payment_id = f"pay-{uuid.uuid4().hex[:12]}"
@@ -111,7 +111,7 @@ def test_an_accepted_payment_is_announced_before_its_event_and_cannot_change(
 
     sent_at = int(time.time())
     assert call("payments_handler", request(first, key=key, timestamp=sent_at))[0] == 202
-    assert payment_announcements.find(payment_id) == AnnouncedPayment(
+    assert payment_announcements.find(payment_id) == Payment(
         payment_id, "inv-webhook", "SME-2027-A", 3, Decimal("300.00"), "EUR"
     )
     retry = request(first, key=key, timestamp=sent_at - 1)  # signed anew
@@ -238,7 +238,7 @@ def test_a_payment_the_platform_cannot_sell_is_refused_at_the_door_and_kept(
 ) -> None:
     """Refused with a 4xx, not accepted and refunded later: not announced, so Record deposit
     would take no event for it either."""
-    from lambdas import payment_announcements
+    from lambdas.records import payments as payment_announcements
 
     payment_id = f"pay-{uuid.uuid4().hex[:12]}"
     event = request(
@@ -303,7 +303,7 @@ def test_when_the_bus_fails_the_caller_retries_with_the_same_signature(
 
 def _records_down(monkeypatch: pytest.MonkeyPatch) -> None:
     from domain.errors import TransientFault
-    from lambdas.ingress import records
+    from lambdas.records import webhooks as records
 
     def failing(*args: Any, **kwargs: Any) -> None:
         raise TransientFault("webhook log unavailable")
@@ -333,7 +333,7 @@ def test_an_accepted_webhook_stays_accepted_when_its_record_fails(
 
 
 def test_a_kyc_webhook_onboards_the_investor(aws: LocalAws, platform: dict[str, Any]) -> None:
-    from lambdas import investor_records
+    from lambdas.records import investors as investor_records
     from tests.support.waiting import wait_for
 
     investor_id = f"inv-{uuid.uuid4().hex[:8]}"
@@ -370,7 +370,7 @@ def test_a_decision_time_given_as_a_number_is_refused_not_read_as_1970(
 def test_a_decision_dated_in_the_future_is_refused_at_the_door_and_kept(aws: LocalAws) -> None:
     """Dated 2999, it would make every later decision, an operator's block included, look
     superseded: refused with the reason, and the request kept."""
-    from lambdas.tables import WebhookRecord
+    from lambdas.records.tables import WebhookRecord
 
     body = json.dumps(
         {"event": "aml.cleared", "investor_id": "inv-x", "case_id": "case-future",
@@ -442,7 +442,7 @@ def test_a_kept_request_expires_after_the_retention_period(aws: LocalAws) -> Non
     Webhooks table's TTL attribute: DynamoDB deletes it WEBHOOK_RECORD_DAYS after receipt."""
     from datetime import UTC, datetime, timedelta
 
-    from lambdas.ingress.records import WEBHOOK_RECORD_DAYS
+    from lambdas.records.webhooks import WEBHOOK_RECORD_DAYS
 
     key = secret(aws, "PaymentsWebhookSecretArn")
     accepted = request(payment_body(), key=key)

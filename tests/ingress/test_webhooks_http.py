@@ -35,7 +35,7 @@ def signed(aws: LocalAws, body: bytes, secret_output: str, at: int | None = None
 
 
 def test_webhooks_over_http(aws: LocalAws) -> None:
-    from lambdas.tables import WebhookRecord
+    from lambdas.records.tables import WebhookRecord
 
     body = json.dumps(
         {

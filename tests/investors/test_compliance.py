@@ -28,7 +28,7 @@ def mptokens(client: Any, address: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def holder(aws: LocalAws, platform: dict[str, Any]) -> dict[str, str]:
     """An onboarded investor who holds an instrument."""
-    from lambdas.custody.wallet_generator import find_wallet
+    from lambdas.records.wallets import find as find_wallet
 
     investor_id = f"inv-{uuid.uuid4().hex[:10]}"
     run_decision(aws, "KycApproved", decision(investor_id))
@@ -42,8 +42,8 @@ def holder(aws: LocalAws, platform: dict[str, Any]) -> dict[str, str]:
 def test_a_flag_blocks_and_freezes_and_a_clearance_lifts_it(
     aws: LocalAws, platform: dict[str, Any], holder: dict[str, str], notifications: Any
 ) -> None:
-    from lambdas import investor_records
-    from lambdas.tables import AuditRecord
+    from lambdas.records import investors as investor_records
+    from lambdas.records.tables import AuditRecord
 
     client, accounts = platform["client"], platform["accounts"]
     investor_id, address = holder["investor_id"], holder["address"]
@@ -82,7 +82,7 @@ def test_a_flag_blocks_and_freezes_and_a_clearance_lifts_it(
 def test_an_older_decision_arriving_late_changes_nothing(
     aws: LocalAws, platform: dict[str, Any], holder: dict[str, str]
 ) -> None:
-    from lambdas import investor_records
+    from lambdas.records import investors as investor_records
 
     investor_id = holder["investor_id"]
     run_decision(aws, "AmlFlagged", decision(investor_id, minutes=-10))
@@ -146,7 +146,7 @@ def test_a_freeze_and_its_lifting_find_the_case_by_investor_without_a_scan(
         on_submissions
     )
     assert not [a for a, _ in on_submissions if a == "dynamodb:Scan"]
-    from lambdas.tables import AuditRecord
+    from lambdas.records.tables import AuditRecord
 
     frozen = [a for a in AuditRecord.query(investor_id) if a.action == "ledger freeze in place"]
     assert "freeze-line" in frozen[-1].transactions.as_dict(), "found through the index"
@@ -157,8 +157,8 @@ def test_a_future_dated_clearance_on_the_bus_changes_nothing_and_later_decisions
 ) -> None:
     """A clearance dated far ahead (an operator's, or one that reached the bus another way)
     is refused and audited; a flag after it still blocks."""
-    from lambdas import investor_records
-    from lambdas.tables import AuditRecord
+    from lambdas.records import investors as investor_records
+    from lambdas.records.tables import AuditRecord
 
     investor_id = holder["investor_id"]
     future = decision(investor_id, minutes=60 * 24 * 365 * 900, reason="dated 2900")
@@ -177,7 +177,7 @@ def test_a_future_dated_clearance_on_the_bus_changes_nothing_and_later_decisions
 
 
 def actions_of(investor_id: str, case_id: str) -> list[str]:
-    from lambdas.tables import AuditRecord
+    from lambdas.records.tables import AuditRecord
 
     return [a.action for a in AuditRecord.query(investor_id) if a.case_id == case_id]
 
@@ -187,7 +187,7 @@ def test_a_stale_clearance_of_the_same_case_keeps_the_investor_blocked(
 ) -> None:
     """The provider's clearance of a case, dated before its flag of that case, arrives late:
     it is older, so it lifts nothing, on the ledger either."""
-    from lambdas import investor_records
+    from lambdas.records import investors as investor_records
 
     client, accounts = platform["client"], platform["accounts"]
     investor_id, case = holder["investor_id"], f"case-{uuid.uuid4().hex[:8]}"
@@ -206,8 +206,8 @@ def test_a_replayed_clearance_does_not_lift_a_reflag_of_the_same_case(aws: Local
     """Flagged, cleared, flagged again in one case; the clearance arrives again (a replay)."""
     from datetime import UTC, datetime, timedelta
 
-    from lambdas import investor_records
     from lambdas.custody.wallet_generator import create_investor_wallet
+    from lambdas.records import investors as investor_records
 
     investor_id, case = f"inv-{uuid.uuid4().hex[:10]}", "case-reflag"
     now = datetime.now(UTC)
@@ -236,7 +236,8 @@ def test_a_clearance_racing_a_newer_flag_loses_and_the_investor_stays_blocked(
     Its conditional write fails, it decides again on the flag and is audited as superseded."""
     from datetime import UTC, datetime, timedelta
 
-    from lambdas import investor_records
+    from lambdas.records import investors as investor_records
+    from lambdas.records.tables import InvestorRecord
 
     investor_id = f"inv-{uuid.uuid4().hex[:10]}"
     now = datetime.now(UTC)
@@ -244,10 +245,10 @@ def test_a_clearance_racing_a_newer_flag_loses_and_the_investor_stays_blocked(
     investor_records.record_aml_decision(
         investor_id, True, "case-1", now - timedelta(minutes=10), "sanctions list match"
     )
-    real_find, raced = investor_records.find, []
+    real_read, raced = investor_records._read, []
 
     def read_then_flag_meanwhile(investor: str) -> Any:
-        read = real_find(investor)
+        read = real_read(investor)
         if not raced:
             raced.append(investor)
             investor_records.record_aml_decision(
@@ -255,16 +256,16 @@ def test_a_clearance_racing_a_newer_flag_loses_and_the_investor_stays_blocked(
             )
         return read
 
-    monkeypatch.setattr(investor_records, "find", read_then_flag_meanwhile)
+    monkeypatch.setattr(investor_records, "_read", read_then_flag_meanwhile)
     cleared = investor_records.record_aml_decision(
         investor_id, False, "case-1", now - timedelta(minutes=5), "false positive"
     )
-    monkeypatch.setattr(investor_records, "find", real_find)
+    monkeypatch.setattr(investor_records, "_read", real_read)
     investor_records.reinstate(investor_id, "case-1", {})  # the clearance's workflow going on
 
     assert raced and cleared is False
-    record = investor_records.find(investor_id)
-    assert record is not None and (record.status, record.aml_case_id) == ("BLOCKED", "case-2")
+    record = InvestorRecord.get(investor_id, consistent_read=True)
+    assert (record.status, record.aml_case_id) == ("BLOCKED", "case-2")
     assert actions_of(investor_id, "case-1")[-1] == "AML decision superseded"
     assert actions_of(investor_id, "case-2") == ["AML flag: BLOCKED"]
 
@@ -278,8 +279,8 @@ def test_an_operators_block_survives_a_provider_clearance_until_an_operator_lift
 ) -> None:
     """drexfy-ops blocks; the provider then clears its own case (dated a minute ahead, as a
     provider's clock may be): the block stands. The operator's unblock, dated now, lifts it."""
-    from lambdas import investor_records
-    from lambdas.tables import AuditRecord
+    from lambdas.records import investors as investor_records
+    from lambdas.records.tables import AuditRecord
 
     client, accounts = platform["client"], platform["accounts"]
     investor_id, address = holder["investor_id"], holder["address"]
@@ -312,7 +313,7 @@ def test_a_case_flagged_again_after_its_clearance_freezes_the_ledger_again(
 ) -> None:
     """The freeze's ledger keys are per decision: the case's first freeze, already done, does
     not stand in for the second."""
-    from lambdas import investor_records
+    from lambdas.records import investors as investor_records
 
     client, accounts = platform["client"], platform["accounts"]
     investor_id, address = holder["investor_id"], holder["address"]
@@ -339,8 +340,8 @@ def test_an_investor_first_known_through_an_aml_flag_gets_nothing_from_its_clear
 ) -> None:
     """Cleared, they are PENDING, not ACTIVE: a wallet request then onboards no one without
     a KYC approval."""
-    from lambdas import investor_records
-    from lambdas.custody.wallet_generator import find_wallet
+    from lambdas.records import investors as investor_records
+    from lambdas.records.wallets import find as find_wallet
     from tests.investors.conftest import finished
 
     investor_id = f"inv-{uuid.uuid4().hex[:10]}"

@@ -25,8 +25,8 @@ def new_id() -> str:
 def test_a_kyc_approval_onboards_the_investor(
     aws: LocalAws, platform: dict[str, Any], notifications: Any
 ) -> None:
-    from lambdas import investor_records
-    from lambdas.custody.wallet_generator import find_wallet
+    from lambdas.records import investors as investor_records
+    from lambdas.records.wallets import find as find_wallet
 
     investor_id = new_id()
     execution = run_decision(aws, "KycApproved", decision(investor_id))
@@ -53,7 +53,7 @@ def test_a_kyc_approval_onboards_the_investor(
 def test_the_same_approval_again_changes_nothing(
     aws: LocalAws, platform: dict[str, Any], notifications: Any
 ) -> None:
-    from lambdas.tables import SubmissionRecord
+    from lambdas.records.tables import SubmissionRecord
 
     investor_id = new_id()
     approval = decision(investor_id)
@@ -94,8 +94,8 @@ def test_an_onboarded_investor_can_buy(aws: LocalAws, platform: dict[str, Any]) 
 def test_a_kyc_rejection_is_recorded_and_told(
     aws: LocalAws, platform: dict[str, Any], notifications: Any
 ) -> None:
-    from lambdas import investor_records
-    from lambdas.custody.wallet_generator import find_wallet
+    from lambdas.records import investors as investor_records
+    from lambdas.records.wallets import find as find_wallet
 
     investor_id = new_id()
     execution = run_decision(aws, "KycRejected", decision(investor_id, reason="document expired"))
@@ -108,7 +108,7 @@ def test_a_kyc_rejection_is_recorded_and_told(
 
 
 def activations(investor_id: str) -> list[str]:
-    from lambdas.tables import SubmissionRecord
+    from lambdas.records.tables import SubmissionRecord
 
     return [
         r.business_key
@@ -123,9 +123,9 @@ def test_a_stale_kyc_approval_after_a_rejection_stays_rejected_and_funds_no_wall
 ) -> None:
     """The provider approved, then rejected; the approval arrives last (late, or replayed):
     it is older than the rejection on record, so it changes nothing."""
-    from lambdas import investor_records
-    from lambdas.custody.wallet_generator import find_wallet
-    from lambdas.tables import AuditRecord
+    from lambdas.records import investors as investor_records
+    from lambdas.records.tables import AuditRecord
+    from lambdas.records.wallets import find as find_wallet
 
     investor_id = new_id()
     run_decision(aws, "KycRejected", decision(investor_id, minutes=-1, reason="document forged"))
@@ -149,8 +149,8 @@ def test_a_rejection_recorded_while_onboarding_runs_stops_it_before_the_wallet(
 ) -> None:
     """The approval is recorded; the provider's later rejection lands before the wallet is
     made: onboarding makes no wallet and sends no XRP, and an operator is asked to look."""
-    from lambdas import investor_records
-    from lambdas.custody.wallet_generator import find_wallet
+    from lambdas.records import investors as investor_records
+    from lambdas.records.wallets import find as find_wallet
 
     investor_id = new_id()
     real = investor_records.record_kyc_decision

@@ -28,7 +28,12 @@ def executions(aws: LocalAws) -> list[dict[str, Any]]:
 
 
 def books(aws: LocalAws) -> dict[str, Any]:
-    from lambdas.tables import NotificationRecord, PurchaseRecord, SubmissionRecord, WalletRecord
+    from lambdas.records.tables import (
+        NotificationRecord,
+        PurchaseRecord,
+        SubmissionRecord,
+        WalletRecord,
+    )
 
     return {
         "transactions": sorted((r.business_key, r.tx_hash or "") for r in SubmissionRecord.scan()),
@@ -76,7 +81,7 @@ def test_replaying_a_window_of_the_archive_changes_nothing(
 def standings(*investor_ids: str) -> dict[str, dict[str, Any]]:
     """Each investor's record, whole: its status and every decision on record (and its version,
     bumped by any write)."""
-    from lambdas.tables import InvestorRecord
+    from lambdas.records.tables import InvestorRecord
 
     return {
         investor_id: InvestorRecord.get(investor_id, consistent_read=True).attribute_values
@@ -90,7 +95,7 @@ def test_replaying_a_window_of_the_archive_leaves_every_standing_as_it_was(
     """In the window: a clearance that arrived before its case was flagged; a stale KYC
     approval after a rejection; an operator's block and the provider's later clearance. Each
     arrives again in the replay; nobody's standing, wallet or ledger changes."""
-    from lambdas.custody.wallet_generator import find_wallet
+    from lambdas.records.wallets import find as find_wallet
 
     started = time.time() - 1
     flagged, rejected, held = (f"inv-{uuid.uuid4().hex[:8]}" for _ in range(3))

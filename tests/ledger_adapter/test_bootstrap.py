@@ -38,7 +38,7 @@ def test_the_company_holds_an_authorized_stablecoin_line(bootstrapped: dict[str,
 
 
 def test_each_instrument_is_an_mpt_issued_by_the_company(bootstrapped: dict[str, Any]) -> None:
-    from lambdas.tables import InstrumentRecord
+    from lambdas.records.tables import InstrumentRecord
 
     issuances = bootstrapped["client"].objects(
         bootstrapped["accounts"].company, AccountObjectType.MPT_ISSUANCE
@@ -67,7 +67,7 @@ def test_a_second_run_changes_nothing(bootstrapped: dict[str, Any]) -> None:
 
 
 def test_xrpljs_verifies_every_blob_the_bootstrap_signed(bootstrapped: dict[str, Any]) -> None:
-    from lambdas.tables import SubmissionRecord
+    from lambdas.records.tables import SubmissionRecord
 
     records = [
         r for r in SubmissionRecord.scan() if r.business_key.startswith(("bootstrap#", "tickets#"))

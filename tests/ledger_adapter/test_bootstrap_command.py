@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from local.ledger import GENESIS_SEED, LocalLedger
+from local.ledger_server import GENESIS_SEED, LocalLedger
 from local.processes import PROJECT_ROOT, start_module
 
 

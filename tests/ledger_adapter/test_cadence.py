@@ -2,8 +2,8 @@
 
 import time
 
-from lambdas.ledger.client import LedgerClient
-from local.ledger import LocalLedger
+from lambdas.ledger_adapter.client import LedgerClient
+from local.ledger_server import LocalLedger
 
 
 def test_the_age_counts_whole_seconds_since_the_last_close() -> None:

@@ -19,7 +19,7 @@ def free_port() -> int:
 
 
 def test_an_unreachable_ledger_is_a_transient_fault() -> None:
-    from lambdas.ledger.client import LedgerClient
+    from lambdas.ledger_adapter.client import LedgerClient
 
     with pytest.raises(TransientFault, match="unreachable"):
         LedgerClient(f"http://127.0.0.1:{free_port()}").validated_ledger_index()

@@ -19,16 +19,16 @@ from xrpl.transaction import autofill_and_sign, submit
 from xrpl.wallet import Wallet
 
 from domain.errors import TransientFault
-from lambdas.ledger.client import LedgerClient, Sighting
-from lambdas.ledger.quorum import (
+from lambdas.ledger_adapter.client import LedgerClient, Sighting
+from lambdas.ledger_adapter.quorum import (
     CONTRADICTION_METRIC,
     UNANSWERED_METRIC,
     LedgerQuorum,
 )
 from local.aws.platform import LocalAws
-from local.ledger import LocalLedger
-from local.ledger.genesis import accept, fund
-from local.ledger.lies import EXTRA_BALANCE
+from local.ledger_server import LocalLedger
+from local.ledger_server.genesis import accept, fund
+from local.ledger_server.lies import EXTRA_BALANCE
 
 Signer = Callable[[dict[str, Any]], Any]
 
@@ -46,7 +46,7 @@ def second(ledger: LocalLedger) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def submitter(aws: LocalAws, ledger: LocalLedger) -> Any:
-    from lambdas.ledger.submission import LedgerSubmitter
+    from lambdas.ledger_adapter.submission import LedgerSubmitter
 
     return LedgerSubmitter.for_ledger(",".join(ledger.rpc_urls))
 
@@ -144,13 +144,13 @@ def test_a_server_denying_a_validated_payment_cannot_get_it_signed_again(
 ) -> None:
     """The liar claims proof that the payment expired unvalidated; believed, the payment would
     be re-signed on a new Sequence and paid twice."""
-    from lambdas.ledger.submission import LAST_LEDGER_WINDOW
+    from lambdas.ledger_adapter.submission import LAST_LEDGER_WINDOW
 
     key, destination = pay(submitter, payer, 40_000_000)
     ledger.lie(second, "missing")
     accept(ledger.rpc_url, LAST_LEDGER_WINDOW + 2)  # past LastLedgerSequence everywhere
     waiting = submitter.check(key, payer[1])
-    assert (waiting.status, waiting.attempts, waiting.expired_hashes) == ("SUBMITTED", 1, [])
+    assert (waiting.status, waiting.attempts, waiting.expired_hashes) == ("SUBMITTED", 1, ())
     assert signals(capsys) == {CONTRADICTION_METRIC: 1}
 
     ledger.lie(second, None)
@@ -163,7 +163,7 @@ def test_a_server_denying_a_validated_payment_cannot_get_it_signed_again(
 def test_an_expiry_is_proven_only_when_two_servers_prove_it(
     submitter: Any, payer: Any, ledger: LocalLedger, second: str, monkeypatch: Any
 ) -> None:
-    from lambdas.ledger.submission import LAST_LEDGER_WINDOW
+    from lambdas.ledger_adapter.submission import LAST_LEDGER_WINDOW
 
     with monkeypatch.context() as patch:  # the blob is lost on its way: it never applies
         patch.setattr(submitter.ledger, "submit_blob", lambda blob: "tesSUCCESS")
@@ -174,7 +174,7 @@ def test_an_expiry_is_proven_only_when_two_servers_prove_it(
     assert submitter.check(key, payer[1]).tx_hash == lost.tx_hash, "one proof is not enough"
     ledger.lie(second, None)
     resigned = submitter.check(key, payer[1])
-    assert resigned.expired_hashes == [lost.tx_hash] and resigned.attempts == 2
+    assert resigned.expired_hashes == (lost.tx_hash,) and resigned.attempts == 2
     accept(ledger.rpc_url)
     assert submitter.check(key, payer[1]).status == "SUCCEEDED"
     assert xrp_held(ledger, destination) == 5_000_000
@@ -238,8 +238,8 @@ def stablecoin_holder(ledger: LocalLedger) -> tuple[str, str]:
 def test_a_balance_one_server_inflates_is_not_read(
     ledger: LocalLedger, second: str, stablecoin_holder: Any, capsys: Any, ledger_read: str
 ) -> None:
-    """A transfer waits on the investor's stablecoin line (lambdas/purchase/settlement.py reads
-    the open ledger): a lie there holds it back."""
+    """A transfer waits on the investor's stablecoin line (lambdas/ledger_services/purchases.py
+    reads the open ledger): a lie there holds it back."""
     holder, issuer = stablecoin_holder
     quorum = LedgerQuorum(ledger.rpc_urls)
     assert quorum.trust_line(holder, issuer, "USD", ledger=ledger_read)["balance"] == "120"
@@ -261,7 +261,7 @@ def test_a_balance_one_server_inflates_is_not_read(
 def test_a_single_server_decides_alone_as_before(
     submitter: Any, payer: Any, ledger: LocalLedger, second: str
 ) -> None:
-    from lambdas.ledger.submission import LedgerSubmitter
+    from lambdas.ledger_adapter.submission import LedgerSubmitter
 
     alone = LedgerSubmitter(LedgerQuorum(ledger.rpc_url), submitter.allocator, submitter.tickets)
     assert alone.ledger.quorum == 1

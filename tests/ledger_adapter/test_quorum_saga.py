@@ -11,7 +11,7 @@ import pytest
 from domain.purchase import PurchaseStatus
 from local.aws import patches
 from local.aws.platform import LocalAws
-from local.ledger import LocalLedger
+from local.ledger_server import LocalLedger
 from tests.support.investors import onboard
 from tests.workflows.conftest import new_investor_id, payment, run_payment, state_names
 

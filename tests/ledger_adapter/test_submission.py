@@ -12,15 +12,15 @@ from xrpl.wallet import Wallet
 
 from domain.errors import TransientFault
 from local.aws.platform import LocalAws
-from local.ledger import LocalLedger
-from local.ledger.genesis import accept, fund
+from local.ledger_server import LocalLedger
+from local.ledger_server.genesis import accept, fund
 
 
 @pytest.fixture(scope="module")
 def submitter(aws: LocalAws, ledger: LocalLedger) -> Any:
-    from lambdas.ledger.quorum import LedgerQuorum
-    from lambdas.ledger.sequences import SequenceAllocator, TicketPool
-    from lambdas.ledger.submission import LedgerSubmitter, TicketPolicy
+    from lambdas.ledger_adapter.quorum import LedgerQuorum
+    from lambdas.ledger_adapter.sequences import SequenceAllocator, TicketPool
+    from lambdas.ledger_adapter.submission import LedgerSubmitter, TicketPolicy
 
     client = LedgerQuorum(ledger.rpc_urls)  # both ports: every decision needs them to agree
     return LedgerSubmitter(
@@ -104,7 +104,7 @@ def test_a_crash_between_persist_and_submit_sends_the_same_blob(
 def test_a_transaction_that_expired_is_re_signed_on_the_same_sequence(
     submitter: Any, funding: Any, ledger: LocalLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lambdas.ledger.submission import LAST_LEDGER_WINDOW
+    from lambdas.ledger_adapter.submission import LAST_LEDGER_WINDOW
 
     destination = Wallet.create().address
     key = new_key()
@@ -117,7 +117,7 @@ def test_a_transaction_that_expired_is_re_signed_on_the_same_sequence(
         accept(ledger.rpc_url)
     resigned = submitter.check(key, funding.sign)
     assert resigned.tx_hash != lost.tx_hash
-    assert resigned.expired_hashes == [lost.tx_hash]
+    assert resigned.expired_hashes == (lost.tx_hash,)
     assert resigned.sequence == lost.sequence and resigned.attempts == 2
     accept(ledger.rpc_url)
     assert submitter.check(key, funding.sign).status == "SUCCEEDED"
@@ -129,7 +129,7 @@ def test_a_blob_past_its_last_ledger_is_not_sent_again(
 ) -> None:
     """Once the ledger named by LastLedgerSequence validated without it, sending the blob again
     could only earn tefMAX_LEDGER; the check waits for the proof of expiry instead."""
-    from lambdas.ledger.submission import LAST_LEDGER_WINDOW
+    from lambdas.ledger_adapter.submission import LAST_LEDGER_WINDOW
 
     key = new_key()
     tx = xrp_payment(funding.address, Wallet.create().address, 12_000_000)
@@ -210,7 +210,7 @@ def test_a_hundred_concurrent_submissions_from_a_hot_account_all_validate(
     from xrpl.core import keypairs
 
     from lambdas.custody.signed_transaction import sign_with
-    from lambdas.ledger.submission import LedgerSubmitter, TicketPolicy
+    from lambdas.ledger_adapter.submission import LedgerSubmitter, TicketPolicy
 
     # A hot account of its own (signed here: the submitter is under test, not the policies),
     # so the refills its load leaves pending hold up no other test's account.
@@ -255,7 +255,7 @@ def test_a_refill_marked_started_but_not_yet_recorded_is_taken_over_not_a_crash(
     """Under load, a second run saw the refill slot taken before the first recorded it."""
     from xrpl.wallet import Wallet as XrplWallet
 
-    from lambdas.ledger.submission import Status
+    from lambdas.ledger_adapter.submission import Status
 
     account = XrplWallet.create()
     fund(ledger.rpc_url, account.address, 200)
@@ -319,7 +319,7 @@ def test_a_transaction_the_server_saw_but_never_validated_is_re_signed_after_exp
 ) -> None:
     """No mocks: a transaction held behind a Sequence gap stays in rippled's cache as
     `validated: false`; once its LastLedgerSequence has passed it is provably expired."""
-    from lambdas.ledger.submission import LAST_LEDGER_WINDOW
+    from lambdas.ledger_adapter.submission import LAST_LEDGER_WINDOW
 
     def crash(unsigned: Any) -> Any:
         raise TransientFault("KMS throttled mid-sign")
@@ -339,7 +339,7 @@ def test_a_transaction_the_server_saw_but_never_validated_is_re_signed_after_exp
     assert submitter.ledger.submit_blob(held.tx_blob) == "terPRE_SEQ"
     accept(ledger.rpc_url, LAST_LEDGER_WINDOW + 2)
     resigned = submitter.check(held_key, funding.sign)
-    assert resigned.expired_hashes == [held.tx_hash]
+    assert resigned.expired_hashes == (held.tx_hash,)
     assert resigned.sequence == held.sequence and resigned.attempts == 2
 
     submitter.submit(gap_key, gap_tx, funding.sign, use_ticket=False)  # the crashed run resumes
@@ -385,7 +385,7 @@ def test_a_sequence_transaction_waiting_its_turn_is_signed_when_the_turn_comes(
 ) -> None:
     """Its LastLedgerSequence counts from when it can apply: a wait behind a slow predecessor
     longer than the window does not expire it (nor earn tefMAX_LEDGER, nor a re-sign)."""
-    from lambdas.ledger.submission import LAST_LEDGER_WINDOW
+    from lambdas.ledger_adapter.submission import LAST_LEDGER_WINDOW
 
     destination = Wallet.create().address
     slow, waiting = new_key(), new_key()
@@ -422,7 +422,7 @@ def test_a_sequence_transaction_its_signer_refuses_while_undone_gives_its_sequen
 
     from domain.signing_policy import SigningRefused
     from lambdas.custody.signed_transaction import sign_with
-    from lambdas.tables import AccountSequenceRecord
+    from lambdas.records.tables import AccountSequenceRecord
 
     wallet = Wallet.create()
     fund(ledger.rpc_url, wallet.address, 100)

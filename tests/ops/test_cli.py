@@ -90,7 +90,7 @@ def test_purchases_and_one_purchase_and_a_redrive(
 def test_an_operator_blocks_an_investor_through_compliance(
     aws: LocalAws, state_file: Path, investor_id: str
 ) -> None:
-    from lambdas import investor_records
+    from lambdas.records import investors as investor_records
 
     code, event = ops(state_file, "investor", investor_id, "block", "--reason", "court order")
     assert code == 0 and event["event_id"]

@@ -55,8 +55,9 @@ def _forget_clients() -> None:
     the environment."""
     from pynamodb.models import Model
 
-    from lambdas import aws_clients, tables
+    from lambdas import aws_clients
     from lambdas.custody import platform_signer
+    from lambdas.records import tables
 
     boto3.DEFAULT_SESSION = None
     aws_clients.kms.cache_clear()
@@ -198,7 +199,7 @@ def test_role_arn_assumes_the_role_and_every_client_uses_its_credentials(
 ) -> None:
     from moto.sts.models import sts_backends
 
-    from lambdas import investor_records
+    from lambdas.records import investors as investor_records
 
     role = stack["OperatorsRoleArn"]
     left: dict[str, str] = {}

@@ -167,7 +167,7 @@ class _Refusing:
 
 def ledger_unreachable(monkeypatch: pytest.MonkeyPatch, calls: int) -> Countdown:
     """The next `calls` JSON-RPC requests of the Lambdas' ledger client fail to connect."""
-    from lambdas.ledger.client import LedgerClient
+    from lambdas.ledger_adapter.client import LedgerClient
 
     outage = Countdown(calls)
     real = LedgerClient.request
@@ -190,7 +190,7 @@ def dropped_submissions(
     submitted: the server says `tesSUCCESS` (it had it in its queue) and then loses it."""
     from xrpl.core.binarycodec import decode
 
-    from lambdas.ledger.client import LedgerClient
+    from lambdas.ledger_adapter.client import LedgerClient
 
     dropped: list[str] = []
     real = LedgerClient.submit_blob
@@ -228,9 +228,9 @@ def ticket_taken_concurrently(monkeypatch: pytest.MonkeyPatch, account: str) -> 
     """Another writer claims the Ticket a reservation for `account` picked, just before its
     conditional transaction: the condition fails and the reservation must pick another. The
     ticket is handed back afterwards, as that writer's cancelled run would."""
-    from lambdas.ledger import reservation
-    from lambdas.ledger.sequences import AVAILABLE, CLAIMED
-    from lambdas.tables import TicketRecord
+    from lambdas.records import reservations as reservation
+    from lambdas.records.sequences import AVAILABLE, CLAIMED
+    from lambdas.records.tables import TicketRecord
 
     taken: list[int] = []
     real = reservation._write_with

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 
 from domain.purchase import PurchaseStatus, purchase_id_for
-from lambdas.ledger.client import LedgerClient
+from lambdas.ledger_adapter.client import LedgerClient
 from local.aws import patches
 from local.aws.platform import LocalAws
-from local.ledger import LocalLedger, audit
+from local.ledger_server import LocalLedger, audit
 from local.payment_gateway import announce_as_the_webhook_would
 from tests.reliability.report import record, scale
 from tests.support.bus import replay_archive
@@ -152,7 +152,7 @@ def settle(aws: LocalAws, before: set[str], expected: int) -> list[dict[str, Any
 
 
 def purchase_records(details: list[dict[str, Any]]) -> list[Any]:
-    from lambdas.tables import PurchaseRecord
+    from lambdas.records.tables import PurchaseRecord
 
     keys = sorted({purchase_id_for(d["payment_id"]) for d in details})
     return list(PurchaseRecord.batch_get(keys, consistent_read=True))
@@ -160,7 +160,7 @@ def purchase_records(details: list[dict[str, Any]]) -> list[Any]:
 
 def purchases_of(investors: list[Investor]) -> list[Any]:
     """Every purchase record of these investors, however it came to be."""
-    from lambdas.tables import PurchaseRecord
+    from lambdas.records.tables import PurchaseRecord
 
     ids = [i.investor_id for i in investors]
     return list(PurchaseRecord.scan(PurchaseRecord.investor_id.is_in(*ids)))
@@ -210,7 +210,7 @@ def on_ledger(
     platform: dict[str, Any], investors: list[Investor], since_ledger: int
 ) -> dict[str, audit.Flow]:
     """The investors' purchase flows on the validated ledger (they exist only since then)."""
-    from lambdas.tables import InstrumentRecord
+    from lambdas.records.tables import InstrumentRecord
 
     issuance = str(InstrumentRecord.get(INSTRUMENT, consistent_read=True).issuance_id)
     client, accounts = platform["client"], platform["accounts"]
@@ -231,7 +231,7 @@ def differences(found: Counter[Any], wanted: Counter[Any]) -> list[str]:
 
 def resigned(since: datetime) -> list[str]:
     """Submissions made since then that had to be signed again (expired, or Sequence lost)."""
-    from lambdas.tables import SubmissionRecord
+    from lambdas.records.tables import SubmissionRecord
 
     made = SubmissionRecord.scan(SubmissionRecord.created_at >= since)
     return [s.business_key for s in made if int(s.attempts) > 1 or s.expired_hashes]

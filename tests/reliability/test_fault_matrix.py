@@ -22,7 +22,7 @@ import pytest
 
 from domain.purchase import PurchaseStatus, purchase_id_for
 from local.aws.platform import LocalAws
-from local.ledger import LocalLedger
+from local.ledger_server import LocalLedger
 from tests.investors.conftest import decision, run_decision
 from tests.reliability import faults_matrix_support as support
 from tests.reliability.faults_matrix_support import KINDS, HandlerFaults, tasks
@@ -133,7 +133,7 @@ def test_every_task_of_every_workflow_has_its_fault_cases() -> None:
 
 class PurchaseBooks:
     def __init__(self, platform: dict[str, Any], address: str) -> None:
-        from lambdas.tables import InstrumentRecord
+        from lambdas.records.tables import InstrumentRecord
 
         self.client, self.accounts, self.address = (
             platform["client"],
@@ -144,7 +144,7 @@ class PurchaseBooks:
         self.before = self.read()
 
     def read(self) -> dict[str, Any]:
-        from lambdas.tables import InstrumentRecord
+        from lambdas.records.tables import InstrumentRecord
 
         instrument = InstrumentRecord.get(INSTRUMENT, consistent_read=True)
         return {
@@ -184,7 +184,7 @@ def validated_successes(client: Any, prefixes: tuple[str, ...]) -> dict[str, int
     signed for it validated with tesSUCCESS: more than one is a transaction applied twice."""
     from xrpl.models.requests import Tx
 
-    from lambdas.tables import SubmissionRecord
+    from lambdas.records.tables import SubmissionRecord
 
     counts: dict[str, int] = {}
     for submission in SubmissionRecord.scan():
@@ -243,7 +243,7 @@ def run_purchase(
 ) -> PurchaseEnd:
     """A fresh investor buys with the faults `arm` injects; they stay until the first execution
     ends, and the operator's fix (undoing them) comes before any redrive."""
-    from lambdas import purchase_records
+    from lambdas.records import purchases as purchase_records
 
     investor_id = new_investor_id()
     address = onboard(ledger, investor_id)
@@ -379,8 +379,8 @@ def investor_problems(
     platform: dict[str, Any], bus: SeenEvents, investor_id: str, detail_type: str
 ) -> list[str]:
     """What is inconsistent about the investor after the decision, in records and on ledger."""
-    from lambdas import investor_records
-    from lambdas.custody.wallet_generator import find_wallet
+    from lambdas.records import investors as investor_records
+    from lambdas.records.wallets import find as find_wallet
 
     investor = investor_records.find(investor_id)
     wallet = find_wallet(investor_id)

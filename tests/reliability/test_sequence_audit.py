@@ -15,9 +15,9 @@ from xrpl.models.transactions import Payment
 from xrpl.transaction import autofill_and_sign
 from xrpl.wallet import Wallet
 
-from local.ledger import GENESIS_SEED, LocalLedger
-from local.ledger.audit import SubmissionTally
-from local.ledger.genesis import accept, fund
+from local.ledger_server import GENESIS_SEED, LocalLedger
+from local.ledger_server.audit import SubmissionTally
+from local.ledger_server.genesis import accept, fund
 
 
 def _signed(client: JsonRpcClient, wallet: Wallet, sequence: int, drops: int) -> str:

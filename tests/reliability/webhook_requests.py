@@ -408,7 +408,7 @@ def _explained(answer: Any) -> bool:
 
 def kept_problem(request_id: str, status: int, answer: Any, body: bytes) -> str | None:
     """What is wrong with the request's record (None if it is kept as it should be)."""
-    from lambdas.tables import WebhookRecord
+    from lambdas.records.tables import WebhookRecord
 
     try:
         kept = WebhookRecord.get(request_id, consistent_read=True)

@@ -3,14 +3,14 @@ activation XRP from genesis, and ACTIVE standing."""
 
 from __future__ import annotations
 
-from local.ledger import LocalLedger
-from local.ledger.genesis import fund
+from local.ledger_server import LocalLedger
+from local.ledger_server.genesis import fund
 
 
 def onboard(ledger: LocalLedger, investor_id: str, xrp: int = 40) -> str:
     from domain.investor import InvestorStatus
-    from lambdas import investor_records
     from lambdas.custody.wallet_generator import create_investor_wallet
+    from lambdas.records import investors as investor_records
 
     wallet = create_investor_wallet(investor_id)
     fund(ledger.rpc_url, wallet.address, xrp)

@@ -30,13 +30,14 @@ class Faults:
     ) -> None:
         """Fail a ledger step (holdings, mint, transfer, deliver, or a compensation) before it
         submits anything, or after its transaction validated."""
-        from lambdas.purchase.settlement import DONE, PurchaseLedger
+        from domain.settlement import StepState
+        from lambdas.ledger_services.purchases import PurchaseSettlement
 
         make_error = error or (lambda message: InjectedFailure(message))
         faults = self
 
         def failing_in(method: str) -> Callable[..., Any]:
-            real = getattr(PurchaseLedger, method)
+            real = getattr(PurchaseSettlement, method)
 
             def failing(ledger: Any, purchase_id: str, *args: Any) -> Any:
                 if not _step_of(step, args):
@@ -45,7 +46,7 @@ class Faults:
                     faults.fired.append(f"{step} before")
                     raise make_error(f"injected failure before {step}")
                 progress = real(ledger, purchase_id, *args)
-                if progress.state == DONE:
+                if progress.state == StepState.DONE:
                     faults.fired.append(f"{step} after")
                     raise make_error(f"injected failure after {step} validated")
                 return progress
@@ -53,10 +54,10 @@ class Faults:
             return failing
 
         for method in _methods_for(step):
-            self.monkeypatch.setattr(PurchaseLedger, method, failing_in(method))
+            self.monkeypatch.setattr(PurchaseSettlement, method, failing_in(method))
 
     def completion(self) -> None:
-        from lambdas import purchase_records
+        from lambdas.records import purchases as purchase_records
 
         def failing(purchase_id: str) -> Any:
             self.fired.append("complete")
@@ -68,28 +69,31 @@ class Faults:
         """Run action(purchase_id) once, as soon as the step's successors may go: it validated,
         or (the mint) it was accepted into the open ledger. E.g. an AML flag arriving between
         the mint and the transfer."""
-        from lambdas.purchase.settlement import ACCEPTED, DONE, PurchaseLedger
+        from domain.settlement import StepState
+        from lambdas.ledger_services.purchases import PurchaseSettlement
 
-        real = PurchaseLedger.advance
+        real = PurchaseSettlement.advance
         done: list[str] = []
 
         def watching(ledger: Any, purchase_id: str, the_step: Any, checks: int) -> Any:
             progress = real(ledger, purchase_id, the_step, checks)
-            if the_step.value == step and progress.state in (DONE, ACCEPTED) and not done:
+            followed = progress.state in (StepState.DONE, StepState.ACCEPTED)
+            if the_step.value == step and followed and not done:
                 done.append(purchase_id)
                 with access.acting(None):  # the outside world acts, not the step's role
                     action(purchase_id)
             return progress
 
-        self.monkeypatch.setattr(PurchaseLedger, "advance", watching)
+        self.monkeypatch.setattr(PurchaseSettlement, "advance", watching)
 
     def at_boundary(self, boundary: str, action: Callable[[str], None]) -> None:
         """Run action(purchase_id) once at a boundary of the purchase: after the deposit is
         recorded, after the holdings are ready, after a forward step may be followed (mint,
         transfer, deliver), or with the investor's transfer reserved but not yet signed."""
-        from lambdas import purchase_records
-        from lambdas.ledger.submission import LedgerSubmitter
-        from lambdas.purchase.settlement import DONE, PurchaseLedger
+        from domain.settlement import StepState
+        from lambdas.ledger_adapter.submission import LedgerSubmitter
+        from lambdas.ledger_services.purchases import PurchaseSettlement
+        from lambdas.records import purchases as purchase_records
 
         done: list[str] = []
 
@@ -112,15 +116,15 @@ class Faults:
 
             self.monkeypatch.setattr(purchase_records, "open_purchase", opened)
         elif boundary == "holdings":
-            real_holdings = PurchaseLedger.ready_holdings
+            real_holdings = PurchaseSettlement.ready_holdings
 
             def readied(ledger: Any, purchase_id: str, checks: int) -> Any:
                 progress = real_holdings(ledger, purchase_id, checks)
-                if progress.state == DONE:
+                if progress.state == StepState.DONE:
                     once(purchase_id)
                 return progress
 
-            self.monkeypatch.setattr(PurchaseLedger, "ready_holdings", readied)
+            self.monkeypatch.setattr(PurchaseSettlement, "ready_holdings", readied)
         elif boundary == "transfer reserved":
             real_sign = LedgerSubmitter._sign_prepared
 
@@ -135,7 +139,7 @@ class Faults:
 
 
 def _methods_for(step: str) -> tuple[str, ...]:
-    """The PurchaseLedger methods that submit or decide the step."""
+    """The PurchaseSettlement methods that submit or decide the step."""
     from domain.settlement import FORWARD_STEPS, Step
 
     if step == "holdings":

@@ -21,7 +21,7 @@ from hypothesis.stateful import (
 
 from domain.purchase import PurchaseStatus, purchase_id_for
 from local.aws.platform import LocalAws
-from local.ledger import LocalLedger
+from local.ledger_server import LocalLedger
 from tests.support.books import (
     stablecoin_balance,
     stablecoin_outstanding,
@@ -53,8 +53,8 @@ def test_the_books_balance_whatever_happens(
     aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]
 ) -> None:
     from domain.investor import InvestorStatus
-    from lambdas import investor_records
-    from lambdas.tables import InstrumentRecord, PurchaseRecord
+    from lambdas.records import investors as investor_records
+    from lambdas.records.tables import InstrumentRecord, PurchaseRecord
 
     client, accounts = platform["client"], platform["accounts"]
     issuances = {i: InstrumentRecord.get(i).issuance_id for i in PRICES}

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from domain.purchase import PurchaseStatus
 from local.aws import access
 from local.aws.platform import LocalAws
-from local.ledger import LocalLedger
+from local.ledger_server import LocalLedger
 from tests.support.investors import onboard
 from tests.workflows.conftest import new_investor_id, payment, run_payment
 
@@ -163,7 +163,7 @@ def test_announcing_a_delivery_without_put_events_is_denied(
 
 
 def sealed_seed(investor_id: str) -> tuple[bytes, str]:
-    from lambdas.tables import WalletRecord
+    from lambdas.records.tables import WalletRecord
 
     wallet = WalletRecord.get(investor_id)
     return bytes(wallet.encrypted_seed), str(wallet.address)
@@ -275,7 +275,7 @@ def test_a_role_changes_only_the_tables_it_writes(
 ) -> None:
     from pynamodb.exceptions import PynamoDBException
 
-    from lambdas.tables import AuditRecord, InstrumentRecord, InvestorRecord, WalletRecord
+    from lambdas.records.tables import AuditRecord, InstrumentRecord, InvestorRecord, WalletRecord
 
     audit_record = next(AuditRecord.query(investor_id, limit=1))
     tries = {

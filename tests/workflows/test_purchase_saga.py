@@ -16,7 +16,7 @@ import pytest
 
 from domain.purchase import PurchaseStatus, purchase_id_for
 from local.aws.platform import LocalAws
-from local.ledger import LocalLedger
+from local.ledger_server import LocalLedger
 from tests.support.books import (
     stablecoin_balance,
     stablecoin_outstanding,
@@ -62,7 +62,7 @@ class Books:
     """The ledger and the records around one purchase: taken before, compared after."""
 
     def __init__(self, platform: dict[str, Any], investor: dict[str, str]) -> None:
-        from lambdas.tables import InstrumentRecord
+        from lambdas.records.tables import InstrumentRecord
 
         self.client = platform["client"]
         self.accounts = platform["accounts"]
@@ -71,7 +71,7 @@ class Books:
         self.before = self.read()
 
     def read(self) -> dict[str, Any]:
-        from lambdas.tables import InstrumentRecord
+        from lambdas.records.tables import InstrumentRecord
 
         record = InstrumentRecord.get(INSTRUMENT, consistent_read=True)
         issuance = self.instrument.issuance_id
@@ -92,13 +92,13 @@ class Books:
 
 
 def purchase_record(detail: dict[str, Any]) -> Any:
-    from lambdas.tables import PurchaseRecord
+    from lambdas.records.tables import PurchaseRecord
 
     return PurchaseRecord.get(purchase_id_for(detail["payment_id"]), consistent_read=True)
 
 
 def submissions_of(purchase_id: str) -> dict[str, Any]:
-    from lambdas.tables import SubmissionRecord
+    from lambdas.records.tables import SubmissionRecord
 
     found = SubmissionRecord.scan(SubmissionRecord.business_key.startswith(f"{purchase_id}#"))
     return {r.business_key.split("#", 1)[1]: r for r in found}
@@ -272,7 +272,7 @@ def test_a_blocked_investor_cannot_buy(
     aws: LocalAws, platform: dict[str, Any], investor: dict[str, str]
 ) -> None:
     from domain.investor import InvestorStatus
-    from lambdas import investor_records
+    from lambdas.records import investors as investor_records
 
     investor_records.set_status(investor["investor_id"], InvestorStatus.BLOCKED, "AML flag (test)")
     detail = payment(investor["investor_id"])
@@ -423,14 +423,14 @@ def test_an_empty_ticket_pool_makes_the_steps_wait_not_fail(
 ) -> None:
     """A burst empties a platform account's Ticket pool: the holdings and the mint wait for the
     refill's ledger (PENDING) instead of failing the purchase."""
-    from lambdas.ledger import submission
-    from lambdas.ledger.reservation import PoolEmpty
+    from lambdas.ledger_adapter import submission
+    from lambdas.records.reservations import PoolEmpty
 
     real, refused = submission.reserve_ticket, []
 
     def empty_at_first(*args: Any) -> Any:
         if len(refused) < refusals:
-            refused.append(args[1]["TransactionType"])
+            refused.append(args[2]["TransactionType"])
             raise PoolEmpty("no ticket available (test); a refill is under way")
         return real(*args)
 
@@ -450,7 +450,7 @@ def test_an_aml_block_in_the_middle_stops_the_purchase(
     aws: LocalAws, platform: dict[str, Any], investor: dict[str, str], faults: Faults
 ) -> None:
     from domain.investor import InvestorStatus
-    from lambdas import investor_records
+    from lambdas.records import investors as investor_records
 
     def flag(_: str) -> None:
         investor_records.set_status(investor["investor_id"], InvestorStatus.BLOCKED, "AML flag")
@@ -490,7 +490,7 @@ def test_an_investor_blocked_at_any_step_boundary_is_never_parked(
     yet signed is given up (its Sequence given back), not parked waiting for a signature the
     investor signer refuses."""
     from domain.investor import InvestorStatus
-    from lambdas import investor_records
+    from lambdas.records import investors as investor_records
 
     def flag(_: str) -> None:
         investor_records.set_status(investor["investor_id"], InvestorStatus.BLOCKED, "AML flag")
@@ -519,8 +519,8 @@ def test_a_sequence_given_back_by_a_blocked_investor_is_used_once_they_are_clear
 ) -> None:
     """The wallet does not stall on the Sequence its refused transfer left unused."""
     from domain.investor import InvestorStatus
-    from lambdas import investor_records
-    from lambdas.tables import AccountSequenceRecord
+    from lambdas.records import investors as investor_records
+    from lambdas.records.tables import AccountSequenceRecord
 
     with pytest.MonkeyPatch.context() as monkeypatch:
         faults = Faults(monkeypatch)
@@ -684,7 +684,7 @@ def test_a_transient_fault_is_retried_then_succeeds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from domain.errors import TransientFault
-    from lambdas import purchase_records
+    from lambdas.records import purchases as purchase_records
 
     real = purchase_records.open_purchase
     failures = {"left": 2}
@@ -748,7 +748,7 @@ def test_a_forged_payment_on_the_bus_is_never_minted_nor_refunded(
 ) -> None:
     """Whoever may put PaymentReceived on the bus (the administrator here) still cannot make
     money: Record deposit takes only what the authenticated webhook announced."""
-    from lambdas.tables import PurchaseRecord
+    from lambdas.records.tables import PurchaseRecord
 
     books = Books(platform, investor)
     detail = payment(investor["investor_id"])
@@ -794,7 +794,7 @@ def test_xrpljs_verifies_every_transaction_the_saga_signed(
 ) -> None:
     """An independent client checks the blobs: investor (ed25519, through the Signer) and
     platform (secp256k1 in KMS) alike, forward steps and compensations."""
-    from lambdas.tables import SubmissionRecord
+    from lambdas.records.tables import SubmissionRecord
     from tests.support.xrpljs import check_blobs
 
     faults.ledger_step("deliver", "after")  # undone by an MPT clawback, whatever else raced
@@ -836,7 +836,7 @@ def test_a_holding_that_failed_once_is_tried_again_by_the_next_purchase(
                 item.tx["LimitAmount"]["issuer"] = "rDsbeomae4FXwgQTJp9Rs64Qg9vDiTCdBv"
         return items
 
-    monkeypatch.setattr("lambdas.purchase.settlement.holdings_transactions", broken)
+    monkeypatch.setattr("lambdas.ledger_services.purchases.holdings_transactions", broken)
     first = payment(investor["investor_id"])
     run_payment(aws, first)
     assert purchase_record(first).status == PurchaseStatus.REFUNDED
@@ -869,8 +869,8 @@ def test_a_duplicate_rejected_by_a_race_never_refunds_the_purchase_it_lost_to(
     units); its Release units and Refund payment must leave the first one's purchase alone."""
     from domain.investor import InvestorStanding, InvestorStatus
     from domain.purchase import Payment
-    from lambdas import purchase_records
     from lambdas.purchase import refund_payment, release_units
+    from lambdas.records import purchases as purchase_records
 
     detail = payment(investor["investor_id"])
     standing = InvestorStanding(investor["investor_id"], InvestorStatus.ACTIVE, investor["address"])
@@ -958,8 +958,8 @@ def test_redrive_execution_in_aws_resumes_the_undoing_from_park(
     from domain.errors import NeedsOperator
     from domain.investor import InvestorStanding, InvestorStatus
     from domain.purchase import Payment
-    from lambdas import purchase_records
     from lambdas.purchase import park_purchase
+    from lambdas.records import purchases as purchase_records
 
     detail = payment(investor["investor_id"])
     standing = InvestorStanding(investor["investor_id"], InvestorStatus.ACTIVE, investor["address"])

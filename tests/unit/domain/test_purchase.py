@@ -9,7 +9,6 @@ from domain.errors import BusinessRuleViolation, PaymentNotAnnounced, PaymentRej
 from domain.money import parse_amount
 from domain.purchase import (
     Payment,
-    announced_as,
     failure_reason,
     payment_as_announced,
     purchase_id_for,
@@ -90,7 +89,7 @@ def test_failure_reason_reads_the_lambda_error_message() -> None:
 
 
 def test_a_payment_is_taken_exactly_as_announced() -> None:
-    announced = announced_as(Payment.from_event(VALID))
+    announced = Payment.from_event(VALID)
     assert payment_as_announced({**VALID, "amount": "300.0"}, announced) == Payment.from_event(
         VALID
     )
@@ -109,7 +108,7 @@ def test_a_payment_nobody_announced_is_refused_whatever_it_says() -> None:
 def test_any_field_changed_after_the_announcement_is_refused_and_named(
     field: str, data: st.DataObject
 ) -> None:
-    announced = announced_as(Payment.from_event(VALID))
+    announced = Payment.from_event(VALID)
     other = {
         "investor_id": st.sampled_from(["inv-2", "inv-attacker"]),
         "instrument_id": st.sampled_from(["SME-2028-B", "SME-2029-C"]),

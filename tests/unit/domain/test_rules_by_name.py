@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.compliance import case_keys, decision_keys
+from domain import business_keys
 from domain.errors import PaymentRejected
 from domain.investor import InvestorStanding, InvestorStatus, notification_reason
 from domain.ledger_results import Final, Preliminary, classify_preliminary, classify_validated
@@ -33,7 +33,6 @@ from domain.settlement import (
     LedgerNotValidating,
     Step,
     check_still_validating,
-    key_subject,
     reversal_needed,
 )
 from domain.webhooks import KEPT_PREFIX_BYTES, kept_request
@@ -158,12 +157,14 @@ def test_a_compensation_undoes_only_what_validated(
 def test_freezes_are_keyed_per_decision_and_found_per_case() -> None:
     at = datetime(2026, 12, 4, 10, 0, 0, 123456, tzinfo=UTC)
     same_instant = at.astimezone(timezone(timedelta(hours=1)))
-    first = decision_keys("inv-1", "case-7", at)
-    assert first == decision_keys("inv-1", "case-7", same_instant), "one instant, one key"
-    assert first != decision_keys("inv-1", "case-7", at + timedelta(minutes=5))
-    assert first.startswith(case_keys("inv-1", "case-7"))
-    assert not decision_keys("inv-1", "case-70", at).startswith(case_keys("inv-1", "case-7"))
-    assert key_subject(f"{first}#freeze-line") == "aml#inv-1"
+    first = business_keys.aml_decision("inv-1", "case-7", at)
+    same = business_keys.aml_decision("inv-1", "case-7", same_instant)
+    assert first == same, "one instant, one key"
+    assert first != business_keys.aml_decision("inv-1", "case-7", at + timedelta(minutes=5))
+    assert first.startswith(business_keys.aml_case("inv-1", "case-7"))
+    other_case = business_keys.aml_decision("inv-1", "case-70", at)
+    assert not other_case.startswith(business_keys.aml_case("inv-1", "case-7"))
+    assert business_keys.subject_of(f"{first}#freeze-line") == "aml#inv-1"
 
 
 def test_an_aml_notification_carries_no_reason_others_do() -> None:

@@ -44,9 +44,10 @@ def test_the_transfer_goes_once_the_investor_holds_the_amount(
 
 
 def test_a_business_keys_subject_groups_an_investors_aml_cases_and_a_purchases_steps() -> None:
-    from domain.settlement import key_subject
+    from domain import business_keys
 
-    assert key_subject("aml#inv-7#case-3#freeze-line") == "aml#inv-7"
-    assert key_subject("aml#inv-7#case-3") == "aml#inv-7"  # a case's prefix: the same subject
-    assert key_subject("purchase-ab12#mint") == "purchase-ab12"
-    assert key_subject("onboarding-key") == "onboarding-key"
+    assert business_keys.subject_of("aml#inv-7#case-3#freeze-line") == "aml#inv-7"
+    # a case's prefix: the same subject
+    assert business_keys.subject_of("aml#inv-7#case-3") == "aml#inv-7"
+    assert business_keys.subject_of("purchase-ab12#mint") == "purchase-ab12"
+    assert business_keys.subject_of("onboarding-key") == "onboarding-key"

@@ -1,0 +1,107 @@
+"""The catalogue as issued on the ledger: each instrument with its units counted.
+
+Units move between available, reserved and sold only inside a purchase's own transactions
+(lambdas/records/purchases.py), so the counts always add up to the tranche.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pynamodb.exceptions import GetError, PutError
+
+from domain.instruments import Instrument
+from domain.purchase import InstrumentOffer
+from lambdas.aws_clients import dynamodb_fault
+from lambdas.records.tables import InstrumentRecord
+
+OPEN = "OPEN"
+
+
+@dataclass(frozen=True)
+class ListedInstrument:
+    instrument_id: str
+    issuance_id: str
+    name: str
+    unit_price: str  # a Decimal as text, as kept
+    currency: str
+    tranche_units: int
+    units_available: int
+    units_reserved: int
+    units_sold: int
+    status: str
+
+
+def find_offer(instrument_id: str) -> InstrumentOffer | None:
+    """The instrument as it is on sale now; None if it is not in the catalogue."""
+    listed = find(instrument_id)
+    if listed is None:
+        return None
+    return InstrumentOffer(
+        instrument_id=listed.instrument_id,
+        is_open=listed.status == OPEN,
+        unit_price=Decimal(listed.unit_price),
+        currency=listed.currency,
+        units_available=listed.units_available,
+        issuance_id=listed.issuance_id,
+    )
+
+
+def find(instrument_id: str) -> ListedInstrument | None:
+    try:
+        return _listed(InstrumentRecord.get(instrument_id, consistent_read=True))
+    except InstrumentRecord.DoesNotExist:
+        return None
+
+
+def is_listed(instrument_id: str) -> bool:
+    """Whether the instrument is in the catalogue (open or not), reading its key alone."""
+    try:
+        InstrumentRecord.get(instrument_id, attributes_to_get=["instrument_id"])
+    except InstrumentRecord.DoesNotExist:
+        return False
+    except GetError as error:
+        raise dynamodb_fault("instruments", error) from error
+    return True
+
+
+def catalogue() -> list[ListedInstrument]:
+    """Every instrument, in id order (a scan: the catalogue is a handful of items)."""
+    listed = (_listed(r) for r in InstrumentRecord.scan(consistent_read=True))
+    return sorted(listed, key=lambda i: i.instrument_id)
+
+
+def list_once(instrument: Instrument, issuance_id: str) -> bool:
+    """Put the instrument in the catalogue with its whole tranche available, unless it is
+    there already (its counts then stand). True if it was added."""
+    try:
+        InstrumentRecord(
+            instrument.instrument_id,
+            issuance_id=issuance_id,
+            name=instrument.name,
+            unit_price=str(instrument.unit_price),
+            currency=instrument.currency,
+            tranche_units=instrument.tranche_units,
+            units_available=instrument.tranche_units,
+        ).save(condition=InstrumentRecord.instrument_id.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise dynamodb_fault(f"catalogue entry {instrument.instrument_id}", error) from error
+        return False
+    return True
+
+
+def _listed(record: InstrumentRecord) -> ListedInstrument:
+    return ListedInstrument(
+        instrument_id=record.instrument_id,
+        issuance_id=record.issuance_id,
+        name=record.name,
+        unit_price=record.unit_price,
+        currency=record.currency,
+        tranche_units=int(record.tranche_units),
+        units_available=int(record.units_available),
+        units_reserved=int(record.units_reserved),
+        units_sold=int(record.units_sold),
+        status=record.status,
+    )
