@@ -8,13 +8,14 @@ or redrives. Keys are grouped by whom they are about (`subject_of`), which the t
     investor#<investor>#<holding>[#<mpt>] what readies an investor to hold an asset
     <purchase>#<holding>[#<mpt>]          the same, retried by one purchase after it failed
     aml#<investor>#<case>#<decision>#...  an AML decision's freeze or unfreeze
+    distribution-<instrument>-<date>#<investor>   a holder's coupon and principal of a date
     tickets#<account>#<ledger>            a hot account's Ticket refill
     bootstrap#...                         the platform's own set-up (ops/platform_bootstrap.py)
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import NewType
 
 BusinessKey = NewType("BusinessKey", str)
@@ -66,6 +67,12 @@ def aml_decision(investor_id: str, case_id: str, decided_at: datetime) -> Busine
 def under(prefix: str, effect: str) -> BusinessKey:
     """One effect under a decision's prefix (`…#freeze-line`, `…#lock#<mpt>`)."""
     return BusinessKey(f"{prefix}#{effect}")
+
+
+def distribution_payment(instrument_id: str, payment_date: date, investor_id: str) -> BusinessKey:
+    """A holder's payment on one payment date of an instrument: at most once, whatever
+    re-runs, replays or redrives; its subject is the distribution."""
+    return BusinessKey(f"distribution-{instrument_id}-{payment_date.isoformat()}#{investor_id}")
 
 
 def ticket_refill(account: str, validated_ledger: int) -> BusinessKey:

@@ -7,13 +7,13 @@ ledger each instrument is a Multi-Purpose Token issued by the securitization com
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from domain.money import SUPPORTED_CURRENCIES, parse_amount
+from domain.cash_flows import InstrumentTerms, TermsError, terms_from
+from domain.money import SUPPORTED_CURRENCIES
 
 # MPTokenIssuanceCreate flags (XLS-33): holders may only return units to the issuer.
 TF_MPT_CAN_LOCK = 0x02
@@ -23,7 +23,6 @@ INSTRUMENT_FLAGS = TF_MPT_CAN_LOCK | TF_MPT_REQUIRE_AUTH | TF_MPT_CAN_CLAWBACK
 MAX_METADATA_BYTES = 1024
 ICON_URL = "https://drexfy.eu/assets/instrument.png"
 ISSUER_NAME = "Drexfy Securitization"
-_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
 
 
 class CatalogueError(ValueError):
@@ -32,14 +31,27 @@ class CatalogueError(ValueError):
 
 @dataclass(frozen=True)
 class Instrument:
+    """An instrument of the catalogue: what is issued on the ledger, and its terms (the cash
+    flows it pays: domain/cash_flows.py)."""
+
     instrument_id: str
     name: str
     sme_pool: str
-    coupon_rate: Decimal
-    maturity: date
-    unit_price: Decimal
     currency: str
     tranche_units: int
+    terms: InstrumentTerms
+
+    @property
+    def coupon_rate(self) -> Decimal:
+        return self.terms.coupon_rate
+
+    @property
+    def maturity(self) -> date:
+        return self.terms.maturity
+
+    @property
+    def unit_price(self) -> Decimal:
+        return self.terms.unit_price
 
     @property
     def ticker(self) -> str:
@@ -106,26 +118,22 @@ def load_catalogue(text: str) -> tuple[Instrument, ...]:
 
 
 def _instrument(entry: dict[str, Any]) -> Instrument:
-    instrument_id = str(entry["instrument_id"])
-    if not _ID.match(instrument_id):
-        raise ValueError(f"instrument_id {instrument_id!r} must be 3-32 of A-Z, 0-9, -")
+    try:
+        terms = terms_from(entry)
+    except TermsError as error:
+        raise ValueError(f"{entry.get('instrument_id')}: {error}") from None
     units = entry["tranche_units"]
     if not isinstance(units, int) or isinstance(units, bool) or not 0 < units < 2**63:
-        raise ValueError(f"{instrument_id}: tranche_units must be a positive integer")
-    coupon = Decimal(str(entry["coupon_rate"]))
-    if not Decimal(0) <= coupon < Decimal(1):
-        raise ValueError(f"{instrument_id}: coupon_rate is a fraction, e.g. 0.0525")
+        raise ValueError(f"{terms.instrument_id}: tranche_units must be a positive integer")
     if entry["currency"] not in SUPPORTED_CURRENCIES:
-        raise ValueError(f"{instrument_id}: currency {entry['currency']!r} not supported")
+        raise ValueError(f"{terms.instrument_id}: currency {entry['currency']!r} not supported")
     instrument = Instrument(
-        instrument_id=instrument_id,
+        instrument_id=terms.instrument_id,
         name=str(entry["name"]),
         sme_pool=str(entry["sme_pool"]),
-        coupon_rate=coupon,
-        maturity=date.fromisoformat(entry["maturity"]),
-        unit_price=parse_amount(entry["unit_price"]),
         currency=str(entry["currency"]),
         tranche_units=units,
+        terms=terms,
     )
     instrument.metadata_hex()
     return instrument

@@ -18,12 +18,14 @@ from xrpl.models.requests import (
     AccountObjects,
     AccountObjectType,
     Fee,
+    LedgerEntry,
     Request,
     ServerInfo,
     ServerState,
     SubmitOnly,
     Tx,
 )
+from xrpl.models.requests.ledger_entry import MPToken
 from xrpl.models.response import Response
 
 from domain.errors import TransientFault
@@ -229,6 +231,18 @@ class LedgerClient:
         ).get("lines", [])
         tokens = self.account_objects(address, AccountObjectType.MPTOKEN, index)
         return index, list(lines), list(tokens["account_objects"])
+
+    def mpt_issuance(self, issuance_id: str, ledger: LedgerIndex) -> dict[str, Any]:
+        """The MPTokenIssuance in that ledger (its OutstandingAmount: every holder's units)."""
+        request = LedgerEntry(mpt_issuance=issuance_id, ledger_index=ledger)
+        return self.request(request, frozenset({"entryNotFound"}))
+
+    def mptoken(self, issuance_id: str, holder: str, ledger: LedgerIndex) -> dict[str, Any]:
+        """The holder's MPToken of the issuance in that ledger (entryNotFound: none)."""
+        token = MPToken(mpt_issuance_id=issuance_id, account=holder)
+        return self.request(
+            LedgerEntry(mptoken=token, ledger_index=ledger), frozenset({"entryNotFound"})
+        )
 
     def submit_blob(self, tx_blob: str) -> str:
         """Submit a signed blob as-is; return rippled's preliminary engine_result."""

@@ -41,6 +41,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from xrpl.models.requests import AccountObjectType
 
+from domain.compliance import LSF_MPT_LOCKED
 from domain.errors import TransientFault
 from lambdas.config import url_list
 from lambdas.ledger_adapter.client import (
@@ -170,6 +171,24 @@ class LedgerQuorum:
             "account_objects",
         )
         return list(answer.get("account_objects", []))
+
+    def mpt_outstanding_at(self, issuance_id: str, ledger_index: int) -> int:
+        """The issuance's OutstandingAmount (every holder's units) in one validated ledger, as
+        two servers state it. A distribution reads all its figures from one ledger."""
+        question = f"issuance {issuance_id} in ledger {ledger_index}"
+        answers = self._ask_all(lambda s: s.mpt_issuance(issuance_id, ledger_index))
+        answer = self._one_answer(question, answers, "node", alarming=True)
+        if "node" not in answer:
+            raise LedgerRequestFailed(f"no issuance {issuance_id} in ledger {ledger_index}")
+        return int(answer["node"].get("OutstandingAmount", 0))
+
+    def mpt_holding_at(self, issuance_id: str, holder: str, ledger_index: int) -> tuple[int, bool]:
+        """The holder's units of the issuance in one validated ledger (0 if it holds none) and
+        whether they are locked (an AML block), as two servers state them."""
+        question = f"{holder}'s units of {issuance_id} in ledger {ledger_index}"
+        answers = self._ask_all(lambda s: s.mptoken(issuance_id, holder, ledger_index))
+        token = self._one_answer(question, answers, "node", alarming=True).get("node", {})
+        return int(token.get("MPTAmount", 0)), bool(int(token.get("Flags", 0)) & LSF_MPT_LOCKED)
 
     # --- what decides nothing: the first server that answers --------------------------------
 

@@ -47,6 +47,13 @@ def every() -> Iterator[Purchase]:
     return (_purchase(record) for record in PurchaseRecord.scan())
 
 
+def of_instrument(instrument_id: str) -> list[Purchase]:
+    """Every purchase of the instrument, whatever its status. A scan (filtered): run for a
+    distribution's snapshot, never on a saga's path."""
+    ours = PurchaseRecord.instrument_id == instrument_id
+    return [_purchase(r) for r in PurchaseRecord.scan(filter_condition=ours, consistent_read=True)]
+
+
 def _read(purchase_id: str) -> PurchaseRecord | None:
     try:
         return PurchaseRecord.get(purchase_id, consistent_read=True)

@@ -1,0 +1,1 @@
+"""Servicing the instruments: their holders of record and the cash flows paid to them."""
