@@ -183,11 +183,11 @@ COMPLIANCE = WorkflowSpec(
         TaskFunction(
             "ReinstateInvestor",
             "lambdas.compliance.steps.reinstate_investor",
-            reads=("wallets",),  # where onboarding stood: a clearance gives back no more
-            # The freeze's records, brought up to the validated ledger they are already in.
-            writes=("investors", "submissions"),
+            # where onboarding stood (a clearance gives back no more), and the case's ledger
+            # transactions as the freeze steps settled them
+            reads=("wallets", "submissions"),
+            writes=("investors",),
             appends=("audit",),
-            knows_addresses_of=True,  # reads the freeze's transactions through the ledger service
         ),
         _NOTIFY,
     ),

@@ -17,7 +17,7 @@ from domain.compliance import decided_by_operator, decision_time
 from domain.errors import MalformedTaskInput
 from domain.purchase import identifier
 from domain.settlement import StepState
-from lambdas.records import investors
+from lambdas.records import investors, submissions
 from lambdas.records.investors import InvestorNotEligible
 from lambdas.tasks import (
     Decision,
@@ -76,7 +76,7 @@ def _set_freeze(task: InvestorStep, freeze: bool) -> dict[str, Any]:
     progress = holdings.set_freeze(task.investor_id, decision, freeze, task.checks)
     output = {**progress.as_output(), "case_id": task.case_id, "decision": decision}
     if progress.state == StepState.DONE and freeze:
-        transactions = holdings.validated_under(decision)
+        transactions = submissions.validated_under(decision)
         investors.audit(
             task.investor_id,
             "ledger freeze in place",
@@ -91,11 +91,9 @@ def _set_freeze(task: InvestorStep, freeze: bool) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 def reinstate_investor(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from lambdas.ledger_services.investors import investor_holdings  # xrpl-py, ~200 ms
-
     task = parse(InvestorStep, event)
     case = business_keys.aml_case(task.investor_id, task.case_id)
-    transactions = investor_holdings().validated_under(case)
+    transactions = submissions.validated_under(case)  # settled by the freeze steps
     investor = investors.reinstate(task.investor_id, task.case_id, transactions)
     return answer(
         InvestorAnswer(

@@ -84,10 +84,10 @@ class InvestorHoldings:
         wanted = freeze_transactions(
             decision, wallet.address, self.accounts, line, tokens, freeze=freeze
         )
-        return self._drive(investor_id, wallet.address, wanted, checks)
-
-    def validated_under(self, prefix: str) -> dict[str, Any]:
-        return self.runner.validated_under(prefix)
+        progress = self._drive(investor_id, wallet.address, wanted, checks)
+        if progress.state == StepState.DONE:
+            self.runner.settle_under(decision)  # its records, as the audit will read them
+        return progress
 
     def _drive(
         self, investor_id: str, address: str, wanted: list[LedgerTransaction], checks: int

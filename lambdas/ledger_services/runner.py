@@ -104,22 +104,14 @@ class LedgerStepRunner:
         wait = self.submitter.seconds_until_next_check()
         return StepCheck(StepState.PENDING, checks + 1, wait)
 
-    def validated_under(self, prefix: str) -> dict[str, Any]:
-        """The transactions under a business-key prefix that validated, each named by the rest
-        of its key: what an audit record keeps of a decision's ledger effects."""
-        found = [self._brought_up_to_date(s) for s in submissions.under(prefix)]
-        return {
-            s.business_key.removeprefix(prefix).lstrip("#"): s.details()
-            for s in found
-            if s.status == Status.SUCCEEDED
-        }
-
-    def _brought_up_to_date(self, submission: Submission) -> Submission:
-        """The ledger already shows its effect; bring the record up to the validated ledger."""
-        role = self.accounts.role_of(submission.account)
-        if not submission.in_flight or role is None:
-            return submission
-        return self.submitter.check(submission.business_key, self._platform_signer(role))
+    def settle_under(self, prefix: str) -> None:
+        """Bring the records under a business-key prefix up to the validated ledger: a step
+        whose effect the ledger already shows may have transactions still recorded in flight,
+        and whoever reads the records next (an audit, a reinstatement) reads them only."""
+        for submission in submissions.under(prefix):
+            role = self.accounts.role_of(submission.account)
+            if submission.in_flight and role is not None:
+                self.submitter.check(submission.business_key, self._platform_signer(role))
 
 
 @functools.cache

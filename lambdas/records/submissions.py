@@ -91,6 +91,16 @@ def under(prefix: str) -> list[Submission]:
     return [submission_of(r) for r in query]
 
 
+def validated_under(prefix: str) -> dict[str, dict[str, Any]]:
+    """The transactions under a business-key prefix that validated (as the records state it),
+    each named by the rest of its key: what an audit record keeps of a decision's effects."""
+    return {
+        s.business_key.removeprefix(prefix).lstrip("#"): s.details()
+        for s in under(prefix)
+        if s.status == Status.SUCCEEDED
+    }
+
+
 def cancel_unsubmitted(business_key: str, reason: str) -> Submission:
     """Take the key with a FAILED record if nothing was reserved under it yet, so no later run
     can submit it; a record that exists already stands and is returned."""
