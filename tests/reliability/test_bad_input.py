@@ -24,7 +24,7 @@ from tests.frontend.conftest import (  # noqa: F401 (fixtures)
 )
 from tests.reliability import frontend_calls as calls
 from tests.reliability import webhook_requests as webhooks
-from tests.reliability.report import record, scale
+from tests.reliability.report import FULL, record, scale
 from tests.reliability.tally import Tally
 from tests.support.bus import SeenEvents, watching_bus
 
@@ -185,7 +185,9 @@ def test_generated_webhooks_get_no_5xx_and_are_all_kept_with_a_reason(
     assert tally.counts.get("accepted", 0) > tally.requests // 20, (
         tally.figures()
     )  # the mix is real
-    assert tally.counts.get("refused_at_the_door", 0) > 0, tally.figures()
+    if FULL:  # at the fast scale a few dozen valid payments may hold no unsold instrument:
+        # the door's refusals are checked one by one in tests/ingress/test_webhooks.py
+        assert tally.counts.get("refused_at_the_door", 0) > 0, tally.figures()
     assert passed, "\n".join([str(tally.figures()), *tally.problems])
 
 
