@@ -97,6 +97,11 @@ class _JsonRpc:
             raise httpx.HTTPError(f"ledger answered {status}: {text}") from None
 
 
+def line_in(lines: list[dict[str, Any]], currency: str) -> dict[str, Any] | None:
+    """The line in that currency among one peer's lines; None if there is none."""
+    return next((line for line in lines if line["currency"] == currency), None)
+
+
 class LedgerClient:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -188,10 +193,7 @@ class LedgerClient:
         self, address: str, issuer: str, currency: str, ledger: str = "validated"
     ) -> dict[str, Any] | None:
         """The address's line to issuer in currency, as account_lines shows it; None if none."""
-        return next(
-            (x for x in self.trust_lines(address, issuer, ledger) if x["currency"] == currency),
-            None,
-        )
+        return line_in(self.trust_lines(address, issuer, ledger), currency)
 
     def account_objects(
         self, address: str, kind: AccountObjectType, ledger: LedgerIndex = "validated"

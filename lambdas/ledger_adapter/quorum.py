@@ -50,6 +50,7 @@ from lambdas.ledger_adapter.client import (
     LedgerIndex,
     LedgerRequestFailed,
     Sighting,
+    line_in,
 )
 
 logger = Logger(service="ledger")
@@ -159,10 +160,7 @@ class LedgerQuorum:
         self, address: str, issuer: str, currency: str, ledger: str = "validated"
     ) -> dict[str, Any] | None:
         """The address's line to issuer in currency, as account_lines shows it; None if none."""
-        return next(
-            (x for x in self.trust_lines(address, issuer, ledger) if x["currency"] == currency),
-            None,
-        )
+        return line_in(self.trust_lines(address, issuer, ledger), currency)
 
     def objects(self, address: str, kind: AccountObjectType) -> list[dict[str, Any]]:
         answer = self._agreed(

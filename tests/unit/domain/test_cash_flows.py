@@ -78,6 +78,7 @@ def test_a_long_first_period_up_to_the_first_coupon_date_splits_over_notional_pe
     assert f"{float(first.accrual_fraction):.12f}" == "0.915760869565"  # the ISDA example
     assert first.coupon_per_unit == Decimal("9.16")
     assert schedule_json(long_first)["periods"][0]["accrual_fraction"] == "0.915760869565"
+    assert first.as_json()["coupon_per_unit"] == "9.16"
 
 
 def test_a_month_end_maturity_rolls_on_month_ends() -> None:

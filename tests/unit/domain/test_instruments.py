@@ -23,6 +23,7 @@ def test_the_repository_catalogue_is_valid_and_round_trips_through_metadata() ->
         assert tx["Flags"] == INSTRUMENT_FLAGS and not tx["Flags"] & 0x20
         assert tx["MaximumAmount"] == str(instrument.tranche_units)
         assert instrument_id_in_metadata(tx["MPTokenMetadata"]) == instrument.instrument_id
+        assert tx["MPTokenMetadata"] == instrument.metadata_hex()
         assert len(instrument.ticker) <= 6 and instrument.ticker.isalnum()
 
 

@@ -51,3 +51,24 @@ def test_a_business_keys_subject_groups_an_investors_aml_cases_and_a_purchases_s
     assert business_keys.subject_of("aml#inv-7#case-3") == "aml#inv-7"
     assert business_keys.subject_of("purchase-ab12#mint") == "purchase-ab12"
     assert business_keys.subject_of("onboarding-key") == "onboarding-key"
+
+
+def test_a_settlement_step_has_its_key_its_signer_and_its_transaction() -> None:
+    from domain.platform import PlatformAccounts, SignerRole
+    from domain.settlement import Settlement
+
+    deal = Settlement(
+        purchase_id="purchase-ab12",
+        investor_id="inv-1",
+        investor_address="rInvestor",
+        issuance_id="00AB",
+        units=2,
+        amount=Decimal("200.00"),
+        accounts=PlatformAccounts(issuer="rIssuer", company="rCompany", funding="rFunding"),
+    )
+    assert deal.business_key(Step.MINT) == "purchase-ab12#mint"
+    second_round = deal.ledger_transaction(Step.REDEEM, 2)
+    assert second_round.key == "purchase-ab12#redeem-stablecoin#r2"
+    assert second_round.role is SignerRole.COMPANY
+    assert second_round.tx["Destination"] == "rIssuer"
+    assert deal.ledger_transaction(Step.TRANSFER).role is SignerRole.INVESTOR

@@ -202,3 +202,23 @@ def test_a_purchase_summary_is_plain_json_for_executions_and_operators() -> None
     assert summary["parked_reason"] == "redeem failed"
     assert summary["transactions"]["mint"]["ledger_index"] == 7
     assert "parked_reason" not in PURCHASE.summary()
+
+
+def test_only_delivered_and_refunded_purchases_are_final() -> None:
+    assert {s for s in PurchaseStatus if s.is_final} == {
+        PurchaseStatus.DELIVERED,
+        PurchaseStatus.REFUNDED,
+    }
+
+
+def test_only_an_active_investor_with_a_wallet_may_buy() -> None:
+    from domain.investor import InvestorStanding
+
+    assert InvestorStanding("inv-1", InvestorStatus.ACTIVE, "rAda").may_buy
+    assert not InvestorStanding("inv-1", InvestorStatus.ACTIVE, None).may_buy
+    assert not InvestorStanding("inv-1", InvestorStatus.BLOCKED, "rAda").may_buy
+
+
+def test_an_aml_decision_names_who_took_it() -> None:
+    assert AmlDecision("c-1", AT, flagged=True).actor == "aml-provider"
+    assert AmlDecision("ops-1", AT, flagged=True, by_operator=True).actor == "operator"
