@@ -17,6 +17,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from xrpl.models.requests import AccountObjectType
 
+from domain import business_keys
 from domain.errors import TransientFault
 from domain.ledger_results import Final, Preliminary, classify_preliminary, classify_validated
 from domain.signing_policy import MAX_FEE_DROPS, SigningRefused
@@ -192,7 +193,7 @@ class LedgerSubmitter:
         if count <= 0:
             return None
         self.allocator.catch_up(account)
-        key = f"tickets#{account}#{self.ledger.validated_ledger_index()}"
+        key = business_keys.ticket_refill(account, self.ledger.validated_ledger_index())
         if not self.allocator.start_refill(account, key):
             return None  # someone else started one
         return self.submit(key, self._ticket_create(account, count), sign, use_ticket=False)

@@ -103,9 +103,10 @@ class PurchaseSettlement:
             self._mptoken(deal.investor_address, deal.issuance_id),
         )
         for shared in wanted:
-            item = self._this_purchases_try(shared, purchase_id)
+            item, found = self._this_purchases_try(shared, purchase_id)
             vetted = functools.partial(self._may_submit, purchase, item, deal)
-            submission = self.runner.drive(item, self._signer(item.role, deal), vetted)
+            sign = self._signer(item.role, deal)
+            submission = self.runner.drive_found(item, found, sign, vetted)
             if submission is None:  # as in advance: the Ticket refill lands with the next ledger
                 return self._pending(purchase_id, HOLDINGS, checks)
             self._note_holding(purchase, item.role, submission)
@@ -115,18 +116,21 @@ class PurchaseSettlement:
         self._finalise_holdings(purchases.get(purchase_id), deal)
         return Progress(purchase_id, HOLDINGS, StepCheck(StepState.DONE, checks))
 
-    def _this_purchases_try(self, shared: LedgerTransaction, purchase_id: str) -> LedgerTransaction:
+    def _this_purchases_try(
+        self, shared: LedgerTransaction, purchase_id: str
+    ) -> tuple[LedgerTransaction, Submission | None]:
         """The investor's holdings transactions are shared by their purchases. If the shared one
         failed (say the wallet lacked the XRP reserve then), this purchase tries once more under
-        its own key; if that failed too, the purchase fails with the ledger's reason."""
+        its own key; if that failed too, the purchase fails with the ledger's reason. With the
+        transaction, what is kept under its key (read once)."""
         submission = self.runner.submitter.find(shared.key)
         if submission is None or submission.status != Status.FAILED:
-            return shared
+            return shared, submission
         own = replace(shared, key=business_keys.purchase_retry_of(purchase_id, shared.key))
         own_try = self.runner.submitter.find(own.key)
         if own_try is not None and own_try.status == Status.FAILED:
             raise LedgerStepFailed(f"{own.key}: {own_try.result} (before: {submission.result})")
-        return own
+        return own, own_try
 
     def _note_holding(self, purchase: Purchase, role: SignerRole, submission: Submission) -> None:
         """Holdings transactions this purchase submitted, on its record like its other steps."""

@@ -65,7 +65,16 @@ class LedgerStepRunner:
         """One check further: submit if nothing is under its key yet (after `before_submit`,
         which may refuse), check it while in flight, else the outcome as kept. None while the
         account's Ticket pool is empty: a refill is under way and lands with the next ledger."""
-        submission = self.submitter.find(wanted.key)
+        return self.drive_found(wanted, self.submitter.find(wanted.key), sign, before_submit)
+
+    def drive_found(
+        self,
+        wanted: LedgerTransaction,
+        submission: Submission | None,
+        sign: Signer,
+        before_submit: Callable[[], None] = lambda: None,
+    ) -> Submission | None:
+        """`drive`, for a caller that has just read the submission under the key."""
         if submission is None:
             before_submit()
             try:
