@@ -43,6 +43,7 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from local.aws import access, lambda_runtime
@@ -81,6 +82,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
     PatchPoint(DynamoDBBackend, "transact_write_items", ("self", "transact_items")),
     PatchPoint(dynamodb_models, "copy", None),
     PatchPoint(ExecutionWorker, "_execution_logic", ("self",)),
+    PatchPoint(Preprocessor, "_query_language_per_scope", None),
     PatchPoint(
         ActionAuthenticatorMixin, "_authenticate_and_authorize_normal_action", ("self", "resource")
     ),
@@ -141,6 +143,7 @@ def apply_all() -> None:
         _patch_model_registry()
         _patch_transaction_backup()
         _patch_dead_execution_threads()
+        _patch_parser_scopes()
         _patch_access_control()
         _applied = True
 
@@ -758,6 +761,20 @@ def _patch_dead_execution_threads() -> None:
             _fail_unstarted(self, error)
 
     _replace(ExecutionWorker, "_execution_logic", execution_logic)
+
+
+def _patch_parser_scopes() -> None:
+    """moto's ASL Preprocessor keeps its stack of query-language scopes in a class attribute,
+    one list shared by every parse: executions started at once (an archive replay) push and
+    pop on each other's stack, and one dies with IndexError before it starts. Each
+    preprocessor now has a stack of its own."""
+    init = original(Preprocessor, "__init__")
+
+    def own_scopes(self: Preprocessor, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self._query_language_per_scope = []
+
+    _replace(Preprocessor, "__init__", own_scopes)
 
 
 # --- IAM: every request is authorized as AWS would (local/aws/access.py) ----------------------

@@ -49,5 +49,8 @@ def test_a_purchase_waits_out_a_lying_server_and_delivers_on_the_truth(
     # The holdings were seen in place by both servers (lines and MPTokens are not lied about);
     # a holding transaction checked while the lie lasted is recorded without a result.
     assert set(results.values()) <= {"tesSUCCESS", None}, results
-    assert len(waits) > LYING_WAITS, "the lie was outlasted, not believed"
+    # The workflow was still waiting when the lie ended (it ends inside the last lying Wait):
+    # it outlasted the lie. Under load the parallel branches may all be in that Wait, and then
+    # none needs another once the truth is back.
+    assert len(waits) >= LYING_WAITS, "the lie was outlasted, not believed"
     assert "Undo" not in " ".join(state_names(aws, execution["executionArn"]))

@@ -4,6 +4,7 @@ import contextlib
 import hashlib
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -248,3 +249,32 @@ def test_an_execution_whose_thread_dies_before_starting_ends_failed(
     assert described["status"] == "FAILED"
     assert described["error"] == "RuntimeError"
     assert "parser state corrupted" in described["cause"]
+
+
+def test_definitions_parsed_at_once_never_share_a_scope_stack(aws: LocalAws) -> None:
+    """An archive replay starts executions at once. moto's Preprocessor kept its query-language
+    scopes in one list for all parses, so one parse popped another's scope (IndexError): each
+    preprocessor now has its own."""
+    import threading
+
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    assert Preprocessor()._query_language_per_scope is not Preprocessor()._query_language_per_scope
+    statemachines = Path(__file__).resolve().parents[2] / "statemachines"
+    definition = (statemachines / "compliance.asl.json").read_text()
+    failures: list[BaseException] = []
+
+    def parse_often() -> None:
+        try:
+            for _ in range(15):
+                AmazonStateLanguageParser.parse(definition)
+        except BaseException as error:  # noqa: BLE001 (any failure is the finding)
+            failures.append(error)
+
+    threads = [threading.Thread(target=parse_often) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
