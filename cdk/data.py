@@ -5,9 +5,11 @@ from __future__ import annotations
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk.environments import DeploymentEnvironment
+from cdk.nag import SERVICING_BUCKET_ACCESS_IN_CLOUDTRAIL
 
 # BatchWriteItem deletes too, under its own action.
 _DELETES = ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
@@ -39,7 +41,9 @@ class PlatformTables(Construct):
     webhooks: every webhook request, accepted or rejected, with its reason (nothing is lost).
     signatures: webhook signatures already used (replay protection; expire by TTL).
     notifications: notifications already sent to the frontend (each is sent once).
-    payments: each payment as the gateway's authenticated webhook announced it (never expires)."""
+    payments: each payment as the gateway's authenticated webhook announced it (never expires).
+    distributions: each payment date of an instrument: totals, approval, status.
+    entitlements: what each holder is owed on a payment date, and its payment."""
 
     def __init__(self, scope: Construct, construct_id: str, env: DeploymentEnvironment) -> None:
         super().__init__(scope, construct_id)
@@ -69,6 +73,12 @@ class PlatformTables(Construct):
         self.payments = self._table(  # what the gateway announced stays as announced
             "Payments", "payment_id", forbidden=(*_DELETES, "dynamodb:UpdateItem")
         )
+        # What holders were owed and paid: the books of servicing, never deleted.
+        self.distributions = self._table("Distributions", "distribution_id", forbidden=_DELETES)
+        self.entitlements = self._table(
+            "Entitlements", "distribution_id", sort_key="investor_id", sort_type="S",
+            forbidden=_DELETES,
+        )  # fmt: skip
 
     def by_name(self) -> dict[str, dynamodb.ITable]:
         return {
@@ -84,6 +94,8 @@ class PlatformTables(Construct):
             "signatures": self.signatures,
             "notifications": self.notifications,
             "payments": self.payments,
+            "distributions": self.distributions,
+            "entitlements": self.entitlements,
         }
 
     def _table(
@@ -114,3 +126,21 @@ class PlatformTables(Construct):
             resource_policy=_denying(forbidden) if forbidden else None,
             removal_policy=RemovalPolicy.RETAIN if self._env.retain_data else RemovalPolicy.DESTROY,
         )
+
+
+class ServicingBucket(Construct):
+    """Each distribution's holders (the Distributed Map's items) and its report: private,
+    encrypted, TLS only, versioned (a report rewritten by a re-run keeps the earlier one)."""
+
+    def __init__(self, scope: Construct, construct_id: str, env: DeploymentEnvironment) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=RemovalPolicy.RETAIN if env.retain_data else RemovalPolicy.DESTROY,
+        )
+        SERVICING_BUCKET_ACCESS_IN_CLOUDTRAIL.on(self.bucket)

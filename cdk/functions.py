@@ -12,12 +12,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from cdk.environments import DeploymentEnvironment
 from cdk.keys import PlatformKeys
-from cdk.nag import LAMBDA_BASIC_EXECUTION_ROLE, LAMBDA_RUNTIME, indexes_of
+from cdk.nag import LAMBDA_BASIC_EXECUTION_ROLE, LAMBDA_RUNTIME, indexes_of, objects_of
 from domain.events import Publication
 
 SEED_PURPOSE = "drexfy-investor-seed"  # lambdas.custody.wallet_generator.SEED_PURPOSE
@@ -48,6 +49,7 @@ class TaskFunction:
     publishes: tuple[Publication, ...] = ()  # on the bus: only these sources and detail types
     secrets: tuple[str, ...] = ()
     knows_addresses_of: bool = False  # reads the platform accounts' public keys (addresses)
+    servicing_objects: tuple[str, ...] = ()  # in the servicing bucket: "s3:GetObject", ...
     timeout_seconds: int = 30
     reserved_concurrency: int | None = None  # a cap that also keeps the rest for the others
 
@@ -87,6 +89,7 @@ class PlatformResources:
     bus: events.IEventBus
     secrets: dict[str, secretsmanager.ISecret]
     configuration: dict[str, str]  # settings that name no resource: every function gets them
+    servicing: s3.IBucket  # distributions' holder lists and reports
     env: DeploymentEnvironment
 
 
@@ -137,6 +140,8 @@ def function_environment(task: TaskFunction, resources: PlatformResources) -> di
         environment["EVENT_BUS_NAME"] = resources.bus.event_bus_name
     for name in task.secrets:
         environment[f"{name.upper().replace('-', '_')}_SECRET"] = resources.secrets[name].secret_arn
+    if task.servicing_objects:
+        environment["SERVICING_BUCKET"] = resources.servicing.bucket_name
     return environment
 
 
@@ -171,6 +176,27 @@ def _grant(task: TaskFunction, function: lambda_.Function, resources: PlatformRe
         function.add_to_role_policy(_put_events_statement(publication, resources.bus))
     for secret in task.secrets:
         resources.secrets[secret].grant_read(function)
+    if task.servicing_objects:
+        grant_servicing_objects(function.role, task.servicing_objects, resources.servicing)
+
+
+SERVICING_PREFIX = "distributions/"  # lambdas/servicing/distributions.py keeps all under it
+
+
+def grant_servicing_objects(
+    role: iam.IRole | None, actions: tuple[str, ...], bucket: s3.IBucket
+) -> None:
+    """Objects under the distributions prefix only, with exactly these actions."""
+    assert role is not None
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=list(actions), resources=[bucket.arn_for_objects(f"{SERVICING_PREFIX}*")]
+        )
+    )
+    bucket_resource = bucket.node.default_child
+    assert isinstance(bucket_resource, CfnResource)
+    policy = role.node.find_child("DefaultPolicy")
+    objects_of(Stack.of(bucket).get_logical_id(bucket_resource), SERVICING_PREFIX).on(policy)
 
 
 def _put_events_statement(publication: Publication, bus: events.IEventBus) -> iam.PolicyStatement:

@@ -57,6 +57,23 @@ STATE_MACHINE_XRAY_AND_LOG_DELIVERY = Suppression(
     "Tracing (xray:*) and execution logs (logs:*LogDelivery*, resource policies) accept only *.",
 )
 
+# --- Servicing (cdk/data.py, cdk/servicing.py) ---------------------------------------------------
+
+SERVICING_BUCKET_ACCESS_IN_CLOUDTRAIL = Suppression(
+    "AwsSolutions-S1",
+    "Only the platform's own roles read and write it; their calls are in CloudTrail.",
+)
+
+
+def map_runs_of(state_machine_name: str) -> Suppression:
+    """A Distributed Map's child executions are named at run time, under its map runs."""
+    return Suppression(
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+        f"execution:{state_machine_name}/*]",
+        "A Distributed Map's child executions are named at run time; this machine's only.",
+    )
+
+
 # --- HTTP API (cdk/api.py) -----------------------------------------------------------------------
 
 ROUTE_AUTHENTICATED_IN_ITS_FUNCTION = Suppression(
@@ -90,6 +107,11 @@ REPLAYS_ARE_NAMED_AT_RUN_TIME = Suppression(
     "Replays are named when an operator starts one: any replay, of this archive only.",
 )
 
+TASK_TOKENS_NAME_NO_RESOURCE = Suppression(
+    "AwsSolutions-IAM5[Resource::*]",
+    "SendTaskSuccess takes a task token, not a resource: IAM accepts only * for it.",
+)
+
 
 def executions_of(state_machine_logical_id: str) -> Suppression:
     """Executions are created at run time: the narrowest grant is every execution of one
@@ -115,4 +137,12 @@ def indexes_of(table_logical_id: str) -> Suppression:
     return Suppression(
         f"AwsSolutions-IAM5[Resource::<{table_logical_id}.Arn>/index/*]",
         "DynamoDB grants a table's indexes as index/*; this table's indexes are its own.",
+    )
+
+
+def objects_of(bucket_logical_id: str, prefix: str) -> Suppression:
+    """Objects are named at run time (one folder per distribution): the grant is a prefix."""
+    return Suppression(
+        f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{prefix}*]",
+        "A distribution's objects are named at run time; the grant is the servicing prefix only.",
     )

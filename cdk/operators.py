@@ -31,7 +31,12 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cdk.keys import PlatformKeys
-from cdk.nag import REPLAYS_ARE_NAMED_AT_RUN_TIME, executions_of, its_own_stack
+from cdk.nag import (
+    REPLAYS_ARE_NAMED_AT_RUN_TIME,
+    TASK_TOKENS_NAME_NO_RESOURCE,
+    executions_of,
+    its_own_stack,
+)
 from domain.events import OPERATOR_DECISIONS
 
 # Stack output -> the functions' configuration variable it publishes (see the module's doc).
@@ -175,6 +180,25 @@ class OperatorsRole(Construct):
                 actions=["dynamodb:Scan"], resources=[tables["instruments"].table_arn]
             )
         )
+        # distributions: list and show them, approve one (its task token), run one again
+        allow(
+            iam.PolicyStatement(
+                actions=["dynamodb:Scan", "dynamodb:GetItem"],
+                resources=[tables["distributions"].table_arn],
+            )
+        )
+        allow(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"], resources=[tables["entitlements"].table_arn]
+            )
+        )
+        allow(iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=["*"]))
+        allow(
+            iam.PolicyStatement(
+                actions=["states:StartExecution"],
+                resources=[workflows["Distribution"].state_machine_arn],
+            )
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 effect=iam.Effect.DENY,
@@ -186,6 +210,7 @@ class OperatorsRole(Construct):
         policy = self.role.node.find_child("DefaultPolicy")
         its_own_stack(stack.stack_name).on(policy)
         REPLAYS_ARE_NAMED_AT_RUN_TIME.on(policy)
+        TASK_TOKENS_NAME_NO_RESOURCE.on(policy)
         for machine in workflows.values():
             cfn_machine = machine.node.default_child
             assert isinstance(cfn_machine, sfn.CfnStateMachine)

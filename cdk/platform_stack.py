@@ -8,7 +8,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from cdk.api import PlatformApi
-from cdk.data import PlatformTables
+from cdk.data import PlatformTables, ServicingBucket
 from cdk.environments import DeploymentEnvironment
 from cdk.functions import PlatformResources
 from cdk.ingress import PlatformBus
@@ -18,6 +18,7 @@ from cdk.notifications import FrontendNotifications
 from cdk.observability import Observability
 from cdk.operators import OperatorsRole
 from cdk.packaging import dependencies_digest, stage_lambda_code, stage_lambda_dependencies
+from cdk.servicing import ServicingSchedule
 from cdk.signing import SigningService
 from cdk.workflows import WORKFLOWS, Workflow
 
@@ -32,6 +33,7 @@ class PlatformStack(Stack):
     def __init__(self, scope: Construct, env: DeploymentEnvironment) -> None:
         super().__init__(scope, env.stack_name, description=f"Drexfy platform ({env.name})")
         tables = PlatformTables(self, "Tables", env)
+        servicing = ServicingBucket(self, "Servicing", env)
         keys = PlatformKeys(self, "Keys", env)
         bus = PlatformBus(self, "Events", env)
         secrets = {
@@ -78,6 +80,7 @@ class PlatformStack(Stack):
             bus=bus.bus,
             secrets=dict(secrets),
             configuration=configuration,
+            servicing=servicing.bucket,
             env=env,
         )
         self.signing = SigningService(self, "Signing", resources)  # before those who ask it
@@ -89,6 +92,12 @@ class PlatformStack(Stack):
         bus.route_payments_to(self.workflows["Purchase"].state_machine)
         bus.route_kyc_to(
             self.workflows["Onboarding"].state_machine, self.workflows["Compliance"].state_machine
+        )
+        self.servicing = ServicingSchedule(
+            self,
+            "ServicingSchedule",
+            resources=resources,
+            distribution=self.workflows["Distribution"].state_machine,
         )
         self.api = PlatformApi(self, "Api", resources)
         self.notifications = FrontendNotifications(
@@ -120,6 +129,8 @@ class PlatformStack(Stack):
             "EventBusName": bus.bus.event_bus_name,
             "EventArchiveArn": bus.archive.archive_arn,
             "PurchasesTableName": tables.purchases.table_name,
+            "ServicingBucketName": servicing.bucket.bucket_name,
+            "StartDueDistributionsFunctionName": self.servicing.function.function_name,
             "ApiUrl": self.api.api.api_endpoint,
             "OperatorsRoleArn": self.operators.role.role_arn,
             # Bootstrap and registration sign through the signers, as the workflows do.

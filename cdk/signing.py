@@ -31,7 +31,8 @@ PLATFORM_SIGNERS = tuple(
     TaskFunction(
         f"{role.capitalize()}Signer",
         f"{_CUSTODY}.platform_signer.{role}_handler",
-        reads=("instruments",) if role == "company" else (),  # its issuances, for the policy
+        # the company's issuances, and the entitlements bounding what it pays holders
+        reads=("instruments", "entitlements") if role == "company" else (),
         holds_key_of=role,
         knows_addresses_of=True,
         timeout_seconds=SIGNER_TIMEOUT_SECONDS,

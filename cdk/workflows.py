@@ -6,12 +6,19 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from cdk.functions import PlatformResources, TaskFunction, log_group, platform_function
-from cdk.nag import STATE_MACHINE_XRAY_AND_LOG_DELIVERY
+from cdk.functions import (
+    PlatformResources,
+    TaskFunction,
+    grant_servicing_objects,
+    log_group,
+    platform_function,
+)
+from cdk.nag import STATE_MACHINE_XRAY_AND_LOG_DELIVERY, map_runs_of
 from domain import events
 
 STATEMACHINES_DIR = Path(__file__).resolve().parent.parent / "statemachines"
@@ -23,6 +30,7 @@ class WorkflowSpec:
     name: str
     definition_file: str
     tasks: tuple[TaskFunction, ...]
+    distributed_map: bool = False  # reads its items from the servicing bucket, runs children
 
     def definition(self) -> str:
         return (STATEMACHINES_DIR / self.definition_file).read_text()
@@ -193,7 +201,65 @@ COMPLIANCE = WorkflowSpec(
     ),
 )
 
-WORKFLOWS = (PURCHASE, ONBOARDING, COMPLIANCE)
+_SERVICING = "lambdas.servicing.steps"
+
+
+def _holder_ledger_step(name: str, handler: str, reads: tuple[str, ...]) -> TaskFunction:
+    return TaskFunction(
+        name,
+        f"{_SERVICING}.{handler}",
+        reads=reads,
+        writes=("entitlements", *_LEDGER_WRITES) if name == "PayHolder" else _LEDGER_WRITES,
+        signs_as=("company",),
+    )
+
+
+DISTRIBUTION = WorkflowSpec(
+    name="Distribution",
+    definition_file="distribution.asl.json",
+    distributed_map=True,
+    tasks=(
+        TaskFunction(
+            "TakeDistribution",
+            f"{_SERVICING}.take_distribution",
+            reads=("instruments", "purchases", "wallets"),  # the holders, as the records say
+            writes=("distributions", "entitlements"),
+            servicing_objects=("s3:PutObject",),  # the holders' list, the Map's items
+            timeout_seconds=300,  # a holder's entitlement is one write: thousands of holders
+        ),
+        TaskFunction(
+            "CheckFunds",
+            f"{_SERVICING}.check_funds",
+            reads=("entitlements",),
+            knows_addresses_of=True,  # the company's line to the issuer
+        ),
+        TaskFunction(
+            "RequestApproval", f"{_SERVICING}.request_approval", writes=("distributions",)
+        ),
+        TaskFunction("RecordApproval", f"{_SERVICING}.record_approval", writes=("distributions",)),
+        _holder_ledger_step("PayHolder", "pay_holder", ("investors",)),
+        TaskFunction(
+            "NotifyHolder",
+            f"{_SERVICING}.notify_holder",
+            reads=("entitlements",),
+            writes=("notifications",),
+            publishes=(events.INVESTOR_NOTIFICATIONS,),
+        ),
+        _holder_ledger_step(
+            "TakeBackUnits", "take_back_units", ("distributions", "instruments", "entitlements")
+        ),
+        TaskFunction(
+            "ReportDistribution",
+            f"{_SERVICING}.report_distribution",
+            reads=("entitlements",),
+            writes=("distributions",),
+            servicing_objects=("s3:PutObject",),
+        ),
+        _holder_ledger_step("RetireIssuance", "retire_issuance", ("distributions", "instruments")),
+    ),
+)
+
+WORKFLOWS = (PURCHASE, ONBOARDING, COMPLIANCE, DISTRIBUTION)
 
 
 class Workflow(Construct):
@@ -239,6 +305,34 @@ class Workflow(Construct):
         STATE_MACHINE_XRAY_AND_LOG_DELIVERY.on(
             self.state_machine.role.node.find_child("DefaultPolicy")
         )
+        if spec.distributed_map:
+            self._run_distributed_map(resources)
+
+    def _run_distributed_map(self, resources: PlatformResources) -> None:
+        """Its items from the servicing bucket, and its child executions: a Distributed Map
+        starts each batch as an execution of this machine (named by ARN, not by reference,
+        which would make the machine depend on its own policy)."""
+        grant_servicing_objects(self.state_machine.role, ("s3:GetObject",), resources.servicing)
+        stack = Stack.of(self)
+        name = f"Drexfy-{resources.env.name}-Distribution"
+        machine = stack.format_arn(
+            service="states", resource="stateMachine", resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )  # fmt: skip
+        executions = stack.format_arn(
+            service="states", resource="execution", resource_name=f"{name}/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )  # fmt: skip
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine])
+        )
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"],
+                resources=[executions],
+            )
+        )
+        map_runs_of(name).on(self.state_machine.role.node.find_child("DefaultPolicy"))
 
     @staticmethod
     def _check_placeholders(spec: WorkflowSpec) -> None:

@@ -178,6 +178,28 @@ def terms_from(entry: Mapping[str, Any]) -> InstrumentTerms:
     return InstrumentTerms(**{**terms.__dict__, "amortization": amortization})
 
 
+def terms_entry(terms: InstrumentTerms) -> dict[str, Any]:
+    """The terms as the JSON fields `terms_from` reads back."""
+    entry: dict[str, Any] = {
+        "instrument_id": terms.instrument_id,
+        "unit_price": str(terms.unit_price),
+        "coupon_rate": str(terms.coupon_rate),
+        "day_count": terms.day_count.value,
+        "payments_per_year": terms.payments_per_year,
+        "issue_date": terms.issue_date.isoformat(),
+        "maturity": terms.maturity.isoformat(),
+        "business_day_convention": terms.business_day_convention.value,
+    }
+    if terms.first_coupon_date is not None:
+        entry["first_coupon_date"] = terms.first_coupon_date.isoformat()
+    if terms.amortization:
+        entry["amortization"] = [
+            {"date": a.on.isoformat(), "principal_per_unit": str(a.principal_per_unit)}
+            for a in terms.amortization
+        ]
+    return entry
+
+
 def _required(entry: Mapping[str, Any], field: str) -> Any:
     if entry.get(field) is None:
         raise TermsError(field, "is missing")

@@ -35,7 +35,15 @@ OPERATOR_DECISIONS = Publication(OPERATORS_SOURCE, ("AmlFlagged", "AmlCleared"))
 PURCHASE_COMPLETIONS = Publication(PURCHASES_SOURCE, ("PurchaseCompleted",))
 REFUND_REQUESTS = Publication(PURCHASES_SOURCE, ("RefundRequested",))
 INVESTOR_NOTIFICATIONS = Publication(
-    INVESTORS_SOURCE, ("WalletReady", "KycRejected", "InvestorBlocked", "InvestorCleared")
+    INVESTORS_SOURCE,
+    (
+        "WalletReady",
+        "KycRejected",
+        "InvestorBlocked",
+        "InvestorCleared",
+        "CouponPaid",  # domain.distribution.COUPON_PAID
+        "PrincipalRepaid",
+    ),
 )
 
 # What starts each workflow: (source, detail types) pairs, never a source crossed with another's

@@ -40,6 +40,7 @@ class Instrument:
     currency: str
     tranche_units: int
     terms: InstrumentTerms
+    pays_automatically: bool = False  # distributions pay without an operator's approval
 
     @property
     def coupon_rate(self) -> Decimal:
@@ -127,6 +128,9 @@ def _instrument(entry: dict[str, Any]) -> Instrument:
         raise ValueError(f"{terms.instrument_id}: tranche_units must be a positive integer")
     if entry["currency"] not in SUPPORTED_CURRENCIES:
         raise ValueError(f"{terms.instrument_id}: currency {entry['currency']!r} not supported")
+    automatic = entry.get("pays_automatically", False)
+    if not isinstance(automatic, bool):
+        raise ValueError(f"{terms.instrument_id}: pays_automatically must be true or false")
     instrument = Instrument(
         instrument_id=terms.instrument_id,
         name=str(entry["name"]),
@@ -134,6 +138,7 @@ def _instrument(entry: dict[str, Any]) -> Instrument:
         currency=str(entry["currency"]),
         tranche_units=units,
         terms=terms,
+        pays_automatically=automatic,
     )
     instrument.metadata_hex()
     return instrument

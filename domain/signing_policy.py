@@ -61,6 +61,16 @@ class PurchaseLimit:
 
 
 @dataclass(frozen=True)
+class HolderPaymentLimit:
+    """What the company may pay one holder on one payment date: their entitlement, to their
+    wallet, while it is owed (domain/distribution.py)."""
+
+    address: str
+    amount: Decimal
+    owed: bool
+
+
+@dataclass(frozen=True)
 class _Signing:
     """Everything a rule may consult."""
 
@@ -69,6 +79,7 @@ class _Signing:
     accounts: PlatformAccounts
     issuances: Collection[str]
     purchase: PurchaseLimit | None = None
+    holder_payment: HolderPaymentLimit | None = None
 
 
 Rule = tuple[frozenset[str], int, Callable[[_Signing], None]]  # fields, flags, check
@@ -97,15 +108,18 @@ def check_platform_transaction(
     accounts: PlatformAccounts,
     issuances: Collection[str],
     *,
+    holder_payment: HolderPaymentLimit | None = None,
     draft: bool = False,
 ) -> None:
     """Raise SigningRefused unless tx is one the platform account `role` signs in its flows:
-    never SetRegularKey, SignerListSet, AccountDelete or any type its role has no use for."""
+    never SetRegularKey, SignerListSet, AccountDelete or any type its role has no use for.
+    The company pays a holder stablecoin only within `holder_payment`, their entitlement."""
     rules = _PLATFORM_RULES.get(role)
     if rules is None:
         raise SigningRefused(f"no platform account {role!r}")
     account = accounts.roles()[SignerRole(role)]
-    _check(_Signing(tx, account, accounts, issuances), rules, f"the {role}", draft)
+    signing = _Signing(tx, account, accounts, issuances, holder_payment=holder_payment)
+    _check(signing, rules, f"the {role}", draft)
 
 
 def _check(signing: _Signing, rules: Mapping[str, Rule], signer: str, draft: bool) -> None:
@@ -260,8 +274,23 @@ def _company_payment(s: _Signing) -> None:
         _positive(amount.get("value"), "units")
     elif _stablecoin(amount, s.accounts.issuer) and destination == s.accounts.issuer:
         _positive(amount.get("value"), "stablecoin amount")  # redeemed: back to the issuer
+    elif _stablecoin(amount, s.accounts.issuer):
+        _holder_payment(s, destination, amount)
     else:
         raise SigningRefused("the company pays only instruments, or stablecoin to its issuer")
+
+
+def _holder_payment(s: _Signing, destination: Any, amount: Mapping[str, Any]) -> None:
+    """Coupons and principal: exactly a holder's entitlement, to the holder, while owed."""
+    limit = s.holder_payment
+    if limit is None:
+        raise SigningRefused("stablecoin to a holder needs the entitlement it pays")
+    if destination != limit.address:
+        raise SigningRefused("an entitlement is paid to its holder's wallet only")
+    if not limit.owed:
+        raise SigningRefused("the entitlement is not owed now (paid or held in suspense)")
+    if _positive(amount.get("value"), "stablecoin amount") != limit.amount:
+        raise SigningRefused(f"the entitlement is {limit.amount}, not {amount.get('value')}")
 
 
 def _instrument_clawback(s: _Signing) -> None:
@@ -290,6 +319,11 @@ def _issuance(s: _Signing) -> None:
 def _holder_of_issuance(s: _Signing) -> None:
     if s.tx.get("MPTokenIssuanceID") not in s.issuances or not s.tx.get("Holder"):
         raise SigningRefused("only for a holder of the platform's instruments")
+
+
+def _issuance_of_ours(s: _Signing) -> None:
+    if s.tx.get("MPTokenIssuanceID") not in s.issuances:
+        raise SigningRefused("only the platform's own instruments' issuances")
 
 
 def _lock(s: _Signing) -> None:
@@ -343,6 +377,8 @@ _PLATFORM_RULES: Mapping[str, Mapping[str, Rule]] = {
             _lock,
         ),
         "MPTokenAuthorize": (frozenset({"MPTokenIssuanceID", "Holder"}), 0, _holder_of_issuance),
+        # at maturity, once every unit is taken back (the ledger refuses it before)
+        "MPTokenIssuanceDestroy": (frozenset({"MPTokenIssuanceID"}), 0, _issuance_of_ours),
         "TicketCreate": _TICKET_CREATE,
     },
     "funding": {

@@ -56,6 +56,16 @@ def kms() -> Any:
 
 
 @functools.cache
+def s3() -> Any:
+    return boto3.client("s3", region_name=settings().region)
+
+
+@functools.cache
+def step_functions() -> Any:
+    return boto3.client("stepfunctions", region_name=settings().region)
+
+
+@functools.cache
 def lambda_functions() -> Any:
     """For the signing service: a signature is quick, so a long wait means something is wrong."""
     return boto3.client(

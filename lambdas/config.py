@@ -71,6 +71,10 @@ class Settings:
     signatures_table = _text("SIGNATURES_TABLE")
     notifications_table = _text("NOTIFICATIONS_TABLE")
     payments_table = _text("PAYMENTS_TABLE")
+    distributions_table = _text("DISTRIBUTIONS_TABLE")
+    entitlements_table = _text("ENTITLEMENTS_TABLE")
+    servicing_bucket = _text("SERVICING_BUCKET")  # distributions' holder lists and reports
+    distribution_workflow = _text("DISTRIBUTION_WORKFLOW")  # its state machine's ARN
     payments_webhook_secret = _text("PAYMENTS_WEBHOOK_SECRET")  # Secrets Manager ids, not secrets
     kyc_webhook_secret = _text("KYC_WEBHOOK_SECRET")
     frontend_api_secret = _text("FRONTEND_API_SECRET")

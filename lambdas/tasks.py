@@ -80,6 +80,33 @@ class Notification:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DistributionStart:
+    """Take a distribution: the instrument and the payment date (ISO)."""
+
+    instrument_id: str
+    payment_date: str
+
+
+@dataclass(frozen=True)
+class DistributionStep:
+    """A step of a distribution as a whole; `token`: the workflow's, while it waits."""
+
+    distribution_id: str
+    checks: int = 0
+    token: str | None = None
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True)
+class HolderStep:
+    """A step for one holder of a distribution, called again after each Wait until decided."""
+
+    distribution_id: str
+    investor_id: str
+    checks: int = 0
+
+
 # --- outputs ---------------------------------------------------------------------------------
 
 

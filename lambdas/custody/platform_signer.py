@@ -24,8 +24,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 from xrpl.core.keypairs import derive_classic_address
 
+from domain.distribution import EntitlementStatus
 from domain.platform import PlatformAccounts
-from domain.signing_policy import SigningRefused, check_platform_transaction
+from domain.signing_policy import HolderPaymentLimit, SigningRefused, check_platform_transaction
 from lambdas.aws_clients import kms, transient_faults
 from lambdas.config import settings
 from lambdas.custody.signed_transaction import SignedTransaction, sha512_half, sign_with
@@ -101,10 +102,36 @@ def platform_accounts() -> PlatformAccounts:
     )
 
 
-def sign_as(role: str, tx: Mapping[str, Any]) -> SignedTransaction:
-    """The platform account's signature, if its policy allows the transaction."""
-    check_platform_transaction(role, tx, platform_accounts(), _issuances(role, tx))
+def sign_as(
+    role: str, tx: Mapping[str, Any], entitlement: Mapping[str, Any] | None = None
+) -> SignedTransaction:
+    """The platform account's signature, if its policy allows the transaction; a holder's
+    payment is bounded by the `entitlement` it names, as the records keep it."""
+    check_platform_transaction(
+        role,
+        tx,
+        platform_accounts(),
+        _issuances(role, tx),
+        holder_payment=_holder_payment(role, entitlement),
+    )
     return platform_key(role).sign(tx)
+
+
+def _holder_payment(role: str, named: Mapping[str, Any] | None) -> HolderPaymentLimit | None:
+    if named is None:
+        return None
+    if role != "company" or not isinstance(named, Mapping):
+        raise SigningRefused("only the company pays entitlements")
+    from lambdas.records import distributions
+
+    distribution_id, investor_id = named.get("distribution_id"), named.get("investor_id")
+    if not isinstance(distribution_id, str) or not isinstance(investor_id, str):
+        raise SigningRefused("an entitlement is named by distribution_id and investor_id")
+    payment = distributions.entitlement(distribution_id, investor_id)
+    if payment is None:
+        raise SigningRefused(f"no entitlement of {investor_id} in {distribution_id}")
+    owed = payment.status is EntitlementStatus.DUE
+    return HolderPaymentLimit(payment.address, payment.amount, owed)
 
 
 def _issuances(role: str, tx: Mapping[str, Any]) -> frozenset[str]:
@@ -135,7 +162,7 @@ def _handler_for(role: str) -> Any:
         transaction = event.get("transaction")
         if not isinstance(transaction, Mapping):
             raise SigningRefused("a signing request carries a transaction")
-        signed = sign_as(role, transaction)
+        signed = sign_as(role, transaction, event.get("entitlement"))
         kind = transaction.get("TransactionType")
         logger.info("signed", extra={"tx_hash": signed.tx_hash, "transaction_type": kind})
         return signed_as_answer(signed)

@@ -61,6 +61,15 @@ def platform_signer(role: SignerRole | str) -> Signer:
     )
 
 
+def company_signer_paying(distribution_id: str, investor_id: str) -> Signer:
+    """The company's signatures for one holder's entitlement: the signer reads it and signs no
+    stablecoin payment beyond it (domain.signing_policy.HolderPaymentLimit)."""
+    entitlement = {"distribution_id": distribution_id, "investor_id": investor_id}
+    return lambda tx: _signed(
+        settings().company_signer_function, {"entitlement": entitlement, "transaction": dict(tx)}
+    )
+
+
 def investor_signer(investor_id: str, purchase_id: str | None) -> Signer:
     """Signatures as the investor's custodial wallet; a payment needs the purchase it serves."""
     request = {"investor_id": investor_id, "purchase_id": purchase_id}

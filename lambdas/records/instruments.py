@@ -6,11 +6,13 @@ Units move between available, reserved and sold only inside a purchase's own tra
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pynamodb.exceptions import GetError, PutError
+from pynamodb.exceptions import GetError, PutError, UpdateError
 
+from domain.cash_flows import InstrumentTerms, terms_entry, terms_from
 from domain.instruments import Instrument
 from domain.purchase import InstrumentOffer
 from lambdas.aws_clients import dynamodb_fault
@@ -31,6 +33,8 @@ class ListedInstrument:
     units_reserved: int
     units_sold: int
     status: str
+    terms: InstrumentTerms | None = None  # None: listed before terms were kept
+    pays_automatically: bool = False
 
 
 def find_offer(instrument_id: str) -> InstrumentOffer | None:
@@ -84,12 +88,31 @@ def list_once(instrument: Instrument, issuance_id: str) -> bool:
             currency=instrument.currency,
             tranche_units=instrument.tranche_units,
             units_available=instrument.tranche_units,
+            terms=json.dumps(terms_entry(instrument.terms)),
+            pays_automatically=instrument.pays_automatically,
         ).save(condition=InstrumentRecord.instrument_id.does_not_exist())
     except PutError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise dynamodb_fault(f"catalogue entry {instrument.instrument_id}", error) from error
+        _keep_terms(instrument)
         return False
     return True
+
+
+def _keep_terms(instrument: Instrument) -> None:
+    """An entry listed before terms were kept gets them; kept terms are never changed."""
+    record = InstrumentRecord(instrument.instrument_id)
+    try:
+        record.update(
+            actions=[
+                InstrumentRecord.terms.set(json.dumps(terms_entry(instrument.terms))),
+                InstrumentRecord.pays_automatically.set(instrument.pays_automatically),
+            ],
+            condition=InstrumentRecord.terms.does_not_exist(),
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise dynamodb_fault(f"terms of {instrument.instrument_id}", error) from error
 
 
 def _listed(record: InstrumentRecord) -> ListedInstrument:
@@ -104,4 +127,6 @@ def _listed(record: InstrumentRecord) -> ListedInstrument:
         units_reserved=int(record.units_reserved),
         units_sold=int(record.units_sold),
         status=record.status,
+        terms=terms_from(json.loads(record.terms)) if record.terms else None,
+        pays_automatically=bool(record.pays_automatically),
     )

@@ -297,4 +297,49 @@ class InstrumentRecord(Model):
     units_sold = NumberAttribute(default=0)
     units_available = NumberAttribute()  # tranche less reserved and sold: the atomic guard
     status = UnicodeAttribute(default="OPEN")
+    terms = UnicodeAttribute(null=True)  # JSON: domain.cash_flows.terms_entry
+    pays_automatically = BooleanAttribute(default=False)
+    updated_at = UTCDateTimeAttribute(default=_now)
+
+
+class DistributionRecord(Model):
+    """One payment date of an instrument: its totals, holders' ledger and status."""
+
+    Meta = _meta("distributions_table")
+
+    distribution_id = UnicodeAttribute(hash_key=True)  # <instrument>:<payment date>
+    instrument_id = UnicodeAttribute()
+    payment_date = UnicodeAttribute()
+    record_date = UnicodeAttribute()
+    ledger_index = NumberAttribute()  # the validated ledger the holders were read from
+    coupon_per_unit = UnicodeAttribute()  # Decimals as text
+    principal_per_unit = UnicodeAttribute()
+    total = UnicodeAttribute()
+    holders = NumberAttribute()
+    units = NumberAttribute()
+    at_maturity = BooleanAttribute(default=False)
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)  # why it stopped
+    approval_token = UnicodeAttribute(null=True)  # the workflow's task token, while it waits
+    approved_by = UnicodeAttribute(null=True)
+    items_key = UnicodeAttribute()  # the holders' list in the servicing bucket (the Map's items)
+    report_key = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute(default_for_new=_now)
+    updated_at = UTCDateTimeAttribute(default=_now)
+
+
+class EntitlementRecord(Model):
+    """What one holder is owed on one payment date, and its payment."""
+
+    Meta = _meta("entitlements_table")
+
+    distribution_id = UnicodeAttribute(hash_key=True)
+    investor_id = UnicodeAttribute(range_key=True)
+    address = UnicodeAttribute()
+    units = NumberAttribute()
+    coupon = UnicodeAttribute()  # Decimals as text
+    principal = UnicodeAttribute()
+    status = UnicodeAttribute()  # domain.distribution.EntitlementStatus
+    tx_hash = UnicodeAttribute(null=True)
+    ledger_index = NumberAttribute(null=True)
     updated_at = UTCDateTimeAttribute(default=_now)

@@ -441,6 +441,7 @@ _RESOURCE: dict[str, Callable[[Mapping[str, Any], Caller], str]] = {
     "sqs": _sqs_resource,
     "cloudformation": _stack_resource,
     "lambda": lambda params, caller: str(params.get("FunctionArn", "*")),
+    "s3": lambda params, caller: str(params.get("Resource", "*")),
 }
 _SPECIAL: dict[tuple[str, str], Callable[[Mapping[str, Any], Caller], list[Check]]] = {
     ("dynamodb", "TransactWriteItems"): _transact,

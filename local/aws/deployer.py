@@ -44,6 +44,8 @@ SKIPPED_TYPES = {
     "AWS::SQS::QueuePolicy": "moto does not enforce resource policies",
     "AWS::SNS::TopicPolicy": "moto does not enforce resource policies",
     "AWS::SNS::Subscription": "alarm e-mail: nobody to mail on one machine",
+    # Its one statement denies requests without TLS; local endpoints are plain HTTP on 127.0.0.1.
+    "AWS::S3::BucketPolicy": "denies non-TLS requests only, and every local request is HTTP",
 }
 
 # AWS managed policies moto does not load (loading them all costs seconds per deploy). Leaving
@@ -222,6 +224,7 @@ class Deployer:
             "AWS::Events::EventBus": self._event_bus,
             "AWS::Events::Archive": self._archive,
             "AWS::Events::Rule": self._rule,
+            "AWS::S3::Bucket": self._bucket,
             "AWS::SQS::Queue": self._queue,
             "AWS::Lambda::LayerVersion": self._layer_version,
             "AWS::SNS::Topic": self._topic,
@@ -392,17 +395,26 @@ class Deployer:
     def _rule(self, name: str, p: dict[str, Any]) -> ResolvedResource:
         rule_name = p.get("Name", name)
         bus = p.get("EventBusName", "default")
+        trigger = (  # a rule matches events, or fires on a schedule (local.aws.schedules)
+            {"ScheduleExpression": p["ScheduleExpression"]}
+            if "ScheduleExpression" in p
+            else {"EventPattern": as_json_text(p["EventPattern"])}
+        )
         arn = self.client("events").put_rule(
-            Name=rule_name,
-            EventBusName=bus,
-            EventPattern=as_json_text(p["EventPattern"]),
-            State=p.get("State", "ENABLED"),
+            Name=rule_name, EventBusName=bus, State=p.get("State", "ENABLED"), **trigger
         )["RuleArn"]
         if p.get("Targets"):
             self.client("events").put_targets(
                 Rule=rule_name, EventBusName=bus, Targets=p["Targets"]
             )
         return ResolvedResource(f"{bus}|{rule_name}", {"Arn": arn})
+
+    def _bucket(self, name: str, p: dict[str, Any]) -> ResolvedResource:
+        bucket = p.get("BucketName", name.lower()[:63].rstrip("-"))  # as CloudFormation names it
+        self.client("s3").create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        return ResolvedResource(bucket, {"Arn": f"arn:aws:s3:::{bucket}"})
 
     def _queue(self, name: str, p: dict[str, Any]) -> ResolvedResource:
         queue_name = p.get("QueueName", name)

@@ -40,6 +40,9 @@ from moto.kms import responses as kms_responses
 from moto.kms import utils as kms_utils
 from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import (
+    resource_eval_s3,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
@@ -91,6 +94,12 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         "execute_lambda_function_integration",
         ("env", "parameters", "region", "state_credentials"),
     ),
+    PatchPoint(
+        ActionAuthenticatorMixin,
+        "_authenticate_and_authorize_s3_action",
+        ("self", "bucket_name", "key_name"),
+    ),
+    PatchPoint(resource_eval_s3.ResourceEvalS3, "eval_resource", ("self", "env")),
 )
 
 _originals: dict[tuple[int, str], Any] = {}
@@ -286,7 +295,7 @@ def _as_delivered(event: dict[str, Any]) -> dict[str, Any]:
     return delivered
 
 
-def _is_handled_here(target: dict[str, Any]) -> bool:
+def is_handled_here(target: dict[str, Any]) -> bool:
     arn = target["Arn"]
     return ":lambda:" in arn or ":states:" in arn or ":api-destination/" in arn
 
@@ -316,7 +325,8 @@ def _target_permitted(rule: Rule, target: dict[str, Any], event: dict[str, Any])
     return False
 
 
-def _deliver(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
+def deliver(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
+    """One event to one of the rule's targets, as EventBridge delivers it (with its role)."""
     payload = target_input(target, event)
     arn = target["Arn"]
     if not _target_permitted(rule, target, event):
@@ -501,16 +511,18 @@ def _dead_letter(
 
 
 def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
-    if not self.event_pattern.matches_event(original_event):
+    # A scheduled rule has no pattern, which moto would match to every event: it fires on its
+    # schedule only (local/aws/schedules.py).
+    if self.scheduled_expression or not self.event_pattern.matches_event(original_event):
         return
-    ours = [t for t in self.targets if _is_handled_here(t)]
-    others = [t for t in self.targets if not _is_handled_here(t)]
+    ours = [t for t in self.targets if is_handled_here(t)]
+    others = [t for t in self.targets if not is_handled_here(t)]
     if others:
         rest = copy.copy(self)
         rest.targets = others
         original(Rule, "send_to_targets")(rest, original_event, transform_input)
     for target in ours:
-        _deliver(self, target, original_event)
+        deliver(self, target, original_event)
 
 
 def _patch_event_targets() -> None:
@@ -833,15 +845,44 @@ def _function_arn(response: Any) -> str:
     return f"arn:aws:lambda:{response.region}:{response.current_account}:function:{name}"
 
 
+def _authorize_s3_action(
+    self: Any, bucket_name: str | None = None, key_name: str | None = None
+) -> None:
+    """S3 is authorized on the bucket's or the object's ARN (moto names the action)."""
+    path = f"{bucket_name or '*'}/{key_name}" if key_name else (bucket_name or "*")
+    params = {"Resource": f"arn:aws:s3:::{path}"}
+    try:
+        _authorize_request(self, "s3", str(self.data.get("Action", "*")), params)
+    except RestError as refused:  # S3 answers in its own XML, which its clients parse
+        from moto.s3.exceptions import S3ClientError
+
+        denial = S3ClientError(refused.error_type, refused.message)
+        denial.http_status_code = 403  # type: ignore[attr-defined]
+        raise denial from None
+
+
+def _execution_role(env: Any) -> str | None:
+    return env.states.context_object.context_object_data["Execution"].get("RoleArn")  # type: ignore[no-any-return]
+
+
 def _state_machine_acts_as_its_role(integration: Callable[..., Any]) -> Callable[..., Any]:
     """A task's calls are made as the execution's role ($$.Execution.RoleArn)."""
 
     def execute(env: Any, parameters: dict[str, Any], region: str, state_credentials: Any) -> Any:
-        execution = env.states.context_object.context_object_data["Execution"]
-        with access.acting(execution.get("RoleArn")):
+        with access.acting(_execution_role(env)):
             return integration(env, parameters, region, state_credentials)
 
     return execute
+
+
+def _item_reader_acts_as_its_role(read: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    """A Distributed Map reads its items (s3:GetObject) as the execution's role too."""
+
+    def eval_resource(self: Any, env: Any) -> None:
+        with access.acting(_execution_role(env)):
+            read(self, env)
+
+    return eval_resource
 
 
 def _patch_access_control() -> None:
@@ -854,4 +895,11 @@ def _patch_access_control() -> None:
         _state_machine_acts_as_its_role(
             original(lambda_eval_utils, "execute_lambda_function_integration")
         ),
+    )
+    _replace(
+        ActionAuthenticatorMixin, "_authenticate_and_authorize_s3_action", _authorize_s3_action
+    )
+    reader = resource_eval_s3.ResourceEvalS3
+    _replace(
+        reader, "eval_resource", _item_reader_acts_as_its_role(original(reader, "eval_resource"))
     )

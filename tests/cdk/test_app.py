@@ -39,7 +39,11 @@ def test_production_keeps_its_data(prod_template: dict[str, Any]) -> None:
 def test_each_event_reaches_its_workflow_through_an_archived_bus(
     prod_template: dict[str, Any],
 ) -> None:
-    rules = resources_of(prod_template, "AWS::Events::Rule")
+    rules = [
+        r
+        for r in resources_of(prod_template, "AWS::Events::Rule")
+        if "EventPattern" in r["Properties"]
+    ]
     starts = {
         (tuple(pattern["source"]), tuple(pattern["detail-type"]))
         for rule in rules
@@ -63,6 +67,18 @@ def test_each_event_reaches_its_workflow_through_an_archived_bus(
     )
     (archive,) = resources_of(prod_template, "AWS::Events::Archive")
     assert archive["Properties"]["RetentionDays"] == 400, "a year of replays, not forever"
+
+
+def test_a_daily_schedule_starts_the_distributions_due(prod_template: dict[str, Any]) -> None:
+    (scheduled,) = [
+        r
+        for r in resources_of(prod_template, "AWS::Events::Rule")
+        if "ScheduleExpression" in r["Properties"]
+    ]
+    assert scheduled["Properties"]["ScheduleExpression"] == "cron(0 6 * * ? *)"
+    (target,) = scheduled["Properties"]["Targets"]
+    assert "StartDueDistributions" in json.dumps(target["Arn"])
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 4
 
 
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)

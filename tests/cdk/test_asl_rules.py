@@ -198,6 +198,7 @@ def test_the_rules_cover_every_workflow() -> None:
             "purchase.asl.json",
             "onboarding.asl.json",
             "compliance.asl.json",
+            "distribution.asl.json",
         }
     )
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 
-from cdk.nag import STATE_MACHINE_XRAY_AND_LOG_DELIVERY
+from cdk.nag import STATE_MACHINE_XRAY_AND_LOG_DELIVERY, TASK_TOKENS_NAME_NO_RESOURCE
 from local.aws.deployer import PROJECT_ROOT
 from tests.cdk.conftest import ENVIRONMENTS, Synthesis
 
@@ -36,6 +36,7 @@ LOG_DELIVERY = {
 # What each acknowledged `Resource: *` may allow: the actions its reason names, no more.
 WILDCARD_ACTIONS = {
     STATE_MACHINE_XRAY_AND_LOG_DELIVERY.reason: XRAY | XRAY_SAMPLING | LOG_DELIVERY,
+    TASK_TOKENS_NAME_NO_RESOURCE.reason: {"states:SendTaskSuccess"},
 }
 
 

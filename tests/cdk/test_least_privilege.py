@@ -10,6 +10,7 @@ import pytest
 
 from cdk.api import API_FUNCTIONS
 from cdk.keys import KEY_ADMINISTRATION
+from cdk.servicing import START_DUE_DISTRIBUTIONS
 from cdk.signing import SIGNERS
 from cdk.workflows import WORKFLOWS
 from tests.cdk.conftest import resources_of
@@ -18,6 +19,7 @@ TASKS = (
     {t.handler: t for spec in WORKFLOWS for t in spec.tasks}
     | {t.handler: t for t in API_FUNCTIONS}
     | {t.handler: t for t in SIGNERS}
+    | {START_DUE_DISTRIBUTIONS.handler: START_DUE_DISTRIBUTIONS}
 )
 
 
@@ -261,6 +263,10 @@ def test_each_function_is_given_only_the_names_of_what_it_may_touch(
         if task.publishes:
             expected.add("EVENT_BUS_NAME")
         expected |= {f"{s.upper().replace('-', '_')}_SECRET" for s in task.secrets}
+        if task.servicing_objects:
+            expected.add("SERVICING_BUCKET")
+        if task is START_DUE_DISTRIBUTIONS:
+            expected.add("DISTRIBUTION_WORKFLOW")  # the one machine it starts
         variables = set(function["Properties"]["Environment"]["Variables"])
         assert variables == expected, handler
     frontend = next(

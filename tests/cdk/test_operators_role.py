@@ -30,7 +30,7 @@ REPLAYS = arn("events", "replay/*")
 # Each command's AWS calls (ops/cli.py, ops/redrive.py, and the Lambdas' code they use):
 # (IAM action, resource), resources as logical ids without their hash.
 MACHINES = ("PurchaseWorkflowStateMachine", "OnboardingWorkflowStateMachine",
-            "ComplianceWorkflowStateMachine")  # fmt: skip
+            "ComplianceWorkflowStateMachine", "DistributionWorkflowStateMachine")  # fmt: skip
 COMMAND_CALLS: dict[str, list[tuple[str, str]]] = {
     # Operators inspect stuck executions of every workflow in the Step Functions console.
     "the Step Functions console": [
@@ -63,6 +63,16 @@ COMMAND_CALLS: dict[str, list[tuple[str, str]]] = {
         ("events:DescribeReplay", REPLAYS),
     ],
     "investor block|unblock": [("events:PutEvents", "EventsBus.Arn")],
+    "distributions": [("dynamodb:Scan", "TablesDistributions.Arn")],
+    "distribution": [
+        ("dynamodb:GetItem", "TablesDistributions.Arn"),
+        ("dynamodb:Query", "TablesEntitlements.Arn"),
+    ],
+    "distribution approve": [
+        ("dynamodb:GetItem", "TablesDistributions.Arn"),
+        ("states:SendTaskSuccess", "*"),  # a task token names no resource
+    ],
+    "distribution run": [("states:StartExecution", "${DistributionWorkflowStateMachine}")],
     "accounts": [
         ("kms:GetPublicKey", "KeysIssuerAccount.Arn"),
         ("kms:GetPublicKey", "KeysCompanyAccount.Arn"),

@@ -278,3 +278,31 @@ def test_definitions_parsed_at_once_never_share_a_scope_stack(aws: LocalAws) -> 
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+def test_a_scheduled_rule_fires_on_its_schedule_never_on_an_event(aws: LocalAws) -> None:
+    from datetime import UTC, datetime
+
+    from local.aws import schedules
+
+    sqs, events = aws.client("sqs"), aws.client("events")
+    queue_url = sqs.create_queue(QueueName="scheduled-rule-probe")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    events.put_rule(Name="probe-daily", ScheduleExpression="cron(0 6 * * ? *)")
+    events.put_targets(Rule="probe-daily", Targets=[{"Id": "q", "Arn": queue_arn}])
+    try:
+        events.put_events(Entries=[{"Source": "probe", "DetailType": "x", "Detail": "{}"}])
+        assert sqs.receive_message(QueueUrl=queue_url).get("Messages") is None
+        with pytest.raises(NotImplementedError, match=r"probe-daily: target .* fired locally"):
+            schedules.fire(datetime(2026, 4, 1, 6, tzinfo=UTC), only="probe-daily")
+    finally:
+        events.remove_targets(Rule="probe-daily", Ids=["q"])
+        events.delete_rule(Name="probe-daily")
+    event = schedules.scheduled_event(
+        "arn:aws:events:eu-west-1:1:rule/x", datetime(2026, 4, 1, 6, tzinfo=UTC)
+    )
+    assert (event["source"], event["detail-type"], event["time"]) == (
+        "aws.events", "Scheduled Event", "2026-04-01T06:00:00Z",
+    )  # fmt: skip

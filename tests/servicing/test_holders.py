@@ -4,59 +4,18 @@ test's purchases are in its books)."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from typing import Any
 
 import pytest
 
 from local.aws.platform import LocalAws
 from local.ledger_server import LocalLedger
-from tests.support.investors import onboard
-from tests.workflows.conftest import new_investor_id, payment, run_payment
+from tests.servicing.conftest import buy, new_instrument
 
 
 @pytest.fixture(scope="module")
 def instrument(platform: dict[str, Any], ledger: LocalLedger) -> str:
-    """A fresh instrument in the catalogue and on the ledger, bootstrapped as any other."""
-    from domain.instruments import load_catalogue
-    from lambdas.custody import signers
-    from lambdas.ledger_adapter.submission import LedgerSubmitter
-    from local.ledger_server.genesis import accept
-    from ops.platform_bootstrap import BootstrapPlan, PlatformBootstrap
-
-    instrument_id = f"HLD-{uuid.uuid4().hex[:6].upper()}"
-    terms = {
-        "instrument_id": instrument_id,
-        "name": "Holders test note",
-        "sme_pool": "TEST-POOL",
-        "coupon_rate": "0.05",
-        "day_count": "ACT/360",
-        "payments_per_year": 4,
-        "issue_date": "2026-01-01",
-        "maturity": "2027-01-01",
-        "business_day_convention": "MODIFIED_FOLLOWING",
-        "unit_price": "100.00",
-        "currency": "EUR",
-        "tranche_units": 1000,
-    }
-    catalogue = load_catalogue(json.dumps({"instruments": [terms]}))
-    signing = {role: signers.platform_signer(role) for role in ("issuer", "company", "funding")}
-    submitter = LedgerSubmitter.for_ledger(ledger.rpc_url)
-    bootstrap = PlatformBootstrap(
-        submitter, platform["accounts"], signing, lambda: accept(ledger.rpc_url)
-    )
-    bootstrap.run(catalogue, BootstrapPlan(ticket_pools=False))
-    return instrument_id
-
-
-def buy(aws: LocalAws, ledger: LocalLedger, instrument: str, units: int) -> str:
-    investor_id = new_investor_id()
-    onboard(ledger, investor_id)
-    detail = payment(investor_id, instrument_id=instrument, units=units, amount=f"{units * 100}.00")
-    execution = run_payment(aws, detail)
-    assert json.loads(execution["output"])["status"] == "DELIVERED", execution.get("output")
-    return investor_id
+    return new_instrument(platform, ledger, "HLD")
 
 
 def test_the_holders_are_the_delivered_purchases_in_one_validated_ledger(

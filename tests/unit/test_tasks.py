@@ -75,22 +75,29 @@ class _Context:
     function_version: str = "$LATEST"
 
 
+# cdk/workflows.py's helpers that name a handler by its function's name in one module
+_HELPERS = {"_ledger_step": "_STEPS", "_holder_ledger_step": "_SERVICING"}
+
+
 def workflow_task_handlers() -> list[str]:
-    """Every task handler the workflows invoke, as cdk/workflows.py names them."""
+    """Every task handler the workflows invoke, as cdk/workflows.py names them (read as text:
+    the unit tier does not import CDK)."""
     text = (ROOT / "cdk" / "workflows.py").read_text()
-    named = re.findall(r'"(lambdas\.[\w.]+)"', text)
-    steps = re.search(r'_STEPS = "([\w.]+)"', text)
-    assert steps is not None
-    ledger_steps = [
-        f"{steps.group(1)}.{h}" for h in re.findall(r'_ledger_step\(\s*"\w+",\s*"(\w+)"', text)
-    ]
-    return sorted({*named, *ledger_steps} - {steps.group(1)})
+    modules = dict(re.findall(r'^(_[A-Z]+) = "(lambdas\.[\w.]+)"', text, re.MULTILINE))
+    named = set(re.findall(r'"(lambdas\.[\w.]+)"', text)) - set(modules.values())
+    named |= {f"{modules[m]}.{h}" for m, h in re.findall(r'f"\{(_[A-Z]+)\}\.(\w+)"', text)}
+    for helper, module in _HELPERS.items():
+        calls = re.findall(rf'(?<!\w){helper}\(\s*"\w+",\s*"(\w+)"', text)
+        named |= {f"{modules[module]}.{h}" for h in calls}
+    return sorted(named)
 
 
 def test_the_workflows_tasks_were_found() -> None:
     handlers = workflow_task_handlers()
-    assert len(handlers) >= 20
+    assert len(handlers) >= 30
     assert "lambdas.purchase.ledger_steps.mint_stablecoin" in handlers
+    assert "lambdas.servicing.steps.pay_holder" in handlers
+    assert "lambdas.servicing.steps.take_distribution" in handlers
 
 
 @pytest.mark.parametrize("path", workflow_task_handlers())

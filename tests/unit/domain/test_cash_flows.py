@@ -23,6 +23,7 @@ from domain.cash_flows import (
     period_ends,
     schedule,
     schedule_json,
+    terms_entry,
     terms_from,
 )
 from domain.day_count import DayCount, add_months
@@ -207,3 +208,11 @@ def test_any_schedule_covers_issue_to_maturity_without_gaps(
     assert all(p.record_date < p.payment_date for p in periods)
     assert sum(p.principal_per_unit for p in periods) == Decimal("100.00")
     assert json.loads(json.dumps(schedule_json(instrument)))["periods"]
+
+
+def test_terms_written_out_read_back_as_the_same_terms() -> None:
+    stub = terms(first_coupon_date="2026-06-15", amortization=[repayment("2026-12-15", "25.00")])
+    assert terms_from(terms_entry(stub)) == stub
+    assert "first_coupon_date" not in terms_entry(terms()) and "amortization" not in terms_entry(
+        terms()
+    )

@@ -7,13 +7,37 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from domain import business_keys
-from domain.cash_flows import CouponPeriod
-from domain.distribution import distribution_for, shortfall
+from domain.cash_flows import CouponPeriod, terms_from
+from domain.distribution import (
+    BadDistributionId,
+    DistributionState,
+    DistributionStatus,
+    EntitlementStatus,
+    HolderPayment,
+    NotAPaymentDate,
+    distribution_for,
+    distribution_id,
+    due_periods,
+    holder_notifications,
+    holder_payment,
+    is_final,
+    parse_distribution_id,
+    period_paid_on,
+    retire_issuance,
+    shortfall,
+    status_after_run,
+    status_on_taking,
+    still_owed,
+    take_back_units,
+    total_of,
+)
 from domain.holders import HoldersOfRecord, Holding
+from domain.platform import PlatformAccounts, SignerRole
 
 PERIOD = CouponPeriod(
     accrual_start=date(2026, 12, 15),
@@ -76,3 +100,109 @@ def test_the_sum_over_holders_is_exactly_the_per_unit_amounts_times_the_units(
     per_unit = PERIOD.coupon_per_unit + PERIOD.principal_per_unit
     assert plan.total == per_unit * sum(units)
     assert all(p.amount == p.amount.quantize(Decimal("0.01")) for p in plan.payments)
+
+
+# --- the distribution's life: ids, periods, payments, statuses ---------------------------------
+
+ACCOUNTS = PlatformAccounts(issuer="rIssuer", company="rCompany", funding="rFunding")
+TERMS = terms_from(
+    {
+        "instrument_id": "SME-2027-A",
+        "unit_price": "100.00",
+        "coupon_rate": "0.05",
+        "day_count": "ACT/360",
+        "payments_per_year": 4,
+        "issue_date": "2026-01-01",
+        "maturity": "2027-01-01",
+        "business_day_convention": "MODIFIED_FOLLOWING",
+    }
+)
+
+
+def test_a_distribution_id_names_the_instrument_and_the_payment_date() -> None:
+    assert distribution_id("SME-2027-A", date(2027, 6, 15)) == "SME-2027-A:2027-06-15"
+    assert parse_distribution_id("SME-2027-A:2027-06-15") == ("SME-2027-A", date(2027, 6, 15))
+    with pytest.raises(BadDistributionId, match="is not <instrument>:<YYYY-MM-DD>"):
+        parse_distribution_id("SME-2027-A:June")
+
+
+def test_the_period_paid_on_a_date_and_whether_it_is_the_last() -> None:
+    first = period_paid_on(TERMS, date(2026, 4, 1))
+    assert (first.coupon_per_unit, first.principal_per_unit) == (Decimal("1.25"), 0)
+    assert not is_final(TERMS, first)
+    last = period_paid_on(TERMS, date(2027, 1, 4))  # 1 January is a TARGET2 holiday
+    assert is_final(TERMS, last) and last.principal_per_unit == Decimal("100.00")
+    with pytest.raises(NotAPaymentDate, match="pays nothing on 2026-04-02"):
+        period_paid_on(TERMS, date(2026, 4, 2))
+
+
+def test_the_daily_run_finds_payment_dates_due_within_the_catch_up_window() -> None:
+    assert [p.payment_date for p in due_periods(TERMS, date(2026, 4, 1))] == [date(2026, 4, 1)]
+    assert [p.payment_date for p in due_periods(TERMS, date(2026, 4, 8))] == [date(2026, 4, 1)]
+    assert due_periods(TERMS, date(2026, 4, 9)) == []  # missed for a week: an operator runs it
+    assert due_periods(TERMS, date(2026, 3, 31)) == []
+
+
+def test_what_is_still_owed_counts_held_amounts_but_not_paid_ones() -> None:
+    ada = HolderPayment("inv-ada", "rAda", 3, Decimal("3.75"), Decimal(0))
+    bob = HolderPayment("inv-bob", "rBob", 2, Decimal("2.50"), Decimal(0), EntitlementStatus.HELD)
+    paid_ada = ada.paid("HASH", 77)
+    assert (paid_ada.status, paid_ada.tx_hash, paid_ada.ledger_index) == (
+        EntitlementStatus.PAID, "HASH", 77,
+    )  # fmt: skip
+    assert total_of([ada, bob]) == Decimal("6.25")
+    assert still_owed([ada, bob]) == Decimal("6.25")
+    assert still_owed([paid_ada, bob]) == Decimal("2.50")
+    assert status_after_run([paid_ada, bob]) is DistributionStatus.PAID  # the held wait
+    assert status_after_run([ada, bob]) is DistributionStatus.APPROVED  # a run did not finish
+    assert status_on_taking(pays_automatically=True) is DistributionStatus.APPROVED
+    assert status_on_taking(pays_automatically=False) is DistributionStatus.AWAITING_APPROVAL
+
+
+def test_the_ledger_transactions_of_a_holders_payment_and_of_maturity() -> None:
+    ada = HolderPayment("inv-ada", "rAda", 3, Decimal("3.75"), Decimal("300.00"))
+    payment = holder_payment("SME-2027-A:2027-01-01", ada, ACCOUNTS)
+    assert payment.key == "distribution-SME-2027-A-2027-01-01#inv-ada"
+    assert payment.role is SignerRole.COMPANY
+    assert payment.tx["Destination"] == "rAda" and payment.tx["Account"] == "rCompany"
+    assert payment.tx["Amount"] == {"currency": "EUR", "issuer": "rIssuer", "value": "303.75"}
+    back = take_back_units("SME-2027-A:2027-01-01", ada, "00MPT", ACCOUNTS)
+    assert back.key == "distribution-SME-2027-A-2027-01-01#inv-ada#take-back"
+    assert back.tx["Holder"] == "rAda"
+    assert back.tx["Amount"] == {"mpt_issuance_id": "00MPT", "value": "3"}
+    retired = retire_issuance("SME-2027-A", "00MPT", ACCOUNTS)
+    assert retired.tx == {
+        "TransactionType": "MPTokenIssuanceDestroy",
+        "Account": "rCompany",
+        "MPTokenIssuanceID": "00MPT",
+    }
+
+
+def test_a_paid_holder_is_told_each_cash_flow_once() -> None:
+    ada = HolderPayment("inv-ada", "rAda", 3, Decimal("3.75"), Decimal("300.00"))
+    assert holder_notifications("SME-2027-A:2027-01-01", ada) == []  # not paid yet
+    told = holder_notifications("SME-2027-A:2027-01-01", ada.paid("HASH", 9))
+    assert [(kind, n_id) for kind, n_id, _ in told] == [
+        ("CouponPaid", "CouponPaid#inv-ada#SME-2027-A:2027-01-01"),
+        ("PrincipalRepaid", "PrincipalRepaid#inv-ada#SME-2027-A:2027-01-01"),
+    ]
+    assert told[1][2] == {
+        "investor_id": "inv-ada", "instrument_id": "SME-2027-A", "payment_date": "2027-01-01",
+        "units": 3, "amount": "300.00", "currency": "EUR", "tx_hash": "HASH",
+    }  # fmt: skip
+    coupon_only = HolderPayment("inv-bob", "rBob", 1, Decimal("1.25"), Decimal(0)).paid("H", 1)
+    assert [kind for kind, _, _ in holder_notifications("X-1:2026-04-01", coupon_only)] == [
+        "CouponPaid"
+    ]
+
+
+def test_a_recorded_distribution_summarises_without_holders_or_token() -> None:
+    state = DistributionState(
+        "SME-2027-A:2026-04-01", "SME-2027-A", date(2026, 4, 1), date(2026, 3, 31), 90,
+        Decimal("1.25"), Decimal(0), Decimal("7.50"), 2, 6, False,
+        DistributionStatus.AWAITING_APPROVAL, "distributions/x/holders.json",
+        awaiting_token="SECRET-TOKEN",
+    )  # fmt: skip
+    summary = state.summary()
+    assert summary["total"] == "7.50" and summary["status"] == "AWAITING_APPROVAL"
+    assert "SECRET-TOKEN" not in str(summary)

@@ -13,10 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.compliance import freeze_transactions
+from domain.distribution import HolderPayment, holder_payment, retire_issuance, take_back_units
 from domain.instruments import load_catalogue
 from domain.platform import PlatformAccounts
 from domain.settlement import Settlement, Step, holdings_transactions
 from domain.signing_policy import (
+    HolderPaymentLimit,
     PurchaseLimit,
     SigningRefused,
     check_investor_transaction,
@@ -80,6 +82,11 @@ def _flows() -> list[tuple[str, dict[str, Any]]]:
                     "LimitAmount": {"currency": "EUR", "issuer": ACCOUNTS.company, "value": "0"},
                     "Flags": 0x00010000}),
     ]  # fmt: skip
+    repaid = HolderPayment("inv-1", INVESTOR, 3, Decimal("3.75"), Decimal("300.00"))
+    built += [
+        ("company", take_back_units("SME-2027-A:2027-12-15", repaid, ISSUANCE, ACCOUNTS).tx),
+        ("company", retire_issuance("SME-2027-A", ISSUANCE, ACCOUNTS).tx),
+    ]
     built += [
         (role, {"TransactionType": "TicketCreate", "Account": address, "TicketCount": 200})
         for role, address in ACCOUNTS.roles().items()
@@ -187,3 +194,23 @@ def test_a_malformed_field_is_a_refusal_never_a_crash(index: int, field: str, va
     role, tx = FLOWS[index]
     with contextlib.suppress(SigningRefused):  # anything else fails the test
         _check(role, {**tx, field: value})
+
+
+def test_the_company_pays_a_holder_exactly_the_entitlement_it_owes_them() -> None:
+    owed = HolderPayment("inv-1", INVESTOR, 3, Decimal("3.75"), Decimal("300.00"))
+    tx = {**holder_payment("SME-2027-A:2027-12-15", owed, ACCOUNTS).tx, **ENVELOPE}
+    limit = HolderPaymentLimit(INVESTOR, Decimal("303.75"), owed=True)
+    check_platform_transaction("company", tx, ACCOUNTS, {ISSUANCE}, holder_payment=limit)
+    refusals = {
+        "needs the entitlement it pays": ({}, None),
+        "to its holder's wallet only": ({"Destination": ACCOUNTS.funding}, limit),
+        "the entitlement is 303.75, not 400.00": (
+            {"Amount": {**tx["Amount"], "value": "400.00"}}, limit,
+        ),
+        "not owed now": ({}, HolderPaymentLimit(INVESTOR, Decimal("303.75"), owed=False)),
+    }  # fmt: skip
+    for says, (change, bound) in refusals.items():
+        with pytest.raises(SigningRefused, match=says):
+            check_platform_transaction(
+                "company", {**tx, **change}, ACCOUNTS, {ISSUANCE}, holder_payment=bound
+            )

@@ -1,0 +1,178 @@
+"""A coupon paid end to end: the daily schedule starts the distribution on its payment date, an
+operator approves the totals, each holder is paid once from the company's wallet, a blocked
+holder's coupon waits in suspense until they are reinstated and the distribution runs again.
+Every figure is read back from the validated ledger."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from local.aws.platform import LocalAws
+from local.ledger_server import LocalLedger
+from tests.investors.conftest import decision, run_decision
+from tests.servicing.conftest import (
+    awaiting_approval,
+    buy,
+    finished,
+    fund_company,
+    ledger_closing_on_waits,
+    new_instrument,
+    on,
+)
+from tests.support.books import stablecoin_balance
+from tests.support.bus import SeenEvents, watching_bus
+
+# A semiannual ACT/360 note of its own, on dates no other test's instrument pays (the daily
+# schedule starts every instrument's distributions that are due).
+TERMS = {"issue_date": "2026-02-20", "maturity": "2027-02-20", "payments_per_year": 2}
+PAYMENT_DATE = "2026-08-20"
+COUPON_PER_UNIT = Decimal("2.51")  # 100.00 x 5% x 181/360 = 2.5139, half-up to the cent
+
+
+@pytest.fixture(scope="module")
+def notifications(aws: LocalAws) -> Iterator[SeenEvents]:
+    with watching_bus(aws, "drexfy.investors") as seen:
+        yield seen
+
+
+@pytest.fixture(scope="module")
+def holders(aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]) -> dict[str, Any]:
+    instrument = new_instrument(platform, ledger, "CPN", **TERMS)
+    with ledger_closing_on_waits(ledger):
+        ada, bob, cy = (buy(aws, ledger, instrument, units) for units in (3, 2, 1))
+        run_decision(aws, "AmlFlagged", decision(cy, reason="sanctions match"))
+    fund_company(ledger, platform, Decimal("1000.00"))
+    return {"instrument": instrument, "ada": ada, "bob": bob, "cy": cy}
+
+
+def wallet(investor_id: str) -> str:
+    from lambdas.records import wallets
+
+    found = wallets.find(investor_id)
+    assert found is not None
+    return found.address
+
+
+def test_the_schedule_starts_it_once_and_an_operator_approves_the_totals(
+    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], holders: dict[str, Any],
+    notifications: SeenEvents,
+) -> None:  # fmt: skip
+    from lambdas.records import distributions
+    from local.aws import schedules
+
+    instrument = holders["instrument"]
+    distribution_id = f"{instrument}:{PAYMENT_DATE}"
+    assert schedules.fire(on(PAYMENT_DATE)) == 1
+    token = awaiting_approval(distribution_id)
+    schedules.fire(on("2026-08-21"))  # the next day's run (within the catch-up window)
+    waiting = distributions.find(distribution_id)
+    assert waiting is not None and waiting.status.value == "AWAITING_APPROVAL"
+    assert waiting.total == COUPON_PER_UNIT * 6 and waiting.holders == 3
+    assert waiting.awaiting_token == token, "the second start found the first execution"
+
+    aws.client("stepfunctions").send_task_success(
+        taskToken=token, output=json.dumps({"approved_by": "ops@drexfy.eu"})
+    )
+    done = finished(aws, f"{instrument}-{PAYMENT_DATE}")
+    assert done["status"] == "SUCCEEDED", done
+    report = json.loads(done["output"])
+    assert report["status"] == "PAID" and report["approved_by"] == "ops@drexfy.eu"
+    assert (report["paid_holders"], report["paid_total"]) == (2, "12.55")
+    assert (report["held_holders"], report["held_total"]) == (1, "2.51")
+
+    client = platform["client"]
+    issuer = platform["accounts"].issuer
+    assert stablecoin_balance(client, wallet(holders["ada"]), issuer) == Decimal("7.53")
+    assert stablecoin_balance(client, wallet(holders["bob"]), issuer) == Decimal("5.02")
+    assert stablecoin_balance(client, wallet(holders["cy"]), issuer) == 0
+    paid = {p.investor_id: p for p in distributions.entitlements(distribution_id)}
+    assert paid[holders["cy"]].status.value == "HELD"
+    assert paid[holders["ada"]].tx_hash and paid[holders["ada"]].ledger_index
+
+    coupons = notifications.of("CouponPaid", holders["ada"])
+    assert [(c["amount"], c["tx_hash"]) for c in coupons] == [
+        ("7.53", paid[holders["ada"]].tx_hash)
+    ]
+    assert notifications.of("CouponPaid", holders["cy"]) == []
+
+
+def test_a_rerun_after_reinstatement_pays_the_held_coupon_and_nobody_twice(
+    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], holders: dict[str, Any],
+    notifications: SeenEvents,
+) -> None:  # fmt: skip
+    from lambdas.servicing import schedule
+
+    run_decision(aws, "AmlCleared", decision(holders["cy"], reason="false positive"))
+    instrument = holders["instrument"]
+    sfn = aws.client("stepfunctions")
+    sfn.start_execution(
+        stateMachineArn=aws.stack.output("DistributionStateMachineArn"),
+        name=f"{schedule.execution_name(instrument, on(PAYMENT_DATE).date())}-rerun",
+        input=json.dumps({"instrument_id": instrument, "payment_date": PAYMENT_DATE}),
+    )
+    done = finished(aws, f"{instrument}-{PAYMENT_DATE}-rerun")
+    assert done["status"] == "SUCCEEDED", done
+    report = json.loads(done["output"])
+    assert (report["paid_holders"], report["held_holders"]) == (3, 0)
+
+    client = platform["client"]
+    issuer = platform["accounts"].issuer
+    for investor, amount in (("ada", "7.53"), ("bob", "5.02"), ("cy", "2.51")):
+        assert stablecoin_balance(client, wallet(holders[investor]), issuer) == Decimal(amount)
+    assert len(notifications.of("CouponPaid", holders["ada"])) == 1, "notified once"
+    assert len(notifications.of("CouponPaid", holders["cy"])) == 1
+
+
+def test_the_company_signer_pays_a_holder_only_their_entitlement(
+    platform: dict[str, Any], holders: dict[str, Any]
+) -> None:
+    from domain.signing_policy import SigningRefused
+    from lambdas.custody import signers
+
+    distribution_id = f"{holders['instrument']}:{PAYMENT_DATE}"
+    accounts = platform["accounts"]
+    payment = {
+        "TransactionType": "Payment", "Account": accounts.company, "Fee": "12", "Sequence": 1,
+        "LastLedgerSequence": 10**6, "Destination": wallet(holders["ada"]),
+        "Amount": {"currency": "EUR", "issuer": accounts.issuer, "value": "7.53"},
+    }  # fmt: skip
+    with pytest.raises(SigningRefused, match="not owed now"):  # paid already
+        signers.company_signer_paying(distribution_id, holders["ada"])(payment)
+    with pytest.raises(SigningRefused, match="needs the entitlement it pays"):
+        signers.platform_signer("company")(payment)
+    with pytest.raises(SigningRefused, match="no entitlement of inv-nobody"):
+        signers.company_signer_paying(distribution_id, "inv-nobody")(payment)
+
+
+def test_without_its_grant_on_the_holders_list_the_map_pays_nobody(
+    aws: LocalAws, platform: dict[str, Any], holders: dict[str, Any]
+) -> None:
+    from lambdas.records import distributions
+    from tests.workflows.test_grants_enforced import without_grant_of_role
+
+    instrument, second = holders["instrument"], "2027-02-22"  # the 20th is a Saturday
+    role = aws.client("stepfunctions").describe_state_machine(
+        stateMachineArn=aws.stack.output("DistributionStateMachineArn")
+    )["roleArn"]
+    sfn = aws.client("stepfunctions")
+    with without_grant_of_role(aws, role.rsplit("/", 1)[-1], "s3:GetObject"):
+        sfn.start_execution(
+            stateMachineArn=aws.stack.output("DistributionStateMachineArn"),
+            name=f"{instrument}-{second}",
+            input=json.dumps({"instrument_id": instrument, "payment_date": second}),
+        )
+        token = awaiting_approval(f"{instrument}:{second}")
+        sfn.send_task_success(taskToken=token, output=json.dumps({"approved_by": "ops"}))
+        failed = finished(aws, f"{instrument}-{second}")
+    assert failed["status"] == "FAILED" and failed["error"] == "PaymentsFailed"
+    history = json.dumps(
+        sfn.get_execution_history(executionArn=failed["executionArn"]), default=str
+    )
+    assert "s3:GetObject" in history and "is not authorized" in history
+    owed = distributions.entitlements(f"{instrument}:{second}")
+    assert {p.status.value for p in owed} <= {"DUE", "HELD"}, "nobody was paid"
