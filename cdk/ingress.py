@@ -9,7 +9,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cdk.environments import DeploymentEnvironment
-from domain.events import COMPLIANCE_STARTS, ONBOARDING_STARTS, PURCHASE_STARTS, Publication
+from domain.events import (
+    COLLECTION_STARTS,
+    COMPLIANCE_STARTS,
+    ONBOARDING_STARTS,
+    PURCHASE_STARTS,
+    Publication,
+)
 
 
 class PlatformBus(Construct):
@@ -78,6 +84,28 @@ class PlatformBus(Construct):
                     {
                         "event_id": events.EventField.event_id,
                         "payment": events.EventField.from_path("$.detail"),
+                    }
+                ),
+            )
+        )
+        return rule
+
+    def route_collections_to(self, collection_workflow: sfn.IStateMachine) -> events.Rule:
+        """CollectionReceived mints the collected cash to the company."""
+        rule = events.Rule(
+            self,
+            "CollectionReceivedToCollection",
+            event_bus=self.bus,
+            description="A collection from an SME pool is minted to the company",
+            event_pattern=_exactly(COLLECTION_STARTS[0]),
+        )
+        rule.add_target(
+            targets.SfnStateMachine(
+                collection_workflow,
+                input=events.RuleTargetInput.from_object(
+                    {
+                        "event_id": events.EventField.event_id,
+                        "collection": events.EventField.from_path("$.detail"),
                     }
                 ),
             )

@@ -25,6 +25,7 @@ from cdk.workflows import WORKFLOWS, Workflow
 SECRETS = {
     "payments-webhook": "HMAC key the payment gateway signs its webhooks with",
     "kyc-webhook": "HMAC key the KYC/AML provider signs its webhooks with",
+    "collections-webhook": "HMAC key the SME pools' servicer signs its collection webhooks with",
     "frontend-api": "Bearer token of the frontend (Bubble API Connector and notifications)",
 }
 
@@ -90,6 +91,7 @@ class PlatformStack(Stack):
         }
         self.bus = bus
         bus.route_payments_to(self.workflows["Purchase"].state_machine)
+        bus.route_collections_to(self.workflows["Collection"].state_machine)
         bus.route_kyc_to(
             self.workflows["Onboarding"].state_machine, self.workflows["Compliance"].state_machine
         )

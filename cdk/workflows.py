@@ -259,7 +259,20 @@ DISTRIBUTION = WorkflowSpec(
     ),
 )
 
-WORKFLOWS = (PURCHASE, ONBOARDING, COMPLIANCE, DISTRIBUTION)
+COLLECTION = WorkflowSpec(
+    name="Collection",
+    definition_file="collection.asl.json",
+    tasks=(
+        TaskFunction(
+            "MintCollection",
+            f"{_SERVICING}.mint_collection",
+            writes=_LEDGER_WRITES,
+            signs_as=("issuer",),
+        ),
+    ),
+)
+
+WORKFLOWS = (PURCHASE, ONBOARDING, COMPLIANCE, DISTRIBUTION, COLLECTION)
 
 
 class Workflow(Construct):

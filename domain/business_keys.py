@@ -75,6 +75,11 @@ def distribution_payment(instrument_id: str, payment_date: date, investor_id: st
     return BusinessKey(f"distribution-{instrument_id}-{payment_date.isoformat()}#{investor_id}")
 
 
+def collection(collection_id: str) -> BusinessKey:
+    """A collection's mint to the company: once, whatever the servicer or a replay resends."""
+    return BusinessKey(f"collection-{collection_id}")
+
+
 def ticket_refill(account: str, validated_ledger: int) -> BusinessKey:
     return BusinessKey(f"tickets#{account}#{validated_ledger}")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -288,6 +288,36 @@ def retire_issuance(
             "TransactionType": "MPTokenIssuanceDestroy",
             "Account": accounts.company,
             "MPTokenIssuanceID": issuance_id,
+        },
+    )
+
+
+MAX_COLLECTION_LEAD = timedelta(minutes=5)  # clocks differ; a collection is never in the future
+
+
+def collection_time_refused(collected_at: datetime, now: datetime) -> str | None:
+    """Why a collection's time cannot be taken, or None if it can."""
+    if collected_at > now + MAX_COLLECTION_LEAD:
+        return f"collected at {collected_at.isoformat()}, after now ({now.isoformat()})"
+    return None
+
+
+def collection_mint(
+    collection_id: str, amount: Decimal, accounts: PlatformAccounts
+) -> LedgerTransaction:
+    """A collection from an SME pool, minted to the company once: what it pays holders with."""
+    return LedgerTransaction(
+        business_keys.collection(collection_id),
+        SignerRole.ISSUER,
+        {
+            "TransactionType": "Payment",
+            "Account": accounts.issuer,
+            "Destination": accounts.company,
+            "Amount": {
+                "currency": STABLECOIN_CURRENCY,
+                "issuer": accounts.issuer,
+                "value": str(amount),
+            },
         },
     )
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.webhooks import KYC_EVENTS, PAYMENT_EVENTS
+from domain.webhooks import COLLECTION_EVENTS, KYC_EVENTS, PAYMENT_EVENTS
 
 PAYMENTS_SOURCE = "drexfy.payments"  # the payment gateway's webhook, verified
 KYC_SOURCE = "drexfy.kyc"  # the KYC/AML provider's webhook, verified
+COLLECTIONS_SOURCE = "drexfy.collections"  # the SME pool servicer's webhook, verified
 FRONTEND_SOURCE = "drexfy.frontend"  # the frontend API, for an authenticated investor
 OPERATORS_SOURCE = "drexfy.operators"  # an operator's block or unblock (drexfy-ops investor)
 PURCHASES_SOURCE = "drexfy.purchases"  # the purchase workflow's outcomes
@@ -30,6 +31,7 @@ class Publication:
 
 PAYMENTS = Publication(PAYMENTS_SOURCE, tuple(PAYMENT_EVENTS.values()))
 KYC_DECISIONS = Publication(KYC_SOURCE, tuple(KYC_EVENTS.values()))
+COLLECTIONS = Publication(COLLECTIONS_SOURCE, tuple(COLLECTION_EVENTS.values()))
 WALLET_REQUESTS = Publication(FRONTEND_SOURCE, ("WalletRequested",))
 OPERATOR_DECISIONS = Publication(OPERATORS_SOURCE, ("AmlFlagged", "AmlCleared"))
 PURCHASE_COMPLETIONS = Publication(PURCHASES_SOURCE, ("PurchaseCompleted",))
@@ -53,6 +55,7 @@ ONBOARDING_STARTS = (
     Publication(KYC_SOURCE, ("KycApproved", "KycRejected")),
     WALLET_REQUESTS,
 )
+COLLECTION_STARTS = (COLLECTIONS,)
 COMPLIANCE_STARTS = (
     Publication(KYC_SOURCE, ("AmlFlagged", "AmlCleared")),
     OPERATOR_DECISIONS,

@@ -31,6 +31,8 @@ KYC_EVENTS = {
     "aml.cleared": "AmlCleared",
 }
 PAYMENT_EVENTS = {"payment.succeeded": "PaymentReceived"}
+# The SME pool's servicer: cash collected from the pool's debtors, paid to the company.
+COLLECTION_EVENTS = {"collection.received": "CollectionReceived"}
 
 
 class WebhookRejected(Exception):

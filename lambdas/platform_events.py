@@ -14,6 +14,7 @@ import boto3
 
 from domain.errors import TransientFault
 from domain.events import (  # noqa: F401 - the sources publishers name, from the catalogue
+    COLLECTIONS_SOURCE,
     FRONTEND_SOURCE,
     INVESTORS_SOURCE,
     KYC_SOURCE,

@@ -99,6 +99,15 @@ class DistributionStep:
 
 
 @dataclass(frozen=True)
+class CollectionStep:
+    """Mint a collection to the company: its id and amount (a decimal string), as received."""
+
+    collection_id: str
+    amount: str
+    checks: int = 0
+
+
+@dataclass(frozen=True)
 class HolderStep:
     """A step for one holder of a distribution, called again after each Wait until decided."""
 

@@ -22,6 +22,8 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 
 from domain.events import OPERATOR_DECISIONS
+from ops.distributions import add_commands as add_distribution_commands
+from ops.output import emit, table
 from ops.stack import (
     ConfigurationError,
     OperatorSession,
@@ -134,19 +136,6 @@ class Platform:
         if self._endpoint:  # the embedded AWS: the Lambdas' clients go there too
             os.environ["AWS_ENDPOINT_URL"] = self._endpoint
         self._lambda_configured = True
-
-
-def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    if not rows:
-        return "(none)"
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
-    lines = ["  ".join(c.upper().ljust(widths[c]) for c in columns)]
-    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
-    return "\n".join(lines)
-
-
-def emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    print(json.dumps(data, indent=2, default=str) if args.json else text, file=args.out)
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -441,6 +430,7 @@ def parser() -> argparse.ArgumentParser:
     person.set_defaults(run=investor)
     books = command("accounts", "platform accounts, reserves, outstanding, tickets")
     books.set_defaults(run=accounts)
+    add_distribution_commands(command)
     return root
 
 

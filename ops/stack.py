@@ -31,6 +31,7 @@ LAMBDA_ENVIRONMENT_OUTPUTS: dict[str, str] = {
         for table in (
             "purchases", "wallets", "submissions", "tickets", "sequences", "instruments",
             "investors", "audit", "webhooks", "signatures", "notifications", "payments",
+            "distributions", "entitlements",
         )
     },
     **{
@@ -61,6 +62,10 @@ COMMAND_OUTPUTS: dict[str, tuple[str, ...]] = {
     "accounts": (
         "XrplUrls", "IssuerKeyId", "CompanyKeyId", "FundingKeyId", "TicketsTableName",
         "InstrumentsTableName",
+    ),
+    "distributions": ("DistributionsTableName",),
+    "distribution": (
+        "DistributionsTableName", "EntitlementsTableName", "DistributionStateMachineArn",
     ),
 }  # fmt: skip
 

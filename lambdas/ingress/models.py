@@ -6,11 +6,49 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+)
 
 from domain.money import SUPPORTED_CURRENCIES, parse_amount
 
 Identifier = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+
+
+def _amount(value: str) -> str:
+    return str(parse_amount(value))
+
+
+def _currency(value: str) -> str:
+    if value not in SUPPORTED_CURRENCIES:
+        raise ValueError(f"currency {value!r} is not one of {sorted(SUPPORTED_CURRENCIES)}")
+    return value
+
+
+def _iso_text(value: object) -> object:
+    # pydantic reads a number, or a numeric string such as "2026", as Unix time: a decision
+    # sent that way would date from 1970 and be silently superseded.
+    if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("must be an ISO 8601 date-time (e.g. 2026-11-26T10:00Z)")
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a time zone (e.g. 2026-11-26T10:00:00Z)")
+    return value
+
+
+# a decimal string: floats lost precision before they reached us
+Amount = Annotated[StrictStr, AfterValidator(_amount)]
+Currency = Annotated[StrictStr, AfterValidator(_currency)]
+Moment = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_aware)]
 
 
 class PaymentWebhook(BaseModel):
@@ -21,20 +59,8 @@ class PaymentWebhook(BaseModel):
     investor_id: Identifier
     instrument_id: Identifier
     units: Annotated[StrictInt, Field(gt=0, lt=10**9)]
-    amount: StrictStr  # a decimal string: floats lost precision before they reached us
-    currency: StrictStr
-
-    @field_validator("amount")
-    @classmethod
-    def _amount(cls, value: str) -> str:
-        return str(parse_amount(value))
-
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, value: str) -> str:
-        if value not in SUPPORTED_CURRENCIES:
-            raise ValueError(f"currency {value!r} is not one of {sorted(SUPPORTED_CURRENCIES)}")
-        return value
+    amount: Amount
+    currency: Currency
 
     def amount_decimal(self) -> Decimal:
         return Decimal(self.amount)
@@ -46,21 +72,21 @@ class KycWebhook(BaseModel):
     event: StrictStr
     investor_id: Identifier
     case_id: Identifier
-    occurred_at: datetime
+    occurred_at: Moment
     reason: Annotated[StrictStr, Field(max_length=500)] | None = None
 
-    @field_validator("occurred_at", mode="before")
-    @classmethod
-    def _iso_text(cls, value: object) -> object:
-        # pydantic reads a number, or a numeric string such as "2026", as Unix time: a decision
-        # sent that way would date from 1970 and be silently superseded.
-        if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
-            raise ValueError("occurred_at must be an ISO 8601 date-time (e.g. 2026-11-26T10:00Z)")
-        return value
 
-    @field_validator("occurred_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("occurred_at needs a time zone (e.g. 2026-11-26T10:00:00Z)")
-        return value
+class CollectionWebhook(BaseModel):
+    """Cash the SME pool's servicer collected from the pool's debtors and paid the company."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event: StrictStr
+    collection_id: Identifier
+    sme_pool: Identifier
+    amount: Amount
+    currency: Currency
+    collected_at: Moment
+
+    def amount_decimal(self) -> Decimal:
+        return Decimal(self.amount)

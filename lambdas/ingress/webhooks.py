@@ -20,9 +20,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from domain.compliance import decision_time_refused
+from domain.distribution import collection_time_refused
 from domain.errors import TransientFault
 from domain.purchase import Payment, over_purchase_maximum
 from domain.webhooks import (
+    COLLECTION_EVENTS,
     KYC_EVENTS,
     PAYMENT_EVENTS,
     SIGNATURE_HEADER,
@@ -34,7 +36,7 @@ from domain.webhooks import (
 from lambdas import platform_events
 from lambdas.aws_clients import AwsRefused
 from lambdas.config import settings
-from lambdas.ingress.models import KycWebhook, PaymentWebhook
+from lambdas.ingress.models import CollectionWebhook, KycWebhook, PaymentWebhook
 from lambdas.records import instruments, payments
 from lambdas.records import webhooks as webhook_records
 
@@ -57,6 +59,11 @@ def payments_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
 @logger.inject_lambda_context(clear_state=True)
 def kyc_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return _receive(event, "kyc", settings().kyc_webhook_secret, _kyc)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def collections_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return _receive(event, "collections", settings().collections_webhook_secret, _collection)
 
 
 class Accepted(NamedTuple):
@@ -99,6 +106,16 @@ def _kyc(body: dict[str, Any]) -> Accepted:
         raise WebhookRejected(422, "future_decision", refused)
     detail = model.model_dump(mode="json", exclude={"event"})
     return Accepted(platform_events.KYC_SOURCE, detail_type, detail)
+
+
+def _collection(body: dict[str, Any]) -> Accepted:
+    model = _validated(body, CollectionWebhook)
+    detail_type = detail_type_for(model.event, COLLECTION_EVENTS)
+    refused = collection_time_refused(model.collected_at, datetime.now(UTC))
+    if refused is not None:
+        raise WebhookRejected(422, "future_collection", refused)
+    detail = model.model_dump(mode="json", exclude={"event"})
+    return Accepted(platform_events.COLLECTIONS_SOURCE, detail_type, detail)
 
 
 def _validated(body: dict[str, Any], model: type[ModelT]) -> ModelT:

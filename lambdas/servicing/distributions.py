@@ -21,6 +21,7 @@ from domain.distribution import (
     DistributionStatus,
     EntitlementStatus,
     HolderPayment,
+    collection_mint,
     distribution_for,
     distribution_id,
     holder_payment,
@@ -150,6 +151,11 @@ class DistributionService:
             if remaining:
                 return f"{remaining} units remain with holders whose payment is held"
         return self._drive(wanted, found, checks, f"retire {listed.issuance_id}")
+
+    def mint_collection(self, collection_id: str, amount: Decimal, checks: int) -> StepCheck:
+        """A collection minted to the company, once under its id."""
+        wanted = collection_mint(collection_id, amount, self.accounts)
+        return self._drive(wanted, self.runner.submitter.find(wanted.key), checks, wanted.key)
 
     # --- each holder -----------------------------------------------------------------------
 

@@ -16,11 +16,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from domain.distribution import distribution_id, due_periods, holder_notifications
 from domain.errors import MalformedTaskInput
+from domain.money import parse_amount
 from lambdas import platform_events
 from lambdas.config import settings
 from lambdas.records import distributions, instruments, notifications
 from lambdas.servicing import schedule
-from lambdas.tasks import DistributionStart, DistributionStep, HolderStep, parse
+from lambdas.tasks import CollectionStep, DistributionStart, DistributionStep, HolderStep, parse
 
 if TYPE_CHECKING:
     from lambdas.ledger_services.runner import StepCheck
@@ -135,6 +136,18 @@ def retire_issuance(event: dict[str, Any], context: LambdaContext) -> dict[str, 
     task = parse(DistributionStep, event)
     answer = _service().retire(task.distribution_id, task.checks)
     return _step_output(answer, distribution_id=task.distribution_id)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def mint_collection(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = parse(CollectionStep, event)
+    try:
+        amount = parse_amount(task.amount)
+    except ValueError as error:
+        raise MalformedTaskInput(f"CollectionStep: {error}") from None
+    logger.append_keys(collection_id=task.collection_id)
+    answer = _service().mint_collection(task.collection_id, amount, task.checks)
+    return _step_output(answer, collection_id=task.collection_id)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -58,6 +58,7 @@ def test_each_event_reaches_its_workflow_through_an_archived_bus(
         (("drexfy.frontend",), ("WalletRequested",)),
         (("drexfy.kyc",), ("AmlFlagged", "AmlCleared")),
         (("drexfy.operators",), ("AmlFlagged", "AmlCleared")),
+        (("drexfy.collections",), ("CollectionReceived",)),
     }
     notify = next(
         r for r in rules if "WalletReady" in r["Properties"]["EventPattern"].get("detail-type", [])

@@ -199,6 +199,7 @@ def test_the_rules_cover_every_workflow() -> None:
             "onboarding.asl.json",
             "compliance.asl.json",
             "distribution.asl.json",
+            "collection.asl.json",
         }
     )
 

@@ -184,7 +184,8 @@ def test_the_frontend_api_changes_no_table(functions: dict[str, Any]) -> None:
     (task, _) = functions["lambdas.frontend.api.handler"]
     assert (task.writes, task.appends, task.deletes) == ((), (), ())
     deleting = {t.name: t.deletes for t, _ in functions.values() if t.deletes}
-    assert deleting == {"PaymentWebhook": ("signatures",), "KycWebhook": ("signatures",)}
+    webhooks = ("PaymentWebhook", "KycWebhook", "CollectionWebhook")
+    assert deleting == dict.fromkeys(webhooks, ("signatures",)), "replay protection only"
 
 
 def test_no_principal_deletes_wallets_or_changes_audit_records_or_announced_payments(

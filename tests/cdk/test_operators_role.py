@@ -30,7 +30,8 @@ REPLAYS = arn("events", "replay/*")
 # Each command's AWS calls (ops/cli.py, ops/redrive.py, and the Lambdas' code they use):
 # (IAM action, resource), resources as logical ids without their hash.
 MACHINES = ("PurchaseWorkflowStateMachine", "OnboardingWorkflowStateMachine",
-            "ComplianceWorkflowStateMachine", "DistributionWorkflowStateMachine")  # fmt: skip
+            "ComplianceWorkflowStateMachine", "DistributionWorkflowStateMachine",
+            "CollectionWorkflowStateMachine")  # fmt: skip
 COMMAND_CALLS: dict[str, list[tuple[str, str]]] = {
     # Operators inspect stuck executions of every workflow in the Step Functions console.
     "the Step Functions console": [

@@ -13,6 +13,7 @@ from typing import Any
 
 from local.aws.platform import LocalAws
 from local.ledger_server import LocalLedger
+from tests.investors.conftest import drexfy_ops  # noqa: F401 (the operators' tool, a fixture)
 from tests.support.investors import onboard
 from tests.support.waiting import wait_for
 from tests.workflows.conftest import new_investor_id, payment, run_payment

@@ -6,7 +6,7 @@ Every figure is read back from the validated ledger."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -60,7 +60,7 @@ def wallet(investor_id: str) -> str:
 
 def test_the_schedule_starts_it_once_and_an_operator_approves_the_totals(
     aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], holders: dict[str, Any],
-    notifications: SeenEvents,
+    notifications: SeenEvents, drexfy_ops: Callable[..., Any],
 ) -> None:  # fmt: skip
     from lambdas.records import distributions
     from local.aws import schedules
@@ -75,13 +75,13 @@ def test_the_schedule_starts_it_once_and_an_operator_approves_the_totals(
     assert waiting.total == COUPON_PER_UNIT * 6 and waiting.holders == 3
     assert waiting.awaiting_token == token, "the second start found the first execution"
 
-    aws.client("stepfunctions").send_task_success(
-        taskToken=token, output=json.dumps({"approved_by": "ops@drexfy.eu"})
-    )
+    listed = drexfy_ops("distributions", "--status", "AWAITING_APPROVAL")
+    assert distribution_id in [d["distribution"] for d in listed]
+    approver = drexfy_ops("distribution", distribution_id, "approve")["approved_by"]
     done = finished(aws, f"{instrument}-{PAYMENT_DATE}")
     assert done["status"] == "SUCCEEDED", done
     report = json.loads(done["output"])
-    assert report["status"] == "PAID" and report["approved_by"] == "ops@drexfy.eu"
+    assert report["status"] == "PAID" and report["approved_by"] == approver
     assert (report["paid_holders"], report["paid_total"]) == (2, "12.55")
     assert (report["held_holders"], report["held_total"]) == (1, "2.51")
 
@@ -94,6 +94,10 @@ def test_the_schedule_starts_it_once_and_an_operator_approves_the_totals(
     assert paid[holders["cy"]].status.value == "HELD"
     assert paid[holders["ada"]].tx_hash and paid[holders["ada"]].ledger_index
 
+    shown = drexfy_ops("distribution", distribution_id)
+    assert {(h["investor"], h["status"]) for h in shown["holders"]} == {
+        (holders["ada"], "PAID"), (holders["bob"], "PAID"), (holders["cy"], "HELD"),
+    }  # fmt: skip
     coupons = notifications.of("CouponPaid", holders["ada"])
     assert [(c["amount"], c["tx_hash"]) for c in coupons] == [
         ("7.53", paid[holders["ada"]].tx_hash)
@@ -103,19 +107,12 @@ def test_the_schedule_starts_it_once_and_an_operator_approves_the_totals(
 
 def test_a_rerun_after_reinstatement_pays_the_held_coupon_and_nobody_twice(
     aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], holders: dict[str, Any],
-    notifications: SeenEvents,
+    notifications: SeenEvents, drexfy_ops: Callable[..., Any],
 ) -> None:  # fmt: skip
-    from lambdas.servicing import schedule
-
     run_decision(aws, "AmlCleared", decision(holders["cy"], reason="false positive"))
     instrument = holders["instrument"]
-    sfn = aws.client("stepfunctions")
-    sfn.start_execution(
-        stateMachineArn=aws.stack.output("DistributionStateMachineArn"),
-        name=f"{schedule.execution_name(instrument, on(PAYMENT_DATE).date())}-rerun",
-        input=json.dumps({"instrument_id": instrument, "payment_date": PAYMENT_DATE}),
-    )
-    done = finished(aws, f"{instrument}-{PAYMENT_DATE}-rerun")
+    run = drexfy_ops("distribution", f"{instrument}:{PAYMENT_DATE}", "run")
+    done = finished(aws, run["execution"].rsplit(":", 1)[-1])
     assert done["status"] == "SUCCEEDED", done
     report = json.loads(done["output"])
     assert (report["paid_holders"], report["held_holders"]) == (3, 0)

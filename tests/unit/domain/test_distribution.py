@@ -3,7 +3,7 @@ holder's amount, and is keyed per holder and payment date."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -20,6 +20,8 @@ from domain.distribution import (
     EntitlementStatus,
     HolderPayment,
     NotAPaymentDate,
+    collection_mint,
+    collection_time_refused,
     distribution_for,
     distribution_id,
     due_periods,
@@ -206,3 +208,14 @@ def test_a_recorded_distribution_summarises_without_holders_or_token() -> None:
     summary = state.summary()
     assert summary["total"] == "7.50" and summary["status"] == "AWAITING_APPROVAL"
     assert "SECRET-TOKEN" not in str(summary)
+
+
+def test_a_collection_is_minted_to_the_company_once_and_never_from_the_future() -> None:
+    mint = collection_mint("col-7", Decimal("1250.40"), ACCOUNTS)
+    assert mint.key == business_keys.collection("col-7") == "collection-col-7"
+    assert (mint.role, mint.tx["Destination"]) == (SignerRole.ISSUER, "rCompany")
+    assert mint.tx["Amount"] == {"currency": "EUR", "issuer": "rIssuer", "value": "1250.40"}
+    now = datetime(2026, 8, 20, 12, tzinfo=UTC)
+    assert collection_time_refused(now + timedelta(minutes=4), now) is None
+    refused = collection_time_refused(now + timedelta(hours=1), now)
+    assert refused is not None and "after now" in refused

@@ -1,0 +1,115 @@
+"""`drexfy-ops distributions` and `drexfy-ops distribution ID [approve|run]`: the servicing an
+operator watches, approves and, after a reinstatement or a failure, runs again.
+
+`run` starts the distribution's workflow once more: it pays whoever is still owed (the held
+amount of a holder reinstated since, a payment a failure interrupted) and nobody twice, since
+every payment is kept under its business key (lambdas/servicing/distributions.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ops.output import emit, table
+
+if TYPE_CHECKING:
+    from ops.cli import Platform
+
+
+def distributions(platform: Platform, args: argparse.Namespace) -> int:
+    platform.configure_lambda_code("distributions")
+    from lambdas.records import distributions as records
+
+    rows = [
+        {
+            "distribution": d.distribution_id,
+            "status": d.status.value,
+            "holders": d.holders,
+            "units": d.units,
+            "total": str(d.total),
+            "approved_by": d.approved_by or "",
+            "reason": d.reason or "",
+        }
+        for d in records.every()
+        if args.status is None or d.status.value == args.status
+    ]
+    columns = ["distribution", "status", "holders", "units", "total", "approved_by", "reason"]
+    emit(args, rows, table(rows, columns))
+    return 0
+
+
+def distribution(platform: Platform, args: argparse.Namespace) -> int:
+    platform.configure_lambda_code("distribution")
+    from lambdas.records import distributions as records
+
+    state = records.find(args.distribution_id)
+    if state is None:
+        print(f"no distribution {args.distribution_id}", file=args.out)
+        return 2
+    if args.action == "approve":
+        return _approve(platform, args, state.awaiting_token)
+    if args.action == "run":
+        return _run(platform, args, state.instrument_id, state.payment_date.isoformat())
+    payments = [
+        {
+            "investor": p.investor_id,
+            "units": p.units,
+            "coupon": str(p.coupon),
+            "principal": str(p.principal),
+            "status": p.status.value,
+            "tx_hash": p.tx_hash or "",
+        }
+        for p in records.entitlements(args.distribution_id)
+    ]
+    summary = state.summary()
+    text = "\n\n".join(
+        [
+            "\n".join(f"{k}: {v}" for k, v in summary.items() if v is not None),
+            table(payments, ["investor", "units", "coupon", "principal", "status", "tx_hash"]),
+        ]
+    )
+    emit(args, {**summary, "holders": payments}, text)
+    return 0
+
+
+def _approve(platform: Platform, args: argparse.Namespace, token: str | None) -> int:
+    if token is None:
+        print(f"{args.distribution_id} is not waiting for an approval", file=args.out)
+        return 1
+    approved_by = platform.operator.acting_as
+    platform.client("stepfunctions").send_task_success(
+        taskToken=token, output=json.dumps({"approved_by": approved_by})
+    )
+    emit(args, {"approved_by": approved_by}, f"{args.distribution_id}: approved by {approved_by}")
+    return 0
+
+
+def _run(platform: Platform, args: argparse.Namespace, instrument_id: str, day: str) -> int:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    started = platform.client("stepfunctions").start_execution(
+        stateMachineArn=platform.outputs["DistributionStateMachineArn"],
+        name=f"{instrument_id}-{day}-run-{stamp}",
+        input=json.dumps({"instrument_id": instrument_id, "payment_date": day}),
+    )
+    arn = started["executionArn"]
+    emit(args, {"execution": arn}, f"{args.distribution_id}: running again as {arn}")
+    return 0
+
+
+def add_commands(command: Any) -> None:
+    listing = command("distributions", "distributions: status, holders, totals, approvals")
+    listing.add_argument("--status", help="only this status (e.g. AWAITING_APPROVAL)")
+    listing.set_defaults(run=distributions)
+    one = command("distribution", "one distribution: holders, amounts, hashes; approve; run")
+    one.add_argument("distribution_id", help="<instrument>:<payment date>")
+    one.add_argument(
+        "action",
+        nargs="?",
+        choices=["show", "approve", "run"],
+        default="show",
+        help="approve the totals; run again (pays held amounts of reinstated holders)",
+    )
+    one.set_defaults(run=distribution)
