@@ -64,23 +64,15 @@ def buy(aws: LocalAws, ledger: LocalLedger, instrument: str, units: int, price: 
     return investor_id
 
 
-def fund_company(ledger: LocalLedger, platform: dict[str, Any], amount: Decimal) -> None:
-    """Stablecoin minted to the company, as a collection from the SME pool is."""
-    from lambdas.custody import signers
-    from lambdas.ledger_adapter.submission import LedgerSubmitter
+def fund_company(aws: LocalAws, amount: Decimal) -> None:
+    """A collection from the SME pool, sent as the servicer's signed webhook and minted to the
+    company (tests/servicing/test_collections.py)."""
+    from tests.servicing.test_collections import collection, minted, send
 
-    accounts = platform["accounts"]
-    tx = {
-        "TransactionType": "Payment",
-        "Account": accounts.issuer,
-        "Destination": accounts.company,
-        "Amount": {"currency": "EUR", "issuer": accounts.issuer, "value": str(amount)},
-    }
-    submitter = LedgerSubmitter.for_ledger(ledger.rpc_url)
-    key = f"test-collection-{uuid.uuid4().hex[:8]}"
-    submitter.submit(key, tx, signers.platform_signer("issuer"), use_ticket=False)
-    ledger.close_ledger()
-    assert submitter.check(key, signers.platform_signer("issuer")).result == "tesSUCCESS"
+    body = collection(amount=str(amount))
+    assert send(aws, body)[0] == 202
+    (done,) = minted(aws, json.loads(body)["collection_id"])
+    assert done["status"] == "SUCCEEDED", done
 
 
 def on(day: str) -> datetime:

@@ -46,7 +46,7 @@ def holders(aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]) -> dic
     with ledger_closing_on_waits(ledger):
         ada, bob, cy = (buy(aws, ledger, instrument, units) for units in (3, 2, 1))
         run_decision(aws, "AmlFlagged", decision(cy, reason="sanctions match"))
-    fund_company(ledger, platform, Decimal("1000.00"))
+        fund_company(aws, Decimal("1000.00"))
     return {"instrument": instrument, "ada": ada, "bob": bob, "cy": cy}
 
 
