@@ -14,6 +14,7 @@ from domain.events import (
     COMPLIANCE_STARTS,
     ONBOARDING_STARTS,
     PURCHASE_STARTS,
+    WRITE_DOWN_STARTS,
     Publication,
 )
 
@@ -106,6 +107,29 @@ class PlatformBus(Construct):
                     {
                         "event_id": events.EventField.event_id,
                         "collection": events.EventField.from_path("$.detail"),
+                    }
+                ),
+            )
+        )
+        return rule
+
+
+    def route_write_downs_to(self, write_down_workflow: sfn.IStateMachine) -> events.Rule:
+        """An operator's write-down is checked and recorded on the instrument."""
+        rule = events.Rule(
+            self,
+            "WriteDownToWriteDown",
+            event_bus=self.bus,
+            description="An operator's write-down of an instrument's nominal",
+            event_pattern=_exactly(WRITE_DOWN_STARTS[0]),
+        )
+        rule.add_target(
+            targets.SfnStateMachine(
+                write_down_workflow,
+                input=events.RuleTargetInput.from_object(
+                    {
+                        "event_id": events.EventField.event_id,
+                        "write_down": events.EventField.from_path("$.detail"),
                     }
                 ),
             )

@@ -37,7 +37,7 @@ from cdk.nag import (
     executions_of,
     its_own_stack,
 )
-from domain.events import OPERATOR_DECISIONS
+from domain.events import OPERATOR_DECISIONS, OPERATOR_WRITE_DOWNS
 
 # Stack output -> the functions' configuration variable it publishes (see the module's doc).
 CONFIGURATION_OUTPUTS = {
@@ -157,7 +157,7 @@ class OperatorsRole(Construct):
             )
         )
         allow(iam.PolicyStatement(actions=["events:DescribeReplay"], resources=[replays]))
-        # investor block|unblock: an operator's AML decision, and nothing else, on the bus
+        # investor block|unblock, instrument write-down: an operator's decisions only, on the bus
         allow(
             iam.PolicyStatement(
                 actions=["events:PutEvents"],
@@ -165,7 +165,10 @@ class OperatorsRole(Construct):
                 conditions={
                     "StringEquals": {
                         "events:source": OPERATOR_DECISIONS.source,
-                        "events:detail-type": list(OPERATOR_DECISIONS.detail_types),
+                        "events:detail-type": [
+                            *OPERATOR_DECISIONS.detail_types,
+                            *OPERATOR_WRITE_DOWNS.detail_types,  # instrument write-down
+                        ],
                     }
                 },
             )
@@ -177,7 +180,9 @@ class OperatorsRole(Construct):
         )
         allow(
             iam.PolicyStatement(
-                actions=["dynamodb:Scan"], resources=[tables["instruments"].table_arn]
+                # accounts: the books (Scan); instrument: its cash flows (GetItem)
+                actions=["dynamodb:Scan", "dynamodb:GetItem"],
+                resources=[tables["instruments"].table_arn],
             )
         )
         # distributions: list and show them, approve one (its task token), run one again

@@ -92,6 +92,7 @@ class PlatformStack(Stack):
         self.bus = bus
         bus.route_payments_to(self.workflows["Purchase"].state_machine)
         bus.route_collections_to(self.workflows["Collection"].state_machine)
+        bus.route_write_downs_to(self.workflows["WriteDown"].state_machine)
         bus.route_kyc_to(
             self.workflows["Onboarding"].state_machine, self.workflows["Compliance"].state_machine
         )

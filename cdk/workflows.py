@@ -272,7 +272,19 @@ COLLECTION = WorkflowSpec(
     ),
 )
 
-WORKFLOWS = (PURCHASE, ONBOARDING, COMPLIANCE, DISTRIBUTION, COLLECTION)
+WRITE_DOWN = WorkflowSpec(
+    name="WriteDown",
+    definition_file="write_down.asl.json",
+    tasks=(
+        TaskFunction(
+            "RecordWriteDown",
+            f"{_SERVICING}.record_write_down",
+            writes=("instruments",),  # the write-down on the instrument's record
+        ),
+    ),
+)
+
+WORKFLOWS = (PURCHASE, ONBOARDING, COMPLIANCE, DISTRIBUTION, COLLECTION, WRITE_DOWN)
 
 
 class Workflow(Construct):

@@ -48,6 +48,26 @@ class Amortization:
 
 
 @dataclass(frozen=True)
+class WriteDown:
+    """A credit loss on the SME pool: the nominal per unit reduced without payment. It takes
+    effect at the first period end on or after `on`: that period's coupon still accrues on the
+    nominal before it, later coupons and the principal at maturity on what remains."""
+
+    write_down_id: str
+    on: date
+    per_unit: Decimal
+    reason: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "write_down_id": self.write_down_id,
+            "on": self.on.isoformat(),
+            "per_unit": str(self.per_unit),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class InstrumentTerms:
     instrument_id: str
     unit_price: Decimal  # the nominal per unit at issue
@@ -71,6 +91,7 @@ class CouponPeriod:
     outstanding_per_unit: Decimal  # the nominal the coupon accrues on
     coupon_per_unit: Decimal
     principal_per_unit: Decimal
+    written_down_per_unit: Decimal = Decimal(0)  # lost at this period's end, never paid
 
     def as_json(self) -> dict[str, str]:
         fraction = Decimal(self.accrual_fraction.numerator) / self.accrual_fraction.denominator
@@ -92,8 +113,10 @@ def coupon_per_unit(outstanding: Decimal, rate: Decimal, fraction: Fraction) -> 
     return (Decimal(rounded) * CENT).quantize(CENT)
 
 
-def schedule(terms: InstrumentTerms) -> tuple[CouponPeriod, ...]:
-    """Every coupon period of the instrument, first to last."""
+def schedule(
+    terms: InstrumentTerms, write_downs: Sequence[WriteDown] = ()
+) -> tuple[CouponPeriod, ...]:
+    """Every coupon period of the instrument, first to last, after any write-downs."""
     ends = period_ends(terms)
     repaid = {a.on: a.principal_per_unit for a in terms.amortization}
     outstanding = terms.unit_price
@@ -102,7 +125,10 @@ def schedule(terms: InstrumentTerms) -> tuple[CouponPeriod, ...]:
         fraction = accrual_fraction(
             terms.day_count, start, end, terms.payments_per_year, regular_end=end
         )
-        principal = outstanding if end == terms.maturity else repaid.get(end, Decimal(0))
+        lost = sum((w.per_unit for w in write_downs if start < w.on <= end), Decimal(0))
+        lost = min(lost, outstanding)
+        due = outstanding - lost if end == terms.maturity else repaid.get(end, Decimal(0))
+        principal = min(due, outstanding - lost)
         payment_date = adjusted(end, terms.business_day_convention)
         periods.append(
             CouponPeriod(
@@ -114,10 +140,40 @@ def schedule(terms: InstrumentTerms) -> tuple[CouponPeriod, ...]:
                 outstanding_per_unit=outstanding,
                 coupon_per_unit=coupon_per_unit(outstanding, terms.coupon_rate, fraction),
                 principal_per_unit=principal.quantize(CENT),
+                written_down_per_unit=lost,
             )
         )
-        outstanding -= principal
+        outstanding -= principal + lost
     return tuple(periods)
+
+
+def write_down_refused(
+    terms: InstrumentTerms, recorded: Sequence[WriteDown], new: WriteDown, today: date
+) -> str | None:
+    """Why a write-down cannot be recorded (None: it can). It is effective from today or
+    later (a payment already taken keeps its amounts), within the instrument's life, in cents,
+    with a reason, and never more than the nominal then outstanding."""
+    if any(w.write_down_id == new.write_down_id for w in recorded):
+        return None  # recorded already: recording it again changes nothing
+    if not new.reason.strip():
+        return "a write-down needs its reason"
+    if new.per_unit <= 0 or new.per_unit != new.per_unit.quantize(CENT):
+        return f"per_unit {new.per_unit} must be a positive amount in cents"
+    if not today <= new.on <= terms.maturity or new.on <= terms.issue_date:
+        return f"effective {new.on}: must be from today ({today}) to maturity ({terms.maturity})"
+    before = {p.accrual_end: p for p in schedule(terms, recorded)}
+    period = next(p for p in before.values() if p.accrual_start < new.on <= p.accrual_end)
+    remaining = period.outstanding_per_unit - period.written_down_per_unit
+    remaining -= (
+        _repaid_on(terms, period.accrual_end) if period.accrual_end != terms.maturity else 0
+    )
+    if new.per_unit > remaining:
+        return f"per_unit {new.per_unit} is more than the {remaining} per unit outstanding"
+    return None
+
+
+def _repaid_on(terms: InstrumentTerms, end: date) -> Decimal:
+    return next((a.principal_per_unit for a in terms.amortization if a.on == end), Decimal(0))
 
 
 def period_ends(terms: InstrumentTerms) -> tuple[date, ...]:

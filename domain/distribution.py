@@ -21,7 +21,7 @@ from typing import Any
 
 from domain import business_keys
 from domain.business_keys import BusinessKey
-from domain.cash_flows import CouponPeriod, InstrumentTerms, schedule
+from domain.cash_flows import CouponPeriod, InstrumentTerms, WriteDown, schedule
 from domain.errors import BusinessRuleViolation
 from domain.holders import HoldersOfRecord
 from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts, SignerRole
@@ -64,8 +64,10 @@ def parse_distribution_id(value: str) -> tuple[str, date]:
         raise BadDistributionId(f"{value!r} is not <instrument>:<YYYY-MM-DD>") from None
 
 
-def period_paid_on(terms: InstrumentTerms, payment_date: date) -> CouponPeriod:
-    for period in schedule(terms):
+def period_paid_on(
+    terms: InstrumentTerms, payment_date: date, write_downs: Sequence[WriteDown] = ()
+) -> CouponPeriod:
+    for period in schedule(terms, write_downs):
         if period.payment_date == payment_date:
             return period
     raise NotAPaymentDate(f"{terms.instrument_id} pays nothing on {payment_date.isoformat()}")

@@ -16,7 +16,7 @@ PAYMENTS_SOURCE = "drexfy.payments"  # the payment gateway's webhook, verified
 KYC_SOURCE = "drexfy.kyc"  # the KYC/AML provider's webhook, verified
 COLLECTIONS_SOURCE = "drexfy.collections"  # the SME pool servicer's webhook, verified
 FRONTEND_SOURCE = "drexfy.frontend"  # the frontend API, for an authenticated investor
-OPERATORS_SOURCE = "drexfy.operators"  # an operator's block or unblock (drexfy-ops investor)
+OPERATORS_SOURCE = "drexfy.operators"  # an operator's block, unblock or write-down (drexfy-ops)
 PURCHASES_SOURCE = "drexfy.purchases"  # the purchase workflow's outcomes
 INVESTORS_SOURCE = "drexfy.investors"  # notifications for the frontend
 
@@ -34,6 +34,7 @@ KYC_DECISIONS = Publication(KYC_SOURCE, tuple(KYC_EVENTS.values()))
 COLLECTIONS = Publication(COLLECTIONS_SOURCE, tuple(COLLECTION_EVENTS.values()))
 WALLET_REQUESTS = Publication(FRONTEND_SOURCE, ("WalletRequested",))
 OPERATOR_DECISIONS = Publication(OPERATORS_SOURCE, ("AmlFlagged", "AmlCleared"))
+OPERATOR_WRITE_DOWNS = Publication(OPERATORS_SOURCE, ("WriteDownRecorded",))
 PURCHASE_COMPLETIONS = Publication(PURCHASES_SOURCE, ("PurchaseCompleted",))
 REFUND_REQUESTS = Publication(PURCHASES_SOURCE, ("RefundRequested",))
 INVESTOR_NOTIFICATIONS = Publication(
@@ -56,6 +57,7 @@ ONBOARDING_STARTS = (
     WALLET_REQUESTS,
 )
 COLLECTION_STARTS = (COLLECTIONS,)
+WRITE_DOWN_STARTS = (OPERATOR_WRITE_DOWNS,)
 COMPLIANCE_STARTS = (
     Publication(KYC_SOURCE, ("AmlFlagged", "AmlCleared")),
     OPERATOR_DECISIONS,

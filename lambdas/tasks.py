@@ -108,6 +108,13 @@ class CollectionStep:
 
 
 @dataclass(frozen=True)
+class WriteDownRequest:
+    """An operator's write-down as the bus delivered it (its fields are checked by the rules)."""
+
+    write_down: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class HolderStep:
     """A step for one holder of a distribution, called again after each Wait until decided."""
 

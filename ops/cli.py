@@ -22,8 +22,8 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 
 from domain.events import OPERATOR_DECISIONS
-from ops.distributions import add_commands as add_distribution_commands
 from ops.output import emit, table
+from ops.servicing import add_commands as add_servicing_commands
 from ops.stack import (
     ConfigurationError,
     OperatorSession,
@@ -430,7 +430,7 @@ def parser() -> argparse.ArgumentParser:
     person.set_defaults(run=investor)
     books = command("accounts", "platform accounts, reserves, outstanding, tickets")
     books.set_defaults(run=accounts)
-    add_distribution_commands(command)
+    add_servicing_commands(command)
     return root
 
 

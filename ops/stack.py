@@ -64,6 +64,8 @@ COMMAND_OUTPUTS: dict[str, tuple[str, ...]] = {
         "InstrumentsTableName",
     ),
     "distributions": ("DistributionsTableName",),
+    "instrument": ("InstrumentsTableName",),
+    "instrument write-down": ("EventBusName",),
     "distribution": (
         "DistributionsTableName", "EntitlementsTableName", "DistributionStateMachineArn",
     ),

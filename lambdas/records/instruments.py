@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from pynamodb.exceptions import GetError, PutError, UpdateError
 
-from domain.cash_flows import InstrumentTerms, terms_entry, terms_from
+from domain.cash_flows import (
+    InstrumentTerms,
+    WriteDown,
+    terms_entry,
+    terms_from,
+    write_down_refused,
+)
+from domain.errors import TransientFault
 from domain.instruments import Instrument
 from domain.purchase import InstrumentOffer
 from lambdas.aws_clients import dynamodb_fault
@@ -35,6 +43,11 @@ class ListedInstrument:
     status: str
     terms: InstrumentTerms | None = None  # None: listed before terms were kept
     pays_automatically: bool = False
+    write_downs: tuple[WriteDown, ...] = ()
+
+
+class WriteDownRefused(ValueError):
+    """The write-down cannot be recorded: the message says why."""
 
 
 def find_offer(instrument_id: str) -> InstrumentOffer | None:
@@ -115,6 +128,46 @@ def _keep_terms(instrument: Instrument) -> None:
             raise dynamodb_fault(f"terms of {instrument.instrument_id}", error) from error
 
 
+def record_write_down(instrument_id: str, write_down: WriteDown, today: date) -> ListedInstrument:
+    """The write-down on the instrument's record, once (by its id); WriteDownRefused if the
+    terms do not allow it. Written only if the record's write-downs are still those checked."""
+    listed = find(instrument_id)
+    if listed is None or listed.terms is None:
+        raise WriteDownRefused(f"no instrument {instrument_id} with terms")
+    refused = write_down_refused(listed.terms, listed.write_downs, write_down, today)
+    if refused is not None:
+        raise WriteDownRefused(f"{instrument_id}: {refused}")
+    if write_down in listed.write_downs:
+        return listed
+    before = InstrumentRecord.write_downs
+    after = json.dumps([w.as_json() for w in (*listed.write_downs, write_down)])
+    condition = (
+        before == json.dumps([w.as_json() for w in listed.write_downs])
+        if listed.write_downs
+        else before.does_not_exist()
+    )
+    try:
+        InstrumentRecord(instrument_id).update(
+            actions=[InstrumentRecord.write_downs.set(after)], condition=condition
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise TransientFault(f"{instrument_id}: another write-down came first") from None
+        raise dynamodb_fault(f"write-down of {instrument_id}", error) from error
+    updated = find(instrument_id)
+    assert updated is not None
+    return updated
+
+
+def _write_downs(text: str | None) -> tuple[WriteDown, ...]:
+    return tuple(
+        WriteDown(
+            w["write_down_id"], date.fromisoformat(w["on"]), Decimal(w["per_unit"]), w["reason"]
+        )
+        for w in json.loads(text or "[]")
+    )
+
+
 def _listed(record: InstrumentRecord) -> ListedInstrument:
     return ListedInstrument(
         instrument_id=record.instrument_id,
@@ -129,4 +182,5 @@ def _listed(record: InstrumentRecord) -> ListedInstrument:
         status=record.status,
         terms=terms_from(json.loads(record.terms)) if record.terms else None,
         pays_automatically=bool(record.pays_automatically),
+        write_downs=_write_downs(record.write_downs),
     )

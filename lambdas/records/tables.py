@@ -298,6 +298,7 @@ class InstrumentRecord(Model):
     units_available = NumberAttribute()  # tranche less reserved and sold: the atomic guard
     status = UnicodeAttribute(default="OPEN")
     terms = UnicodeAttribute(null=True)  # JSON: domain.cash_flows.terms_entry
+    write_downs = UnicodeAttribute(null=True)  # JSON list: domain.cash_flows.WriteDown
     pays_automatically = BooleanAttribute(default=False)
     updated_at = UTCDateTimeAttribute(default=_now)
 

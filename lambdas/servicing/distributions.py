@@ -76,7 +76,7 @@ def take(instrument_id: str, payment_date: date, ledger: LedgerQuorum) -> Distri
     after a crash) reads the holders from the ledger the first one recorded."""
     listed = _listed(instrument_id)
     terms = _terms(listed)
-    period = period_paid_on(terms, payment_date)
+    period = period_paid_on(terms, payment_date, listed.write_downs)
     taken = distributions.find(distribution_id(instrument_id, payment_date))
     if taken is not None and taken.status is not DistributionStatus.TAKING:
         return taken

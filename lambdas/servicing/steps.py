@@ -8,12 +8,14 @@ from the servicing bucket).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from domain.cash_flows import WriteDown
 from domain.distribution import distribution_id, due_periods, holder_notifications
 from domain.errors import MalformedTaskInput
 from domain.money import parse_amount
@@ -21,7 +23,14 @@ from lambdas import platform_events
 from lambdas.config import settings
 from lambdas.records import distributions, instruments, notifications
 from lambdas.servicing import schedule
-from lambdas.tasks import CollectionStep, DistributionStart, DistributionStep, HolderStep, parse
+from lambdas.tasks import (
+    CollectionStep,
+    DistributionStart,
+    DistributionStep,
+    HolderStep,
+    WriteDownRequest,
+    parse,
+)
 
 if TYPE_CHECKING:
     from lambdas.ledger_services.runner import StepCheck
@@ -148,6 +157,28 @@ def mint_collection(event: dict[str, Any], context: LambdaContext) -> dict[str, 
     logger.append_keys(collection_id=task.collection_id)
     answer = _service().mint_collection(task.collection_id, amount, task.checks)
     return _step_output(answer, collection_id=task.collection_id)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def record_write_down(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """An operator's write-down on the instrument's record; refused with the reason."""
+    request = parse(WriteDownRequest, event).write_down
+    try:
+        write_down = WriteDown(
+            str(request["write_down_id"]),
+            date.fromisoformat(str(request["on"])),
+            Decimal(str(request["per_unit"])),
+            str(request.get("reason") or ""),
+        )
+        instrument_id = str(request["instrument_id"])
+    except (KeyError, ValueError, ArithmeticError) as error:
+        raise MalformedTaskInput(f"WriteDownRequest: {error!r}") from None
+    listed = instruments.record_write_down(instrument_id, write_down, datetime.now(UTC).date())
+    logger.info("write-down recorded", extra={"instrument_id": instrument_id})
+    return {
+        "instrument_id": instrument_id,
+        "write_downs": [w.as_json() for w in listed.write_downs],
+    }
 
 
 @logger.inject_lambda_context(clear_state=True)

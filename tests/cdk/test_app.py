@@ -59,6 +59,7 @@ def test_each_event_reaches_its_workflow_through_an_archived_bus(
         (("drexfy.kyc",), ("AmlFlagged", "AmlCleared")),
         (("drexfy.operators",), ("AmlFlagged", "AmlCleared")),
         (("drexfy.collections",), ("CollectionReceived",)),
+        (("drexfy.operators",), ("WriteDownRecorded",)),
     }
     notify = next(
         r for r in rules if "WalletReady" in r["Properties"]["EventPattern"].get("detail-type", [])

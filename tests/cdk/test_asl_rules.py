@@ -200,6 +200,7 @@ def test_the_rules_cover_every_workflow() -> None:
             "compliance.asl.json",
             "distribution.asl.json",
             "collection.asl.json",
+            "write_down.asl.json",
         }
     )
 

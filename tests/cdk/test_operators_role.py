@@ -31,7 +31,7 @@ REPLAYS = arn("events", "replay/*")
 # (IAM action, resource), resources as logical ids without their hash.
 MACHINES = ("PurchaseWorkflowStateMachine", "OnboardingWorkflowStateMachine",
             "ComplianceWorkflowStateMachine", "DistributionWorkflowStateMachine",
-            "CollectionWorkflowStateMachine")  # fmt: skip
+            "CollectionWorkflowStateMachine", "WriteDownWorkflowStateMachine")  # fmt: skip
 COMMAND_CALLS: dict[str, list[tuple[str, str]]] = {
     # Operators inspect stuck executions of every workflow in the Step Functions console.
     "the Step Functions console": [
@@ -64,6 +64,8 @@ COMMAND_CALLS: dict[str, list[tuple[str, str]]] = {
         ("events:DescribeReplay", REPLAYS),
     ],
     "investor block|unblock": [("events:PutEvents", "EventsBus.Arn")],
+    "instrument write-down": [("events:PutEvents", "EventsBus.Arn")],
+    "instrument": [("dynamodb:GetItem", "TablesInstruments.Arn")],
     "distributions": [("dynamodb:Scan", "TablesDistributions.Arn")],
     "distribution": [
         ("dynamodb:GetItem", "TablesDistributions.Arn"),
@@ -86,7 +88,7 @@ COMMAND_CALLS: dict[str, list[tuple[str, str]]] = {
 PUT_EVENTS_CONDITION = {
     "StringEquals": {
         "events:source": "drexfy.operators",
-        "events:detail-type": ["AmlFlagged", "AmlCleared"],
+        "events:detail-type": ["AmlFlagged", "AmlCleared", "WriteDownRecorded"],
     }
 }
 # The functions' configuration, published by cdk/operators.py.

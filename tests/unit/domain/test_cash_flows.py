@@ -19,12 +19,14 @@ from hypothesis import strategies as st
 from domain.cash_flows import (
     InstrumentTerms,
     TermsError,
+    WriteDown,
     coupon_per_unit,
     period_ends,
     schedule,
     schedule_json,
     terms_entry,
     terms_from,
+    write_down_refused,
 )
 from domain.day_count import DayCount, add_months
 from domain.instruments import load_catalogue
@@ -216,3 +218,39 @@ def test_terms_written_out_read_back_as_the_same_terms() -> None:
     assert "first_coupon_date" not in terms_entry(terms()) and "amortization" not in terms_entry(
         terms()
     )
+
+
+def test_a_write_down_reduces_the_nominal_from_the_period_end_it_falls_in() -> None:
+    note = terms(coupon_rate="0.05", day_count="30E/360", payments_per_year=2)
+    loss = WriteDown("wd-1", D(2026, 3, 1), Decimal("20.00"), "two SME debtors defaulted")
+    before = {p.accrual_end: p for p in schedule(note)}
+    after = {p.accrual_end: p for p in schedule(note, [loss])}
+    hit = after[D(2026, 6, 15)]  # the period holding 1 March still accrues on 100
+    assert hit.coupon_per_unit == before[D(2026, 6, 15)].coupon_per_unit == Decimal("2.50")
+    assert hit.written_down_per_unit == Decimal("20.00") and hit.principal_per_unit == 0
+    later = after[D(2026, 12, 15)]
+    assert later.outstanding_per_unit == Decimal("80.00")
+    assert later.coupon_per_unit == Decimal("2.00")  # 80 x 5% x 1/2
+    last = after[D(2027, 12, 15)]
+    assert last.principal_per_unit == Decimal("80.00"), "the loss is never repaid"
+    paid = sum(p.principal_per_unit + p.written_down_per_unit for p in after.values())
+    assert paid == Decimal("100.00")
+
+
+def test_a_write_down_is_refused_with_its_reason() -> None:
+    note = terms()
+    today = D(2026, 2, 1)
+    recorded = [WriteDown("wd-1", D(2026, 3, 1), Decimal("60.00"), "defaults")]
+
+    def refused(**change: Any) -> str | None:
+        fields = {"write_down_id": "wd-2", "on": D(2026, 7, 1), "per_unit": Decimal("10.00"),
+                  "reason": "more defaults", **change}  # fmt: skip
+        return write_down_refused(note, recorded, WriteDown(**fields), today)
+
+    assert refused() is None
+    assert refused(write_down_id="wd-1", per_unit=Decimal("99")) is None, "recorded already"
+    assert refused(reason=" ") == "a write-down needs its reason"
+    assert "positive amount in cents" in str(refused(per_unit=Decimal("1.001")))
+    assert "must be from today" in str(refused(on=D(2026, 1, 15)))
+    assert "must be from today" in str(refused(on=D(2028, 1, 1)))
+    assert "more than the 40.00 per unit outstanding" in str(refused(per_unit=Decimal("40.01")))

@@ -1,5 +1,6 @@
-"""`drexfy-ops distributions` and `drexfy-ops distribution ID [approve|run]`: the servicing an
-operator watches, approves and, after a reinstatement or a failure, runs again.
+"""Servicing for operators: `drexfy-ops distributions`, `distribution ID [approve|run]` (what
+an operator watches, approves and, after a reinstatement or a failure, runs again), and
+`instrument ID [write-down ...]` (an instrument's cash flows, and a credit loss recorded).
 
 `run` starts the distribution's workflow once more: it pays whoever is still owed (the held
 amount of a holder reinstated since, a payment a failure interrupted) and nobody twice, since
@@ -10,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from domain.events import OPERATOR_WRITE_DOWNS
 from ops.output import emit, table
 
 if TYPE_CHECKING:
@@ -99,6 +103,64 @@ def _run(platform: Platform, args: argparse.Namespace, instrument_id: str, day: 
     return 0
 
 
+def instrument(platform: Platform, args: argparse.Namespace) -> int:
+    if args.action == "write-down":
+        return _write_down(platform, args)
+    platform.configure_lambda_code("instrument")
+    from domain.cash_flows import schedule
+    from lambdas.records import instruments
+
+    listed = instruments.find(args.instrument_id)
+    if listed is None or listed.terms is None:
+        print(f"no instrument {args.instrument_id} with terms", file=args.out)
+        return 2
+    periods = [
+        {
+            "payment_date": p.payment_date.isoformat(),
+            "outstanding": str(p.outstanding_per_unit),
+            "coupon": str(p.coupon_per_unit),
+            "principal": str(p.principal_per_unit),
+            "written_down": str(p.written_down_per_unit),
+        }
+        for p in schedule(listed.terms, listed.write_downs)
+    ]
+    write_downs = [w.as_json() for w in listed.write_downs]
+    columns = ["payment_date", "outstanding", "coupon", "principal", "written_down"]
+    emit(args, {"periods": periods, "write_downs": write_downs}, table(periods, columns))
+    return 0
+
+
+def _write_down(platform: Platform, args: argparse.Namespace) -> int:
+    """Put on the bus, as block and unblock are: the WriteDown workflow checks and records it,
+    or fails with the reason (watch it with --wait)."""
+    platform.require("instrument write-down")
+    if not args.per_unit or not args.reason:
+        print("a write-down needs --per-unit and --reason", file=args.out)
+        return 2
+    detail = {
+        "write_down_id": f"wd-{uuid.uuid4().hex[:10]}",
+        "instrument_id": args.instrument_id,
+        "on": args.on or datetime.now(UTC).date().isoformat(),
+        "per_unit": str(Decimal(args.per_unit)),
+        "reason": args.reason,
+        "operator": platform.operator.acting_as,
+    }
+    result = platform.client("events").put_events(
+        Entries=[
+            {
+                "Source": OPERATOR_WRITE_DOWNS.source,
+                "DetailType": OPERATOR_WRITE_DOWNS.detail_types[0],
+                "EventBusName": platform.outputs["EventBusName"],
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
+    event_id = result["Entries"][0].get("EventId")
+    text = f"write-down {detail['write_down_id']} of {args.instrument_id}: event {event_id}"
+    emit(args, {**detail, "event_id": event_id}, text)
+    return 0 if not result.get("FailedEntryCount") else 1
+
+
 def add_commands(command: Any) -> None:
     listing = command("distributions", "distributions: status, holders, totals, approvals")
     listing.add_argument("--status", help="only this status (e.g. AWAITING_APPROVAL)")
@@ -113,3 +175,10 @@ def add_commands(command: Any) -> None:
         help="approve the totals; run again (pays held amounts of reinstated holders)",
     )
     one.set_defaults(run=distribution)
+    held = command("instrument", "an instrument's cash flows; record a write-down")
+    held.add_argument("instrument_id")
+    held.add_argument("action", nargs="?", choices=["show", "write-down"], default="show")
+    held.add_argument("--per-unit", help="write-down: the nominal lost per unit, e.g. 12.50")
+    held.add_argument("--on", help="write-down: effective date (default today), ISO")
+    held.add_argument("--reason", help="write-down: why (kept with it)")
+    held.set_defaults(run=instrument)
