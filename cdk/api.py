@@ -78,7 +78,8 @@ API_FUNCTIONS = (
     TaskFunction(
         "FrontendApi",
         "lambdas.frontend.api.handler",
-        reads=("investors", "wallets", "instruments", "purchases"),  # it changes none of them
+        # it changes none of them; distributions and entitlements: the cash flows
+        reads=("investors", "wallets", "instruments", "purchases", "distributions", "entitlements"),
         publishes=(events.WALLET_REQUESTS,),
         secrets=("frontend-api",),
         knows_addresses_of=True,  # the portfolio reads the investor's line to the issuer
@@ -108,6 +109,7 @@ ROUTES = (
     Route("GET", "/instruments", "FrontendApi"),
     Route("GET", "/investors/{investor_id}", "FrontendApi"),
     Route("GET", "/investors/{investor_id}/portfolio", "FrontendApi"),
+    Route("GET", "/investors/{investor_id}/cash-flows", "FrontendApi"),
     Route("POST", "/investors/{investor_id}/wallet", "FrontendApi"),
     Route("GET", "/purchases/{purchase_id}", "FrontendApi"),
 )

@@ -49,6 +49,14 @@ class PlatformTables(Construct):
         super().__init__(scope, construct_id)
         self._env = env
         self.purchases = self._table("Purchases", "purchase_id")
+        # An investor's purchases (their holdings and cash flows), not a scan.
+        self.purchases.add_global_secondary_index(
+            index_name="by-investor",
+            partition_key=dynamodb.Attribute(
+                name="investor_id", type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name="purchase_id", type=dynamodb.AttributeType.STRING),
+        )
         # The sealed seeds: nobody deletes a wallet record, whatever their grants.
         self.wallets = self._table("Wallets", "investor_id", forbidden=_DELETES)
         self.submissions = self._table("Submissions", "business_key")

@@ -113,7 +113,6 @@ class PlatformBus(Construct):
         )
         return rule
 
-
     def route_write_downs_to(self, write_down_workflow: sfn.IStateMachine) -> events.Rule:
         """An operator's write-down is checked and recorded on the instrument."""
         rule = events.Rule(

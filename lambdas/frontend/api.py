@@ -33,10 +33,13 @@ from lambdas.frontend.models import (
     REFUSALS,
     SECURED,
     UNKNOWN_INVESTOR,
+    CashFlowLine,
     Catalogue,
     CatalogueInstrument,
+    HoldingCashFlows,
     InstrumentHolding,
     Investor,
+    InvestorCashFlows,
     InvestorId,
     InvestorPortfolio,
     PortfolioTotals,
@@ -51,6 +54,7 @@ from lambdas.frontend.openapi import openapi_document as _openapi_of
 from lambdas.records import instruments, investors, purchases, wallets
 from lambdas.records.instruments import ListedInstrument
 from lambdas.records.wallets import Wallet
+from lambdas.servicing.holdings import cash_flows_of
 
 if TYPE_CHECKING:
     from lambdas.ledger_adapter.client import LedgerClient
@@ -67,6 +71,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/instruments": ("GET",),
     "/investors/<investor_id>": ("GET",),
     "/investors/<investor_id>/portfolio": ("GET",),
+    "/investors/<investor_id>/cash-flows": ("GET",),
     "/investors/<investor_id>/wallet": ("POST",),
     "/purchases/<purchase_id>": ("GET",),
 }
@@ -171,6 +176,42 @@ def _portfolio_answer(
             total=text(valued.total_value),
         ),
     )
+
+
+@app.get(
+    "/investors/<investor_id>/cash-flows",
+    operation_id="getCashFlows",
+    summary="Each holding's coupons and principal: paid or held, and upcoming",
+    tags=["investors"],
+    security=SECURED,
+    responses=answers({200: "The cash flows"}, UNKNOWN_INVESTOR),
+)
+def get_cash_flows(investor_id: InvestorId) -> InvestorCashFlows:
+    _investor(investor_id)
+    today = datetime.now(UTC).date()
+    text = portfolio.amount_text
+    holdings = [
+        HoldingCashFlows(
+            instrument_id=h.instrument.instrument_id,
+            name=h.instrument.name,
+            units=h.units,
+            currency=h.instrument.currency,
+            flows=[
+                CashFlowLine(
+                    payment_date=f.payment_date.isoformat(),
+                    record_date=f.record_date.isoformat(),
+                    coupon=text(f.coupon),
+                    principal=text(f.principal),
+                    amount=text(f.amount),
+                    status=f.status,
+                    tx_hash=f.tx_hash,
+                )
+                for f in h.flows
+            ],
+        )
+        for h in cash_flows_of(investor_id, today)
+    ]
+    return InvestorCashFlows(investor_id=investor_id, as_of=today.isoformat(), holdings=holdings)
 
 
 @app.get(

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
 from domain import portfolio
+from domain.holdings import FlowStatus
 from domain.investor import InvestorStatus
 from domain.portfolio import WalletRequestOutcome
 from domain.purchase import PurchaseStatus
@@ -76,6 +77,32 @@ class InvestorPortfolio(BaseModel):
     stablecoin_balance: Amount
     holdings: list[InstrumentHolding]
     totals: PortfolioTotals
+
+
+class CashFlowLine(BaseModel):
+    payment_date: str = Field(examples=["2027-06-15"])
+    record_date: str = Field(description="Holders on this day's close are paid")
+    coupon: Amount
+    principal: Amount
+    amount: Amount
+    status: FlowStatus = Field(description="PAID, HELD (in suspense), DUE, or SCHEDULED")
+    tx_hash: str | None = Field(default=None, description="The payment on the ledger, once paid")
+
+
+class HoldingCashFlows(BaseModel):
+    instrument_id: str
+    name: str
+    units: int = Field(ge=0, description="Held now; none once repaid at maturity")
+    currency: str
+    flows: list[CashFlowLine]
+
+
+class InvestorCashFlows(BaseModel):
+    """Past flows as paid (or held), upcoming ones as scheduled for the units held now."""
+
+    investor_id: str
+    as_of: str = Field(description="Flows from this day on are upcoming")
+    holdings: list[HoldingCashFlows]
 
 
 class CatalogueInstrument(BaseModel):

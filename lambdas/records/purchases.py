@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import PutError, QueryError, TransactWriteError
 from pynamodb.expressions.update import Action
 
 from domain.errors import PaymentRejected
@@ -52,6 +52,14 @@ def of_instrument(instrument_id: str) -> list[Purchase]:
     distribution's snapshot, never on a saga's path."""
     ours = PurchaseRecord.instrument_id == instrument_id
     return [_purchase(r) for r in PurchaseRecord.scan(filter_condition=ours, consistent_read=True)]
+
+
+def of_investor(investor_id: str) -> list[Purchase]:
+    """Every purchase of the investor, whatever its status (the by-investor index)."""
+    try:
+        return [_purchase(r) for r in PurchaseRecord.by_investor.query(investor_id)]
+    except QueryError as error:
+        raise dynamodb_fault(f"purchases of {investor_id}", error) from error
 
 
 def _read(purchase_id: str) -> PurchaseRecord | None:

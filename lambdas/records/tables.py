@@ -68,6 +68,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class PurchasesByInvestor(GlobalSecondaryIndex["PurchaseRecord"]):
+    """An investor's purchases, in id order."""
+
+    class Meta:
+        index_name = "by-investor"
+        projection = AllProjection()
+
+    investor_id = UnicodeAttribute(hash_key=True)
+    purchase_id = UnicodeAttribute(range_key=True)
+
+
 class PurchaseRecord(Model):
     """One purchase, keyed by the id derived from the gateway's payment id."""
 
@@ -76,6 +87,7 @@ class PurchaseRecord(Model):
     purchase_id = UnicodeAttribute(hash_key=True)
     payment_id = UnicodeAttribute()
     investor_id = UnicodeAttribute()
+    by_investor = PurchasesByInvestor()
     instrument_id = UnicodeAttribute()
     units = NumberAttribute()
     amount = UnicodeAttribute()  # a Decimal as text: DynamoDB numbers would come back as floats

@@ -125,6 +125,32 @@ def test_a_rerun_after_reinstatement_pays_the_held_coupon_and_nobody_twice(
     assert len(notifications.of("CouponPaid", holders["cy"])) == 1
 
 
+def test_the_frontend_shows_each_holdings_past_and_upcoming_cash_flows(
+    aws: LocalAws, holders: dict[str, Any]
+) -> None:
+    from lambdas.records import distributions
+    from tests.frontend.gateway import Frontend
+
+    secret = aws.client("secretsmanager").get_secret_value(
+        SecretId=aws.stack.output("FrontendApiSecretArn")
+    )
+    answer = Frontend(secret["SecretString"]).get(f"/investors/{holders['ada']}/cash-flows")
+    assert answer.status == 200, answer
+    (holding,) = answer.body["holdings"]  # ada bought this instrument only
+    assert (holding["instrument_id"], holding["units"]) == (holders["instrument"], 3)
+    paid, upcoming = holding["flows"]
+    (ada,) = [
+        p for p in distributions.entitlements(f"{holders['instrument']}:{PAYMENT_DATE}")
+        if p.investor_id == holders["ada"]
+    ]  # fmt: skip
+    assert paid == {
+        "payment_date": PAYMENT_DATE, "record_date": "2026-08-19", "coupon": "7.53",
+        "principal": "0.00", "amount": "7.53", "status": "PAID", "tx_hash": ada.tx_hash,
+    }  # fmt: skip
+    assert upcoming["status"] == "SCHEDULED" and upcoming["principal"] == "300.00"
+    assert upcoming["payment_date"] == "2027-02-22" and upcoming["tx_hash"] is None
+
+
 def test_the_company_signer_pays_a_holder_only_their_entitlement(
     platform: dict[str, Any], holders: dict[str, Any]
 ) -> None:
