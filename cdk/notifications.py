@@ -16,15 +16,11 @@ from constructs import Construct
 
 from cdk.environments import DeploymentEnvironment
 from cdk.nag import QUEUE_IS_A_DEAD_LETTER_QUEUE
+from domain.events import FOR_THE_FRONTEND
 
-NOTIFICATIONS = (
-    "WalletReady",
-    "KycRejected",
-    "PurchaseCompleted",
-    "PurchaseRefunded",
-    "RefundRequested",
-    "InvestorBlocked",
-    "InvestorCleared",
+# From the bus's catalogue (domain/events.py), never a list kept beside it.
+NOTIFICATIONS = tuple(
+    detail_type for publication in FOR_THE_FRONTEND for detail_type in publication.detail_types
 )
 
 

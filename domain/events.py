@@ -49,6 +49,9 @@ INVESTOR_NOTIFICATIONS = Publication(
     ),
 )
 
+# What the frontend is told: the notifications rule delivers exactly these detail types to it.
+FOR_THE_FRONTEND = (PURCHASE_COMPLETIONS, REFUND_REQUESTS, INVESTOR_NOTIFICATIONS)
+
 # What starts each workflow: (source, detail types) pairs, never a source crossed with another's
 # detail types (the frontend may ask for a wallet, never approve a KYC case).
 PURCHASE_STARTS = (Publication(PAYMENTS_SOURCE, ("PaymentReceived",)),)

@@ -5,7 +5,9 @@ API and a stand-in for the frontend that records notifications), bootstraps the 
 ledger, then, through signed webhooks only: registers two investors (KYC), buys instruments,
 refunds a bad payment with its reason, ignores a replayed webhook, flags an investor for AML in
 the middle of a purchase (undone and refunded; freeze shown on the ledger), refuses the blocked
-investor's next payment, and ends with a summary read back from the ledger and the records.
+investor's next payment, and shows a summary read back from the ledger and the records. Then
+servicing (local/demo_servicing.py): collections minted to the company, and SME-2027-A's
+coupons and its redemption at maturity paid to Ada as the clock moves to each payment date.
 Exits 0 only if every outcome is the expected one; leaves no process running.
 """
 
@@ -28,6 +30,7 @@ from typing import Any
 import boto3
 
 from domain.webhooks import sign
+from local import demo_servicing as servicing
 from local.aws.access import ADMINISTRATOR_ACCESS_KEY
 from local.ledger_server import GENESIS_SEED
 from local.processes import PROJECT_ROOT, start_module
@@ -44,12 +47,14 @@ class Demo:
             region_name="eu-west-1",
         )
         self.sfn = session.client("stepfunctions", endpoint_url=state["endpoint_url"])
+        self.lambdas = session.client("lambda", endpoint_url=state["endpoint_url"])
         secrets = session.client("secretsmanager", endpoint_url=state["endpoint_url"])
         self.keys = {
             path: secrets.get_secret_value(SecretId=self.outputs[name])["SecretString"].encode()
             for path, name in (
                 ("/webhooks/payments", "PaymentsWebhookSecretArn"),
                 ("/webhooks/kyc", "KycWebhookSecretArn"),
+                ("/webhooks/collections", "CollectionsWebhookSecretArn"),
             )
         }
         from lambdas.ledger_adapter.client import LedgerClient
@@ -77,6 +82,11 @@ class Demo:
                 return response.status, json.loads(response.read()), headers
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read()), headers
+
+    def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
+        """A function invoked as an AWS service would (EventBridge Scheduler, say)."""
+        response = self.lambdas.invoke(FunctionName=function_name, Payload=json.dumps(event))
+        return json.loads(response["Payload"].read() or b"null")
 
     def kyc(self, event: str, investor_id: str, **more: Any) -> dict[str, Any]:
         case_id = f"case-{uuid.uuid4().hex[:8]}"
@@ -213,6 +223,14 @@ class Demo:
         expected = {"WalletReady", "PurchaseCompleted", "RefundRequested", "InvestorBlocked"}
         self.expect("the frontend was told", expected <= set(kinds))
 
+    def notified(self, *kinds: str) -> bool:
+        time.sleep(1.5)  # notifications are delivered asynchronously
+        with urllib.request.urlopen(self.notifications_url, timeout=10) as response:
+            received = json.loads(response.read())
+        seen = {n["body"]["type"] for n in received if isinstance(n.get("body"), dict)}
+        print(f"    notifications the frontend received: {', '.join(sorted(seen))}")
+        return set(kinds) <= seen
+
     def show_freeze(self, address: str) -> None:
         from xrpl.models.requests import AccountObjectType
 
@@ -282,6 +300,8 @@ def main() -> int:
             demo = Demo(state, ledger.field("rpc"))
             if ok:
                 demo.run()
+                servicing.run(demo, state_file)
+                demo.expect("Ada was told", demo.notified("CouponPaid", "PrincipalRepaid"))
             results = [("bootstrap", ok), *demo.results]
             passed = all(ok for _, ok in results)
             print(f"\n{sum(ok for _, ok in results)}/{len(results)} expected outcomes happened")
