@@ -8,7 +8,7 @@ READY := $(VENV)/.ready
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: demo up down status reliability test unit lint typecheck pytest synth bench clean
+.PHONY: demo up down status reliability test unit lint typecheck pytest synth bench bench-distribution clean
 
 $(READY): requirements.txt requirements-dev.txt package.json package-lock.json pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ pytest: $(READY)
 	$(BIN)/pytest -n 2 --dist loadfile
 
 # Figures, not pass/fail: each prints its table (docs/performance.md records the latest).
+bench-distribution: $(READY)
+	$(BIN)/python bench/distribution_bench.py 2>/dev/null
+
 bench: $(READY)
 	$(BIN)/python bench/import_time.py
 	$(BIN)/python bench/ledger_bench.py

@@ -129,14 +129,15 @@ def test_the_frontend_shows_each_holdings_past_and_upcoming_cash_flows(
     aws: LocalAws, holders: dict[str, Any]
 ) -> None:
     from lambdas.records import distributions
-    from tests.frontend.gateway import Frontend
+    from tests.frontend.test_over_http import fetch
 
     secret = aws.client("secretsmanager").get_secret_value(
         SecretId=aws.stack.output("FrontendApiSecretArn")
     )
-    answer = Frontend(secret["SecretString"]).get(f"/investors/{holders['ada']}/cash-flows")
-    assert answer.status == 200, answer
-    (holding,) = answer.body["holdings"]  # ada bought this instrument only
+    path = f"/investors/{holders['ada']}/cash-flows"  # through the gateway: the API's own role
+    status, _, body = fetch(aws, "GET", path, secret["SecretString"])
+    assert status == 200, body
+    (holding,) = body["holdings"]  # ada bought this instrument only
     assert (holding["instrument_id"], holding["units"]) == (holders["instrument"], 3)
     paid, upcoming = holding["flows"]
     (ada,) = [
@@ -199,3 +200,25 @@ def test_without_its_grant_on_the_holders_list_the_map_pays_nobody(
     assert "s3:GetObject" in history and "is not authorized" in history
     owed = distributions.entitlements(f"{instrument}:{second}")
     assert {p.status.value for p in owed} <= {"DUE", "HELD"}, "nobody was paid"
+
+
+def test_the_failed_distribution_runs_again_and_pays_each_holder_once(
+    aws: LocalAws, platform: dict[str, Any], holders: dict[str, Any],
+    drexfy_ops: Callable[..., Any],
+) -> None:  # fmt: skip
+    from domain.cash_flows import schedule
+    from lambdas.records import instruments
+
+    instrument, second = holders["instrument"], "2027-02-22"
+    listed = instruments.find(instrument)
+    assert listed is not None and listed.terms is not None
+    last = schedule(listed.terms)[-1]  # the maturity: coupon and the whole nominal
+    run = drexfy_ops("distribution", f"{instrument}:{second}", "run")
+    done = finished(aws, run["execution"].rsplit(":", 1)[-1])
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"])["paid_holders"] == 3
+    client, issuer = platform["client"], platform["accounts"].issuer
+    first = {"ada": Decimal("7.53"), "bob": Decimal("5.02"), "cy": Decimal("2.51")}
+    for investor, units in (("ada", 3), ("bob", 2), ("cy", 1)):
+        expected = first[investor] + (last.coupon_per_unit + last.principal_per_unit) * units
+        assert stablecoin_balance(client, wallet(holders[investor]), issuer) == expected
