@@ -165,11 +165,13 @@ def issue(ledger: Any, instrument: str, holders: int) -> str:
 
 
 def set_up_holders(ledger: Any, instrument: str, issuance: str, count: int) -> None:
-    """Each holder as a purchase leaves them: wallet, XRP, authorized EUR line, one unit."""
+    """Each holder as a purchase leaves them: wallet, XRP, authorized EUR line, one unit. The
+    platform's accounts sign through their signers, as always (no one else may use the keys)."""
     from xrpl.constants import CryptoAlgorithm
     from xrpl.wallet import Wallet
 
-    from lambdas.custody.platform_signer import platform_accounts, platform_key
+    from lambdas.custody import signers
+    from lambdas.custody.platform_signer import platform_accounts
     from local.ledger_server import GENESIS_SEED
 
     accounts = platform_accounts()
@@ -187,17 +189,17 @@ def set_up_holders(ledger: Any, instrument: str, issuance: str, count: int) -> N
             {"TransactionType": "MPTokenAuthorize", "MPTokenIssuanceID": issuance},
         ], close=False)  # fmt: skip
     wait_for_close(ledger)
-    submit_all(ledger, accounts.issuer, platform_key("issuer").sign, [
+    submit_all(ledger, accounts.issuer, signers.platform_signer("issuer"), [
         {"TransactionType": "TrustSet", "Flags": 0x00010000,
          "LimitAmount": {"currency": "EUR", "issuer": h.address, "value": "0"}}
         for h in holders
     ])  # fmt: skip
-    submit_all(ledger, accounts.company, platform_key("company").sign, [
+    submit_all(ledger, accounts.company, signers.platform_signer("company"), [
         {"TransactionType": "MPTokenAuthorize", "MPTokenIssuanceID": issuance,
          "Holder": h.address}
         for h in holders
     ])  # fmt: skip
-    delivered = submit_all(ledger, accounts.company, platform_key("company").sign, [
+    delivered = submit_all(ledger, accounts.company, signers.platform_signer("company"), [
         {"TransactionType": "Payment", "Destination": h.address,
          "Amount": {"mpt_issuance_id": issuance, "value": "1"}}
         for h in holders
@@ -211,11 +213,11 @@ def keep_records(
     """What onboarding and a delivered purchase keep: the sealed wallet, the standing, the
     purchase with its delivery's validated ledger."""
     from domain.investor import InvestorStatus
+    from domain.purchase import Payment
     from lambdas.aws_clients import kms
     from lambdas.config import settings
     from lambdas.custody.wallet_generator import encryption_context
-    from lambdas.records import investors, wallets
-    from lambdas.records.tables import PurchaseRecord
+    from lambdas.records import investors, purchases, wallets
 
     for investor_id, holder, ledger_index in zip(ids, holders, delivered, strict=True):
         context = encryption_context(investor_id, holder.address)
@@ -225,22 +227,22 @@ def keep_records(
         )["CiphertextBlob"]
         wallets.keep_first(wallets.Wallet(investor_id, holder.address, sealed, key_id, "ed25519"))
         investors.set_status(investor_id, InvestorStatus.ACTIVE, "benchmark holder")
-        PurchaseRecord(
-            f"purchase-bench-{uuid.uuid4().hex[:12]}", payment_id=f"pay-{investor_id}",
-            investor_id=investor_id, instrument_id=instrument, units=1, amount="100.00",
-            currency="EUR", status="DELIVERED", issuance_id=issuance,
-            investor_address=holder.address,
-            transactions={"deliver": {"result": "tesSUCCESS", "ledger_index": ledger_index}},
-        ).save()  # fmt: skip
+        paid = Payment(f"pay-{investor_id}", investor_id, instrument, 1, Decimal(100), "EUR")
+        standing = investors.find_standing(investor_id)
+        bought, _ = purchases.open_purchase(paid, standing, "bench set-up", redrive=False)
+        delivery = {"result": "tesSUCCESS", "ledger_index": ledger_index, "hash": None}
+        purchases.record_transaction(bought.purchase_id, "deliver", delivery)
+        purchases.complete_delivery(bought.purchase_id)
 
 
 def fund_company(ledger: Any, amount: Decimal) -> None:
-    from lambdas.custody.platform_signer import platform_accounts, platform_key
+    from lambdas.custody import signers
+    from lambdas.custody.platform_signer import platform_accounts
 
     accounts = platform_accounts()
     value = {"currency": "EUR", "issuer": accounts.issuer, "value": str(amount)}
     payment = {"TransactionType": "Payment", "Destination": accounts.company, "Amount": value}
-    submit_all(ledger, accounts.issuer, platform_key("issuer").sign, [payment])
+    submit_all(ledger, accounts.issuer, signers.platform_signer("issuer"), [payment])
 
 
 def sign_locally(wallet: Any) -> Callable[[dict[str, Any]], Any]:
@@ -345,15 +347,14 @@ def counting_s3_and_transitions(meter: Meter) -> Iterator[None]:
 @contextmanager
 def sampling(subject: str) -> Iterator[list[int]]:
     """Payments in flight (signed and submitted, not yet decided), sampled every half second."""
-    from lambdas.records.tables import SubmissionRecord
+    from lambdas.records import submissions
 
     samples: list[int] = []
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.wait(0.5):
-            found = SubmissionRecord.by_subject.query(subject)
-            samples.append(sum(1 for r in found if r.status in ("PREPARING", "SUBMITTED")))
+            samples.append(sum(1 for s in submissions.under(subject) if s.in_flight))
 
     worker = threading.Thread(target=sample, daemon=True)
     worker.start()
@@ -392,8 +393,11 @@ def report(baseline: Run, measured: Run) -> None:
     for label, small, large in rows:
         print(f"{label:<38} {small!s:>12} {large!s:>12}")
     print("\nper payment (measured)")
+    gb_seconds = Decimal(str(measured.lambda_seconds)) / measured.holders * LAMBDA_MEMORY_GB
     for item, price in DISTRIBUTION_PRICES.items():
         count = measured.counts.get(item, Decimal(0)) / measured.holders
+        if item == "lambda GB-seconds":
+            count = gb_seconds
         print(f"  {item:<30} {count:>8.2f}  x {price} USD")
     lambda_ms = measured.lambda_seconds / measured.holders * 1000
     print(f"  lambda time per payment: {lambda_ms:.0f} ms at 512 MB (this machine, hand-over in)")

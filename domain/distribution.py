@@ -221,9 +221,9 @@ def still_owed(payments: Iterable[HolderPayment]) -> Decimal:
     return total_of(p for p in payments if p.status is not EntitlementStatus.PAID)
 
 
-def shortfall(distribution: Distribution, company_balance: Decimal) -> Decimal:
+def shortfall(owed: Decimal, company_balance: Decimal) -> Decimal:
     """How much stablecoin the company lacks to pay what is still owed (0: covered)."""
-    return max(still_owed(distribution.payments) - company_balance, Decimal(0))
+    return max(owed - company_balance, Decimal(0))
 
 
 def status_on_taking(pays_automatically: bool) -> DistributionStatus:

@@ -28,6 +28,7 @@ from domain.distribution import (
     is_final,
     period_paid_on,
     retire_issuance,
+    shortfall,
     status_after_run,
     status_on_taking,
     still_owed,
@@ -47,7 +48,17 @@ from lambdas.records.instruments import ListedInstrument
 from lambdas.records.submissions import Status, Submission
 from lambdas.servicing.holders import UnknownInstrument, holders_at
 
-HELD = "HELD"  # a holder's step answer besides StepState: the amount waits in suspense
+
+@dataclass(frozen=True)
+class NotNow:
+    """A step that does not act now, and why: HELD (a holder's amount waits in suspense) or
+    KEPT (the issuance stays: units remain with held holders)."""
+
+    state: str
+    why: str
+
+    def as_output(self) -> dict[str, Any]:
+        return {"state": self.state, "why": self.why}
 
 
 class UnknownDistribution(LookupError):
@@ -56,17 +67,19 @@ class UnknownDistribution(LookupError):
 
 @dataclass(frozen=True)
 class FundsCheck:
-    covered: bool
     owed: Decimal  # what is still to be paid, held amounts included
     balance: Decimal  # the company's stablecoin in the validated ledger
 
+    @property
+    def shortfall(self) -> Decimal:
+        return shortfall(self.owed, self.balance)
+
     def as_output(self) -> dict[str, Any]:
-        shortfall = max(self.owed - self.balance, Decimal(0))
         return {
-            "covered": self.covered,
+            "covered": self.shortfall == 0,
             "owed": str(self.owed),
             "balance": str(self.balance),
-            "shortfall": str(shortfall),
+            "shortfall": str(self.shortfall),
         }
 
 
@@ -97,15 +110,19 @@ def take(instrument_id: str, payment_date: date, ledger: LedgerQuorum) -> Distri
 
 
 def report(distribution_id: str) -> dict[str, Any]:
-    """Holders paid (amounts, hashes) and held; the distribution's status after the run."""
+    """Holders paid (amounts, hashes), held in suspense, and still due (a run that did not
+    finish); the distribution's status after the run."""
     state = _state(distribution_id)
     payments = distributions.entitlements(distribution_id)
-    paid = [p for p in payments if p.status is EntitlementStatus.PAID]
-    held = [p for p in payments if p.status is not EntitlementStatus.PAID]
+    paid, held, due = (
+        [p for p in payments if p.status is status]
+        for status in (EntitlementStatus.PAID, EntitlementStatus.HELD, EntitlementStatus.DUE)
+    )
     report = {
         **state.summary(),
         "paid": [_line(p) for p in paid],
         "held": [_line(p) for p in held],
+        "due": [_line(p) for p in due],
     }
     report_key = state.items_key.replace("holders.json", "report.json")
     _put(report_key, report)
@@ -117,6 +134,8 @@ def report(distribution_id: str) -> dict[str, Any]:
         "paid_total": str(total_of(paid)),
         "held_holders": len(held),
         "held_total": str(total_of(held)),
+        "due_holders": len(due),
+        "due_total": str(total_of(due)),
     }
 
 
@@ -136,9 +155,9 @@ class DistributionService:
             self.accounts.company, self.accounts.issuer, STABLECOIN_CURRENCY
         )
         balance = Decimal(line["balance"]) if line else Decimal(0)
-        return FundsCheck(balance >= owed, owed, balance)
+        return FundsCheck(owed, balance)
 
-    def retire(self, distribution_id: str, checks: int) -> StepCheck | str:
+    def retire(self, distribution_id: str, checks: int) -> StepCheck | NotNow:
         """At maturity, once no unit remains: the issuance destroyed. Units a held holder
         still has keep it alive (an answer saying so, not a failure)."""
         state = _state(distribution_id)
@@ -149,7 +168,9 @@ class DistributionService:
             index = self.ledger.validated_ledger_index()
             remaining = self.ledger.mpt_outstanding_at(listed.issuance_id, index)
             if remaining:
-                return f"{remaining} units remain with holders whose payment is held"
+                return NotNow(
+                    "KEPT", f"{remaining} units remain with holders whose payment is held"
+                )
         return self._drive(wanted, found, checks, f"retire {listed.issuance_id}")
 
     def mint_collection(self, collection_id: str, amount: Decimal, checks: int) -> StepCheck:
@@ -159,7 +180,7 @@ class DistributionService:
 
     # --- each holder -----------------------------------------------------------------------
 
-    def pay(self, distribution_id: str, investor_id: str, checks: int) -> StepCheck | str:
+    def pay(self, distribution_id: str, investor_id: str, checks: int) -> StepCheck | NotNow:
         """One holder's payment one check further; HELD while they may not receive."""
         payment = _entitlement(distribution_id, investor_id)
         if payment.status is EntitlementStatus.PAID:
@@ -167,12 +188,13 @@ class DistributionService:
         wanted = holder_payment(distribution_id, payment, self.accounts)
         found = self.runner.submitter.find(wanted.key)
         if found is None:
-            if investors.status_of(investor_id) != InvestorStatus.ACTIVE:
+            standing = investors.status_of(investor_id)
+            if standing != InvestorStatus.ACTIVE:
                 if payment.status is not EntitlementStatus.HELD:
                     distributions.mark(
                         distribution_id, replace(payment, status=EntitlementStatus.HELD)
                     )
-                return HELD
+                return NotNow("HELD", f"{investor_id} may not receive now ({standing})")
             if payment.status is EntitlementStatus.HELD:  # reinstated: released from suspense
                 distributions.mark(distribution_id, replace(payment, status=EntitlementStatus.DUE))
         sign = company_signer_paying(distribution_id, investor_id)

@@ -34,6 +34,7 @@ from lambdas.tasks import (
 
 if TYPE_CHECKING:
     from lambdas.ledger_services.runner import StepCheck
+    from lambdas.servicing.distributions import NotNow
 
 logger = Logger(service="servicing")
 
@@ -45,9 +46,7 @@ def _service() -> Any:
     return distribution_service()
 
 
-def _step_output(answer: StepCheck | str, **keys: Any) -> dict[str, Any]:
-    if isinstance(answer, str):
-        return {**keys, "state": "HELD" if answer == "HELD" else "KEPT", "why": answer}
+def _step_output(answer: StepCheck | NotNow, **keys: Any) -> dict[str, Any]:
     return {**keys, **answer.as_output()}
 
 
