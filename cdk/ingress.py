@@ -71,64 +71,50 @@ class PlatformBus(Construct):
 
     def route_payments_to(self, purchase_workflow: sfn.IStateMachine) -> events.Rule:
         """PaymentReceived starts a purchase; the input keeps the event id for tracing."""
-        rule = events.Rule(
-            self,
-            "PaymentReceivedToPurchase",
-            event_bus=self.bus,
-            description="A payment from the gateway starts the purchase workflow",
-            event_pattern=_exactly(PURCHASE_STARTS[0]),
-        )
-        rule.add_target(
-            targets.SfnStateMachine(
-                purchase_workflow,
-                input=events.RuleTargetInput.from_object(
-                    {
-                        "event_id": events.EventField.event_id,
-                        "payment": events.EventField.from_path("$.detail"),
-                    }
-                ),
-            )
-        )
-        return rule
+        return self._detail_to(
+            "PaymentReceivedToPurchase", "A payment from the gateway starts the purchase workflow",
+            PURCHASE_STARTS[0], purchase_workflow, "payment",
+        )  # fmt: skip
 
     def route_collections_to(self, collection_workflow: sfn.IStateMachine) -> events.Rule:
         """CollectionReceived mints the collected cash to the company."""
-        rule = events.Rule(
-            self,
+        return self._detail_to(
             "CollectionReceivedToCollection",
-            event_bus=self.bus,
-            description="A collection from an SME pool is minted to the company",
-            event_pattern=_exactly(COLLECTION_STARTS[0]),
-        )
-        rule.add_target(
-            targets.SfnStateMachine(
-                collection_workflow,
-                input=events.RuleTargetInput.from_object(
-                    {
-                        "event_id": events.EventField.event_id,
-                        "collection": events.EventField.from_path("$.detail"),
-                    }
-                ),
-            )
-        )
-        return rule
+            "A collection from an SME pool is minted to the company",
+            COLLECTION_STARTS[0], collection_workflow, "collection",
+        )  # fmt: skip
 
     def route_write_downs_to(self, write_down_workflow: sfn.IStateMachine) -> events.Rule:
         """An operator's write-down is checked and recorded on the instrument."""
+        return self._detail_to(
+            "WriteDownToWriteDown", "An operator's write-down of an instrument's nominal",
+            WRITE_DOWN_STARTS[0], write_down_workflow, "write_down",
+        )  # fmt: skip
+
+    def _detail_to(
+        self,
+        rule_id: str,
+        description: str,
+        publication: Publication,
+        workflow: sfn.IStateMachine,
+        key: str,
+    ) -> events.Rule:
+        """Exactly the publication's events start the workflow, with the event's detail under
+        `key` beside the event id (for tracing)."""
         rule = events.Rule(
             self,
-            "WriteDownToWriteDown",
+            rule_id,
             event_bus=self.bus,
-            description="An operator's write-down of an instrument's nominal",
-            event_pattern=_exactly(WRITE_DOWN_STARTS[0]),
+            description=description,
+            event_pattern=_exactly(publication),
         )
         rule.add_target(
             targets.SfnStateMachine(
-                write_down_workflow,
+                workflow,
                 input=events.RuleTargetInput.from_object(
                     {
                         "event_id": events.EventField.event_id,
-                        "write_down": events.EventField.from_path("$.detail"),
+                        key: events.EventField.from_path("$.detail"),
                     }
                 ),
             )

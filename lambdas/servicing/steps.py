@@ -94,13 +94,18 @@ def record_approval(event: dict[str, Any], context: LambdaContext) -> dict[str, 
     return state.summary()
 
 
-@logger.inject_lambda_context(clear_state=True)
-def pay_holder(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def _holder_step(how: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Call the distribution service's method `how` (pay, take_back) for one holder."""
     task = parse(HolderStep, event)
     logger.append_keys(distribution_id=task.distribution_id, investor_id=task.investor_id)
-    answer = _service().pay(task.distribution_id, task.investor_id, task.checks)
+    answer = getattr(_service(), how)(task.distribution_id, task.investor_id, task.checks)
     keys = {"distribution_id": task.distribution_id, "investor_id": task.investor_id}
     return _step_output(answer, **keys)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def pay_holder(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return _holder_step("pay", event)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -122,11 +127,7 @@ def notify_holder(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 
 @logger.inject_lambda_context(clear_state=True)
 def take_back_units(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = parse(HolderStep, event)
-    logger.append_keys(distribution_id=task.distribution_id, investor_id=task.investor_id)
-    answer = _service().take_back(task.distribution_id, task.investor_id, task.checks)
-    keys = {"distribution_id": task.distribution_id, "investor_id": task.investor_id}
-    return _step_output(answer, **keys)
+    return _holder_step("take_back", event)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -67,11 +67,12 @@ def buy(aws: LocalAws, ledger: LocalLedger, instrument: str, units: int, price: 
 def fund_company(aws: LocalAws, amount: Decimal) -> None:
     """A collection from the SME pool, sent as the servicer's signed webhook and minted to the
     company (tests/servicing/test_collections.py)."""
-    from tests.servicing.test_collections import collection, minted, send
+    from tests.servicing.test_collections import collection, send
 
     body = collection(amount=str(amount))
     assert send(aws, body)[0] == 202
-    (done,) = minted(aws, json.loads(body)["collection_id"])
+    collection_id = json.loads(body)["collection_id"]
+    (done,) = finished_for(aws, "Collection", "collection", "collection_id", collection_id)
     assert done["status"] == "SUCCEEDED", done
 
 
@@ -92,6 +93,28 @@ def finished(aws: LocalAws, name: str, timeout: float = 120) -> dict[str, Any]:
         return found if found["status"] != "RUNNING" else None
 
     return wait_for(done, timeout)  # type: ignore[no-any-return]
+
+
+def finished_for(
+    aws: LocalAws, workflow: str, key: str, field: str, value: str, count: int = 1
+) -> list[dict[str, Any]]:
+    """The finished executions of a workflow whose input's `key` object has `field` = value,
+    once there are `count` of them."""
+    sfn = aws.client("stepfunctions")
+    arn = aws.stack.output(f"{workflow}StateMachineArn")
+
+    def done() -> list[dict[str, Any]]:
+        found = [
+            sfn.describe_execution(executionArn=e["executionArn"])
+            for e in sfn.list_executions(stateMachineArn=arn)["executions"]
+        ]
+        ours = [
+            e for e in found
+            if json.loads(e["input"])[key].get(field) == value and e["status"] != "RUNNING"
+        ]  # fmt: skip
+        return ours if len(ours) >= count else []
+
+    return wait_for(done, timeout=60)  # type: ignore[no-any-return]
 
 
 def awaiting_approval(distribution_id: str, timeout: float = 60) -> str:

@@ -13,8 +13,8 @@ from typing import Any
 from local.aws.platform import LocalAws
 from local.ledger_server import LocalLedger
 from tests.ingress.test_webhooks_http import post, signed
+from tests.servicing.conftest import finished_for
 from tests.support.books import stablecoin_balance
-from tests.support.waiting import wait_for
 
 
 def collection(**overrides: Any) -> bytes:
@@ -36,25 +36,6 @@ def send(aws: LocalAws, body: bytes) -> tuple[int, Any]:
     )
 
 
-def minted(aws: LocalAws, collection_id: str, count: int = 1) -> list[dict[str, Any]]:
-    sfn = aws.client("stepfunctions")
-    arn = aws.stack.output("CollectionStateMachineArn")
-
-    def done() -> list[dict[str, Any]]:
-        found = [
-            sfn.describe_execution(executionArn=e["executionArn"])
-            for e in sfn.list_executions(stateMachineArn=arn)["executions"]
-        ]
-        ours = [
-            e for e in found
-            if json.loads(e["input"])["collection"]["collection_id"] == collection_id
-            and e["status"] != "RUNNING"
-        ]  # fmt: skip
-        return ours if len(ours) >= count else []
-
-    return wait_for(done, timeout=60)  # type: ignore[no-any-return]
-
-
 def test_a_collection_is_minted_to_the_company_once_whatever_is_resent(
     aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]
 ) -> None:
@@ -64,11 +45,11 @@ def test_a_collection_is_minted_to_the_company_once_whatever_is_resent(
     collection_id = json.loads(body)["collection_id"]
     status, answer = send(aws, body)
     assert status == 202 and answer["detail_type"] == "CollectionReceived"
-    (first,) = minted(aws, collection_id)
+    (first,) = finished_for(aws, "Collection", "collection", "collection_id", collection_id)
     assert first["status"] == "SUCCEEDED", first
     time.sleep(1.1)  # a new signature: the servicer sends the same collection again
     assert send(aws, body)[0] == 202
-    executions = minted(aws, collection_id, count=2)
+    executions = finished_for(aws, "Collection", "collection", "collection_id", collection_id, 2)
     assert {e["status"] for e in executions} == {"SUCCEEDED"}
     ledger.close_ledger()
     after = stablecoin_balance(client, accounts.company, accounts.issuer)

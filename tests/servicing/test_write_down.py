@@ -14,29 +14,14 @@ import pytest
 
 from local.aws.platform import LocalAws
 from local.ledger_server import LocalLedger
-from tests.servicing.conftest import buy, finished, fund_company, new_instrument
-from tests.support.waiting import wait_for
+from tests.servicing.conftest import buy, finished, finished_for, fund_company, new_instrument
 
 TODAY = datetime.now(UTC).date()  # a write-down is effective from today: dates follow the clock
 ISSUE = TODAY - timedelta(days=40)
 
 
 def write_down_executions(aws: LocalAws, write_down_id: str) -> list[dict[str, Any]]:
-    sfn = aws.client("stepfunctions")
-    arn = aws.stack.output("WriteDownStateMachineArn")
-
-    def done() -> list[dict[str, Any]]:
-        found = [
-            sfn.describe_execution(executionArn=e["executionArn"])
-            for e in sfn.list_executions(stateMachineArn=arn)["executions"]
-        ]
-        return [
-            e for e in found
-            if json.loads(e["input"])["write_down"]["write_down_id"] == write_down_id
-            and e["status"] != "RUNNING"
-        ]  # fmt: skip
-
-    return wait_for(done, timeout=60)  # type: ignore[no-any-return]
+    return finished_for(aws, "WriteDown", "write_down", "write_down_id", write_down_id)
 
 
 @pytest.fixture(scope="module")
