@@ -80,6 +80,11 @@ def collection(collection_id: str) -> BusinessKey:
     return BusinessKey(f"collection-{collection_id}")
 
 
+def withdrawal(withdrawal_id: str) -> BusinessKey:
+    """The prefix of a withdrawal's ledger effects (`…#redeem`, `…#reissue`): each once."""
+    return BusinessKey(f"withdrawal-{withdrawal_id}")
+
+
 def ticket_refill(account: str, validated_ledger: int) -> BusinessKey:
     return BusinessKey(f"tickets#{account}#{validated_ledger}")
 

@@ -61,6 +61,16 @@ class PurchaseLimit:
 
 
 @dataclass(frozen=True)
+class WithdrawalLimit:
+    """What an investor's wallet may redeem for one withdrawal: exactly its amount, to the
+    issuer, while the withdrawal waits for its redemption (domain/withdrawal.py)."""
+
+    withdrawal_id: str
+    amount: Decimal
+    pending: bool
+
+
+@dataclass(frozen=True)
 class HolderPaymentLimit:
     """What the company may pay one holder on one payment date: their entitlement, to their
     wallet, while it is owed (domain/distribution.py)."""
@@ -80,6 +90,7 @@ class _Signing:
     issuances: Collection[str]
     purchase: PurchaseLimit | None = None
     holder_payment: HolderPaymentLimit | None = None
+    withdrawal: WithdrawalLimit | None = None
 
 
 Rule = tuple[frozenset[str], int, Callable[[_Signing], None]]  # fields, flags, check
@@ -91,14 +102,16 @@ def check_investor_transaction(
     accounts: PlatformAccounts,
     purchase: PurchaseLimit | None,
     *,
+    withdrawal: WithdrawalLimit | None = None,
     draft: bool = False,
 ) -> None:
     """Raise SigningRefused unless tx is a platform flow's transaction for this investor.
 
-    Payments need the purchase they serve and stay within it. `draft` checks a transaction
-    before its Sequence, fee and LastLedgerSequence are filled in."""
+    Payments need the purchase they serve and stay within it, or redeem exactly a pending
+    withdrawal. `draft` checks a transaction before its Sequence, fee and LastLedgerSequence
+    are filled in."""
     issuances = (purchase.issuance_id,) if purchase else ()
-    signing = _Signing(tx, investor_address, accounts, issuances, purchase)
+    signing = _Signing(tx, investor_address, accounts, issuances, purchase, withdrawal=withdrawal)
     _check(signing, _INVESTOR_RULES, "investor wallets", draft)
 
 
@@ -202,8 +215,11 @@ def _investor_mptoken(s: _Signing) -> None:
 
 
 def _investor_payment(s: _Signing) -> None:
+    if s.withdrawal is not None:
+        _redemption(s)
+        return
     if s.purchase is None:
-        raise SigningRefused("an investor's payment needs the purchase it serves")
+        raise SigningRefused("an investor's payment needs the purchase or withdrawal it serves")
     if s.tx.get("Destination") not in (s.accounts.company, s.accounts.issuer):
         raise SigningRefused("payments only to the platform's issuer or securitization company")
     amount = _mapping(s.tx.get("Amount"), "Amount")  # a string would be XRP
@@ -213,6 +229,19 @@ def _investor_payment(s: _Signing) -> None:
         _positive(amount.get("value"), "units", Decimal(s.purchase.units))
     else:
         raise SigningRefused("payments only of the platform's stablecoin or the instrument bought")
+
+
+def _redemption(s: _Signing) -> None:
+    """A withdrawal's redemption: exactly its amount of stablecoin, to the issuer, once."""
+    limit = s.withdrawal
+    assert limit is not None
+    amount = _mapping(s.tx.get("Amount"), "Amount")
+    if s.tx.get("Destination") != s.accounts.issuer or not _stablecoin(amount, s.accounts.issuer):
+        raise SigningRefused("a withdrawal redeems the platform's stablecoin to its issuer only")
+    if not limit.pending:
+        raise SigningRefused(f"withdrawal {limit.withdrawal_id} is not waiting to be redeemed")
+    if _positive(amount.get("value"), "stablecoin amount") != limit.amount:
+        raise SigningRefused(f"the withdrawal is {limit.amount}, not {amount.get('value')}")
 
 
 _INVESTOR_RULES: Mapping[str, Rule] = {

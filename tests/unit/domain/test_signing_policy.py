@@ -4,6 +4,7 @@ the account that signs it; nothing else does, and nothing malformed gets past as
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from domain.signing_policy import (
     HolderPaymentLimit,
     PurchaseLimit,
     SigningRefused,
+    WithdrawalLimit,
     check_investor_transaction,
     check_platform_transaction,
 )
@@ -214,3 +216,23 @@ def test_the_company_pays_a_holder_exactly_the_entitlement_it_owes_them() -> Non
             check_platform_transaction(
                 "company", {**tx, **change}, ACCOUNTS, {ISSUANCE}, holder_payment=bound
             )
+
+
+def test_an_investor_redeems_exactly_a_pending_withdrawal_to_the_issuer() -> None:
+    from domain.withdrawal import Withdrawal, redemption
+
+    asked = Withdrawal("wd-1", "inv-1", Decimal("75.50"), datetime(2026, 12, 4, tzinfo=UTC))
+    tx = {**redemption(asked, INVESTOR, ACCOUNTS).tx, **ENVELOPE}
+    pending = WithdrawalLimit("wd-1", Decimal("75.50"), pending=True)
+    check_investor_transaction(tx, INVESTOR, ACCOUNTS, None, withdrawal=pending)
+    refusals = {
+        "needs the purchase or withdrawal it serves": ({}, None),
+        "to its issuer only": ({"Destination": ACCOUNTS.company}, pending),
+        "the withdrawal is 75.50, not 80.00": (
+            {"Amount": {**tx["Amount"], "value": "80.00"}}, pending,
+        ),
+        "not waiting to be redeemed": ({}, WithdrawalLimit("wd-1", Decimal("75.50"), False)),
+    }  # fmt: skip
+    for says, (change, bound) in refusals.items():
+        with pytest.raises(SigningRefused, match=says):
+            check_investor_transaction({**tx, **change}, INVESTOR, ACCOUNTS, None, withdrawal=bound)
