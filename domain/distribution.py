@@ -35,7 +35,6 @@ class DistributionStatus(StrEnum):
     AWAITING_APPROVAL = "AWAITING_APPROVAL"  # an operator approves the totals first
     APPROVED = "APPROVED"  # paying (or set to pay automatically)
     PAID = "PAID"  # every holder paid, or held in suspense
-    STOPPED = "STOPPED"  # nothing paid: the reason says why (holders differ, ...)
 
 
 class EntitlementStatus(StrEnum):
@@ -160,7 +159,6 @@ class DistributionState:
     at_maturity: bool
     status: DistributionStatus
     items_key: str
-    reason: str | None = None
     approved_by: str | None = None
     awaiting_token: str | None = None  # the workflow's task token while it waits for approval
     report_key: str | None = None
@@ -180,7 +178,6 @@ class DistributionState:
             "units": self.units,
             "at_maturity": self.at_maturity,
             "status": self.status.value,
-            "reason": self.reason,
             "approved_by": self.approved_by,
         }
 

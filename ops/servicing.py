@@ -35,12 +35,11 @@ def distributions(platform: Platform, args: argparse.Namespace) -> int:
             "units": d.units,
             "total": str(d.total),
             "approved_by": d.approved_by or "",
-            "reason": d.reason or "",
         }
         for d in records.every()
         if args.status is None or d.status.value == args.status
     ]
-    columns = ["distribution", "status", "holders", "units", "total", "approved_by", "reason"]
+    columns = ["distribution", "status", "holders", "units", "total", "approved_by"]
     emit(args, rows, table(rows, columns))
     return 0
 

@@ -166,17 +166,6 @@ def finish(distribution_id: str, status: DistributionStatus, report_key: str) ->
     )
 
 
-def stop(distribution_id: str, reason: str) -> DistributionState:
-    """Stopped before any payment: an operator reads why."""
-    return _set(
-        distribution_id,
-        [
-            DistributionRecord.status.set(DistributionStatus.STOPPED.value),
-            DistributionRecord.reason.set(reason[:1000]),
-        ],
-    )
-
-
 def _set(
     distribution_id: str, actions: list[Action], condition: Condition | None = None
 ) -> DistributionState:
@@ -213,7 +202,6 @@ def _state(record: DistributionRecord) -> DistributionState:
         at_maturity=bool(record.at_maturity),
         status=DistributionStatus(record.status),
         items_key=record.items_key,
-        reason=record.reason,
         approved_by=record.approved_by,
         awaiting_token=record.approval_token,
         report_key=record.report_key,

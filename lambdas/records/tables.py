@@ -332,7 +332,6 @@ class DistributionRecord(Model):
     units = NumberAttribute()
     at_maturity = BooleanAttribute(default=False)
     status = UnicodeAttribute()
-    reason = UnicodeAttribute(null=True)  # why it stopped
     approval_token = UnicodeAttribute(null=True)  # the workflow's task token, while it waits
     approved_by = UnicodeAttribute(null=True)
     items_key = UnicodeAttribute()  # the holders' list in the servicing bucket (the Map's items)
