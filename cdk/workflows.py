@@ -245,8 +245,13 @@ DISTRIBUTION = WorkflowSpec(
             writes=("notifications",),
             publishes=(events.INVESTOR_NOTIFICATIONS,),
         ),
-        _holder_ledger_step(
-            "TakeBackUnits", "take_back_units", ("distributions", "instruments", "entitlements")
+        TaskFunction(
+            "TakeBackUnits",
+            f"{_SERVICING}.take_back_units",
+            reads=("distributions",),
+            # the entitlement and the instrument count the units redeemed, once
+            writes=("entitlements", "instruments", *_LEDGER_WRITES),
+            signs_as=("company",),
         ),
         TaskFunction(
             "ReportDistribution",

@@ -332,6 +332,7 @@ def accounts(platform: Platform, args: argparse.Namespace) -> int:
             "instrument": r.instrument_id,
             "on_ledger": issued.get(r.issuance_id, 0),
             "sold": int(r.units_sold),
+            "redeemed": r.units_redeemed,
             "reserved": int(r.units_reserved),
             "available": int(r.units_available),
         }
@@ -346,7 +347,10 @@ def accounts(platform: Platform, args: argparse.Namespace) -> int:
         [
             table(rows, ["account", "address", "xrp", "reserve_xrp", "tickets_ready"]),
             f"EUR stablecoin outstanding: {outstanding}",
-            table(instruments, ["instrument", "on_ledger", "sold", "reserved", "available"]),
+            table(
+                instruments,
+                ["instrument", "on_ledger", "sold", "redeemed", "reserved", "available"],
+            ),
         ]
     )
     emit(args, data, text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from pynamodb.exceptions import PutError, QueryError, ScanError, UpdateError
+from pynamodb.exceptions import PutError, QueryError, ScanError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
@@ -18,7 +18,12 @@ from domain.distribution import (
     HolderPayment,
 )
 from lambdas.aws_clients import dynamodb_fault
-from lambdas.records.tables import DistributionRecord, EntitlementRecord
+from lambdas.records.tables import (
+    DistributionRecord,
+    EntitlementRecord,
+    InstrumentRecord,
+    transaction,
+)
 
 
 class NotAsExpected(LookupError):
@@ -130,6 +135,31 @@ def mark(distribution_id: str, payment: HolderPayment) -> None:
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise dynamodb_fault(f"entitlement {payment.investor_id}", error) from error
+
+
+def record_take_back(
+    distribution_id: str, investor_id: str, instrument_id: str, units: int
+) -> None:
+    """A holder's units taken back at maturity, on the entitlement and counted as redeemed on
+    the instrument, together and once (a re-run finds them counted)."""
+    try:
+        with transaction() as writes:
+            writes.update(
+                EntitlementRecord(distribution_id, investor_id),
+                actions=[EntitlementRecord.units_taken_back.set(units)],
+                condition=EntitlementRecord.units_taken_back.does_not_exist(),
+            )
+            writes.update(
+                InstrumentRecord(instrument_id),
+                actions=[InstrumentRecord.units_redeemed.add(units)],
+            )
+    except TransactWriteError as error:
+        reasons = error.cancellation_reasons
+        counted = (
+            bool(reasons) and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed"
+        )
+        if not counted:
+            raise dynamodb_fault(f"take-back of {investor_id}", error) from error
 
 
 def await_approval(distribution_id: str, token: str) -> DistributionState:

@@ -41,6 +41,7 @@ class ListedInstrument:
     units_reserved: int
     units_sold: int
     status: str
+    units_redeemed: int = 0  # sold, then taken back at maturity once repaid
     terms: InstrumentTerms | None = None  # None: listed before terms were kept
     pays_automatically: bool = False
     write_downs: tuple[WriteDown, ...] = ()
@@ -180,6 +181,7 @@ def _listed(record: InstrumentRecord) -> ListedInstrument:
         units_reserved=int(record.units_reserved),
         units_sold=int(record.units_sold),
         status=record.status,
+        units_redeemed=int(record.units_redeemed or 0),
         terms=terms_from(json.loads(record.terms)) if record.terms else None,
         pays_automatically=bool(record.pays_automatically),
         write_downs=_write_downs(record.write_downs),

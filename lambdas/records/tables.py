@@ -308,6 +308,7 @@ class InstrumentRecord(Model):
     units_reserved = NumberAttribute(default=0)
     units_sold = NumberAttribute(default=0)
     units_available = NumberAttribute()  # tranche less reserved and sold: the atomic guard
+    units_redeemed = NumberAttribute(default=0)  # sold units taken back at maturity, repaid
     status = UnicodeAttribute(default="OPEN")
     terms = UnicodeAttribute(null=True)  # JSON: domain.cash_flows.terms_entry
     write_downs = UnicodeAttribute(null=True)  # JSON list: domain.cash_flows.WriteDown
@@ -354,4 +355,5 @@ class EntitlementRecord(Model):
     status = UnicodeAttribute()  # domain.distribution.EntitlementStatus
     tx_hash = UnicodeAttribute(null=True)
     ledger_index = NumberAttribute(null=True)
+    units_taken_back = NumberAttribute(null=True)  # at maturity, once repaid: counted once
     updated_at = UTCDateTimeAttribute(default=_now)

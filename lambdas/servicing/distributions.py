@@ -221,7 +221,13 @@ class DistributionService:
             wanted = take_back_units(
                 distribution_id, replace(payment, units=units), listed.issuance_id, self.accounts
             )
-        return self._drive(wanted, found, checks, f"take back {investor_id}'s units")
+        step = self._drive(wanted, found, checks, f"take back {investor_id}'s units")
+        if step.state is StepState.DONE:
+            taken = int(wanted.tx["Amount"]["value"])
+            distributions.record_take_back(
+                distribution_id, investor_id, listed.instrument_id, taken
+            )
+        return step
 
     def _drive(
         self, wanted: LedgerTransaction, found: Submission | None, checks: int, what: str

@@ -80,3 +80,4 @@ def test_the_units_are_taken_back_and_the_issuance_destroyed(
         assert units_held(client, address, listed.issuance_id) == 0
     issuances = client.objects(platform["accounts"].company, AccountObjectType.MPT_ISSUANCE)
     assert listed.issuance_id not in {i["mpt_issuance_id"] for i in issuances}
+    assert (listed.units_sold, listed.units_redeemed) == (3, 3), "the records count them back"
