@@ -15,7 +15,6 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domain import business_keys
-from domain.business_keys import BusinessKey
 from domain.errors import BusinessRuleViolation
 from domain.investor import InvestorStatus
 from domain.money import parse_amount
@@ -111,15 +110,8 @@ def redemption(
     withdrawal: Withdrawal, investor_address: str, accounts: PlatformAccounts
 ) -> LedgerTransaction:
     """The investor's stablecoin back to its issuer: it ceases to exist, once."""
-    return LedgerTransaction(
-        business_keys.under(_prefix(withdrawal), "redeem"),
-        SignerRole.INVESTOR,
-        {
-            "TransactionType": "Payment",
-            "Account": investor_address,
-            "Destination": accounts.issuer,
-            "Amount": _stablecoin(withdrawal.amount, accounts),
-        },
+    return _moved(
+        withdrawal, "redeem", SignerRole.INVESTOR, investor_address, accounts.issuer, accounts
     )
 
 
@@ -127,15 +119,8 @@ def reissue(
     withdrawal: Withdrawal, investor_address: str, accounts: PlatformAccounts
 ) -> LedgerTransaction:
     """A payout that failed or came back: the same amount issued to the investor again, once."""
-    return LedgerTransaction(
-        business_keys.under(_prefix(withdrawal), "reissue"),
-        SignerRole.ISSUER,
-        {
-            "TransactionType": "Payment",
-            "Account": accounts.issuer,
-            "Destination": investor_address,
-            "Amount": _stablecoin(withdrawal.amount, accounts),
-        },
+    return _moved(
+        withdrawal, "reissue", SignerRole.ISSUER, accounts.issuer, investor_address, accounts
     )
 
 
@@ -152,9 +137,27 @@ def check_may_redeem(withdrawal: Withdrawal, investor_status: InvestorStatus | N
         raise WithdrawalRefused(f"the investor is {investor_status or 'unknown'}: stopped")
 
 
-def _prefix(withdrawal: Withdrawal) -> BusinessKey:
-    return business_keys.withdrawal(withdrawal.withdrawal_id)
-
-
-def _stablecoin(amount: Decimal, accounts: PlatformAccounts) -> dict[str, str]:
-    return {"currency": STABLECOIN_CURRENCY, "issuer": accounts.issuer, "value": str(amount)}
+def _moved(
+    withdrawal: Withdrawal,
+    effect: str,
+    role: SignerRole,
+    source: str,
+    destination: str,
+    accounts: PlatformAccounts,
+) -> LedgerTransaction:
+    """The withdrawal's amount of stablecoin from source to destination, once per effect."""
+    amount = {
+        "currency": STABLECOIN_CURRENCY,
+        "issuer": accounts.issuer,
+        "value": str(withdrawal.amount),
+    }
+    return LedgerTransaction(
+        business_keys.under(business_keys.withdrawal(withdrawal.withdrawal_id), effect),
+        role,
+        {
+            "TransactionType": "Payment",
+            "Account": source,
+            "Destination": destination,
+            "Amount": amount,
+        },
+    )
