@@ -50,7 +50,9 @@ API_FUNCTIONS = (
     TaskFunction(
         "PaymentWebhook",
         "lambdas.ingress.webhooks.payments_handler",
-        reads=("instruments",),  # a payment for an instrument not sold here is refused
+        # a payment for an instrument not sold here is refused, and an answer about a payout
+        # or refund nobody asked for
+        reads=("instruments", "withdrawals", "purchases"),
         writes=("webhooks", "payments"),  # the only writer of payment announcements
         deletes=("signatures",),  # a signature is released when its event missed the bus
         publishes=(events.PAYMENTS,),
@@ -78,9 +80,10 @@ API_FUNCTIONS = (
     TaskFunction(
         "FrontendApi",
         "lambdas.frontend.api.handler",
-        # it changes none of them; distributions and entitlements: the cash flows
+        # distributions and entitlements: the cash flows
         reads=("investors", "wallets", "instruments", "purchases", "distributions", "entitlements"),
-        publishes=(events.WALLET_REQUESTS,),
+        writes=("withdrawals",),  # a withdrawal asked for, counted against the day's limit
+        publishes=(events.WALLET_REQUESTS, events.WITHDRAWAL_REQUESTS),
         secrets=("frontend-api",),
         knows_addresses_of=True,  # the portfolio reads the investor's line to the issuer
         reserved_concurrency=RESERVED_CONCURRENCY["FrontendApi"],
@@ -111,6 +114,8 @@ ROUTES = (
     Route("GET", "/investors/{investor_id}/portfolio", "FrontendApi"),
     Route("GET", "/investors/{investor_id}/cash-flows", "FrontendApi"),
     Route("POST", "/investors/{investor_id}/wallet", "FrontendApi"),
+    Route("GET", "/investors/{investor_id}/withdrawals", "FrontendApi"),
+    Route("POST", "/investors/{investor_id}/withdrawals", "FrontendApi"),
     Route("GET", "/purchases/{purchase_id}", "FrontendApi"),
 )
 

@@ -43,7 +43,8 @@ class PlatformTables(Construct):
     notifications: notifications already sent to the frontend (each is sent once).
     payments: each payment as the gateway's authenticated webhook announced it (never expires).
     distributions: each payment date of an instrument: totals, approval, status.
-    entitlements: what each holder is owed on a payment date, and its payment."""
+    entitlements: what each holder is owed on a payment date, and its payment.
+    withdrawals: each withdrawal and what became of it; each investor's daily total."""
 
     def __init__(self, scope: Construct, construct_id: str, env: DeploymentEnvironment) -> None:
         super().__init__(scope, construct_id)
@@ -87,6 +88,15 @@ class PlatformTables(Construct):
             "Entitlements", "distribution_id", sort_key="investor_id", sort_type="S",
             forbidden=_DELETES,
         )  # fmt: skip
+        # Money out: never deleted; an investor's withdrawals by the index, not a scan.
+        self.withdrawals = self._table("Withdrawals", "withdrawal_id", forbidden=_DELETES)
+        self.withdrawals.add_global_secondary_index(
+            index_name="by-investor",
+            partition_key=dynamodb.Attribute(
+                name="investor_id", type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name="requested_at", type=dynamodb.AttributeType.STRING),
+        )
 
     def by_name(self) -> dict[str, dynamodb.ITable]:
         return {
@@ -104,6 +114,7 @@ class PlatformTables(Construct):
             "payments": self.payments,
             "distributions": self.distributions,
             "entitlements": self.entitlements,
+            "withdrawals": self.withdrawals,
         }
 
     def _table(

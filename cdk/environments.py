@@ -14,6 +14,8 @@ class DeploymentEnvironment:
     retain_data: bool  # keep tables and keys when the stack is deleted
     log_retention_days: int
     frontend_endpoint: str = "https://drexfy.bubbleapps.io/version-test/api/1.1/wf/drexfy-events"
+    # The payment provider's API (its sandbox outside prod): `/payouts` and `/refunds` under it.
+    payment_provider_endpoint: str = "https://sandbox.payments.drexfy.eu/v1"
     explorer_url: str = "https://testnet.xrpl.org"  # links to transactions in the frontend
     alarm_email: str = "operations@drexfy.eu"
     activation_xrp: Decimal = Decimal(15)  # the seed's figure; covers base + 2 owner reserves
@@ -61,6 +63,7 @@ ENVIRONMENTS = {
         False,
         7,
         frontend_endpoint="http://127.0.0.1:8790/notifications",
+        payment_provider_endpoint="http://127.0.0.1:8791",  # local/payment_provider.py
         explorer_url="http://127.0.0.1:5005/explorer",
         ledger_close_seconds=2,  # `make up`'s ledger; the demo and benchmarks override it
         log_execution_data=True,
@@ -73,6 +76,7 @@ ENVIRONMENTS = {
         True,
         365,
         frontend_endpoint="https://drexfy.bubbleapps.io/api/1.1/wf/drexfy-events",
+        payment_provider_endpoint="https://payments.drexfy.eu/v1",
         explorer_url="https://livenet.xrpl.org",
         archive_retention_days=400,
     ),

@@ -25,7 +25,11 @@ SEED_PURPOSE = "drexfy-investor-seed"  # lambdas.custody.wallet_generator.SEED_P
 # What the handlers' reads are (pynamodb get, query, scan); no BatchGetItem, ConditionCheckItem
 # or DescribeTable: a full test run exercises none (the grants report, tests/support/grants.py).
 TABLE_READS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan")
-TABLES_WITH_INDEXES = ("submissions", "purchases")  # cdk/data.py: grants name index/* too
+TABLES_WITH_INDEXES = (
+    "submissions",
+    "purchases",
+    "withdrawals",
+)  # cdk/data.py: grants name index/* too
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from domain.events import (
     COMPLIANCE_STARTS,
     ONBOARDING_STARTS,
     PURCHASE_STARTS,
+    SETTLEMENT_STARTS,
+    WITHDRAWAL_STARTS,
     WRITE_DOWN_STARTS,
     Publication,
 )
@@ -91,6 +93,20 @@ class PlatformBus(Construct):
             WRITE_DOWN_STARTS[0], write_down_workflow, "write_down",
         )  # fmt: skip
 
+    def route_withdrawals_to(self, withdrawal_workflow: sfn.IStateMachine) -> events.Rule:
+        """A withdrawal the frontend asked for (kept and checked by the API) is carried out."""
+        return self._detail_to(
+            "WithdrawalRequestedToWithdrawal", "A withdrawal an investor asked for",
+            WITHDRAWAL_STARTS[0], withdrawal_workflow, "withdrawal",
+        )  # fmt: skip
+
+    def route_settlements_to(self, settlement_workflow: sfn.IStateMachine) -> events.Rule:
+        """The provider's word on a payout or a refund settles it."""
+        return self._detail_to(
+            "ProviderAnswersToSettlement", "The payment provider's answer on a payout or refund",
+            SETTLEMENT_STARTS[0], settlement_workflow, "outcome", with_detail_type=True,
+        )  # fmt: skip
+
     def _detail_to(
         self,
         rule_id: str,
@@ -98,9 +114,12 @@ class PlatformBus(Construct):
         publication: Publication,
         workflow: sfn.IStateMachine,
         key: str,
+        *,
+        with_detail_type: bool = False,
     ) -> events.Rule:
         """Exactly the publication's events start the workflow, with the event's detail under
-        `key` beside the event id (for tracing)."""
+        `key` beside the event id (for tracing), and its detail type if the workflow tells
+        them apart by it."""
         rule = events.Rule(
             self,
             rule_id,
@@ -115,6 +134,11 @@ class PlatformBus(Construct):
                     {
                         "event_id": events.EventField.event_id,
                         key: events.EventField.from_path("$.detail"),
+                        **(
+                            {"detail_type": events.EventField.detail_type}
+                            if with_detail_type
+                            else {}
+                        ),
                     }
                 ),
             )

@@ -38,6 +38,7 @@ class Observability(Construct):
         workflows: dict[str, sfn.StateMachine],
         api: apigw.HttpApi,
         dead_letters: sqs.IQueue,
+        unsent_to_provider: sqs.IQueue,
         env: DeploymentEnvironment,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -60,6 +61,12 @@ class Observability(Construct):
             "NotificationsUndelivered": (
                 dead_letters.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES),
                 "Notifications to the frontend are in the dead-letter queue",
+            ),
+            "ProviderRequestsUnsent": (
+                unsent_to_provider.metric_approximate_number_of_messages_visible(
+                    period=FIVE_MINUTES
+                ),
+                "A refund or payout never reached the payment provider: drexfy-ops provider",
             ),
             "ApiServerErrors": (
                 api.metric_server_error(period=FIVE_MINUTES),

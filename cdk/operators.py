@@ -27,6 +27,7 @@ from aws_cdk import ArnFormat, CfnOutput, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -37,7 +38,7 @@ from cdk.nag import (
     executions_of,
     its_own_stack,
 )
-from domain.events import OPERATOR_DECISIONS, OPERATOR_WRITE_DOWNS
+from domain.events import OPERATOR_DECISIONS, OPERATOR_RESENDS, OPERATOR_WRITE_DOWNS
 
 # Stack output -> the functions' configuration variable it publishes (see the module's doc).
 CONFIGURATION_OUTPUTS = {
@@ -82,6 +83,7 @@ class OperatorsRole(Construct):
         tables: dict[str, dynamodb.ITable],
         archive: events.Archive,
         keys: PlatformKeys,
+        unsent_to_provider: sqs.IQueue,
         configuration: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -168,6 +170,8 @@ class OperatorsRole(Construct):
                         "events:detail-type": [
                             *OPERATOR_DECISIONS.detail_types,
                             *OPERATOR_WRITE_DOWNS.detail_types,  # instrument write-down
+                            # provider resend: a dead-lettered refund or payout, again
+                            *(t for p in OPERATOR_RESENDS for t in p.detail_types),
                         ],
                     }
                 },
@@ -198,6 +202,20 @@ class OperatorsRole(Construct):
             )
         )
         allow(iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=["*"]))
+        # withdrawals, withdrawal, payouts: the withdrawals (Scan, GetItem)
+        allow(
+            iam.PolicyStatement(
+                actions=["dynamodb:Scan", "dynamodb:GetItem"],
+                resources=[tables["withdrawals"].table_arn],
+            )
+        )
+        # provider dead-letters (look), provider resend (take one, then delete it once re-sent)
+        allow(
+            iam.PolicyStatement(
+                actions=["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+                resources=[unsent_to_provider.queue_arn],
+            )
+        )
         allow(
             iam.PolicyStatement(
                 actions=["states:StartExecution"],

@@ -18,6 +18,7 @@ from cdk.notifications import FrontendNotifications
 from cdk.observability import Observability
 from cdk.operators import OperatorsRole
 from cdk.packaging import dependencies_digest, stage_lambda_code, stage_lambda_dependencies
+from cdk.provider import PaymentProvider
 from cdk.servicing import ServicingSchedule
 from cdk.signing import SigningService
 from cdk.workflows import WORKFLOWS, Workflow
@@ -27,6 +28,7 @@ SECRETS = {
     "kyc-webhook": "HMAC key the KYC/AML provider signs its webhooks with",
     "collections-webhook": "HMAC key the SME pools' servicer signs its collection webhooks with",
     "frontend-api": "Bearer token of the frontend (Bubble API Connector and notifications)",
+    "payment-provider-api": "API key Drexfy calls the payment provider with (refunds, payouts)",
 }
 
 
@@ -93,6 +95,8 @@ class PlatformStack(Stack):
         bus.route_payments_to(self.workflows["Purchase"].state_machine)
         bus.route_collections_to(self.workflows["Collection"].state_machine)
         bus.route_write_downs_to(self.workflows["WriteDown"].state_machine)
+        bus.route_withdrawals_to(self.workflows["Withdrawal"].state_machine)
+        bus.route_settlements_to(self.workflows["Settlement"].state_machine)
         bus.route_kyc_to(
             self.workflows["Onboarding"].state_machine, self.workflows["Compliance"].state_machine
         )
@@ -106,6 +110,9 @@ class PlatformStack(Stack):
         self.notifications = FrontendNotifications(
             self, "Notifications", bus=bus.bus, token=secrets["frontend-api"], env=env
         )
+        self.provider = PaymentProvider(
+            self, "PaymentProvider", bus=bus.bus, api_key=secrets["payment-provider-api"], env=env
+        )
         machines = {name: w.state_machine for name, w in self.workflows.items()}
         self.observability = Observability(
             self,
@@ -113,6 +120,7 @@ class PlatformStack(Stack):
             workflows=machines,
             api=self.api.api,
             dead_letters=self.notifications.dead_letters,
+            unsent_to_provider=self.provider.dead_letters,
             env=env,
         )
         self.operators = OperatorsRole(
@@ -122,6 +130,7 @@ class PlatformStack(Stack):
             tables=tables.by_name(),
             archive=bus.archive,
             keys=keys,
+            unsent_to_provider=self.provider.dead_letters,
             configuration=configuration,
         )
         outputs = {
@@ -143,6 +152,7 @@ class PlatformStack(Stack):
             },
             "DashboardName": self.observability.dashboard.dashboard_name,
             "NotificationDeadLetterQueueUrl": self.notifications.dead_letters.queue_url,
+            "ProviderDeadLetterQueueUrl": self.provider.dead_letters.queue_url,
             **{
                 f"{name.title().replace('-', '')}SecretArn": secret.secret_arn
                 for name, secret in secrets.items()

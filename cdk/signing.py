@@ -21,8 +21,8 @@ INVESTOR_SIGNER = TaskFunction(
     "InvestorSigner",
     f"{_CUSTODY}.investor_signer.handler",
     # The wallet (sealed seed, address), the investor's standing, and the purchase a payment
-    # serves, which bounds what the wallet may pay.
-    reads=("wallets", "investors", "purchases"),
+    # serves or the withdrawal it redeems, which bound what the wallet may pay.
+    reads=("wallets", "investors", "purchases", "withdrawals"),
     decrypts_seeds=True,
     knows_addresses_of=True,
     timeout_seconds=SIGNER_TIMEOUT_SECONDS,

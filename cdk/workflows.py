@@ -289,7 +289,70 @@ WRITE_DOWN = WorkflowSpec(
     ),
 )
 
-WORKFLOWS = (PURCHASE, ONBOARDING, COMPLIANCE, DISTRIBUTION, COLLECTION, WRITE_DOWN)
+_WITHDRAWALS = "lambdas.withdrawals.steps"
+_NOTIFY_WITHDRAWAL = TaskFunction(
+    "NotifyWithdrawal",
+    f"{_WITHDRAWALS}.notify_withdrawal",
+    reads=("withdrawals",),
+    writes=("notifications",),
+    publishes=(events.INVESTOR_NOTIFICATIONS,),
+)
+_PUT_BACK_IN_WALLET = TaskFunction(
+    "PutBackInWallet",
+    f"{_WITHDRAWALS}.put_back_in_wallet",
+    reads=("wallets",),
+    writes=("withdrawals", *_LEDGER_WRITES),  # RETURNED or REFUSED, and the day's total
+    signs_as=("issuer",),
+)
+
+WITHDRAWAL = WorkflowSpec(
+    name="Withdrawal",
+    definition_file="withdrawal.asl.json",
+    tasks=(
+        _NOTIFY_WITHDRAWAL,
+        TaskFunction(
+            "RedeemStablecoin",
+            f"{_WITHDRAWALS}.redeem_stablecoin",
+            reads=("wallets", "investors"),
+            writes=("withdrawals", *_LEDGER_WRITES),
+            signs_as=("investor",),
+        ),
+        TaskFunction(
+            "RequestPayout",
+            f"{_WITHDRAWALS}.request_payout",
+            reads=("investors",),
+            writes=("withdrawals",),
+            publishes=(events.PAYOUT_REQUESTS,),
+        ),
+        _PUT_BACK_IN_WALLET,
+    ),
+)
+
+SETTLEMENT = WorkflowSpec(
+    name="Settlement",
+    definition_file="settlement.asl.json",
+    tasks=(
+        TaskFunction(
+            "RecordPayoutOutcome", f"{_WITHDRAWALS}.record_payout_outcome", writes=("withdrawals",)
+        ),
+        _PUT_BACK_IN_WALLET,
+        _NOTIFY_WITHDRAWAL,
+        TaskFunction(
+            "RecordRefundOutcome", f"{_WITHDRAWALS}.record_refund_outcome", writes=("purchases",)
+        ),
+    ),
+)
+
+WORKFLOWS = (
+    PURCHASE,
+    ONBOARDING,
+    COMPLIANCE,
+    DISTRIBUTION,
+    COLLECTION,
+    WRITE_DOWN,
+    WITHDRAWAL,
+    SETTLEMENT,
+)
 
 
 class Workflow(Construct):

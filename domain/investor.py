@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from domain.bank_account import BankAccount
+
 
 class InvestorStatus(StrEnum):
     PENDING = "PENDING"  # signed up, KYC not passed yet
@@ -155,6 +157,7 @@ class Investor:
     reason: str | None = None
     kyc_approved: bool | None = None  # KYC's decision on record; None: none recorded
     screened_by_aml: bool = False  # an AML decision is on record
+    payout_account: BankAccount | None = None  # verified at KYC: where withdrawals go
 
 
 def wallet_refusal(investor_id: str, status: InvestorStatus | None) -> str | None:

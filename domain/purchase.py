@@ -192,6 +192,7 @@ class Purchase:
     units_held: bool = False  # units reserved on the instrument for it
     compensating: bool = False  # once set, no step goes forward again
     refund_requested: bool = False
+    refund_outcome: str | None = None  # the provider's word on the refund: SUCCEEDED or FAILED
     compensation_round: int = 0  # +1 per operator redrive of the undoing
     parked_reason: str | None = None  # why undoing stopped, for the operator
     parked_at_redrive: int = 0  # the execution's RedriveCount when parked
@@ -251,6 +252,7 @@ class Purchase:
             "status": self.status.value,
             "reason": self.reason,
             **({"parked_reason": self.parked_reason} if self.parked_reason else {}),
+            **({"refund_outcome": self.refund_outcome} if self.refund_outcome else {}),
             "transactions": {step: dict(details) for step, details in self.transactions.items()},
         }
 

@@ -30,7 +30,16 @@ KYC_EVENTS = {
     "aml.flagged": "AmlFlagged",
     "aml.cleared": "AmlCleared",
 }
-PAYMENT_EVENTS = {"payment.succeeded": "PaymentReceived"}
+# The payment provider: money in (a purchase's payment), and what became of money we asked it
+# to send out (a withdrawal's payout, a purchase's refund).
+PAYMENT_EVENTS = {
+    "payment.succeeded": "PaymentReceived",
+    "payout.paid": "PayoutPaid",
+    "payout.failed": "PayoutFailed",
+    "payout.returned": "PayoutReturned",
+    "refund.succeeded": "RefundSucceeded",
+    "refund.failed": "RefundFailed",
+}
 # The SME pool's servicer: cash collected from the pool's debtors, paid to the company.
 COLLECTION_EVENTS = {"collection.received": "CollectionReceived"}
 

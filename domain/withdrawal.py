@@ -9,15 +9,19 @@ moves, with the reason the investor is shown.
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from domain import business_keys
+from domain.bank_account import BankAccount
 from domain.errors import BusinessRuleViolation
 from domain.investor import InvestorStatus
-from domain.money import parse_amount
+from domain.money import CENT, parse_amount
 from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts, SignerRole
 from domain.settlement import LedgerTransaction
 
@@ -40,6 +44,16 @@ class WithdrawalStatus(StrEnum):
         )
 
 
+# The frontend is told of each status, once per withdrawal.
+WITHDRAWAL_NOTIFICATIONS = {
+    WithdrawalStatus.REQUESTED: "WithdrawalAccepted",
+    WithdrawalStatus.REDEEMED: "WithdrawalRedeemed",
+    WithdrawalStatus.PAID_OUT: "WithdrawalPaidOut",
+    WithdrawalStatus.RETURNED: "WithdrawalReturned",
+    WithdrawalStatus.REFUSED: "WithdrawalRefused",
+}
+
+
 class WithdrawalRefused(BusinessRuleViolation):
     """The withdrawal cannot be made: the message is the reason the investor is shown."""
 
@@ -52,6 +66,33 @@ class PayoutOutcome(StrEnum):
     RETURNED = "RETURNED"  # reached it, and came back (a closed account, say)
 
 
+class PayoutAction(StrEnum):
+    """What the workflow does with the provider's answer about a payout."""
+
+    MARK_PAID_OUT = "MARK_PAID_OUT"
+    REISSUE = "REISSUE"  # failed or returned: the stablecoin goes back to the wallet
+    ALREADY = "ALREADY"  # a duplicate of an answer already acted on
+    CONFLICT = "CONFLICT"  # an answer that contradicts the withdrawal: for an operator
+
+
+# The payment provider's webhooks as the bus names them (domain.webhooks.PAYMENT_EVENTS).
+PAYOUT_OUTCOMES = {
+    "PayoutPaid": PayoutOutcome.PAID,
+    "PayoutFailed": PayoutOutcome.FAILED,
+    "PayoutReturned": PayoutOutcome.RETURNED,
+}
+_SAID_WHEN_SILENT = {
+    PayoutOutcome.FAILED: "the payout failed",
+    PayoutOutcome.RETURNED: "the bank returned the payout",
+}
+
+
+def return_reason(outcome: PayoutOutcome, said: str | None) -> str:
+    """Why the money is back in the wallet, in the provider's words when it gave any."""
+    default = _SAID_WHEN_SILENT.get(outcome, "the payout did not complete")
+    return f"{default}: {said}" if said else default
+
+
 @dataclass(frozen=True)
 class Withdrawal:
     withdrawal_id: str
@@ -60,10 +101,45 @@ class Withdrawal:
     requested_at: datetime
     status: WithdrawalStatus = WithdrawalStatus.REQUESTED
     reason: str | None = None
+    account: BankAccount | None = None  # the payout account on record when it was asked
+    payout_outcome: PayoutOutcome | None = None  # the provider's latest answer
+    payout_requested: bool = False
+    redemption_hash: str | None = None
+    reissue_hash: str | None = None
 
     @property
     def day(self) -> date:
         return self.requested_at.date()
+
+    def summary(self) -> dict[str, Any]:
+        """What the frontend, operators and the workflow's output show: never the whole IBAN."""
+        return {
+            "withdrawal_id": self.withdrawal_id,
+            "investor_id": self.investor_id,
+            "amount": str(self.amount),
+            "currency": STABLECOIN_CURRENCY,
+            "status": self.status.value,
+            "reason": self.reason,
+            "requested_at": self.requested_at.isoformat(),
+            "payout_account": self.account.masked if self.account else None,
+            "payout_outcome": self.payout_outcome.value if self.payout_outcome else None,
+            "redemption_hash": self.redemption_hash,
+            "reissue_hash": self.reissue_hash,
+        }
+
+
+def withdrawal_id_for(investor_id: str, request_key: str | None) -> str:
+    """The withdrawal's id: the same for a request sent again under the frontend's idempotency
+    key (one withdrawal, however often the frontend retries), a new one without a key."""
+    if request_key is None:
+        return f"wd-{uuid.uuid4().hex[:24]}"
+    digest = hashlib.sha256(f"{investor_id}\n{request_key}".encode()).hexdigest()
+    return f"wd-{digest[:24]}"
+
+
+def cents(amount: Decimal) -> int:
+    """An amount as whole cents: how the day's total is counted, exactly."""
+    return int(amount / CENT)
 
 
 def requested_amount(raw: object) -> Decimal:
@@ -76,15 +152,19 @@ def requested_amount(raw: object) -> Decimal:
 
 def check_may_withdraw(
     status: InvestorStatus | None,
+    account: BankAccount | None,
     amount: Decimal,
     balance: Decimal,
     withdrawn_today: Decimal,
     limit: Decimal = DAILY_LIMIT,
 ) -> None:
-    """WithdrawalRefused unless an ACTIVE investor asks for no more than their stablecoin and
-    what remains of the day's limit (withdrawals not refused count against it)."""
+    """WithdrawalRefused unless an ACTIVE investor with a verified payout account asks for no
+    more than their stablecoin (less what is being withdrawn) and what remains of the day's
+    limit (withdrawals not refused count against it)."""
     if status is not InvestorStatus.ACTIVE:
         raise WithdrawalRefused(f"the investor is {status or 'unknown'}: no withdrawal")
+    if account is None:
+        raise WithdrawalRefused("no payout account was verified at KYC: no withdrawal")
     if amount > balance:
         raise WithdrawalRefused(f"{amount} EUR is more than the {balance} EUR in the wallet")
     left = max(limit - withdrawn_today, Decimal(0))
@@ -92,18 +172,6 @@ def check_may_withdraw(
         raise WithdrawalRefused(
             f"{amount} EUR is more than the {left} EUR left of today's {limit} EUR limit"
         )
-
-
-def withdrawn_on(day: date, withdrawals: list[Withdrawal]) -> Decimal:
-    """What counts against the day's limit: every withdrawal that day not refused."""
-    return sum(
-        (
-            w.amount
-            for w in withdrawals
-            if w.day == day and w.status is not WithdrawalStatus.REFUSED
-        ),
-        Decimal(0),
-    )
 
 
 def redemption(
@@ -124,8 +192,79 @@ def reissue(
     )
 
 
-def status_after_payout(outcome: PayoutOutcome) -> WithdrawalStatus:
-    return WithdrawalStatus.PAID_OUT if outcome is PayoutOutcome.PAID else WithdrawalStatus.RETURNED
+def payout_action(withdrawal: Withdrawal, outcome: PayoutOutcome) -> PayoutAction:
+    """What the provider's answer means for the withdrawal as recorded. A bank may return a
+    payout after it was paid (days later); an answer for a payout never asked for, or a
+    "paid" after the money was put back, is a contradiction an operator must see."""
+    status, said = withdrawal.status, withdrawal.payout_outcome
+    returned = outcome is not PayoutOutcome.PAID
+    if status is WithdrawalStatus.REDEEMED and withdrawal.payout_requested:
+        if said is not None and said is not PayoutOutcome.PAID:
+            return PayoutAction.REISSUE  # answered before: its re-issue is finished now
+        return PayoutAction.REISSUE if returned else PayoutAction.MARK_PAID_OUT
+    if status is WithdrawalStatus.PAID_OUT:
+        if outcome is PayoutOutcome.RETURNED:
+            return PayoutAction.REISSUE
+        return PayoutAction.ALREADY if outcome is PayoutOutcome.PAID else PayoutAction.CONFLICT
+    if status is WithdrawalStatus.RETURNED and returned:
+        return PayoutAction.ALREADY
+    return PayoutAction.CONFLICT
+
+
+STOPPED = "stopped: "  # how an operator's reason for a withdrawal stopped by a flag begins
+SHOWN_WHEN_STOPPED = "the withdrawal could not be completed: the amount is in your wallet"
+
+
+def stopped_before_payout(investor_status: InvestorStatus | None) -> str | None:
+    """Why the redeemed amount must not be paid out (an AML flag arrived while it was being
+    redeemed): it goes back to the wallet, where the freeze holds it. None: pay it out."""
+    if investor_status is InvestorStatus.ACTIVE:
+        return None
+    return f"{STOPPED}the investor became {investor_status or 'unknown'} during the withdrawal"
+
+
+def status_after_reissue(withdrawal: Withdrawal) -> WithdrawalStatus:
+    """Back in the wallet: RETURNED if the provider was asked to pay it (and failed, or the
+    bank sent it back); REFUSED if it was stopped before it was asked."""
+    return WithdrawalStatus.RETURNED if withdrawal.payout_requested else WithdrawalStatus.REFUSED
+
+
+def reason_shown_to_investor(reason: str | None) -> str | None:
+    """A stop's reason is AML's: telling the investor would tip them off (domain.investor)."""
+    if reason is not None and reason.startswith(STOPPED):
+        return SHOWN_WHEN_STOPPED
+    return reason
+
+
+def notification(withdrawal: Withdrawal) -> tuple[str, str, dict[str, Any]]:
+    """(kind, notification id, payload) telling the frontend the withdrawal's status: once per
+    withdrawal and status."""
+    kind = WITHDRAWAL_NOTIFICATIONS[withdrawal.status]
+    summary = withdrawal.summary()
+    payload = {
+        key: summary[key]
+        for key in ("withdrawal_id", "investor_id", "amount", "currency", "status")
+    }
+    payload["reason"] = reason_shown_to_investor(withdrawal.reason)
+    return kind, f"{kind}#{withdrawal.investor_id}#{withdrawal.withdrawal_id}", payload
+
+
+def payout_request(withdrawal: Withdrawal) -> dict[str, Any]:
+    """What the provider is asked to pay: the withdrawal's amount to the account on record,
+    under an idempotency key it deduplicates on (a re-sent request pays nothing twice)."""
+    if withdrawal.account is None:
+        raise WithdrawalRefused(f"withdrawal {withdrawal.withdrawal_id} has no payout account")
+    return {
+        "idempotency_key": f"payout-{withdrawal.withdrawal_id}",
+        "withdrawal_id": withdrawal.withdrawal_id,
+        "investor_id": withdrawal.investor_id,
+        "amount": str(withdrawal.amount),
+        "currency": STABLECOIN_CURRENCY,
+        "beneficiary": {
+            "iban": withdrawal.account.iban,
+            "name": withdrawal.account.holder_name,
+        },
+    }
 
 
 def check_may_redeem(withdrawal: Withdrawal, investor_status: InvestorStatus | None) -> None:

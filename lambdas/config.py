@@ -73,6 +73,7 @@ class Settings:
     payments_table = _text("PAYMENTS_TABLE")
     distributions_table = _text("DISTRIBUTIONS_TABLE")
     entitlements_table = _text("ENTITLEMENTS_TABLE")
+    withdrawals_table = _text("WITHDRAWALS_TABLE")
     servicing_bucket = _text("SERVICING_BUCKET")  # distributions' holder lists and reports
     distribution_workflow = _text("DISTRIBUTION_WORKFLOW")  # its state machine's ARN
     payments_webhook_secret = _text("PAYMENTS_WEBHOOK_SECRET")  # Secrets Manager ids, not secrets

@@ -20,6 +20,7 @@ from domain.events import (  # noqa: F401 - the sources publishers name, from th
     KYC_SOURCE,
     PAYMENTS_SOURCE,
     PURCHASES_SOURCE,
+    WITHDRAWALS_SOURCE,
 )
 from lambdas.aws_clients import transient_faults
 from lambdas.config import settings

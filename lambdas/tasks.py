@@ -123,6 +123,25 @@ class HolderStep:
     checks: int = 0
 
 
+@dataclass(frozen=True)
+class WithdrawalStep:
+    """A step of one withdrawal, called again after each Wait until decided; `reason`: why
+    its amount goes back to the wallet."""
+
+    withdrawal_id: str
+    checks: int = 0
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderAnswer:
+    """The payment provider's webhook as the bus delivered it: a payout's or a refund's
+    outcome (its fields were checked at the webhook door)."""
+
+    detail_type: str
+    outcome: dict[str, Any]
+
+
 # --- outputs ---------------------------------------------------------------------------------
 
 

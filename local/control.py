@@ -42,6 +42,7 @@ class Ports:
     api: int = 4567
     frontend: int = 4568
     ledger_second_rpc: int = 5006  # the same chain: money decisions need two servers to agree
+    provider: int = 4569  # the payment provider stand-in
 
 
 @dataclass
@@ -72,6 +73,7 @@ class LocalPlatform:
         self.snapshot = home / "aws.snapshot"
         self.ledger_data = home / "ledger"
         self.notifications_log = home / "notifications.jsonl"
+        self.provider_log = home / "provider.jsonl"  # what it was asked and did: dedupe survives
         self.running_file = home / "running.json"
 
     def running(self) -> Running | None:
@@ -106,6 +108,8 @@ class LocalPlatform:
                 ["--port", str(self.ports.aws), "--api-port", str(self.ports.api),
                  "--notifications-port", str(self.ports.frontend),
                  "--notifications-log", str(self.notifications_log),
+                 "--provider-port", str(self.ports.provider),
+                 "--provider-log", str(self.provider_log),
                  "--state-file", str(self.state_file), "--snapshot", str(self.snapshot),
                  "--settle-seconds", str(self.settle_seconds),
                  "--set-env", f"XRPL_URLS={ledger_urls}",

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 
 from domain.events import OPERATOR_DECISIONS
+from ops.money_out import add_commands as add_money_out_commands
 from ops.output import emit, table
 from ops.servicing import add_commands as add_servicing_commands
 from ops.stack import (
@@ -435,6 +436,7 @@ def parser() -> argparse.ArgumentParser:
     books = command("accounts", "platform accounts, reserves, outstanding, tickets")
     books.set_defaults(run=accounts)
     add_servicing_commands(command)
+    add_money_out_commands(command)
     return root
 
 

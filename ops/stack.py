@@ -31,7 +31,7 @@ LAMBDA_ENVIRONMENT_OUTPUTS: dict[str, str] = {
         for table in (
             "purchases", "wallets", "submissions", "tickets", "sequences", "instruments",
             "investors", "audit", "webhooks", "signatures", "notifications", "payments",
-            "distributions", "entitlements",
+            "distributions", "entitlements", "withdrawals",
         )
     },
     **{
@@ -69,6 +69,11 @@ COMMAND_OUTPUTS: dict[str, tuple[str, ...]] = {
     "distribution": (
         "DistributionsTableName", "EntitlementsTableName", "DistributionStateMachineArn",
     ),
+    "withdrawals": ("WithdrawalsTableName",),
+    "withdrawal": ("WithdrawalsTableName",),
+    "payouts": ("WithdrawalsTableName", "PurchasesTableName"),
+    "provider dead-letters": ("ProviderDeadLetterQueueUrl",),
+    "provider resend": ("ProviderDeadLetterQueueUrl", "EventBusName"),
 }  # fmt: skip
 
 _SESSION_NAME_CHARACTERS = re.compile(r"[^\w+=,.@-]")

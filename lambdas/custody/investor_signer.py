@@ -16,13 +16,19 @@ from xrpl.core import keypairs
 from xrpl.wallet import Wallet
 
 from domain.investor import InvestorStatus
-from domain.signing_policy import PurchaseLimit, SigningRefused, check_investor_transaction
+from domain.signing_policy import (
+    PurchaseLimit,
+    SigningRefused,
+    WithdrawalLimit,
+    check_investor_transaction,
+)
+from domain.withdrawal import WithdrawalStatus
 from lambdas.aws_clients import kms, transient_faults
 from lambdas.custody.platform_signer import platform_accounts
 from lambdas.custody.signed_transaction import SignedTransaction, sign_with
 from lambdas.custody.signers import CustodyIntegrityError, NoWallet, signed_as_answer
 from lambdas.custody.wallet_generator import encryption_context
-from lambdas.records import investors, purchases, wallets
+from lambdas.records import investors, purchases, wallets, withdrawals
 
 logger = Logger(service="custody")
 
@@ -34,20 +40,26 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if not isinstance(investor_id, str) or not isinstance(transaction, Mapping):
         raise SigningRefused("a signing request names an investor and a transaction")
     purchase = _purchase_limit(investor_id, event.get("purchase_id"))
-    signed = sign_for_investor(investor_id, transaction, purchase)
+    withdrawal = _withdrawal_limit(investor_id, event.get("withdrawal_id"))
+    signed = sign_for_investor(investor_id, transaction, purchase, withdrawal)
     kind = transaction.get("TransactionType")
     logger.info("signed", extra={"tx_hash": signed.tx_hash, "transaction_type": kind})
     return signed_as_answer(signed)
 
 
 def sign_for_investor(
-    investor_id: str, tx: Mapping[str, Any], purchase: PurchaseLimit | None
+    investor_id: str,
+    tx: Mapping[str, Any],
+    purchase: PurchaseLimit | None,
+    withdrawal: WithdrawalLimit | None = None,
 ) -> SignedTransaction:
     record = wallets.find(investor_id)
     if record is None:
         raise NoWallet(f"investor {investor_id} has no wallet")
     _refuse_unless_in_good_standing(investor_id)
-    check_investor_transaction(tx, record.address, platform_accounts(), purchase)
+    check_investor_transaction(
+        tx, record.address, platform_accounts(), purchase, withdrawal=withdrawal
+    )
     with transient_faults("KMS Decrypt of an investor seed"):
         seed = kms().decrypt(
             CiphertextBlob=record.encrypted_seed,
@@ -85,3 +97,18 @@ def _purchase_limit(investor_id: str, purchase_id: object) -> PurchaseLimit | No
     return PurchaseLimit(
         purchase_id, Decimal(record.amount), int(record.units), str(record.issuance_id)
     )
+
+
+def _withdrawal_limit(investor_id: str, withdrawal_id: object) -> WithdrawalLimit | None:
+    """The withdrawal a redemption serves, read here: exactly its amount, while it waits."""
+    if withdrawal_id is None:
+        return None
+    if not isinstance(withdrawal_id, str) or not withdrawal_id:
+        raise SigningRefused(f"withdrawal id {withdrawal_id!r} is malformed")
+    withdrawal = withdrawals.find(withdrawal_id)
+    if withdrawal is None:
+        raise SigningRefused(f"withdrawal {withdrawal_id} is not on record")
+    if withdrawal.investor_id != investor_id:
+        raise SigningRefused(f"withdrawal {withdrawal_id} is not investor {investor_id}'s")
+    pending = withdrawal.status is WithdrawalStatus.REQUESTED
+    return WithdrawalLimit(withdrawal_id, withdrawal.amount, pending)

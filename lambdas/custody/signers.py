@@ -70,9 +70,14 @@ def company_signer_paying(distribution_id: str, investor_id: str) -> Signer:
     )
 
 
-def investor_signer(investor_id: str, purchase_id: str | None) -> Signer:
-    """Signatures as the investor's custodial wallet; a payment needs the purchase it serves."""
-    request = {"investor_id": investor_id, "purchase_id": purchase_id}
+def investor_signer(
+    investor_id: str, purchase_id: str | None = None, *, withdrawal: str | None = None
+) -> Signer:
+    """Signatures as the investor's custodial wallet; a payment needs the purchase it serves,
+    or the withdrawal it redeems (the signer reads either from the records)."""
+    request: dict[str, Any] = {"investor_id": investor_id, "purchase_id": purchase_id}
+    if withdrawal is not None:
+        request["withdrawal_id"] = withdrawal
     return lambda tx: _signed(
         settings().investor_signer_function, {**request, "transaction": dict(tx)}
     )

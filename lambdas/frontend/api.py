@@ -28,6 +28,8 @@ from domain.purchase import reason_shown_to_investor as purchase_reason_shown
 from lambdas import platform_events
 from lambdas.config import settings
 from lambdas.frontend import auth, faults
+from lambdas.frontend import withdrawals as withdrawal_routes
+from lambdas.frontend.lookups import investor_and_wallet, ledger
 from lambdas.frontend.models import (
     JSON,
     REFUSALS,
@@ -51,13 +53,13 @@ from lambdas.frontend.models import (
     problem,
 )
 from lambdas.frontend.openapi import openapi_document as _openapi_of
-from lambdas.records import instruments, investors, purchases, wallets
+from lambdas.records import instruments, purchases
 from lambdas.records.instruments import ListedInstrument
 from lambdas.records.wallets import Wallet
 from lambdas.servicing.holdings import cash_flows_of
 
 if TYPE_CHECKING:
-    from lambdas.ledger_adapter.client import LedgerClient
+    pass
 
 logger = Logger(service="frontend-api")
 OPENAPI_PATH = auth.OPENAPI_PATH
@@ -73,6 +75,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/investors/<investor_id>/portfolio": ("GET",),
     "/investors/<investor_id>/cash-flows": ("GET",),
     "/investors/<investor_id>/wallet": ("POST",),
+    "/investors/<investor_id>/withdrawals": ("GET", "POST"),
     "/purchases/<purchase_id>": ("GET",),
 }
 
@@ -100,7 +103,7 @@ def openapi_document() -> dict[str, Any]:
     responses=answers({200: "The investor"}, UNKNOWN_INVESTOR),
 )
 def get_investor(investor_id: InvestorId) -> Investor:
-    record, wallet = _investor(investor_id)
+    record, wallet = investor_and_wallet(investor_id)
     return Investor(
         investor_id=record.investor_id,
         status=record.status,
@@ -122,7 +125,7 @@ def get_investor(investor_id: InvestorId) -> Investor:
     ),
 )
 def get_portfolio(investor_id: InvestorId) -> InvestorPortfolio:
-    record, wallet = _investor(investor_id)
+    record, wallet = investor_and_wallet(investor_id)
     if wallet is None:
         raise Refusal(
             HTTPStatus.CONFLICT,
@@ -133,7 +136,7 @@ def get_portfolio(investor_id: InvestorId) -> InvestorPortfolio:
     from lambdas.custody.platform_signer import platform_key
 
     issuer = platform_key("issuer").address
-    ledger_index, lines, tokens = _ledger().holdings(wallet.address, issuer)
+    ledger_index, lines, tokens = ledger().holdings(wallet.address, issuer)
     valued = portfolio.value_portfolio(
         portfolio.stablecoin_balance(lines, issuer),
         [_priced(instrument) for instrument in instruments.catalogue()],
@@ -187,7 +190,7 @@ def _portfolio_answer(
     responses=answers({200: "The cash flows"}, UNKNOWN_INVESTOR),
 )
 def get_cash_flows(investor_id: InvestorId) -> InvestorCashFlows:
-    _investor(investor_id)
+    investor_and_wallet(investor_id)
     today = datetime.now(UTC).date()
     text = portfolio.amount_text
     holdings = [
@@ -284,7 +287,7 @@ def get_purchase(purchase_id: PurchaseId) -> Purchase:
     },
 )
 def request_wallet(investor_id: InvestorId) -> Response[WalletRequest]:
-    record, wallet = _investor(investor_id)
+    record, wallet = investor_and_wallet(investor_id)
     standing = InvestorStanding(investor_id, record.status, wallet.address if wallet else None)
     outcome = portfolio.wallet_request_outcome(standing)
     if outcome == WalletRequestOutcome.ACTIVE:
@@ -310,13 +313,6 @@ def request_wallet(investor_id: InvestorId) -> Response[WalletRequest]:
 # --- adapters: records and the ledger -----------------------------------------------------
 
 
-def _investor(investor_id: str) -> tuple[InvestorOnRecord, Wallet | None]:
-    record = investors.find(investor_id)
-    if record is None:
-        raise Refusal(HTTPStatus.NOT_FOUND, "unknown_investor", f"no investor {investor_id}")
-    return record, wallets.find(investor_id)
-
-
 def _priced(record: ListedInstrument) -> portfolio.PricedInstrument:
     return portfolio.PricedInstrument(
         instrument_id=record.instrument_id,
@@ -328,17 +324,11 @@ def _priced(record: ListedInstrument) -> portfolio.PricedInstrument:
 
 
 @functools.cache
-def _ledger() -> LedgerClient:
-    from lambdas.ledger_adapter.client import LedgerClient  # xrpl-py: see get_portfolio
-
-    return LedgerClient(settings().xrpl_urls[0])  # a portfolio shown decides no money
-
-
-@functools.cache
 def _openapi() -> dict[str, Any]:
     return _openapi_of(app)
 
 
+app.include_router(withdrawal_routes.router)
 faults.register(app, ROUTES)
 
 

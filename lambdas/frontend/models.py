@@ -10,7 +10,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain import portfolio
 from domain.holdings import FlowStatus
@@ -149,6 +149,34 @@ class WalletRequest(BaseModel):
     investor_id: str
     status: WalletRequestOutcome
     wallet_address: str | None = Field(default=None, description="Set when already ACTIVE")
+
+
+class WithdrawalAsked(BaseModel):
+    """What the investor asks to withdraw: the account is the one verified at KYC, never one
+    given here (extra fields are refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: str = Field(
+        description='EUR as a decimal string with at most two decimals, e.g. "250.00"',
+        examples=["250.00"],
+    )
+
+
+class Withdrawal(BaseModel):
+    withdrawal_id: str
+    investor_id: str
+    amount: str
+    currency: str
+    status: str = Field(description="REQUESTED, REDEEMED, PAID_OUT, RETURNED or REFUSED")
+    reason: str | None = None
+    requested_at: str
+    payout_account: str | None = Field(default=None, description="The IBAN, masked")
+
+
+class InvestorWithdrawals(BaseModel):
+    investor_id: str
+    withdrawals: list[Withdrawal]
 
 
 class Refusal(Exception):

@@ -16,6 +16,7 @@ from pydantic import (
     StrictStr,
 )
 
+from domain.bank_account import parse_iban
 from domain.money import SUPPORTED_CURRENCIES, parse_amount
 
 Identifier = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
@@ -66,6 +67,19 @@ class PaymentWebhook(BaseModel):
         return Decimal(self.amount)
 
 
+def _iban(value: str) -> str:
+    return parse_iban(value)
+
+
+class PayoutAccount(BaseModel):
+    """The bank account the KYC provider verified as the investor's own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    iban: Annotated[StrictStr, Field(max_length=64), AfterValidator(_iban)]
+    holder_name: Annotated[StrictStr, Field(min_length=1, max_length=140)]  # SEPA's limit
+
+
 class KycWebhook(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -74,6 +88,7 @@ class KycWebhook(BaseModel):
     case_id: Identifier
     occurred_at: Moment
     reason: Annotated[StrictStr, Field(max_length=500)] | None = None
+    payout_account: PayoutAccount | None = None  # with an approval: where withdrawals go
 
 
 class CollectionWebhook(BaseModel):
@@ -90,3 +105,31 @@ class CollectionWebhook(BaseModel):
 
     def amount_decimal(self) -> Decimal:
         return Decimal(self.amount)
+
+
+class PayoutWebhook(BaseModel):
+    """The provider's word on a payout we asked for (a withdrawal's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event: StrictStr
+    payout_id: Identifier  # the provider's reference
+    withdrawal_id: Identifier
+    amount: Amount
+    currency: Currency
+    occurred_at: Moment
+    reason: Annotated[StrictStr, Field(max_length=500)] | None = None
+
+
+class RefundWebhook(BaseModel):
+    """The provider's word on a refund we asked for (a purchase's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event: StrictStr
+    refund_id: Identifier
+    purchase_id: Identifier
+    amount: Amount
+    currency: Currency
+    occurred_at: Moment
+    reason: Annotated[StrictStr, Field(max_length=500)] | None = None

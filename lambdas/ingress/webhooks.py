@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
 from aws_lambda_powertools import Logger
@@ -22,6 +23,7 @@ from pydantic import BaseModel
 from domain.compliance import decision_time_refused
 from domain.distribution import collection_time_refused
 from domain.errors import TransientFault
+from domain.platform import STABLECOIN_CURRENCY
 from domain.purchase import Payment, over_purchase_maximum
 from domain.webhooks import (
     COLLECTION_EVENTS,
@@ -36,8 +38,14 @@ from domain.webhooks import (
 from lambdas import platform_events
 from lambdas.aws_clients import AwsRefused
 from lambdas.config import settings
-from lambdas.ingress.models import CollectionWebhook, KycWebhook, PaymentWebhook
-from lambdas.records import instruments, payments
+from lambdas.ingress.models import (
+    CollectionWebhook,
+    KycWebhook,
+    PaymentWebhook,
+    PayoutWebhook,
+    RefundWebhook,
+)
+from lambdas.records import instruments, payments, purchases, withdrawals
 from lambdas.records import webhooks as webhook_records
 
 logger = Logger(service="ingress")
@@ -76,8 +84,12 @@ class Accepted(NamedTuple):
 
 
 def _payment(body: dict[str, Any]) -> Accepted:
+    detail_type = detail_type_for(str(body.get("event")), PAYMENT_EVENTS)
+    if detail_type.startswith("Payout"):
+        return _payout(body, detail_type)
+    if detail_type.startswith("Refund"):
+        return _refund(body, detail_type)
     model = _validated(body, PaymentWebhook)
-    detail_type = detail_type_for(model.event, PAYMENT_EVENTS)
     # Refused at the door, not accepted and refunded later: nothing is announced or minted.
     over = over_purchase_maximum(model.amount_decimal(), model.currency)
     if over is not None:
@@ -96,6 +108,39 @@ def _payment(body: dict[str, Any]) -> Accepted:
         model.currency,
     )
     return Accepted(platform_events.PAYMENTS_SOURCE, detail_type, detail, announced)
+
+
+def _payout(body: dict[str, Any], detail_type: str) -> Accepted:
+    """A payout's outcome, for a withdrawal we asked the provider to pay, of that amount."""
+    model = _validated(body, PayoutWebhook)
+    withdrawal = withdrawals.find(model.withdrawal_id)
+    if withdrawal is None or not withdrawal.payout_requested:
+        raise WebhookRejected(
+            422, "unknown_payout", f"no payout was asked for withdrawal {model.withdrawal_id}"
+        )
+    _same_amount(model.amount, model.currency, withdrawal.amount, STABLECOIN_CURRENCY)
+    detail = model.model_dump(mode="json", exclude={"event"}, exclude_none=True)
+    return Accepted(platform_events.PAYMENTS_SOURCE, detail_type, detail)
+
+
+def _refund(body: dict[str, Any], detail_type: str) -> Accepted:
+    """A refund's outcome, for a purchase whose refund we asked for, of its amount."""
+    model = _validated(body, RefundWebhook)
+    purchase = purchases.find(model.purchase_id)
+    if purchase is None or not purchase.refund_requested:
+        raise WebhookRejected(
+            422, "unknown_refund", f"no refund was asked for purchase {model.purchase_id}"
+        )
+    _same_amount(model.amount, model.currency, Decimal(purchase.amount or 0), purchase.currency)
+    detail = model.model_dump(mode="json", exclude={"event"}, exclude_none=True)
+    return Accepted(platform_events.PAYMENTS_SOURCE, detail_type, detail)
+
+
+def _same_amount(said: str, currency: str, asked: Decimal, asked_currency: str) -> None:
+    if Decimal(said) != asked or currency != asked_currency:
+        raise WebhookRejected(
+            422, "amount_mismatch", f"{said} {currency} is not the {asked} {asked_currency} asked"
+        )
 
 
 def _kyc(body: dict[str, Any]) -> Accepted:

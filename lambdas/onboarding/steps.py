@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from domain.bank_account import BankAccount, parse_iban
 from domain.compliance import decision_time
 from domain.purchase import identifier
 from lambdas.custody.wallet_generator import create_investor_wallet
@@ -53,7 +54,18 @@ def _kyc_outcome(task: Decision, investor_id: str, case_id: str) -> KycOutcome:
         decided_at,
         approved=task.detail_type != "KycRejected",
         reason=str(task.decision.get("reason") or "rejected by the KYC provider"),
+        payout_account=_payout_account(task.decision.get("payout_account")),
     )
+
+
+def _payout_account(given: object) -> BankAccount | None:
+    """As the webhook door checked it; a decision without one leaves the account on record."""
+    if not isinstance(given, dict):
+        return None
+    try:
+        return BankAccount(parse_iban(given.get("iban")), str(given["holder_name"]))
+    except (KeyError, ValueError) as error:
+        raise InvestorNotEligible(f"malformed payout account: {error}") from None
 
 
 @logger.inject_lambda_context(clear_state=True)

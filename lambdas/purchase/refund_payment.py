@@ -1,7 +1,9 @@
 """Compensation "Refund payment": the gateway is asked to refund, then the purchase is REFUNDED.
 
-RefundRequested goes on the bus before the record says REFUNDED, so a crash in between repeats
-the request (the gateway deduplicates on purchase_id) rather than losing it.
+The record says the refund is asked before RefundRequested goes on the bus (the provider may
+answer at once, and its answer must find a refund asked for), and REFUNDED after: a crash in
+between repeats the request (the provider deduplicates on its idempotency key) rather than
+losing it.
 """
 
 from typing import Any
@@ -27,11 +29,19 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if record is None:
         logger.warning("another execution owns this purchase: nothing refunded here")
         return {"purchase_id": purchase_id, "handling": "DUPLICATE"}
-    if not record.refund_requested:
+    if record.status is not PurchaseStatus.REFUNDED:
+        purchases.mark_refund_asked(purchase_id)
         summary = record.summary()
         reason = record.reason or reason
         platform_events.publish(
-            "RefundRequested", {**summary, "status": PurchaseStatus.REFUNDED, "reason": reason}
+            "RefundRequested",
+            {
+                **summary,
+                "status": PurchaseStatus.REFUNDED,
+                "reason": reason,
+                # the provider deduplicates on it: a repeated request refunds once
+                "idempotency_key": f"refund-{purchase_id}",
+            },
         )
     record = purchases.mark_refunded(purchase_id, reason)
     logger.info("refund requested", extra={"reason": record.reason})

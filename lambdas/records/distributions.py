@@ -18,12 +18,8 @@ from domain.distribution import (
     HolderPayment,
 )
 from lambdas.aws_clients import dynamodb_fault
-from lambdas.records.tables import (
-    DistributionRecord,
-    EntitlementRecord,
-    InstrumentRecord,
-    transaction,
-)
+from lambdas.records.money_out_tables import DistributionRecord, EntitlementRecord
+from lambdas.records.tables import InstrumentRecord, transaction
 
 
 class NotAsExpected(LookupError):

@@ -16,6 +16,7 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
+from domain.bank_account import BankAccount
 from domain.compliance import (
     AmlDecision,
     AmlStanding,
@@ -80,7 +81,14 @@ def _investor(record: InvestorRecord) -> Investor:
         record.reason,
         record.kyc_approved,
         screened_by_aml=record.aml_case_id is not None,
+        payout_account=_payout_account(record),
     )
+
+
+def _payout_account(record: InvestorRecord) -> BankAccount | None:
+    if record.payout_iban is None or record.payout_holder_name is None:
+        return None
+    return BankAccount(record.payout_iban, record.payout_holder_name)
 
 
 def _write(
@@ -171,10 +179,16 @@ def _kyc_on_record(record: InvestorRecord | None) -> KycDecision | None:
 
 
 def record_kyc_decision(
-    investor_id: str, case_id: str, decided_at: datetime, approved: bool, reason: str
+    investor_id: str,
+    case_id: str,
+    decided_at: datetime,
+    approved: bool,
+    reason: str,
+    payout_account: BankAccount | None = None,
 ) -> KycOutcome:
     """Apply a KYC decision in the provider's order (domain.investor.kyc_verdict): a stale or
-    replayed approval never turns REJECTED back into KYC_APPROVED, nor gets a wallet made."""
+    replayed approval never turns REJECTED back into KYC_APPROVED, nor gets a wallet made. An
+    approval that verified a payout account keeps it with the decision."""
     refused = decision_time_refused(decided_at, datetime.now(UTC))
     if refused is not None:
         audit(investor_id, "KYC decision refused", "kyc-provider", refused, case_id)
@@ -192,6 +206,11 @@ def record_kyc_decision(
                 InvestorRecord.kyc_decided_at.set(decided_at),
                 InvestorRecord.kyc_approved.set(approved),
             ]
+            if approved and payout_account is not None:
+                changes += [
+                    InvestorRecord.payout_iban.set(payout_account.iban),
+                    InvestorRecord.payout_holder_name.set(payout_account.holder_name),
+                ]
             if verdict.status is not None:
                 changes += [
                     InvestorRecord.status.set(verdict.status.value),

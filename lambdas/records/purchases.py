@@ -86,6 +86,7 @@ def _purchase(record: PurchaseRecord) -> Purchase:
         units_held=bool(record.units_held),
         compensating=bool(record.compensating),
         refund_requested=bool(record.refund_requested),
+        refund_outcome=record.refund_outcome,
         compensation_round=int(record.compensation_round or 0),
         parked_reason=record.parked_reason,
         parked_at_redrive=int(record.parked_at_redrive or 0),
@@ -320,8 +321,14 @@ def claim_refund(
     return purchase
 
 
+def mark_refund_asked(purchase_id: str) -> Purchase:
+    """Before the request goes to the provider: its answer may come at once."""
+    return _update(purchase_id, [PurchaseRecord.refund_requested.set(True)])
+
+
 def mark_refunded(purchase_id: str, reason: str) -> Purchase:
     """REFUNDED, after RefundRequested is on the bus; the first failure's reason is kept."""
+
     purchase = get(purchase_id)
     return _update(
         purchase_id,
@@ -331,6 +338,16 @@ def mark_refunded(purchase_id: str, reason: str) -> Purchase:
             PurchaseRecord.reason.set(purchase.reason or reason),
         ],
     )
+
+
+def record_refund_outcome(purchase_id: str, outcome: str, reference: str) -> Purchase:
+    """The provider's word on a refund we asked for (a duplicate webhook writes the same; a
+    later, different word replaces it, as the provider's latest)."""
+    actions: list[Action] = [
+        PurchaseRecord.refund_outcome.set(outcome),
+        PurchaseRecord.refund_reference.set(reference),
+    ]
+    return _update(purchase_id, actions, PurchaseRecord.refund_requested == True)  # noqa: E712
 
 
 def park(

@@ -46,7 +46,7 @@ class _ConfiguredMeta(type):
             return None
 
 
-def _meta(setting: str) -> MetaProtocol:
+def table_meta(setting: str) -> MetaProtocol:
     """pynamodb's per-model Meta for the table named by the `setting` of configuration."""
     meta: MetaProtocol = _ConfiguredMeta("Meta", (), {"setting": setting})  # type: ignore[assignment]
     return meta
@@ -64,7 +64,7 @@ def transaction() -> TransactWrite:
     return TransactWrite(connection=_transactions_connection())
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -82,7 +82,7 @@ class PurchasesByInvestor(GlobalSecondaryIndex["PurchaseRecord"]):
 class PurchaseRecord(Model):
     """One purchase, keyed by the id derived from the gateway's payment id."""
 
-    Meta = _meta("purchases_table")
+    Meta = table_meta("purchases_table")
 
     purchase_id = UnicodeAttribute(hash_key=True)
     payment_id = UnicodeAttribute()
@@ -100,19 +100,21 @@ class PurchaseRecord(Model):
     units_held = BooleanAttribute(default=False)  # units reserved on the instrument for it
     compensating = BooleanAttribute(default=False)  # once set, no step goes forward again
     refund_requested = BooleanAttribute(default=False)
+    refund_outcome = UnicodeAttribute(null=True)  # the provider's word: SUCCEEDED or FAILED
+    refund_reference = UnicodeAttribute(null=True)  # the provider's id of the refund
     compensation_round = NumberAttribute(default=0)  # +1 per operator redrive of the undoing
     parked_reason = UnicodeAttribute(null=True)  # why undoing stopped, for the operator
     parked_at_redrive = NumberAttribute(default=0)  # the execution's RedriveCount when parked
     # step -> {"hash", "ledger_index", "result"}, for operators and the frontend
     transactions: MapAttribute[str, Any] = MapAttribute(default=dict)
-    created_at = UTCDateTimeAttribute(default_for_new=_now)
-    updated_at = UTCDateTimeAttribute(default=_now)
+    created_at = UTCDateTimeAttribute(default_for_new=utc_now)
+    updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
 class InvestorRecord(Model):
     """An investor's standing with the platform: KYC/AML status and why it last changed."""
 
-    Meta = _meta("investors_table")
+    Meta = table_meta("investors_table")
 
     investor_id = UnicodeAttribute(hash_key=True)
     status = UnicodeAttribute()
@@ -127,17 +129,20 @@ class InvestorRecord(Model):
     operator_case_id = UnicodeAttribute(null=True)  # an operator's latest: only they lift a block
     operator_decided_at = UTCDateTimeAttribute(null=True)
     operator_flagged = BooleanAttribute(null=True)
+    # The bank account KYC verified: withdrawals are paid out to it, never to one asked for.
+    payout_iban = UnicodeAttribute(null=True)
+    payout_holder_name = UnicodeAttribute(null=True)
     # Bumped by every change of standing: a write conditional on it loses to any write since
     # its read (records/investors.py), so a concurrent decision never overwrites a newer one.
     version = NumberAttribute(null=True)
-    created_at = UTCDateTimeAttribute(default_for_new=_now)
-    updated_at = UTCDateTimeAttribute(default=_now)
+    created_at = UTCDateTimeAttribute(default_for_new=utc_now)
+    updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
 class AuditRecord(Model):
     """One change of an investor's standing: who, when, why, and which ledger transactions."""
 
-    Meta = _meta("audit_table")
+    Meta = table_meta("audit_table")
 
     investor_id = UnicodeAttribute(hash_key=True)
     audit_id = UnicodeAttribute(range_key=True)  # ISO time#case: sorted by time
@@ -146,14 +151,14 @@ class AuditRecord(Model):
     reason = UnicodeAttribute()
     case_id = UnicodeAttribute(null=True)
     transactions: MapAttribute[str, Any] = MapAttribute(default=dict)
-    at = UTCDateTimeAttribute(default_for_new=_now)
+    at = UTCDateTimeAttribute(default_for_new=utc_now)
 
 
 class WebhookRecord(Model):
     """Every webhook request, accepted or rejected: nothing is lost. An accepted one is kept as
     it arrived; of a refused one a bounded trace (hash, size, first bytes, headers that matter)."""
 
-    Meta = _meta("webhooks_table")
+    Meta = table_meta("webhooks_table")
 
     request_id = UnicodeAttribute(hash_key=True)
     provider = UnicodeAttribute()
@@ -169,7 +174,7 @@ class WebhookRecord(Model):
     timestamp_header = UnicodeAttribute(null=True)  # as sent (cut to 100 characters)
     signature_present = BooleanAttribute(null=True)
     signature = UnicodeAttribute(null=True)
-    received_at = UTCDateTimeAttribute(default_for_new=_now)
+    received_at = UTCDateTimeAttribute(default_for_new=utc_now)
     expires_at = TTLAttribute(null=True)  # DynamoDB deletes it after (lambdas/records/webhooks.py)
 
 
@@ -177,7 +182,7 @@ class PaymentAnnouncementRecord(Model):
     """A payment as the gateway's authenticated webhook announced it: written only by the
     payments webhook, before its event reaches the bus; Record deposit takes nothing else."""
 
-    Meta = _meta("payments_table")
+    Meta = table_meta("payments_table")
 
     payment_id = UnicodeAttribute(hash_key=True)
     investor_id = UnicodeAttribute()
@@ -186,13 +191,13 @@ class PaymentAnnouncementRecord(Model):
     amount = UnicodeAttribute()  # a decimal string, as announced
     currency = UnicodeAttribute()
     request_id = UnicodeAttribute()  # the webhook request that first announced it
-    announced_at = UTCDateTimeAttribute(default_for_new=_now)
+    announced_at = UTCDateTimeAttribute(default_for_new=utc_now)
 
 
 class SignatureRecord(Model):
     """A webhook signature already used; kept past the freshness window, then expired by TTL."""
 
-    Meta = _meta("signatures_table")
+    Meta = table_meta("signatures_table")
 
     signature = UnicodeAttribute(hash_key=True)
     provider = UnicodeAttribute()
@@ -203,27 +208,27 @@ class SignatureRecord(Model):
 class NotificationRecord(Model):
     """A notification put on the bus for the frontend: each is sent once, replays included."""
 
-    Meta = _meta("notifications_table")
+    Meta = table_meta("notifications_table")
 
     notification_id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute()
     investor_id = UnicodeAttribute(null=True)
     event_id = UnicodeAttribute(null=True)
-    sent_at = UTCDateTimeAttribute(default_for_new=_now)
+    sent_at = UTCDateTimeAttribute(default_for_new=utc_now)
 
 
 class WalletRecord(Model):
     """An investor's custodial wallet: the address, and the seed only as KMS ciphertext."""
 
-    Meta = _meta("wallets_table")
+    Meta = table_meta("wallets_table")
 
     investor_id = UnicodeAttribute(hash_key=True)
     address = UnicodeAttribute()
     encrypted_seed = BinaryAttribute(legacy_encoding=False)
     key_id = UnicodeAttribute()
     key_algorithm = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute(default_for_new=_now)
-    updated_at = UTCDateTimeAttribute(default=_now)
+    created_at = UTCDateTimeAttribute(default_for_new=utc_now)
+    updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
 class SubmissionsBySubject(GlobalSecondaryIndex["SubmissionRecord"]):
@@ -243,7 +248,7 @@ class SubmissionRecord(Model):
     The business key (e.g. `purchase-…#mint`) makes every ledger effect happen at most once.
     """
 
-    Meta = _meta("submissions_table")
+    Meta = table_meta("submissions_table")
 
     business_key = UnicodeAttribute(hash_key=True)
     subject = UnicodeAttribute(null=True)  # domain.business_keys.subject_of: the index's key
@@ -264,26 +269,26 @@ class SubmissionRecord(Model):
     meta_json = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=1)
     expired_hashes = ListAttribute(of=UnicodeAttribute, default=list)
-    created_at = UTCDateTimeAttribute(default_for_new=_now)
-    updated_at = UTCDateTimeAttribute(default=_now)
+    created_at = UTCDateTimeAttribute(default_for_new=utc_now)
+    updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
 class TicketRecord(Model):
     """One XRPL Ticket of a hot platform account: AVAILABLE until a business key claims it."""
 
-    Meta = _meta("tickets_table")
+    Meta = table_meta("tickets_table")
 
     account = UnicodeAttribute(hash_key=True)
     ticket_sequence = NumberAttribute(range_key=True)
     status = UnicodeAttribute()
     claimed_by = UnicodeAttribute(null=True)
-    updated_at = UTCDateTimeAttribute(default=_now)
+    updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
 class AccountSequenceRecord(Model):
     """The next Sequence to use for an account that signs without tickets, and its pool state."""
 
-    Meta = _meta("sequences_table")
+    Meta = table_meta("sequences_table")
 
     account = UnicodeAttribute(hash_key=True)
     next_sequence = NumberAttribute()
@@ -291,13 +296,13 @@ class AccountSequenceRecord(Model):
     # step was undone: the account's next transactions take them first, so no gap stalls it.
     released = NumberSetAttribute(null=True)
     pending_refill = UnicodeAttribute(null=True)  # business key of a TicketCreate in flight
-    updated_at = UTCDateTimeAttribute(default=_now)
+    updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
 class InstrumentRecord(Model):
     """An instrument of the catalogue as issued on the ledger, with its units counted."""
 
-    Meta = _meta("instruments_table")
+    Meta = table_meta("instruments_table")
 
     instrument_id = UnicodeAttribute(hash_key=True)
     issuance_id = UnicodeAttribute()
@@ -313,47 +318,4 @@ class InstrumentRecord(Model):
     terms = UnicodeAttribute(null=True)  # JSON: domain.cash_flows.terms_entry
     write_downs = UnicodeAttribute(null=True)  # JSON list: domain.cash_flows.WriteDown
     pays_automatically = BooleanAttribute(default=False)
-    updated_at = UTCDateTimeAttribute(default=_now)
-
-
-class DistributionRecord(Model):
-    """One payment date of an instrument: its totals, holders' ledger and status."""
-
-    Meta = _meta("distributions_table")
-
-    distribution_id = UnicodeAttribute(hash_key=True)  # <instrument>:<payment date>
-    instrument_id = UnicodeAttribute()
-    payment_date = UnicodeAttribute()
-    record_date = UnicodeAttribute()
-    ledger_index = NumberAttribute()  # the validated ledger the holders were read from
-    coupon_per_unit = UnicodeAttribute()  # Decimals as text
-    principal_per_unit = UnicodeAttribute()
-    total = UnicodeAttribute()
-    holders = NumberAttribute()
-    units = NumberAttribute()
-    at_maturity = BooleanAttribute(default=False)
-    status = UnicodeAttribute()
-    approval_token = UnicodeAttribute(null=True)  # the workflow's task token, while it waits
-    approved_by = UnicodeAttribute(null=True)
-    items_key = UnicodeAttribute()  # the holders' list in the servicing bucket (the Map's items)
-    report_key = UnicodeAttribute(null=True)
-    created_at = UTCDateTimeAttribute(default_for_new=_now)
-    updated_at = UTCDateTimeAttribute(default=_now)
-
-
-class EntitlementRecord(Model):
-    """What one holder is owed on one payment date, and its payment."""
-
-    Meta = _meta("entitlements_table")
-
-    distribution_id = UnicodeAttribute(hash_key=True)
-    investor_id = UnicodeAttribute(range_key=True)
-    address = UnicodeAttribute()
-    units = NumberAttribute()
-    coupon = UnicodeAttribute()  # Decimals as text
-    principal = UnicodeAttribute()
-    status = UnicodeAttribute()  # domain.distribution.EntitlementStatus
-    tx_hash = UnicodeAttribute(null=True)
-    ledger_index = NumberAttribute(null=True)
-    units_taken_back = NumberAttribute(null=True)  # at maturity, once repaid: counted once
-    updated_at = UTCDateTimeAttribute(default=_now)
+    updated_at = UTCDateTimeAttribute(default=utc_now)

@@ -39,6 +39,12 @@ def main() -> None:
         "--notifications-log", type=Path, default=None, help="JSONL of what the receiver got"
     )
     parser.add_argument(
+        "--provider-port", type=int, default=0, help="the payment provider stand-in's port"
+    )
+    parser.add_argument(
+        "--provider-log", type=Path, default=None, help="JSONL of what the provider got and did"
+    )
+    parser.add_argument(
         "--snapshot", type=Path, default=None, help="load the platform from here, save it on exit"
     )
     parser.add_argument(
@@ -58,11 +64,15 @@ def main() -> None:
         api_port=args.api_port,
         notifications_port=args.notifications_port,
         notifications_log=args.notifications_log,
+        provider_port=args.provider_port,
+        provider_log=args.provider_log,
     )
     write_state(args.state_file, platform)
     print(
         f"local aws ready endpoint={platform.endpoint_url} api={platform.api_url} "
-        f"notifications={platform.notifications_url} state={args.state_file} "
+        f"notifications={platform.notifications_url} "
+        f"provider={platform.provider.base_url if platform.provider else None} "
+        f"state={args.state_file} "
         f"restored={'yes' if restoring else 'no'}",
         flush=True,
     )

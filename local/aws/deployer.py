@@ -126,8 +126,10 @@ class Deployer:
     """Creates a template's resources through the AWS APIs, in dependency order.
 
     `api_endpoint` is what an HTTP API's `ApiEndpoint` resolves to (the local gateway's URL;
-    None keeps moto's execute-api URL). `api_destination_endpoint`, when given, replaces every
-    API destination's `InvocationEndpoint` (the local frontend receiver on a free port)."""
+    None keeps moto's execute-api URL). `api_destinations_under` moves API destinations whose
+    `InvocationEndpoint` starts with a key to its value (the local payment provider on a free
+    port); `api_destination_endpoint`, when given, replaces every other one's (the local
+    frontend receiver on a free port)."""
 
     def __init__(
         self,
@@ -137,8 +139,10 @@ class Deployer:
         *,
         api_endpoint: str | None = None,
         api_destination_endpoint: str | None = None,
+        api_destinations_under: Mapping[str, str] | None = None,
     ) -> None:
         self._session = session
+        self._api_destinations_under = dict(api_destinations_under or {})
         self._endpoint_url = endpoint_url
         self._overrides = dict(environment_overrides or {})
         self._api_endpoint = api_endpoint
@@ -534,7 +538,7 @@ class Deployer:
         arguments: dict[str, Any] = {
             "Name": destination_name,
             "ConnectionArn": p["ConnectionArn"],
-            "InvocationEndpoint": self._api_destination_endpoint or p["InvocationEndpoint"],
+            "InvocationEndpoint": self._invocation_endpoint(str(p["InvocationEndpoint"])),
             "HttpMethod": p["HttpMethod"],
         }
         if "InvocationRateLimitPerSecond" in p:
@@ -543,6 +547,12 @@ class Deployer:
             arguments["Description"] = p["Description"]
         arn = self.client("events").create_api_destination(**arguments)["ApiDestinationArn"]
         return ResolvedResource(destination_name, {"Arn": arn, "ArnForPolicy": arn})
+
+    def _invocation_endpoint(self, endpoint: str) -> str:
+        for prefix, moved in self._api_destinations_under.items():
+            if endpoint.startswith(prefix):
+                return moved + endpoint[len(prefix) :]
+        return self._api_destination_endpoint or endpoint
 
     # --- API Gateway HTTP APIs ---------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """The embedded AWS platform in its two modes: in-process (tests) and a server on 127.0.0.1.
 
 Either way the platform is moto with the stack deployed, the local API gateway serving the
-stack's HTTP API on a free port, and (unless an endpoint is given) a frontend receiver on a free
-port that the notifications API destination delivers to.
+stack's HTTP API on a free port, (unless an endpoint is given) a frontend receiver on a free
+port that the notifications API destination delivers to, and a payment provider stand-in that
+the refund and payout API destinations deliver to and that answers on the payments webhook.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from local.api.gateway import ApiGateway
 from local.aws import lambda_runtime, patches
 from local.aws.deployer import REGION, DeployedStack, Deployer, synthesize
 from local.frontend_receiver import FrontendReceiver
+from local.payment_provider import PaymentProvider
+
+# The payment provider's endpoint in the local environment's template (cdk/environments.py):
+# its API destinations are moved to the stand-in's free port.
+TEMPLATE_PROVIDER_ENDPOINT = "http://127.0.0.1:8791"
 
 MOTO_CONFIG: dict[str, Any] = {"stepfunctions": {"execute_state_machine": True}}
 FAKE_CREDENTIALS = {
@@ -41,6 +47,7 @@ class LocalAws:
     notifications: FrontendReceiver | None = None  # the local frontend, if this started one
     notifications_url: str | None = None  # where API destinations deliver (None: the template's)
     gateway: ApiGateway | None = None
+    provider: PaymentProvider | None = None  # the payment provider stand-in, if this started one
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
@@ -51,6 +58,8 @@ class LocalAws:
             self.gateway.stop()
         if self.notifications is not None:
             self.notifications.stop()
+        if self.provider is not None:
+            self.provider.stop()
 
 
 def prepare_process(endpoint_url: str | None = None) -> None:
@@ -69,6 +78,7 @@ def deploy_platform(
     *,
     api_endpoint: str | None = None,
     api_destination_endpoint: str | None = None,
+    provider_url: str | None = None,
 ) -> DeployedStack:
     template = synthesize("local")
     deployer = Deployer(
@@ -77,6 +87,7 @@ def deploy_platform(
         environment_overrides,
         api_endpoint=api_endpoint,
         api_destination_endpoint=api_destination_endpoint,
+        api_destinations_under={TEMPLATE_PROVIDER_ENDPOINT: provider_url} if provider_url else {},
     )
     return deployer.deploy("Drexfy-local", template)
 
@@ -90,40 +101,64 @@ def launch(
     api_port: int = 0,
     notifications_port: int = 0,
     notifications_log: Path | None = None,
+    provider_port: int = 0,
+    provider_log: Path | None = None,
     deployed: DeployedStack | None = None,
 ) -> LocalAws:
-    """Deploy the platform into the running moto and start its gateway (and receiver).
+    """Deploy the platform into the running moto and start its gateway, receiver and payment
+    provider stand-in.
 
-    `api_destination_endpoint` sends every API destination there; without it, and with
-    `frontend_receiver`, a FrontendReceiver is started and its URL is the endpoint.
+    `api_destination_endpoint` sends every API destination but the provider's there; without
+    it, and with `frontend_receiver`, a FrontendReceiver is started and its URL is the endpoint.
     `deployed` is a stack already in moto (restored from a snapshot): nothing is deployed, and
-    the gateway and receiver must get the ports the stack was deployed with."""
+    the gateway, receiver and provider must get the ports the stack was deployed with."""
     receiver = None
     if api_destination_endpoint is None and frontend_receiver:
         receiver = FrontendReceiver(notifications_port, notifications_log).start()
         api_destination_endpoint = receiver.url
     gateway = ApiGateway(endpoint_url=endpoint_url, port=api_port)
+    provider = PaymentProvider(
+        "", b"", gateway.url + "/webhooks/payments", port=provider_port, log_file=provider_log
+    ).start()
     try:
         stack = deployed or deploy_platform(
             endpoint_url,
             environment_overrides,
             api_endpoint=gateway.url,
             api_destination_endpoint=api_destination_endpoint,
+            provider_url=provider.base_url,
         )
     except BaseException:
         gateway.stop()
+        provider.stop()
         if receiver is not None:
             receiver.stop()
         raise
     gateway.serve(stack.http_api).start()
-    return LocalAws(
+    platform = LocalAws(
         stack,
         endpoint_url,
         api_url=gateway.url,
         notifications=receiver,
         notifications_url=api_destination_endpoint,
         gateway=gateway,
+        provider=provider,
     )
+    _hand_the_provider_its_secrets(platform, provider)
+    return platform
+
+
+def _hand_the_provider_its_secrets(platform: LocalAws, provider: PaymentProvider) -> None:
+    """What the account's administrator agrees with the provider: the key Drexfy calls it with,
+    and the key it signs its webhooks with."""
+    secrets = platform.client("secretsmanager")
+
+    def secret(output: str) -> str:
+        value = secrets.get_secret_value(SecretId=platform.stack.output(output))
+        return str(value["SecretString"])
+
+    provider.api_key = secret("PaymentProviderApiSecretArn")
+    provider.webhook_secret = secret("PaymentsWebhookSecretArn").encode()
 
 
 @contextmanager

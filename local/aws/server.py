@@ -31,6 +31,7 @@ class SavedPlatform:
     api_port: int
     notifications_port: int | None  # None when notifications went to an outside endpoint
     notifications_url: str | None
+    provider_port: int | None = None  # the payment provider stand-in's (its API destinations)
 
 
 class AwsServer:
@@ -62,6 +63,8 @@ class AwsServer:
         api_port: int = 0,
         notifications_port: int = 0,
         notifications_log: Path | None = None,
+        provider_port: int = 0,
+        provider_log: Path | None = None,
     ) -> LocalAws:
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -76,7 +79,7 @@ class AwsServer:
         self._intercepting = mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
         self._intercepting.start(reset=False)
         if self._restored is not None:
-            return self._start_restored(self._restored, notifications_log)
+            return self._start_restored(self._restored, notifications_log, provider_log)
         self.platform = launch(
             self.endpoint_url,
             environment_overrides,
@@ -84,11 +87,16 @@ class AwsServer:
             api_port=api_port,
             notifications_port=notifications_port,
             notifications_log=notifications_log,
+            provider_port=provider_port,
+            provider_log=provider_log,
         )
         return self.platform
 
     def _start_restored(
-        self, restored: snapshot.Snapshot, notifications_log: Path | None
+        self,
+        restored: snapshot.Snapshot,
+        notifications_log: Path | None,
+        provider_log: Path | None,
     ) -> LocalAws:
         restored.install()
         saved: SavedPlatform = restored.extra
@@ -100,6 +108,8 @@ class AwsServer:
             api_port=saved.api_port,
             notifications_port=saved.notifications_port or 0,
             notifications_log=notifications_log,
+            provider_port=saved.provider_port or 0,
+            provider_log=provider_log,
         )
         return self.platform
 
@@ -115,6 +125,7 @@ class AwsServer:
             api_port=_port(self.platform.api_url or ""),
             notifications_port=_port(receiver.url) if receiver is not None else None,
             notifications_url=self.platform.notifications_url,
+            provider_port=self.platform.provider.port if self.platform.provider else None,
         )
         snapshot.save(path, saved)
         return stopped
@@ -171,6 +182,7 @@ def write_state(path: Path, platform: LocalAws, extra: dict[str, Any] | None = N
         "region": REGION,
         "api_url": platform.api_url,
         "notifications_url": platform.notifications_url,
+        "provider_url": platform.provider.base_url if platform.provider else None,
         "stack": platform.stack.to_json(),
         # Table names and key ids, not secrets: what operator tools need to act like a Lambda.
         "function_environment": platform.stack.function_environment,

@@ -60,6 +60,11 @@ def test_each_event_reaches_its_workflow_through_an_archived_bus(
         (("drexfy.operators",), ("AmlFlagged", "AmlCleared")),
         (("drexfy.collections",), ("CollectionReceived",)),
         (("drexfy.operators",), ("WriteDownRecorded",)),
+        (("drexfy.frontend",), ("WithdrawalRequested",)),
+        (
+            ("drexfy.payments",),
+            ("PayoutPaid", "PayoutFailed", "PayoutReturned", "RefundSucceeded", "RefundFailed"),
+        ),
     }
     notify = next(
         r for r in rules if "WalletReady" in r["Properties"]["EventPattern"].get("detail-type", [])

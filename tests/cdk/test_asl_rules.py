@@ -201,6 +201,8 @@ def test_the_rules_cover_every_workflow() -> None:
             "distribution.asl.json",
             "collection.asl.json",
             "write_down.asl.json",
+            "withdrawal.asl.json",
+            "settlement.asl.json",
         }
     )
 

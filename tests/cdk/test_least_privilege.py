@@ -180,9 +180,11 @@ def test_each_function_reads_writes_and_deletes_only_as_declared(
             }, f"{handler} and table {name}"
 
 
-def test_the_frontend_api_changes_no_table(functions: dict[str, Any]) -> None:
+def test_the_frontend_api_changes_no_table_but_the_withdrawals_it_is_asked_for(
+    functions: dict[str, Any],
+) -> None:
     (task, _) = functions["lambdas.frontend.api.handler"]
-    assert (task.writes, task.appends, task.deletes) == ((), (), ())
+    assert (task.writes, task.appends, task.deletes) == (("withdrawals",), (), ())
     deleting = {t.name: t.deletes for t, _ in functions.values() if t.deletes}
     webhooks = ("PaymentWebhook", "KycWebhook", "CollectionWebhook")
     assert deleting == dict.fromkeys(webhooks, ("signatures",)), "replay protection only"

@@ -31,7 +31,8 @@ REPLAYS = arn("events", "replay/*")
 # (IAM action, resource), resources as logical ids without their hash.
 MACHINES = ("PurchaseWorkflowStateMachine", "OnboardingWorkflowStateMachine",
             "ComplianceWorkflowStateMachine", "DistributionWorkflowStateMachine",
-            "CollectionWorkflowStateMachine", "WriteDownWorkflowStateMachine")  # fmt: skip
+            "CollectionWorkflowStateMachine", "WriteDownWorkflowStateMachine",
+            "WithdrawalWorkflowStateMachine", "SettlementWorkflowStateMachine")  # fmt: skip
 COMMAND_CALLS: dict[str, list[tuple[str, str]]] = {
     # Operators inspect stuck executions of every workflow in the Step Functions console.
     "the Step Functions console": [
@@ -83,12 +84,30 @@ COMMAND_CALLS: dict[str, list[tuple[str, str]]] = {
         ("dynamodb:Query", "TablesTickets.Arn"),
         ("dynamodb:Scan", "TablesInstruments.Arn"),
     ],
+    "withdrawals": [("dynamodb:Scan", "TablesWithdrawals.Arn")],
+    "withdrawal": [("dynamodb:GetItem", "TablesWithdrawals.Arn")],
+    "payouts": [
+        ("dynamodb:Scan", "TablesWithdrawals.Arn"),
+        ("dynamodb:Scan", "TablesPurchases.Arn"),
+    ],
+    "provider dead-letters": [("sqs:ReceiveMessage", "PaymentProviderUnsent.Arn")],
+    "provider resend": [
+        ("sqs:ReceiveMessage", "PaymentProviderUnsent.Arn"),
+        ("sqs:DeleteMessage", "PaymentProviderUnsent.Arn"),
+        ("events:PutEvents", "EventsBus.Arn"),
+    ],
 }  # fmt: skip
 # What `drexfy-ops investor` puts, and nothing else the role may put.
 PUT_EVENTS_CONDITION = {
     "StringEquals": {
         "events:source": "drexfy.operators",
-        "events:detail-type": ["AmlFlagged", "AmlCleared", "WriteDownRecorded"],
+        "events:detail-type": [
+            "AmlFlagged",
+            "AmlCleared",
+            "WriteDownRecorded",
+            "PayoutResent",
+            "RefundResent",
+        ],
     }
 }
 # The functions' configuration, published by cdk/operators.py.

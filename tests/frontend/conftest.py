@@ -3,7 +3,6 @@ ledger the platform is bootstrapped on."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,10 +12,10 @@ from domain.purchase import purchase_id_for
 from local.aws import patches
 from local.aws.platform import LocalAws
 from local.ledger_server import LocalLedger
-from local.ledger_server.genesis import accept
 from tests.frontend.gateway import Frontend
 from tests.support.bus import SeenEvents, watching_bus
 from tests.support.investors import onboard
+from tests.support.stablecoin import mint_stablecoin
 from tests.workflows.conftest import new_investor_id, payment, run_payment
 
 
@@ -86,23 +85,9 @@ def bought(aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]) -> dict
     finally:
         patches.WorkflowClock.on_wait = None
     assert execution["status"] == "SUCCEEDED", execution
-    _mint_stablecoin(platform, ledger, address, "12.34")
+    mint_stablecoin(platform, ledger, address, "12.34")
     return {
         "investor_id": investor_id,
         "address": address,
         "purchase_id": purchase_id_for(detail["payment_id"]),
     }
-
-
-def _mint_stablecoin(platform: dict[str, Any], ledger: LocalLedger, to: str, value: str) -> None:
-    from lambdas.custody import signers
-    from lambdas.ledger_adapter.submission import LedgerSubmitter
-
-    client, issuer = platform["client"], platform["accounts"].issuer
-    submitter = LedgerSubmitter.for_ledger(client.url)
-    key, sign = f"test-mint-{uuid.uuid4().hex[:8]}", signers.platform_signer("issuer")
-    amount = {"currency": "EUR", "issuer": issuer, "value": value}
-    tx = {"TransactionType": "Payment", "Account": issuer, "Destination": to, "Amount": amount}
-    submitter.submit(key, tx, sign, use_ticket=True)
-    accept(ledger.rpc_url)
-    assert submitter.check(key, sign).result == "tesSUCCESS"

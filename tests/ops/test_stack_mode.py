@@ -57,13 +57,13 @@ def _forget_clients() -> None:
 
     from lambdas import aws_clients
     from lambdas.custody import platform_signer
-    from lambdas.records import tables
+    from lambdas.records import money_out_tables, tables
 
     boto3.DEFAULT_SESSION = None
     aws_clients.kms.cache_clear()
     platform_signer.platform_key.cache_clear()
     tables._transactions_connection.cache_clear()
-    for model in vars(tables).values():
+    for model in [*vars(tables).values(), *vars(money_out_tables).values()]:
         if isinstance(model, type) and issubclass(model, Model) and model is not Model:
             model._connection = None
 

@@ -23,7 +23,7 @@ def free_ports(count: int) -> list[int]:
 @contextmanager
 def platform_in(home: Path, settle_seconds: float) -> Iterator[LocalPlatform]:
     platform = LocalPlatform(
-        home / "platform", home / "aws.json", Ports(*free_ports(6)), settle_seconds=settle_seconds
+        home / "platform", home / "aws.json", Ports(*free_ports(7)), settle_seconds=settle_seconds
     )
     try:
         yield platform

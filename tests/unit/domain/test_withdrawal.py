@@ -3,30 +3,42 @@ redeemed once, paid out, and issued again once if the payout fails or comes back
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from domain import business_keys
+from domain.bank_account import BankAccount
 from domain.investor import InvestorStatus
 from domain.platform import PlatformAccounts, SignerRole
 from domain.withdrawal import (
     DAILY_LIMIT,
+    SHOWN_WHEN_STOPPED,
+    PayoutAction,
     PayoutOutcome,
     Withdrawal,
     WithdrawalRefused,
     WithdrawalStatus,
+    cents,
     check_may_redeem,
     check_may_withdraw,
+    notification,
+    payout_action,
+    payout_request,
+    reason_shown_to_investor,
     redemption,
     reissue,
     requested_amount,
-    status_after_payout,
-    withdrawn_on,
+    return_reason,
+    status_after_reissue,
+    stopped_before_payout,
+    withdrawal_id_for,
 )
 
 ACCOUNTS = PlatformAccounts(issuer="rIssuer", company="rCompany", funding="rFunding")
+ACCOUNT = BankAccount("DE89370400440532013000", "Ada Lovelace")
 MORNING = datetime(2026, 12, 4, 9, tzinfo=UTC)
 
 
@@ -50,7 +62,9 @@ def test_a_malformed_amount_is_refused_saying_why(raw: object, says: str) -> Non
 
 
 def test_only_an_active_investor_withdraws_no_more_than_they_hold_and_the_days_limit() -> None:
-    check_may_withdraw(InvestorStatus.ACTIVE, Decimal("50.00"), Decimal("50.00"), Decimal(0))
+    check_may_withdraw(
+        InvestorStatus.ACTIVE, ACCOUNT, Decimal("50.00"), Decimal("50.00"), Decimal(0)
+    )
     refusals = {
         "the investor is BLOCKED": (InvestorStatus.BLOCKED, "10.00", "100.00", "0"),
         "the investor is unknown": (None, "10.00", "100.00", "0"),
@@ -62,19 +76,18 @@ def test_only_an_active_investor_withdraws_no_more_than_they_hold_and_the_days_l
     }  # fmt: skip
     for says, (status, amount, balance, today) in refusals.items():
         with pytest.raises(WithdrawalRefused, match=says):
-            check_may_withdraw(status, Decimal(amount), Decimal(balance), Decimal(today))
+            check_may_withdraw(status, ACCOUNT, Decimal(amount), Decimal(balance), Decimal(today))
     assert Decimal("10000.00") == DAILY_LIMIT
+    with pytest.raises(WithdrawalRefused, match="no payout account was verified at KYC"):
+        check_may_withdraw(InvestorStatus.ACTIVE, None, Decimal(1), Decimal(5), Decimal(0))
 
 
-def test_the_days_withdrawals_count_against_the_limit_unless_refused() -> None:
-    today = [
-        withdrawal("100.00"),
-        withdrawal("200.00", WithdrawalStatus.PAID_OUT),
-        withdrawal("400.00", WithdrawalStatus.RETURNED),
-        withdrawal("800.00", WithdrawalStatus.REFUSED),
-    ]
-    yesterday = Withdrawal("wd-0", "inv-ada", Decimal("1600.00"), datetime(2026, 12, 3, tzinfo=UTC))
-    assert withdrawn_on(date(2026, 12, 4), [*today, yesterday]) == Decimal("700.00")
+def test_a_request_sent_again_under_its_key_is_the_same_withdrawal() -> None:
+    first = withdrawal_id_for("inv-ada", "req-1")
+    assert first == withdrawal_id_for("inv-ada", "req-1") and first.startswith("wd-")
+    assert first != withdrawal_id_for("inv-bob", "req-1")
+    assert withdrawal_id_for("inv-ada", None) != withdrawal_id_for("inv-ada", None)
+    assert cents(Decimal("10000.00")) == 1_000_000 and cents(Decimal("0.01")) == 1
 
 
 def test_the_stablecoin_is_redeemed_once_and_issued_again_once() -> None:
@@ -91,12 +104,76 @@ def test_the_stablecoin_is_redeemed_once_and_issued_again_once() -> None:
 
 
 def test_a_payout_ends_paid_out_or_returned_and_an_aml_flag_stops_the_redemption() -> None:
-    assert status_after_payout(PayoutOutcome.PAID) is WithdrawalStatus.PAID_OUT
-    assert status_after_payout(PayoutOutcome.FAILED) is WithdrawalStatus.RETURNED
-    assert status_after_payout(PayoutOutcome.RETURNED) is WithdrawalStatus.RETURNED
+    asked = replace(withdrawal("10.00", WithdrawalStatus.REDEEMED), payout_requested=True)
+    assert status_after_reissue(asked) is WithdrawalStatus.RETURNED  # the provider failed it
+    stopped = withdrawal("10.00", WithdrawalStatus.REDEEMED)
+    assert status_after_reissue(stopped) is WithdrawalStatus.REFUSED  # never asked: stopped
+    assert return_reason(PayoutOutcome.FAILED, None) == "the payout failed"
+    assert return_reason(PayoutOutcome.RETURNED, "account closed") == (
+        "the bank returned the payout: account closed"
+    )
     assert [s.is_final for s in WithdrawalStatus] == [False, False, True, True, True]
     check_may_redeem(withdrawal("10.00"), InvestorStatus.ACTIVE)
     with pytest.raises(WithdrawalRefused, match="the investor is BLOCKED: stopped"):
         check_may_redeem(withdrawal("10.00"), InvestorStatus.BLOCKED)
     with pytest.raises(WithdrawalRefused, match="is REDEEMED"):
         check_may_redeem(withdrawal("10.00", WithdrawalStatus.REDEEMED), InvestorStatus.ACTIVE)
+
+
+def test_the_providers_answer_is_acted_on_once_and_a_contradiction_goes_to_an_operator() -> None:
+    paid, failed, returned = PayoutOutcome.PAID, PayoutOutcome.FAILED, PayoutOutcome.RETURNED
+    asked = replace(withdrawal("10.00", WithdrawalStatus.REDEEMED), payout_requested=True)
+    expected = {
+        (asked, paid): PayoutAction.MARK_PAID_OUT,
+        (asked, failed): PayoutAction.REISSUE,
+        (asked, returned): PayoutAction.REISSUE,
+        # answered "failed" before, and its re-issue not finished: finish it, once
+        (replace(asked, payout_outcome=failed), failed): PayoutAction.REISSUE,
+        (replace(asked, payout_outcome=failed), paid): PayoutAction.REISSUE,
+        (replace(asked, status=WithdrawalStatus.PAID_OUT), paid): PayoutAction.ALREADY,
+        (replace(asked, status=WithdrawalStatus.PAID_OUT), returned): PayoutAction.REISSUE,
+        (replace(asked, status=WithdrawalStatus.PAID_OUT), failed): PayoutAction.CONFLICT,
+        (replace(asked, status=WithdrawalStatus.RETURNED), returned): PayoutAction.ALREADY,
+        (replace(asked, status=WithdrawalStatus.RETURNED), failed): PayoutAction.ALREADY,
+        (replace(asked, status=WithdrawalStatus.RETURNED), paid): PayoutAction.CONFLICT,
+        (withdrawal("10.00", WithdrawalStatus.REDEEMED), paid): PayoutAction.CONFLICT,
+        (withdrawal("10.00"), paid): PayoutAction.CONFLICT,
+        (withdrawal("10.00", WithdrawalStatus.REFUSED), failed): PayoutAction.CONFLICT,
+    }
+    for (recorded, outcome), action in expected.items():
+        assert payout_action(recorded, outcome) is action, (recorded, outcome)
+
+
+def test_a_payout_goes_to_the_account_on_record_under_its_idempotency_key() -> None:
+    asked = payout_request(replace(withdrawal("75.50"), account=ACCOUNT))
+    assert asked == {
+        "idempotency_key": "payout-wd-1", "withdrawal_id": "wd-1", "investor_id": "inv-ada",
+        "amount": "75.50", "currency": "EUR",
+        "beneficiary": {"iban": "DE89370400440532013000", "name": "Ada Lovelace"},
+    }  # fmt: skip
+    with pytest.raises(WithdrawalRefused, match="has no payout account"):
+        payout_request(withdrawal("75.50"))
+    summary = replace(withdrawal("75.50"), account=ACCOUNT).summary()
+    assert summary["payout_account"] == "DE89…3000" and "DE8937" not in str(summary)
+
+
+def test_an_aml_flag_during_the_redemption_stops_the_payout() -> None:
+    assert stopped_before_payout(InvestorStatus.ACTIVE) is None
+    assert stopped_before_payout(InvestorStatus.BLOCKED) == (
+        "stopped: the investor became BLOCKED during the withdrawal"
+    )
+
+
+def test_the_frontend_is_told_each_status_once_and_never_an_aml_stops_reason() -> None:
+    stopped = replace(
+        withdrawal("10.00", WithdrawalStatus.REFUSED),
+        reason=stopped_before_payout(InvestorStatus.BLOCKED),
+    )
+    kind, notification_id, payload = notification(stopped)
+    assert (kind, notification_id) == ("WithdrawalRefused", "WithdrawalRefused#inv-ada#wd-1")
+    assert payload["reason"] == SHOWN_WHEN_STOPPED and "BLOCKED" not in str(payload)
+    assert reason_shown_to_investor("the ledger refused it (tecPATH_PARTIAL)") == (
+        "the ledger refused it (tecPATH_PARTIAL)"
+    )
+    kinds = {notification(withdrawal("1.00", status))[0] for status in WithdrawalStatus}
+    assert len(kinds) == len(WithdrawalStatus)  # one notification per status
