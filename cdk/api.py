@@ -23,17 +23,18 @@ from cdk.nag import OPENAPI_DOCUMENT_IS_PUBLIC, ROUTE_AUTHENTICATED_IN_ITS_FUNCT
 from domain import events
 
 # A cap on each API function's concurrent executions, reserved out of the account's (1,000 by
-# default): together they can never hold more than these 85, so a flood of webhooks or frontend
+# default): together they can never hold more than these 95, so a flood of webhooks or frontend
 # calls cannot starve the workflows' functions, which share the unreserved rest. Sized from the
 # stage's throttling (cdk/environments.py, 50 requests a second a route) by Little's law: a
 # webhook takes about 0.2 s warm, so 50 a second is about 10 at once, and twice that leaves
 # room for cold starts; the frontend's portfolio reads the ledger (0.5-1 s), hence more. Lambda
-# keeps 100 unreserved: the account's concurrency quota must be at least 185 (a new account's
+# keeps 100 unreserved: the account's concurrency quota must be at least 195 (a new account's
 # may start at 10: ask for the default 1,000 before the first deploy).
 RESERVED_CONCURRENCY = {
     "PaymentWebhook": 20,
     "KycWebhook": 20,
     "CollectionWebhook": 5,  # a servicer reports a few collections a day
+    "AdyenWebhook": 10,  # batches of up to 100 items, so fewer requests than one per event
     "FrontendApi": 40,
 }
 
@@ -67,6 +68,16 @@ API_FUNCTIONS = (
         publishes=(events.KYC_DECISIONS,),
         secrets=("kyc-webhook",),
         reserved_concurrency=RESERVED_CONCURRENCY["KycWebhook"],
+    ),
+    TaskFunction(
+        "AdyenWebhook",
+        "lambdas.ingress.webhooks.adyen_handler",
+        reads=("instruments", "withdrawals", "purchases"),  # as the payment gateway's door
+        writes=("webhooks", "payments"),
+        deletes=("signatures",),
+        publishes=(events.PAYMENTS,),
+        secrets=("adyen-webhook",),
+        reserved_concurrency=RESERVED_CONCURRENCY["AdyenWebhook"],
     ),
     TaskFunction(
         "CollectionWebhook",
@@ -108,6 +119,7 @@ ROUTES = (
     Route("POST", "/webhooks/payments", "PaymentWebhook"),
     Route("POST", "/webhooks/kyc", "KycWebhook"),
     Route("POST", "/webhooks/collections", "CollectionWebhook"),
+    Route("POST", "/webhooks/adyen", "AdyenWebhook"),
     Route("GET", "/openapi.json", "FrontendApi", public=True),
     Route("GET", "/instruments", "FrontendApi"),
     Route("GET", "/investors/{investor_id}", "FrontendApi"),

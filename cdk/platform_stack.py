@@ -27,9 +27,23 @@ SECRETS = {
     "payments-webhook": "HMAC key the payment gateway signs its webhooks with",
     "kyc-webhook": "HMAC key the KYC/AML provider signs its webhooks with",
     "collections-webhook": "HMAC key the SME pools' servicer signs its collection webhooks with",
+    "adyen-webhook": "Adyen's HMAC key (hex) it signs its standard webhooks with",
     "frontend-api": "Bearer token of the frontend (Bubble API Connector and notifications)",
     "payment-provider-api": "API key Drexfy calls the payment provider with (refunds, payouts)",
 }
+
+
+def _generated(name: str) -> secretsmanager.SecretStringGenerator:
+    """A shared secret until the provider's is put in its place; Adyen's HMAC key is 64 hex
+    digits (a generated one is too, so the door works before the real one is set)."""
+    if name == "adyen-webhook":
+        return secretsmanager.SecretStringGenerator(
+            password_length=64,
+            exclude_lowercase=True,
+            exclude_punctuation=True,
+            exclude_characters="GHIJKLMNOPQRSTUVWXYZ",
+        )
+    return secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=48)
 
 
 class PlatformStack(Stack):
@@ -44,9 +58,7 @@ class PlatformStack(Stack):
                 self,
                 f"{name.title().replace('-', '')}Secret",
                 description=description,
-                generate_secret_string=secretsmanager.SecretStringGenerator(
-                    exclude_punctuation=True, password_length=48
-                ),
+                generate_secret_string=_generated(name),
             )
             for name, description in SECRETS.items()
         }

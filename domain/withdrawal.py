@@ -273,7 +273,7 @@ def check_may_redeem(withdrawal: Withdrawal, investor_status: InvestorStatus | N
     if withdrawal.status is not WithdrawalStatus.REQUESTED:
         raise WithdrawalRefused(f"withdrawal {withdrawal.withdrawal_id} is {withdrawal.status}")
     if investor_status is not InvestorStatus.ACTIVE:
-        raise WithdrawalRefused(f"the investor is {investor_status or 'unknown'}: stopped")
+        raise WithdrawalRefused(f"{STOPPED}the investor is {investor_status or 'unknown'}")
 
 
 def _moved(

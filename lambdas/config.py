@@ -79,6 +79,7 @@ class Settings:
     payments_webhook_secret = _text("PAYMENTS_WEBHOOK_SECRET")  # Secrets Manager ids, not secrets
     kyc_webhook_secret = _text("KYC_WEBHOOK_SECRET")
     collections_webhook_secret = _text("COLLECTIONS_WEBHOOK_SECRET")
+    adyen_webhook_secret = _text("ADYEN_WEBHOOK_SECRET")  # the HMAC key, hex
     frontend_api_secret = _text("FRONTEND_API_SECRET")
     event_bus_name = _text("EVENT_BUS_NAME")
     explorer_url = _text("EXPLORER_URL")

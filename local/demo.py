@@ -30,8 +30,10 @@ from typing import Any
 import boto3
 
 from domain.webhooks import sign
+from local import demo_money_out as money_out
 from local import demo_servicing as servicing
 from local.aws.access import ADMINISTRATOR_ACCESS_KEY
+from local.demo_money_out import PAYOUT_ACCOUNT
 from local.ledger_server import GENESIS_SEED
 from local.processes import PROJECT_ROOT, start_module
 
@@ -48,9 +50,9 @@ class Demo:
         )
         self.sfn = session.client("stepfunctions", endpoint_url=state["endpoint_url"])
         self.lambdas = session.client("lambda", endpoint_url=state["endpoint_url"])
-        secrets = session.client("secretsmanager", endpoint_url=state["endpoint_url"])
+        self.secrets = session.client("secretsmanager", endpoint_url=state["endpoint_url"])
         self.keys = {
-            path: secrets.get_secret_value(SecretId=self.outputs[name])["SecretString"].encode()
+            path: self.secret(name).encode()
             for path, name in (
                 ("/webhooks/payments", "PaymentsWebhookSecretArn"),
                 ("/webhooks/kyc", "KycWebhookSecretArn"),
@@ -61,6 +63,11 @@ class Demo:
 
         self.ledger = LedgerClient(ledger_url)
         self.results: list[tuple[str, bool]] = []
+
+    def secret(self, output: str) -> str:
+        """A secret the account's administrator hands a provider (or the frontend)."""
+        value = self.secrets.get_secret_value(SecretId=self.outputs[output])
+        return str(value["SecretString"])
 
     # --- driving the platform as the providers do ----------------------------------------------
 
@@ -173,7 +180,7 @@ class Demo:
         print("\n== Ada and Bob pass KYC: the provider's signed webhooks onboard them")
         wallets = {}
         for investor_id in ("inv-ada", "inv-bob"):
-            execution = self.kyc("kyc.approved", investor_id)
+            execution = self.kyc("kyc.approved", investor_id, payout_account=PAYOUT_ACCOUNT)
             output = json.loads(execution.get("output") or "{}")
             wallets[investor_id] = output.get("wallet_address")
             print(f"    {investor_id}: {output.get('status')}, wallet {wallets[investor_id]}")
@@ -302,6 +309,9 @@ def main() -> int:
                 demo.run()
                 servicing.run(demo, state_file)
                 demo.expect("Ada was told", demo.notified("CouponPaid", "PrincipalRepaid"))
+                money_out.run(demo, state_file, str(state["provider_url"]))
+                told = demo.notified("WithdrawalPaidOut", "WithdrawalReturned")
+                demo.expect("Ada was told of her withdrawals", told)
             results = [("bootstrap", ok), *demo.results]
             passed = all(ok for _, ok in results)
             print(f"\n{sum(ok for _, ok in results)}/{len(results)} expected outcomes happened")

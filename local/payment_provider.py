@@ -36,6 +36,7 @@ from typing import Any
 from domain.webhooks import sign
 
 AUDIT_PATHS = ("/requests", "/actions", "/webhooks")
+PLANS_PATH = "/plans"  # scripting over HTTP, for a provider in another process
 WEBHOOK_TIMEOUT_SECONDS = 5.0
 _AMOUNT = re.compile(r"\d{1,15}(\.\d{1,2})?")
 
@@ -482,6 +483,22 @@ def _worth_retrying(status: int | None) -> bool:
     return status is None or status >= 500 or status == 429
 
 
+def _planned(provider: PaymentProvider, raw: bytes) -> tuple[int, Any]:
+    """`POST /plans` {"reference", "outcomes": [...], "reason"?, "delay"?}: `plan` for a
+    process that runs the provider in another (the demo scripting the embedded platform's)."""
+    try:
+        asked = json.loads(raw)
+        provider.plan(
+            str(asked["reference"]),
+            *[str(o) for o in asked["outcomes"]],
+            delay=float(asked.get("delay", 0.0)),
+            reason=asked.get("reason"),
+        )
+    except (ValueError, KeyError, TypeError) as error:
+        return 422, _error("invalid_plan", str(error))
+    return 200, {"planned": asked["reference"]}
+
+
 def _handler_class(provider: PaymentProvider) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -489,6 +506,9 @@ def _handler_class(provider: PaymentProvider) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            if self.path.split("?", 1)[0].rstrip("/") == PLANS_PATH:
+                self._reply(*_planned(provider, raw))
+                return
             headers = {name.lower(): value for name, value in self.headers.items()}
             status, document, follow_up = provider.receive(self.path, headers, raw)
             try:

@@ -1,4 +1,5 @@
-"""Webhook handlers: verify, validate, put on the bus, answer 202 with the event id.
+"""Webhook handlers: verify (per provider format, lambdas/ingress/formats.py), validate, put on
+the bus, answer 202 with the event id (or what the provider's format expects).
 
 Every request is kept with its outcome. Nothing valid is answered 2xx before its event is on
 the bus; a refused one gets a 4xx with the reason.
@@ -29,15 +30,19 @@ from domain.webhooks import (
     COLLECTION_EVENTS,
     KYC_EVENTS,
     PAYMENT_EVENTS,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
     WebhookRejected,
     detail_type_for,
-    verify,
 )
 from lambdas import platform_events
 from lambdas.aws_clients import AwsRefused
 from lambdas.config import settings
+from lambdas.ingress.formats import (
+    ADYEN,
+    DREXFY,
+    Answered,
+    ProviderEvent,
+    WebhookFormat,
+)
 from lambdas.ingress.models import (
     CollectionWebhook,
     KycWebhook,
@@ -67,6 +72,13 @@ def payments_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
 @logger.inject_lambda_context(clear_state=True)
 def kyc_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return _receive(event, "kyc", settings().kyc_webhook_secret, _kyc)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def adyen_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Adyen's standard webhooks: payments, payouts and refunds, as the payments door takes
+    them (lambdas/ingress/formats.py maps them)."""
+    return _receive(event, "adyen", settings().adyen_webhook_secret, _payment, ADYEN)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -173,7 +185,13 @@ def _validated(body: dict[str, Any], model: type[ModelT]) -> ModelT:
         raise WebhookRejected(422, "invalid", problems) from None
 
 
-def _receive(event: dict[str, Any], provider: str, secret_id: str, convert: Any) -> dict[str, Any]:
+def _receive(
+    event: dict[str, Any],
+    provider: str,
+    secret_id: str,
+    convert: Any,
+    form: WebhookFormat = DREXFY,
+) -> dict[str, Any]:
     request_id = str(event.get("requestContext", {}).get("requestId") or uuid.uuid4())
     body = _raw_body(event)
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
@@ -181,18 +199,16 @@ def _receive(event: dict[str, Any], provider: str, secret_id: str, convert: Any)
     received = Received(request_id, provider, body, headers)
     signature: str | None = None
     try:
-        signed = verify(
-            _secret(secret_id),
-            headers.get(TIMESTAMP_HEADER),
-            headers.get(SIGNATURE_HEADER),
-            body,
-            time.time(),
+        events = form.read(_secret(secret_id), headers, body, time.time())
+        signature = events[0].claim if events else None
+        accepted: list[Accepted] = [convert(e.body) for e in events]  # all valid, or none
+        answered = Answered(
+            [
+                (one.detail_type, event_id)
+                for provider_event, one in zip(events, accepted, strict=True)
+                if (event_id := _claimed_and_published(provider_event, one, received, form))
+            ]
         )
-        signature = signed.signature
-        accepted: Accepted = convert(_json(body))
-        detail_type = accepted.detail_type
-        webhook_records.claim_signature(signed.signature, provider, request_id, signed.timestamp)
-        event_id = _publish(signed.signature, accepted, request_id)
     except WebhookRejected as rejected:
         reason = _bounded(rejected.reason)
         # Not kept, the provider must send it again: a refusal nobody kept is a lost request.
@@ -210,9 +226,28 @@ def _receive(event: dict[str, Any], provider: str, secret_id: str, convert: Any)
         return _unavailable("the platform cannot accept requests now")
     # On the bus (and so in its archive) already: a failed record is logged, not answered 5xx,
     # or the provider's retry would be refused as a replay of what was accepted.
-    _keep(received, 202, detail_type=detail_type, event_id=event_id, signature=signature)
-    logger.info("webhook accepted", extra={"detail_type": detail_type, "event_id": event_id})
-    return _response(202, {"event_id": event_id, "detail_type": detail_type})
+    detail_types = ",".join(t for t, _ in answered.published) or None
+    event_ids = ",".join(i for _, i in answered.published) or None
+    _keep(received, 202, detail_type=detail_types, event_id=event_ids, signature=signature)
+    logger.info("webhook accepted", extra={"detail_type": detail_types, "event_id": event_ids})
+    status, content_type, text = form.answer(answered)
+    return {"statusCode": status, "headers": {"content-type": content_type}, "body": text}
+
+
+def _claimed_and_published(
+    provider_event: ProviderEvent, accepted: Accepted, received: Received, form: WebhookFormat
+) -> str | None:
+    """The event id, once the event's claim is this request's; None for a duplicate the
+    format acknowledges (a replay it does not is refused 409)."""
+    try:
+        webhook_records.claim_signature(
+            provider_event.claim, received.provider, received.request_id, provider_event.keep_until
+        )
+    except WebhookRejected:
+        if form.duplicates_acknowledged:
+            return None
+        raise
+    return _publish(provider_event.claim, accepted, received.request_id)
 
 
 class Received(NamedTuple):
@@ -265,16 +300,6 @@ def _raw_body(event: dict[str, Any]) -> bytes:
         except ValueError:
             return str(raw).encode()
     return str(raw).encode()
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError) as error:  # RecursionError: nested too deeply
-        raise WebhookRejected(400, "not_json", f"body is not JSON: {error}") from None
-    if not isinstance(parsed, dict):
-        raise WebhookRejected(400, "not_an_object", "body must be a JSON object")
-    return parsed
 
 
 def _response(status: int, body: dict[str, Any], retry_after: int | None = None) -> dict[str, Any]:

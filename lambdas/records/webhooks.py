@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DeleteError, PutError
 
-from domain.webhooks import FRESHNESS_SECONDS, WebhookRejected, kept_request
+from domain.webhooks import WebhookRejected, kept_request
 from lambdas.aws_clients import dynamodb_fault
 from lambdas.records.tables import SignatureRecord, WebhookRecord
 
@@ -59,9 +59,10 @@ def record_request(
         raise dynamodb_fault(f"webhook log did not accept request {request_id}", error) from error
 
 
-def claim_signature(signature: str, provider: str, request_id: str, sent_at: int) -> None:
-    """Refuse a signature seen before; it is kept until it could no longer be fresh anyway."""
-    expires = datetime.fromtimestamp(sent_at, UTC) + timedelta(seconds=2 * FRESHNESS_SECONDS)
+def claim_signature(signature: str, provider: str, request_id: str, keep_until: int) -> None:
+    """Refuse a signature (or another format's claim) seen before; it is kept until it could
+    no longer be sent again (`keep_until`, unix seconds: past its freshness, say)."""
+    expires = datetime.fromtimestamp(keep_until, UTC)
     try:
         SignatureRecord(
             signature, provider=provider, request_id=request_id, expires_at=expires

@@ -14,6 +14,7 @@ from typing import Any
 from domain.settlement import LedgerStepFailed, StepState
 from domain.signing_policy import SigningRefused
 from domain.withdrawal import (
+    STOPPED,
     Withdrawal,
     WithdrawalRefused,
     WithdrawalStatus,
@@ -61,8 +62,10 @@ class WithdrawalService:
 
         try:
             submission = self.runner.drive(wanted, sign, before_submit=still_allowed)
-        except (WithdrawalRefused, SigningRefused) as refused:
+        except WithdrawalRefused as refused:
             return self._refuse(withdrawal_id, str(refused))
+        except SigningRefused as refused:  # the wallet's standing changed since: a stop
+            return self._refuse(withdrawal_id, f"{STOPPED}{refused}")
         if submission is not None and submission.status == Status.SUCCEEDED:
             withdrawals.mark_redeemed(withdrawal_id, str(submission.tx_hash))
             return StepCheck(StepState.DONE, checks)

@@ -53,13 +53,14 @@ class LocalAws:
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
 
     def stop(self) -> None:
-        """Stop the gateway and the receiver (moto itself belongs to whoever started it)."""
+        """Stop the provider, the gateway and the receiver (moto itself belongs to whoever
+        started it). The provider first: it would retry its webhooks on a closing gateway."""
+        if self.provider is not None:
+            self.provider.stop()
         if self.gateway is not None:
             self.gateway.stop()
         if self.notifications is not None:
             self.notifications.stop()
-        if self.provider is not None:
-            self.provider.stop()
 
 
 def prepare_process(endpoint_url: str | None = None) -> None:

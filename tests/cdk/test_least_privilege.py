@@ -186,7 +186,7 @@ def test_the_frontend_api_changes_no_table_but_the_withdrawals_it_is_asked_for(
     (task, _) = functions["lambdas.frontend.api.handler"]
     assert (task.writes, task.appends, task.deletes) == (("withdrawals",), (), ())
     deleting = {t.name: t.deletes for t, _ in functions.values() if t.deletes}
-    webhooks = ("PaymentWebhook", "KycWebhook", "CollectionWebhook")
+    webhooks = ("PaymentWebhook", "KycWebhook", "CollectionWebhook", "AdyenWebhook")
     assert deleting == dict.fromkeys(webhooks, ("signatures",)), "replay protection only"
 
 
@@ -298,10 +298,11 @@ def test_each_role_may_put_only_the_events_it_publishes(functions: dict[str, Any
         assert sorted(map(json.dumps, conditions)) == sorted(map(json.dumps, expected)), handler
 
 
-def test_only_the_payments_webhook_announces_payments(
+def test_only_the_payment_providers_doors_announce_payments(
     prod_template: dict[str, Any], functions: dict[str, Any]
 ) -> None:
-    """Record deposit takes a payment only as announced: no other role may write one."""
+    """Record deposit takes a payment only as announced: no other role may write one (the
+    gateway's door in Drexfy's format, or Adyen's)."""
     payments = _tables(prod_template)["payments"]
     writers = {
         task.name
@@ -313,5 +314,5 @@ def test_only_the_payments_webhook_announces_payments(
         for task, statements in functions.values()
         if allows(statements, "dynamodb:GetItem", payments)
     }
-    assert writers == {"PaymentWebhook"}
-    assert readers == {"PaymentWebhook", "RecordDeposit"}
+    assert writers == {"PaymentWebhook", "AdyenWebhook"}
+    assert readers == {"PaymentWebhook", "AdyenWebhook", "RecordDeposit"}

@@ -511,10 +511,10 @@ def test_a_token_that_cannot_be_read_is_a_503(
 def test_an_unreachable_ledger_is_a_503(
     frontend: Frontend, active_investor: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lambdas.frontend import api
+    from lambdas.frontend import lookups
     from lambdas.ledger_adapter.client import LedgerClient
 
-    monkeypatch.setattr(api, "_ledger", lambda: LedgerClient("http://127.0.0.1:9"))
+    monkeypatch.setattr(lookups, "ledger", lambda: LedgerClient("http://127.0.0.1:9"))
 
     answer = frontend.get(f"/investors/{active_investor['investor_id']}/portfolio")
 

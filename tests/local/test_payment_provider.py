@@ -478,3 +478,38 @@ def test_delivered_means_accepted_or_already_accepted() -> None:
     assert [attempt(s).delivered for s in (200, 202, 409, 400, 429, 503, None)] == [
         True, True, True, False, False, False, False,
     ]  # fmt: skip
+
+
+def test_a_plan_can_be_set_over_http_by_another_process() -> None:
+    with PaymentProvider("key", b"secret") as provider:
+        planned = _post_json(
+            provider.base_url + "/plans",
+            {"reference": "wd-http", "outcomes": ["paid", "returned"], "reason": "account closed"},
+        )
+        refused = _post_json(provider.base_url + "/plans", {"reference": "x", "outcomes": ["lost"]})
+
+        order = {
+            "idempotency_key": "payout-wd-http", "withdrawal_id": "wd-http",
+            "investor_id": "inv-1", "amount": "5.00", "currency": "EUR",
+            "beneficiary": {"iban": "DE89370400440532013000", "name": "Ada"},
+        }  # fmt: skip
+        status, _, _ = provider.receive(
+            "/payouts", {"authorization": "Bearer key"}, json.dumps(order).encode()
+        )
+
+        assert planned == (200, {"planned": "wd-http"})
+        assert refused[0] == 422 and "lost" in str(refused[1]["reason"])
+        assert status == 202
+        assert [a.outcomes for a in provider.actions()] == [["paid", "returned"]]
+
+
+def _post_json(url: str, document: dict[str, object]) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(
+        url, data=json.dumps(document).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())

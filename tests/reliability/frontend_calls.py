@@ -5,6 +5,7 @@ without the frontend's token, every refusal {"error", "reason"}, every success a
 from __future__ import annotations
 
 import base64
+import json
 import string
 import uuid
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ OPERATIONS = [
     ("GET", "/investors/{id}"),
     ("GET", "/investors/{id}/portfolio"),
     ("POST", "/investors/{id}/wallet"),
+    ("GET", "/investors/{id}/withdrawals"),
+    ("POST", "/investors/{id}/withdrawals"),
     ("GET", "/purchases/{id}"),
 ]
 FIXED_PATHS = [
@@ -102,7 +105,15 @@ def frontend_calls(
     header_names = st.text(alphabet=string.ascii_letters + "-", min_size=1, max_size=20).filter(
         lambda n: n.lower() not in ("authorization", "content-length", "host", "transfer-encoding")
     )
+    amounts = st.one_of(
+        st.sampled_from(["1.00", "0.01", "12.34", "0", "-1", "1.001", "1e3", "NaN", "", "€5"]),
+        st.integers(-5, 10**6), st.floats(), st.none(), st.text(max_size=8),
+    )  # fmt: skip
+    withdrawals = st.fixed_dictionaries(
+        {"amount": amounts}, optional={"iban": st.just("DE89370400440532013000")}
+    ).map(lambda d: json.dumps(d).encode())
     bodies = st.one_of(
+        withdrawals,
         st.just(b""),
         st.text(max_size=60).map(str.encode),
         st.binary(max_size=40),

@@ -22,6 +22,7 @@ from tests.frontend.conftest import (  # noqa: F401 (fixtures)
     openapi,
     registered_investor,
 )
+from tests.reliability import adyen_requests
 from tests.reliability import frontend_calls as calls
 from tests.reliability import webhook_requests as webhooks
 from tests.reliability.report import FULL, record, scale
@@ -264,4 +265,25 @@ def test_generated_frontend_calls_over_http_get_no_5xx(
 
     passed = tally.passed and tally.requests >= CALLS_OVER_HTTP
     record("bad input", "frontend API over HTTP", passed, **tally.figures())
+    assert passed, "\n".join([str(tally.figures()), *tally.problems])
+
+
+def test_generated_adyen_notifications_over_http_get_no_5xx_and_are_all_kept(
+    aws: LocalAws, platform: dict[str, Any], workflows_paused: None
+) -> None:
+    secret = aws.client("secretsmanager").get_secret_value(
+        SecretId=aws.stack.output("AdyenWebhookSecretArn")
+    )
+    key, tally = str(secret["SecretString"]), Tally(adyen_requests.PROBLEMS)
+    assert aws.api_url is not None
+
+    def each(case: adyen_requests.AdyenCase) -> None:
+        body = case.body(key)
+        adyen_requests.judge(tally, case, body, adyen_requests.post(str(aws.api_url), body))
+
+    run_generated(adyen_requests.adyen_cases(), WEBHOOKS_OVER_HTTP, each)
+
+    passed = tally.passed and tally.requests >= WEBHOOKS_OVER_HTTP
+    record("bad input", "Adyen notifications over HTTP", passed, **tally.figures())
+    assert tally.counts.get("accepted", 0) > 0, tally.figures()
     assert passed, "\n".join([str(tally.figures()), *tally.problems])

@@ -64,7 +64,7 @@ def _amounts() -> st.SearchStrategy[str]:
 def _valid_payment() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {
-            "event": st.sampled_from(sorted(PAYMENT_EVENTS)),
+            "event": st.just("payment.succeeded"),
             "payment_id": IDENTIFIER,
             "investor_id": IDENTIFIER,
             "instrument_id": st.one_of(
@@ -77,21 +77,49 @@ def _valid_payment() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-def _valid_kyc() -> st.SearchStrategy[dict[str, Any]]:
+def _moments() -> st.SearchStrategy[str]:
     zones = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))])
-    # A decision is dated at most a few minutes ahead of us (domain.compliance): up to a day ago.
     latest = datetime.now() - timedelta(days=1)
-    when = st.datetimes(min_value=_naive(2000), max_value=latest, timezones=zones).map(
-        lambda d: d.isoformat()
+    when = st.datetimes(min_value=_naive(2000), max_value=latest, timezones=zones)
+    return when.map(lambda d: d.isoformat()) | st.just("2026-11-26T10:00:00Z")
+
+
+def _valid_answer(kind: str) -> st.SearchStrategy[dict[str, Any]]:
+    """The provider's word on a payout or a refund: well-formed, about an id nobody asked it
+    to pay (the door refuses it: unknown_payout, unknown_refund)."""
+    events = sorted(e for e in PAYMENT_EVENTS if e.startswith(f"{kind}."))
+    ids = ("payout_id", "withdrawal_id") if kind == "payout" else ("refund_id", "purchase_id")
+    return st.fixed_dictionaries(
+        {
+            "event": st.sampled_from(events),
+            ids[0]: IDENTIFIER,
+            ids[1]: IDENTIFIER,
+            "amount": _amounts(),
+            "currency": st.just("EUR"),
+            "occurred_at": _moments(),
+        },
+        optional={"reason": st.text(max_size=500)},
     )
+
+
+PAYOUT_ACCOUNTS = st.fixed_dictionaries(
+    {
+        "iban": st.sampled_from(["DE89 3704 0044 0532 0130 00", "FR1420041010050500013M02606"]),
+        "holder_name": st.text(min_size=1, max_size=140),
+    }
+)
+
+
+def _valid_kyc() -> st.SearchStrategy[dict[str, Any]]:
+    # A decision is dated at most a few minutes ahead of us (domain.compliance): up to a day ago.
     return st.fixed_dictionaries(
         {
             "event": st.sampled_from(sorted(KYC_EVENTS)),
             "investor_id": IDENTIFIER,
             "case_id": IDENTIFIER,
-            "occurred_at": when | st.just("2026-11-26T10:00:00Z"),
+            "occurred_at": _moments(),
         },
-        optional={"reason": st.text(max_size=500)},
+        optional={"reason": st.text(max_size=500), "payout_account": PAYOUT_ACCOUNTS},
     )
 
 
@@ -99,7 +127,12 @@ def _naive(year: int) -> datetime:
     return datetime(year, 1, 1)
 
 
-VALID = {"payments": _valid_payment(), "kyc": _valid_kyc()}
+VALID = {
+    "payments": st.one_of(
+        _valid_payment(), _valid_payment(), _valid_answer("payout"), _valid_answer("refund")
+    ),
+    "kyc": _valid_kyc(),
+}
 
 KNOWN_EVENTS = PAYMENT_EVENTS | KYC_EVENTS
 # Values each field can never take (so a body carrying one is invalid, whatever else it holds).
@@ -109,6 +142,10 @@ NEVER = {
     "investor_id": NOT_A_STRING | NOT_IDENTIFIER,
     "instrument_id": NOT_A_STRING | NOT_IDENTIFIER,
     "case_id": NOT_A_STRING | NOT_IDENTIFIER,
+    "payout_id": NOT_A_STRING | NOT_IDENTIFIER,
+    "withdrawal_id": NOT_A_STRING | NOT_IDENTIFIER,
+    "refund_id": NOT_A_STRING | NOT_IDENTIFIER,
+    "purchase_id": NOT_A_STRING | NOT_IDENTIFIER,
     "units": st.one_of(
         st.none(), st.booleans(), st.floats(), st.text(max_size=5), st.integers(max_value=0),
         st.integers(min_value=10**9), st.just([1]),
@@ -123,31 +160,48 @@ NEVER = {
     | st.sampled_from(["yesterday", "2026-13-01T00:00:00Z", "2026-11-26T10:00:00", ""])
     | st.sampled_from(["2999-01-01T00:00:00Z", "2100-06-01T12:00:00+02:00"]),  # the future
     "reason": st.text(min_size=501, max_size=600) | st.integers() | st.lists(st.none()),
+    "payout_account": NOT_A_STRING | st.sampled_from([
+        {"iban": "DE89370400440532013001", "holder_name": "A"},  # a wrong check digit
+        {"iban": "DE89 3704", "holder_name": "A"}, {"iban": "GB82WEST12345698765432"},
+        {"iban": "GB82WEST12345698765432", "holder_name": ""}, {"holder_name": "A"},
+    ]),
 }  # fmt: skip
 REQUIRED = {
-    "payments": ["event", "payment_id", "investor_id", "instrument_id", "units", "amount",
-                 "currency"],
+    "payment": ["event", "payment_id", "investor_id", "instrument_id", "units", "amount",
+                "currency"],
+    "payout": ["event", "payout_id", "withdrawal_id", "amount", "currency", "occurred_at"],
+    "refund": ["event", "refund_id", "purchase_id", "amount", "currency", "occurred_at"],
     "kyc": ["event", "investor_id", "case_id", "occurred_at"],
 }  # fmt: skip
+OPTIONAL = {"kyc": ["reason", "payout_account"], "payout": ["reason"], "refund": ["reason"]}
+
+
+def kind_of(body: dict[str, Any]) -> str:
+    """Which of REQUIRED's shapes a valid body has, by its event."""
+    event = str(body.get("event"))
+    return event.split(".")[0] if event.split(".")[0] in ("payment", "payout", "refund") else "kyc"
 
 
 def _mutated(provider: str) -> st.SearchStrategy[dict[str, Any]]:
     """A valid body with one thing wrong: a required field gone, a field with a value it can
     never take, or a field the provider never sends."""
-    fields = REQUIRED[provider] + (["reason"] if provider == "kyc" else [])
+
+    def fields(body: dict[str, Any]) -> list[str]:
+        kind = kind_of(body)
+        return REQUIRED[kind] + OPTIONAL.get(kind, [])
 
     def wrong_value(body: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-        return st.sampled_from(fields).flatmap(
+        return st.sampled_from(fields(body)).flatmap(
             lambda name: NEVER[name].map(lambda value: {**body, name: value})
         )
 
     def dropped(body: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-        return st.sampled_from(REQUIRED[provider]).map(
+        return st.sampled_from(REQUIRED[kind_of(body)]).map(
             lambda name: {k: v for k, v in body.items() if k != name}
         )
 
     def unknown(body: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-        names = st.text(max_size=12).filter(lambda n: n not in fields)
+        names = st.text(max_size=12).filter(lambda n: n not in fields(body))
         return st.tuples(names, JSON_VALUES).map(lambda kv: {**body, kv[0]: kv[1]})
 
     return VALID[provider].flatmap(
@@ -251,7 +305,7 @@ class WebhookCase:
         if self.signing != "good":
             return 401
         if self.body.valid and self.provider == "payments" and not _sold_here(self.body.raw):
-            return 422  # unknown_instrument or over_purchase_maximum
+            return 422  # unknown_instrument, over_purchase_maximum, or nothing asked of it
         return 202 if self.body.valid else None
 
     def describe(self) -> str:
@@ -262,8 +316,11 @@ class WebhookCase:
 
 def _sold_here(raw: bytes) -> bool:
     """A valid payment the platform may take: an instrument of the catalogue, and an amount
-    within the per-purchase maximum."""
+    within the per-purchase maximum. An answer about a payout or refund is never taken here:
+    nobody asked the provider to pay those ids."""
     payment = json.loads(raw)
+    if kind_of(payment) != "payment":
+        return False
     return payment["instrument_id"] in CATALOGUE and Decimal(payment["amount"]) <= (
         MAX_PURCHASE_AMOUNT
     )
@@ -275,6 +332,8 @@ def announced_payment(case: WebhookCase) -> tuple[Any, ...] | None:
     if case.provider != "payments" or not case.body.valid:
         return None
     payment = json.loads(case.body.raw)
+    if kind_of(payment) != "payment":
+        return None
     fields = ("payment_id", "investor_id", "instrument_id", "units", "amount", "currency")
     values = [payment[name] for name in fields]
     values[4] = Decimal(values[4])

@@ -934,7 +934,8 @@ def test_a_rejected_payment_whose_refund_cannot_be_sent_is_parked_then_refunded(
 
     assert parked["error"] == "NeedsOperator"
     record = purchase_record(detail)
-    assert record.status == PurchaseStatus.NEEDS_OPERATOR and not record.refund_requested
+    # asked (its answer would be taken), but never sent: parked until the bus takes it
+    assert record.status == PurchaseStatus.NEEDS_OPERATOR and record.refund_requested
     assert "TransientFault: bus down" in str(record.parked_reason)
     assert "PaymentRejected" in str(record.reason)
 

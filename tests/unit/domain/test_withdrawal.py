@@ -114,7 +114,7 @@ def test_a_payout_ends_paid_out_or_returned_and_an_aml_flag_stops_the_redemption
     )
     assert [s.is_final for s in WithdrawalStatus] == [False, False, True, True, True]
     check_may_redeem(withdrawal("10.00"), InvestorStatus.ACTIVE)
-    with pytest.raises(WithdrawalRefused, match="the investor is BLOCKED: stopped"):
+    with pytest.raises(WithdrawalRefused, match="stopped: the investor is BLOCKED"):
         check_may_redeem(withdrawal("10.00"), InvestorStatus.BLOCKED)
     with pytest.raises(WithdrawalRefused, match="is REDEEMED"):
         check_may_redeem(withdrawal("10.00", WithdrawalStatus.REDEEMED), InvestorStatus.ACTIVE)

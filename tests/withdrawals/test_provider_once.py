@@ -1,0 +1,316 @@
+"""Money out reaches the payment provider exactly once: a withdrawal's payout and a purchase's
+refund under duplicate requests, duplicate webhooks, an archive replay and an operator's re-send
+of a dead-lettered request (the ledger and the provider stand-in audited); an AML flag stops a
+withdrawal before its payout, and the frontend is never told why."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from domain.purchase import purchase_id_for
+from local.aws.platform import LocalAws
+from local.ledger_server import LocalLedger
+from local.ledger_server.genesis import accept
+from tests.frontend.gateway import Frontend
+from tests.ingress.test_webhooks_http import post, signed
+from tests.support.bus import replay_archive
+from tests.support.waiting import wait_for
+from tests.withdrawals.conftest import ACCOUNT, balance, executions, finished, outstanding
+from tests.withdrawals.test_withdrawal import ask, frontend_told, record, withdrawn
+from tests.workflows.conftest import new_investor_id, payment, run_payment
+
+
+def actions_for(aws: LocalAws, reference: str) -> list[Any]:
+    assert aws.provider is not None
+    return [a for a in aws.provider.actions() if a.business_reference == reference]
+
+
+def redemptions(platform: dict[str, Any], address: str) -> list[dict[str, Any]]:
+    """The wallet's validated, successful payments to the issuer (account_tx)."""
+    from local.ledger_server.audit import account_transactions
+
+    issuer = platform["accounts"].issuer
+    return [
+        entry["tx_json"] for entry in account_transactions(platform["client"], address, 1)
+        if entry["tx_json"]["TransactionType"] == "Payment"
+        and entry["tx_json"].get("Destination") == issuer
+        and entry["meta"]["TransactionResult"] == "tesSUCCESS"
+    ]  # fmt: skip
+
+
+def put_withdrawal_requested(aws: LocalAws, withdrawal_id: str, investor_id: str) -> None:
+    entry = aws.client("events").put_events(
+        Entries=[
+            {
+                "Source": "drexfy.frontend",
+                "DetailType": "WithdrawalRequested",
+                "EventBusName": aws.stack.output("EventBusName"),
+                "Detail": json.dumps({"withdrawal_id": withdrawal_id, "investor_id": investor_id}),
+            }
+        ]
+    )["Entries"][0]
+    assert "EventId" in entry, entry
+
+
+def kept(holder: dict[str, str], amount: str) -> str:
+    """A withdrawal kept as the API keeps it, not yet on the bus."""
+    from datetime import UTC, datetime
+
+    from domain.withdrawal import DAILY_LIMIT, Withdrawal, withdrawal_id_for
+    from lambdas.records import withdrawals
+
+    withdrawal_id = withdrawal_id_for(holder["investor_id"], uuid.uuid4().hex)
+    asked = Withdrawal(
+        withdrawal_id, holder["investor_id"], Decimal(amount), datetime.now(UTC), account=ACCOUNT
+    )
+    withdrawals.request(asked, DAILY_LIMIT)
+    return withdrawal_id
+
+
+def test_replays_duplicates_and_a_frontend_retry_pay_out_once(
+    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], frontend: Frontend,
+    holder: dict[str, str],
+) -> None:  # fmt: skip
+    before, issued = balance(platform, holder["address"]), outstanding(platform)
+    start = time.time() - 1
+    key = uuid.uuid4().hex
+    first = ask(frontend, holder["investor_id"], "40.00", key=key)
+    withdrawal_id = first.body["withdrawal_id"]
+    finished(aws, "Settlement", withdrawal_id)
+    again = ask(frontend, holder["investor_id"], "40.00", key=key)
+    assert again.status == 202 and again.body["status"] == "PAID_OUT"
+
+    replay_archive(aws, start, time.time() + 1)
+    finished(aws, "Withdrawal", withdrawal_id, count=2)  # the replayed request, run again
+    settlements = finished(aws, "Settlement", withdrawal_id, count=2)  # the replayed "paid"
+
+    assert sorted(s["status"] for s in settlements) == ["SUCCEEDED", "SUCCEEDED"]
+    assert record(withdrawal_id).status.value == "PAID_OUT"
+    assert balance(platform, holder["address"]) == before - Decimal("40.00")
+    assert outstanding(platform) == issued - Decimal("40.00")
+    assert len(redemptions(platform, holder["address"])) == 1
+    (action,) = actions_for(aws, withdrawal_id)
+    assert action.key == f"payout-{withdrawal_id}"
+    assert frontend_told(aws, withdrawal_id).count("WithdrawalPaidOut") == 1
+
+
+def test_a_refund_reaches_the_provider_once_and_its_answer_is_kept_on_the_purchase(
+    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]
+) -> None:
+    from domain.investor import InvestorStatus
+    from lambdas.records import investors, purchases
+    from tests.support.investors import onboard
+
+    investor_id = new_investor_id()
+    onboard(ledger, investor_id)
+    investors.set_status(investor_id, InvestorStatus.BLOCKED, "AML flag (test)")
+    detail = payment(investor_id)
+    purchase_id = purchase_id_for(detail["payment_id"])
+
+    run_payment(aws, detail)
+
+    def settled() -> list[dict[str, Any]]:
+        ours = executions(
+            aws, "Settlement", lambda i: i["outcome"].get("purchase_id") == purchase_id
+        )
+        return [e for e in ours if e["status"] != "RUNNING"]
+
+    (settlement,) = wait_for(settled, 30)
+    assert settlement["status"] == "SUCCEEDED", settlement
+    (action,) = actions_for(aws, purchase_id)
+    assert (action.kind, action.key, action.amount) == (
+        "refund",
+        f"refund-{purchase_id}",
+        Decimal("200.00"),
+    )
+    assert action.order["payment_id"] == detail["payment_id"]
+    found = purchases.find(purchase_id)
+    assert found is not None and found.refund_outcome == "SUCCEEDED"
+    # the provider sends its answer again: kept as it was, refunded once
+    assert aws.provider is not None
+    assert aws.provider.send_webhook(action.webhooks[0]) == 202
+    wait_for(lambda: len(settled()) == 2, 30)
+    assert len(actions_for(aws, purchase_id)) == 1
+
+
+def test_a_failed_refund_stops_for_an_operator_with_the_providers_reason(
+    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], drexfy_ops: Callable[..., Any]
+) -> None:
+    from domain.investor import InvestorStatus
+    from lambdas.records import investors, purchases
+    from tests.support.investors import onboard
+
+    assert aws.provider is not None
+    investor_id = new_investor_id()
+    onboard(ledger, investor_id)
+    investors.set_status(investor_id, InvestorStatus.BLOCKED, "AML flag (test)")
+    detail = payment(investor_id)
+    purchase_id = purchase_id_for(detail["payment_id"])
+    aws.provider.plan(purchase_id, "failed", reason="card account closed")
+
+    run_payment(aws, detail)
+
+    def settled() -> list[dict[str, Any]]:
+        ours = executions(
+            aws, "Settlement", lambda i: i["outcome"].get("purchase_id") == purchase_id
+        )
+        return [e for e in ours if e["status"] != "RUNNING"]
+
+    (settlement,) = wait_for(settled, 30)
+    assert settlement["status"] == "FAILED" and settlement["error"] == "RefundFailed"
+    assert "card account closed" in settlement["cause"]
+    found = purchases.find(purchase_id)
+    assert found is not None and found.refund_outcome == "FAILED"
+    listed = {row["for"]: row for row in drexfy_ops("payouts")}
+    assert listed[purchase_id]["answer"] == "FAILED"
+
+
+def test_an_aml_flag_before_the_redemption_refuses_the_withdrawal_and_nothing_moves(
+    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], holder: dict[str, str]
+) -> None:
+    from domain.investor import InvestorStatus
+    from lambdas.records import investors, withdrawals
+
+    before = balance(platform, holder["address"])
+    withdrawal_id = kept(holder, "25.00")
+    investors.set_status(holder["investor_id"], InvestorStatus.BLOCKED, "AML flag (test)")
+
+    put_withdrawal_requested(aws, withdrawal_id, holder["investor_id"])
+    (execution,) = finished(aws, "Withdrawal", withdrawal_id)
+
+    assert execution["status"] == "SUCCEEDED", execution
+    refused = record(withdrawal_id)
+    assert refused.status.value == "REFUSED" and "BLOCKED" in refused.reason  # for operators
+    assert balance(platform, holder["address"]) == before
+    assert redemptions(platform, holder["address"]) == []
+    assert actions_for(aws, withdrawal_id) == []
+    assert withdrawals.withdrawn_on(holder["investor_id"], refused.day) == 0  # given back
+    told = wait_for(lambda: _told_refused(aws, withdrawal_id))
+    assert "BLOCKED" not in json.dumps(told) and "AML" not in json.dumps(told)
+
+
+def test_an_aml_flag_during_the_redemption_stops_the_payout_and_puts_the_money_back(
+    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], holder: dict[str, str]
+) -> None:
+    from domain.investor import InvestorStatus
+    from lambdas.records import investors
+    from lambdas.withdrawals.service import withdrawal_service
+
+    before, issued = balance(platform, holder["address"]), outstanding(platform)
+    withdrawal_id = kept(holder, "60.00")
+    service = withdrawal_service()
+    while service.redeem(withdrawal_id, 0).as_output()["state"] != "DONE":
+        accept(ledger.rpc_url)  # the redemption validates as the flag arrives
+    investors.set_status(holder["investor_id"], InvestorStatus.BLOCKED, "AML flag (test)")
+
+    put_withdrawal_requested(aws, withdrawal_id, holder["investor_id"])
+    (execution,) = finished(aws, "Withdrawal", withdrawal_id)
+
+    assert execution["status"] == "SUCCEEDED", execution
+    stopped = record(withdrawal_id)
+    assert stopped.status.value == "REFUSED" and stopped.reissue_hash
+    assert stopped.reason.startswith("stopped: the investor became BLOCKED")
+    assert balance(platform, holder["address"]) == before  # back in the (frozen) wallet
+    assert outstanding(platform) == issued
+    assert actions_for(aws, withdrawal_id) == []  # the provider was never asked
+    told = wait_for(lambda: _told_refused(aws, withdrawal_id))
+    assert "BLOCKED" not in json.dumps(told)
+
+
+def test_a_payout_the_provider_refused_is_dead_lettered_and_re_sent_once_by_an_operator(
+    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], frontend: Frontend,
+    holder: dict[str, str], drexfy_ops: Callable[..., Any],
+) -> None:  # fmt: skip
+    assert aws.provider is not None
+    aws.provider.fail_next(1, status=400)  # not retried by EventBridge: dead-lettered at once
+    asked = withdrawn(frontend, holder, "15.00")
+    withdrawal_id = asked["withdrawal_id"]
+    finished(aws, "Withdrawal", withdrawal_id)
+
+    unsent = [r for r in drexfy_ops("provider", "dead-letters") if r["for"] == withdrawal_id]
+    (letter,) = unsent
+    assert letter["type"] == "PayoutRequested" and letter["amount"] == "15.00"
+    assert "400" in letter["error"]
+    assert actions_for(aws, withdrawal_id) == []
+
+    resent = drexfy_ops("provider", "resend", letter["message"])
+    assert resent["message"] == letter["message"]
+    (settlement,) = finished(aws, "Settlement", withdrawal_id)
+    assert settlement["status"] == "SUCCEEDED"
+    assert record(withdrawal_id).status.value == "PAID_OUT"
+    assert [r for r in drexfy_ops("provider", "dead-letters") if r["for"] == withdrawal_id] == []
+    # re-sent once more (an operator's second copy): the provider pays it once
+    _resend_again(aws, withdrawal_id)
+    wait_for(lambda: len(_payout_requests(aws, withdrawal_id)) == 3)
+    assert len(actions_for(aws, withdrawal_id)) == 1
+
+
+def test_the_payout_account_is_the_one_kyc_verified_and_a_bad_one_is_refused_at_the_door(
+    aws: LocalAws, ledger: LocalLedger
+) -> None:
+    from datetime import UTC, datetime
+
+    from lambdas.records import investors
+
+    investor_id = new_investor_id()
+    body = {
+        "event": "kyc.approved", "investor_id": investor_id,
+        "case_id": f"case-{uuid.uuid4().hex[:6]}",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "payout_account": {
+            "iban": "GB82 WEST 1234 5698 7654 32", "holder_name": "Grace Hopper",
+        },
+    }  # fmt: skip
+    raw = json.dumps(body).encode()
+    assert post(aws, "/webhooks/kyc", raw, signed(aws, raw, "KycWebhookSecretArn"))[0] == 202
+    found = wait_for(lambda: investors.find(investor_id))
+    assert found.payout_account is not None
+    assert (found.payout_account.iban, found.payout_account.holder_name) == (
+        "GB82WEST12345698765432",
+        "Grace Hopper",
+    )
+
+    wrong = {**body, "payout_account": {"iban": "GB82WEST12345698765433", "holder_name": "X"}}
+    raw = json.dumps(wrong).encode()
+    status, answer = post(aws, "/webhooks/kyc", raw, signed(aws, raw, "KycWebhookSecretArn"))
+    assert status == 422 and answer["error"] == "invalid"
+    assert "payout_account.iban" in answer["reason"] and "check digits" in answer["reason"]
+
+
+def _told_refused(aws: LocalAws, withdrawal_id: str) -> list[dict[str, Any]]:
+    assert aws.notifications is not None
+    return [
+        r.body for r in aws.notifications.received()
+        if isinstance(r.body, dict) and r.body.get("type") == "WithdrawalRefused"
+        and r.body["detail"].get("withdrawal_id") == withdrawal_id
+    ]  # fmt: skip
+
+
+def _payout_requests(aws: LocalAws, withdrawal_id: str) -> list[Any]:
+    assert aws.provider is not None
+    return [
+        r for r in aws.provider.requests()
+        if r.path == "/payouts" and isinstance(r.body, dict)
+        and r.body.get("withdrawal_id") == withdrawal_id
+    ]  # fmt: skip
+
+
+def _resend_again(aws: LocalAws, withdrawal_id: str) -> None:
+    from domain.withdrawal import payout_request
+
+    detail = payout_request(record(withdrawal_id))
+    aws.client("events").put_events(
+        Entries=[
+            {
+                "Source": "drexfy.operators",
+                "DetailType": "PayoutResent",
+                "EventBusName": aws.stack.output("EventBusName"),
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
