@@ -8,7 +8,10 @@ is escaped), sent base64 in the item's `additionalData.hmacSignature`. Nothing e
 signed, and there is no timestamp: a replayed item is caught by its `claim`, the key Adyen
 documents for spotting a notification it sent twice. Adyen expects `[accepted]` back.
 
-A successful AUTHORISATION is an investor's payment; PAYOUT_* and PAIDOUT_REVERSED tell what became
+A successful AUTHORISATION is an investor's payment, attributed from the signed merchantReference
+Drexfy gives the payment when it creates it, `<investor_id>/<instrument_id>/<units>` (within
+Adyen's 80 characters), never from the unsigned additionalData: a captured item cannot be
+re-attributed to another investor or instrument. PAYOUT_* and PAIDOUT_REVERSED tell what became
 of a withdrawal's payout; REFUND* what became of a purchase's refund. They map to the canonical
 provider events of Drexfy's own webhook format (`domain.webhooks.PAYMENT_EVENTS`). Every other
 event code is acknowledged and ignored: Adyen sends many, and resends whatever is refused.
@@ -20,6 +23,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,7 +69,8 @@ _REQUIRED_TEXT = (
     "eventCode",
     "eventDate",
 )
-_METADATA = ("investor_id", "instrument_id", "units")
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+_UNITS = re.compile(r"[1-9][0-9]{0,8}")  # a positive whole number below a billion
 _PAYOUT = ("payout_id", "withdrawal_id")
 _REFUND = ("refund_id", "purchase_id")
 # (event code, success) -> canonical event and the names its ids go by; success None: either.
@@ -264,29 +269,30 @@ def _invalid(index: int, field: str, problem: str) -> WebhookRejected:
 
 
 def _payment(item: AdyenItem) -> dict[str, Any]:
-    # The metadata Drexfy attached to the payment comes back in additionalData, which Adyen does
-    # not sign: it is only as trustworthy as the channel it came over.
-    metadata = {name: item.additional_data.get(f"metadata.{name}", "") for name in _METADATA}
-    missing = [f"metadata.{name}" for name, value in metadata.items() if not value]
-    if missing:
-        raise WebhookRejected(
-            422, "invalid", f"payment {item.psp_reference} lacks {', '.join(missing)}"
-        )
-    units = metadata["units"]
-    if not (units.isascii() and units.isdigit() and len(units) <= 18) or int(units) <= 0:
-        raise WebhookRejected(
-            422,
-            "invalid",
-            f"payment {item.psp_reference}: metadata.units {units!r} is not a positive integer",
-        )
+    parts = item.merchant_reference.split("/")
+    if len(parts) != 3:
+        raise _unattributed(item, "is not <investor_id>/<instrument_id>/<units>")
+    investor_id, instrument_id, units = parts
+    if not (_IDENTIFIER.fullmatch(investor_id) and _IDENTIFIER.fullmatch(instrument_id)):
+        raise _unattributed(item, "names an investor or instrument id that is not one")
+    if not _UNITS.fullmatch(units):
+        raise _unattributed(item, f"has units {units!r}, not a positive whole number")
     return {
         "payment_id": item.psp_reference,
-        "investor_id": metadata["investor_id"],
-        "instrument_id": metadata["instrument_id"],
+        "investor_id": investor_id,
+        "instrument_id": instrument_id,
         "units": int(units),
         "amount": _amount_text(item),
         "currency": item.currency,
     }
+
+
+def _unattributed(item: AdyenItem, problem: str) -> WebhookRejected:
+    """A payment Drexfy cannot attribute is refused, to be seen, not ignored."""
+    reference = item.merchant_reference
+    return WebhookRejected(
+        422, "invalid", f"payment {item.psp_reference}: merchantReference {reference!r} {problem}"
+    )
 
 
 def _amount_text(item: AdyenItem) -> str:

@@ -92,7 +92,7 @@ def _sold_here(item: dict[str, Any]) -> bool:
     if len(parts) != 3 or parts[1] not in CATALOGUE or not parts[2].isdigit():
         return False
     units = int(parts[2])
-    return 0 < units < 10**9 and item["amount"]["value"] <= 10_000_000  # within the maximum
+    return 0 < units < 10**9 and 0 < item["amount"]["value"] <= 10_000_000  # within the maximum
 
 
 def _item(code: str, reference: str, value: int, success: str) -> dict[str, Any]:

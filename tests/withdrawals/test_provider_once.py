@@ -314,3 +314,38 @@ def _resend_again(aws: LocalAws, withdrawal_id: str) -> None:
             }
         ]
     )
+
+
+def test_adyens_answer_settles_a_payout_as_the_gateways_would(
+    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], frontend: Frontend,
+    holder: dict[str, str],
+) -> None:  # fmt: skip
+    """The provider answers in Adyen's format (its own door, its own key): paid, then the bank
+    sends it back; the same item again changes nothing."""
+    from domain.withdrawal import withdrawal_id_for
+    from tests.ingress.test_adyen_webhooks import hmac_key, item, notification, send
+
+    assert aws.provider is not None
+    before = balance(platform, holder["address"])
+    key = uuid.uuid4().hex
+    withdrawal_id = withdrawal_id_for(holder["investor_id"], key)
+    aws.provider.hold(withdrawal_id)  # the stand-in's own answer never comes: Adyen's does
+    assert ask(frontend, holder["investor_id"], "12.50", key=key).status == 202
+    finished(aws, "Withdrawal", withdrawal_id)
+
+    hmac = hmac_key(aws)
+    paid = item("PAYOUT_THIRDPARTY", withdrawal_id, 1250)
+    assert send(aws, notification(hmac, paid)) == (202, "[accepted]")
+    finished(aws, "Settlement", withdrawal_id)
+    assert record(withdrawal_id).status.value == "PAID_OUT"
+    reversed_ = item("PAIDOUT_REVERSED", withdrawal_id, 1250, reason="Account closed")
+    body = notification(hmac, reversed_)
+    assert send(aws, body) == (202, "[accepted]")
+    assert send(aws, body) == (202, "[accepted]")  # Adyen sends it again: acknowledged
+
+    settled = finished(aws, "Settlement", withdrawal_id, count=2)
+    assert {e["status"] for e in settled} == {"SUCCEEDED"} and len(settled) == 2
+    returned = record(withdrawal_id)
+    assert returned.status.value == "RETURNED"
+    assert returned.reason == "the bank returned the payout: Account closed"
+    assert balance(platform, holder["address"]) == before

@@ -389,7 +389,8 @@ def test_adyens_published_failed_capture_body_is_accepted_and_ignored() -> None:
 
 
 def test_adyens_signature_leaves_additional_data_out() -> None:
-    """So the metadata Drexfy reads from it is not vouched for by the signature itself."""
+    """So Drexfy reads nothing it relies on from there: a payment's attribution is in the
+    signed merchantReference."""
     item = json.loads(BACKSLASH_ITEM)
     item["additionalData"]["metadata.units"] = "999"
     (read,) = read_notification(K74F4_KEY, body_of(item))
@@ -400,28 +401,29 @@ def test_adyens_signature_leaves_additional_data_out() -> None:
 # Mapping to Drexfy's canonical events, on Adyen's published example bodies where there are some.
 # ---------------------------------------------------------------------------------------------
 
-DREXFY_METADATA = {
-    "metadata.investor_id": "inv-42",
-    "metadata.instrument_id": "DRX-SME-2026-A",
-    "metadata.units": "3",
-}
+ATTRIBUTED = "inv-42/DRX-SME-2026-A/3"  # <investor>/<instrument>/<units>, as Drexfy sets it
 
 
-def test_a_published_authorisation_with_drexfys_metadata_is_a_payment() -> None:
-    item = json.loads(BACKSLASH_ITEM)  # Adyen's own signature still holds: see above
-    item["additionalData"].update(DREXFY_METADATA)
-    (payment,) = read_notification(K74F4_KEY, body_of(item))
-    assert canonical(payment) == (
-        "payment.succeeded",
-        {
-            "payment_id": "T7FD4VM4D3RZNN82",
-            "investor_id": "inv-42",
-            "instrument_id": "DRX-SME-2026-A",
-            "units": 3,
-            "amount": "10.00",
-            "currency": "EUR",
-        },
-    )
+def test_an_authorisation_is_a_payment_attributed_from_its_signed_merchant_reference() -> None:
+    item = json.loads(BACKSLASH_ITEM)  # Adyen's published item, Drexfy's reference, re-signed
+    item["merchantReference"] = ATTRIBUTED
+    (payment,) = read_notification(KEY, body_of(signed(item)))
+    expected = {
+        "payment_id": "T7FD4VM4D3RZNN82",
+        "investor_id": "inv-42",
+        "instrument_id": "DRX-SME-2026-A",
+        "units": 3,
+        "amount": "10.00",
+        "currency": "EUR",
+    }
+    assert canonical(payment) == ("payment.succeeded", expected)
+    # what is not signed changes nothing; what is, breaks the signature
+    item["additionalData"]["metadata.investor_id"] = "inv-thief"
+    (again,) = read_notification(KEY, body_of(signed(item)))
+    assert canonical(again) == ("payment.succeeded", expected)
+    tampered = signed(item)
+    tampered["merchantReference"] = "inv-thief/DRX-SME-2026-A/3"
+    assert refused(KEY, body_of(tampered)).code == "bad_signature"
 
 
 # github.com/Adyen/adyen-node-api-library, src/__mocks__/notification/authorisationTrue.json,
@@ -501,40 +503,39 @@ def test_a_payment_drexfy_cannot_attribute_is_refused_not_ignored() -> None:
     with pytest.raises(WebhookRejected) as refusal:
         canonical(payment)
     assert (refusal.value.status, refusal.value.code) == (422, "invalid")
-    assert "metadata.investor_id" in refusal.value.reason and "123456789" in refusal.value.reason
+    assert "merchantReference" in refusal.value.reason and "123456789" in refusal.value.reason
 
 
 @pytest.mark.parametrize(
-    ("metadata", "named"),
+    ("reference", "says"),
     [
-        ({"metadata.instrument_id": ""}, "metadata.instrument_id"),
-        ({"metadata.investor_id": None}, "metadata.investor_id"),
-        ({"metadata.units": None}, "metadata.units"),
-        ({"metadata.units": "0"}, "metadata.units"),
-        ({"metadata.units": "-1"}, "metadata.units"),
-        ({"metadata.units": "1.5"}, "metadata.units"),
-        ({"metadata.units": "three"}, "metadata.units"),
-        ({"metadata.units": " 3"}, "metadata.units"),
-        ({"metadata.units": "1" * 40}, "metadata.units"),
+        ("inv-42/DRX-SME-2026-A", "is not <investor_id>/<instrument_id>/<units>"),
+        ("inv-42/DRX/3/x", "is not <investor_id>/<instrument_id>/<units>"),
+        ("/DRX/3", "not one"),
+        ("inv 42/DRX/3", "not one"),
+        ("inv-42/DRX/0", "not a positive whole number"),
+        ("inv-42/DRX/-1", "not a positive whole number"),
+        ("inv-42/DRX/1.5", "not a positive whole number"),
+        ("inv-42/DRX/03", "not a positive whole number"),
+        ("inv-42/DRX/" + "1" * 10, "not a positive whole number"),
     ],
 )
-def test_an_authorisation_without_usable_metadata_is_refused(
-    metadata: dict[str, str | None], named: str
+def test_an_authorisation_drexfy_cannot_attribute_is_refused_saying_why(
+    reference: str, says: str
 ) -> None:
-    additional = {k: v for k, v in {**DREXFY_METADATA, **metadata}.items() if v is not None}
-    payment = adyen_item(eventCode="AUTHORISATION", additionalData=additional)
+    payment = adyen_item(eventCode="AUTHORISATION", merchantReference=reference)
     with pytest.raises(WebhookRejected) as refusal:
         canonical(payment)
     assert (refusal.value.status, refusal.value.code) == (422, "invalid")
-    assert named in refusal.value.reason
+    assert says in refusal.value.reason and repr(reference) in refusal.value.reason
 
 
 def test_a_refused_authorisation_is_acknowledged_and_ignored() -> None:
     refused_payment = adyen_item(
-        eventCode="AUTHORISATION", success="false", additionalData=DREXFY_METADATA
+        eventCode="AUTHORISATION", success="false", merchantReference=ATTRIBUTED
     )
     assert canonical(refused_payment) is None
-    assert canonical(replace(refused_payment, additional_data={})) is None
+    assert canonical(replace(refused_payment, merchant_reference="anything")) is None
 
 
 @pytest.mark.parametrize(
