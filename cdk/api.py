@@ -93,7 +93,8 @@ API_FUNCTIONS = (
         "lambdas.frontend.api.handler",
         # distributions and entitlements: the cash flows
         reads=("investors", "wallets", "instruments", "purchases", "distributions", "entitlements"),
-        writes=("withdrawals",),  # a withdrawal asked for, counted against the day's limit
+        # a withdrawal asked for (counted against the day's limit), where income goes
+        writes=("withdrawals",),
         publishes=(events.WALLET_REQUESTS, events.WITHDRAWAL_REQUESTS),
         secrets=("frontend-api",),
         knows_addresses_of=True,  # the portfolio reads the investor's line to the issuer
@@ -128,6 +129,7 @@ ROUTES = (
     Route("POST", "/investors/{investor_id}/wallet", "FrontendApi"),
     Route("GET", "/investors/{investor_id}/withdrawals", "FrontendApi"),
     Route("POST", "/investors/{investor_id}/withdrawals", "FrontendApi"),
+    Route("PUT", "/investors/{investor_id}/income-payout", "FrontendApi"),
     Route("GET", "/purchases/{purchase_id}", "FrontendApi"),
 )
 

@@ -100,6 +100,13 @@ class PlatformBus(Construct):
             WITHDRAWAL_STARTS[0], withdrawal_workflow, "withdrawal",
         )  # fmt: skip
 
+    def route_income_to(self, withdrawal_workflow: sfn.IStateMachine) -> events.Rule:
+        """A coupon or principal just paid: paid out to the bank if the investor chose it."""
+        return self._detail_to(
+            "IncomePaidToWithdrawal", "Income paid, to the bank where the investor chose it",
+            WITHDRAWAL_STARTS[1], withdrawal_workflow, "income", with_detail_type=True,
+        )  # fmt: skip
+
     def route_settlements_to(self, settlement_workflow: sfn.IStateMachine) -> events.Rule:
         """The provider's word on a payout or a refund settles it."""
         return self._detail_to(

@@ -108,6 +108,7 @@ class PlatformStack(Stack):
         bus.route_collections_to(self.workflows["Collection"].state_machine)
         bus.route_write_downs_to(self.workflows["WriteDown"].state_machine)
         bus.route_withdrawals_to(self.workflows["Withdrawal"].state_machine)
+        bus.route_income_to(self.workflows["Withdrawal"].state_machine)
         bus.route_settlements_to(self.workflows["Settlement"].state_machine)
         bus.route_kyc_to(
             self.workflows["Onboarding"].state_machine, self.workflows["Compliance"].state_machine

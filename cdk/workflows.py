@@ -309,6 +309,12 @@ WITHDRAWAL = WorkflowSpec(
     name="Withdrawal",
     definition_file="withdrawal.asl.json",
     tasks=(
+        TaskFunction(
+            "TakeIncomePayout",
+            "lambdas.withdrawals.income.take_income_payout",
+            reads=("investors",),  # standing and the payout account
+            writes=("withdrawals",),  # the investor's choice, and the withdrawal kept
+        ),
         _NOTIFY_WITHDRAWAL,
         TaskFunction(
             "RedeemStablecoin",

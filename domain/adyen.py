@@ -8,13 +8,16 @@ is escaped), sent base64 in the item's `additionalData.hmacSignature`. Nothing e
 signed, and there is no timestamp: a replayed item is caught by its `claim`, the key Adyen
 documents for spotting a notification it sent twice. Adyen expects `[accepted]` back.
 
-A successful AUTHORISATION is an investor's payment, attributed from the signed merchantReference
-Drexfy gives the payment when it creates it, `<investor_id>/<instrument_id>/<units>` (within
-Adyen's 80 characters), never from the unsigned additionalData: a captured item cannot be
-re-attributed to another investor or instrument. PAYOUT_* and PAIDOUT_REVERSED tell what became
-of a withdrawal's payout; REFUND* what became of a purchase's refund. They map to the canonical
-provider events of Drexfy's own webhook format (`domain.webhooks.PAYMENT_EVENTS`). Every other
-event code is acknowledged and ignored: Adyen sends many, and resends whatever is refused.
+A successful AUTHORISATION is an investor's payment. Its attribution is read from the signed
+merchantReference Drexfy's frontend gives the payment when it creates it,
+`<investor_id>/<instrument_id>/<units>` (ids `[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}`, so never a `/`;
+units a positive whole number of at most 9 digits; Adyen takes at most 80 characters, which the
+ids must keep the reference within), never from the unsigned additionalData: a captured item
+cannot be re-attributed to another investor or instrument. A reference that does not parse is
+refused (422). PAYOUT_* and PAIDOUT_REVERSED tell what became of a withdrawal's payout; REFUND*
+what became of a purchase's refund. They map to the canonical provider events of Drexfy's own
+webhook format (`domain.webhooks.PAYMENT_EVENTS`). Every other event code is acknowledged and
+ignored: Adyen sends many, and resends whatever is refused.
 """
 
 from __future__ import annotations

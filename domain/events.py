@@ -74,7 +74,11 @@ ONBOARDING_STARTS = (
     WALLET_REQUESTS,
 )
 COLLECTION_STARTS = (COLLECTIONS,)
-WITHDRAWAL_STARTS = (WITHDRAWAL_REQUESTS,)
+WITHDRAWAL_STARTS = (
+    WITHDRAWAL_REQUESTS,
+    # income just paid, for the investors who chose their bank for it
+    Publication(INVESTORS_SOURCE, ("CouponPaid", "PrincipalRepaid")),
+)
 # The provider's word on a payout or a refund we asked for.
 SETTLEMENT_STARTS = (
     Publication(

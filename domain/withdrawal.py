@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -299,4 +300,40 @@ def _moved(
             "Destination": destination,
             "Amount": amount,
         },
+    )
+
+
+class IncomePayout(StrEnum):
+    """Where an investor's coupons and repaid principal go: kept in the wallet (the default),
+    or paid out to the bank account KYC verified as soon as they are paid."""
+
+    WALLET = "WALLET"
+    BANK = "BANK"
+
+
+def income_withdrawal_id(investor_id: str, kind: str, instrument_id: str, payment_date: str) -> str:
+    """One income payout per flow paid: a replay or a re-run finds the same withdrawal."""
+    return withdrawal_id_for(investor_id, f"income:{kind}:{instrument_id}:{payment_date}")
+
+
+def income_withdrawal(
+    paid: Mapping[str, Any],
+    kind: str,
+    status: InvestorStatus | None,
+    account: BankAccount | None,
+    choice: IncomePayout,
+    now: datetime,
+) -> Withdrawal | None:
+    """The withdrawal paying out a coupon or principal the investor was just paid (the
+    frontend's CouponPaid or PrincipalRepaid), if they chose their bank for it and may
+    withdraw; None keeps it in the wallet. Not counted against the day's limit: the platform,
+    not a session, asks for it."""
+    if choice is not IncomePayout.BANK or status is not InvestorStatus.ACTIVE or account is None:
+        return None
+    investor_id = str(paid["investor_id"])
+    withdrawal_id = income_withdrawal_id(
+        investor_id, kind, str(paid["instrument_id"]), str(paid["payment_date"])
+    )
+    return Withdrawal(
+        withdrawal_id, investor_id, parse_amount(paid["amount"]), now, account=account
     )

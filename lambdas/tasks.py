@@ -134,6 +134,15 @@ class WithdrawalStep:
 
 
 @dataclass(frozen=True)
+class IncomePaid:
+    """A coupon or principal just paid to an investor (CouponPaid, PrincipalRepaid), as the
+    bus delivered it: paid out to their bank if they chose so."""
+
+    detail_type: str
+    income: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class ProviderAnswer:
     """The payment provider's webhook as the bus delivered it: a payout's or a refund's
     outcome (its fields were checked at the webhook door)."""

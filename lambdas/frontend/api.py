@@ -27,9 +27,8 @@ from domain.purchase import PurchaseStatus
 from domain.purchase import reason_shown_to_investor as purchase_reason_shown
 from lambdas import platform_events
 from lambdas.config import settings
-from lambdas.frontend import auth, faults
+from lambdas.frontend import auth, faults, lookups
 from lambdas.frontend import withdrawals as withdrawal_routes
-from lambdas.frontend.lookups import investor_and_wallet, ledger
 from lambdas.frontend.models import (
     JSON,
     REFUSALS,
@@ -76,6 +75,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/investors/<investor_id>/cash-flows": ("GET",),
     "/investors/<investor_id>/wallet": ("POST",),
     "/investors/<investor_id>/withdrawals": ("GET", "POST"),
+    "/investors/<investor_id>/income-payout": ("PUT",),
     "/purchases/<purchase_id>": ("GET",),
 }
 
@@ -103,7 +103,7 @@ def openapi_document() -> dict[str, Any]:
     responses=answers({200: "The investor"}, UNKNOWN_INVESTOR),
 )
 def get_investor(investor_id: InvestorId) -> Investor:
-    record, wallet = investor_and_wallet(investor_id)
+    record, wallet = lookups.investor_and_wallet(investor_id)
     return Investor(
         investor_id=record.investor_id,
         status=record.status,
@@ -125,7 +125,7 @@ def get_investor(investor_id: InvestorId) -> Investor:
     ),
 )
 def get_portfolio(investor_id: InvestorId) -> InvestorPortfolio:
-    record, wallet = investor_and_wallet(investor_id)
+    record, wallet = lookups.investor_and_wallet(investor_id)
     if wallet is None:
         raise Refusal(
             HTTPStatus.CONFLICT,
@@ -136,7 +136,7 @@ def get_portfolio(investor_id: InvestorId) -> InvestorPortfolio:
     from lambdas.custody.platform_signer import platform_key
 
     issuer = platform_key("issuer").address
-    ledger_index, lines, tokens = ledger().holdings(wallet.address, issuer)
+    ledger_index, lines, tokens = lookups.ledger().holdings(wallet.address, issuer)
     valued = portfolio.value_portfolio(
         portfolio.stablecoin_balance(lines, issuer),
         [_priced(instrument) for instrument in instruments.catalogue()],
@@ -190,7 +190,7 @@ def _portfolio_answer(
     responses=answers({200: "The cash flows"}, UNKNOWN_INVESTOR),
 )
 def get_cash_flows(investor_id: InvestorId) -> InvestorCashFlows:
-    investor_and_wallet(investor_id)
+    lookups.investor_and_wallet(investor_id)
     today = datetime.now(UTC).date()
     text = portfolio.amount_text
     holdings = [
@@ -287,7 +287,7 @@ def get_purchase(purchase_id: PurchaseId) -> Purchase:
     },
 )
 def request_wallet(investor_id: InvestorId) -> Response[WalletRequest]:
-    record, wallet = investor_and_wallet(investor_id)
+    record, wallet = lookups.investor_and_wallet(investor_id)
     standing = InvestorStanding(investor_id, record.status, wallet.address if wallet else None)
     outcome = portfolio.wallet_request_outcome(standing)
     if outcome == WalletRequestOutcome.ACTIVE:

@@ -1,6 +1,7 @@
 """Refusals and faults of the frontend API, every one as {"error", "reason"}: a refusal's own
-status, 422 for a malformed request, 503 with Retry-After when DynamoDB, the ledger or the bus
-cannot answer, 500 (logged) for a defect of ours, 404 and 405 for routes that are not there."""
+status, 422 for a malformed request, 415 for a body that is not JSON, 503 with Retry-After when
+DynamoDB, the ledger or the bus cannot answer, 500 (logged) for a defect of ours, 404 and 405 for
+routes that are not there."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from botocore.exceptions import BotoCoreError, ClientError
 
 from domain import portfolio
@@ -62,6 +66,18 @@ def invalid(error: RequestValidationError) -> Response[dict[str, str]]:
         return internal(error)
     reason = portfolio.validation_reason(errors)
     return answer(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_request", reason)
+
+
+def not_text(error: UnicodeDecodeError) -> Response[dict[str, str]]:
+    """A binary body (API Gateway base64-encodes it) that a route's model could not decode:
+    the caller's, not a defect."""
+    reason = "the body is not UTF-8 text: send JSON"
+    return answer(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_request", reason)
+
+
+def not_json(error: RequestUnsupportedContentType) -> Response[dict[str, str]]:
+    reason = "a request body is JSON: send Content-Type application/json"
+    return answer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", reason)
 
 
 def transient(error: TransientFault) -> Response[dict[str, str]]:
@@ -117,6 +133,8 @@ def register(app: APIGatewayHttpResolver, routes: Mapping[str, tuple[str, ...]])
         (Refusal, refused),
         (WalletRequestRefused, wallet_refused),
         (RequestValidationError, invalid),
+        (RequestUnsupportedContentType, not_json),
+        (UnicodeDecodeError, not_text),
         (TransientFault, transient),
         (RecordsError, records_fault),
         (Exception, defect),

@@ -17,6 +17,7 @@ from domain.holdings import FlowStatus
 from domain.investor import InvestorStatus
 from domain.portfolio import WalletRequestOutcome
 from domain.purchase import PurchaseStatus
+from domain.withdrawal import IncomePayout
 
 JSON = content_types.APPLICATION_JSON
 BEARER = "bearer"
@@ -176,7 +177,22 @@ class Withdrawal(BaseModel):
 
 class InvestorWithdrawals(BaseModel):
     investor_id: str
+    income_payout: IncomePayout = Field(
+        description="WALLET: coupons and principal stay in the wallet; BANK: paid out to the "
+        "account on record as soon as they are paid"
+    )
     withdrawals: list[Withdrawal]
+
+
+class IncomePayoutChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: IncomePayout
+
+
+class IncomePayoutChosen(BaseModel):
+    investor_id: str
+    income_payout: IncomePayout
 
 
 class Refusal(Exception):
@@ -194,6 +210,7 @@ def problem(code: str, description: str) -> OpenAPIResponse:
 
 REFUSALS: dict[int, OpenAPIResponse] = {
     401: problem("unauthorized", "No bearer token, or not the frontend's"),
+    415: problem("unsupported_media_type", "A request body that is not JSON"),
     422: problem("invalid_request", "A malformed id or request"),
     500: problem("internal", "A defect on the platform's side (logged)"),
     503: {

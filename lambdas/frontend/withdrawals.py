@@ -12,14 +12,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from domain import portfolio
+from domain.withdrawal import IncomePayout, WithdrawalRefused, requested_amount
 from domain.withdrawal import Withdrawal as WithdrawalOnRecord
-from domain.withdrawal import WithdrawalRefused, requested_amount
 from domain.withdrawal import reason_shown_to_investor as withdrawal_reason_shown
-from lambdas.frontend.lookups import investor_and_wallet, ledger
+from lambdas.frontend import lookups
 from lambdas.frontend.models import (
     JSON,
     SECURED,
     UNKNOWN_INVESTOR,
+    IncomePayoutChoice,
+    IncomePayoutChosen,
     InvestorId,
     InvestorWithdrawals,
     Refusal,
@@ -59,7 +61,7 @@ router = APIGatewayHttpRouter()
     },
 )
 def request_withdrawal(investor_id: InvestorId, asked: WithdrawalAsked) -> Response[Withdrawal]:
-    record, wallet = investor_and_wallet(investor_id)
+    record, wallet = lookups.investor_and_wallet(investor_id)
     try:
         amount = requested_amount(asked.amount)
     except WithdrawalRefused as refused:
@@ -84,9 +86,10 @@ def request_withdrawal(investor_id: InvestorId, asked: WithdrawalAsked) -> Respo
     responses=answers({200: "The withdrawals"}, UNKNOWN_INVESTOR),
 )
 def list_withdrawals(investor_id: InvestorId) -> InvestorWithdrawals:
-    investor_and_wallet(investor_id)
+    lookups.investor_and_wallet(investor_id)
     return InvestorWithdrawals(
         investor_id=investor_id,
+        income_payout=withdrawal_records.income_payout_of(investor_id),
         withdrawals=[_answer(w) for w in withdrawal_records.of_investor(investor_id)],
     )
 
@@ -104,5 +107,34 @@ def _stablecoin_of(wallet: Wallet | None) -> Decimal:
     from lambdas.custody.platform_signer import platform_key  # see get_portfolio
 
     issuer = platform_key("issuer").address
-    _, lines, _ = ledger().holdings(wallet.address, issuer)
+    _, lines, _ = lookups.ledger().holdings(wallet.address, issuer)
     return portfolio.stablecoin_balance(lines, issuer)
+
+
+@router.put(
+    "/investors/<investor_id>/income-payout",
+    operation_id="chooseIncomePayout",
+    summary="Where the investor's coupons and repaid principal go: WALLET or BANK",
+    description=(
+        "BANK: each coupon or principal payment is paid out to the account verified at KYC "
+        "as soon as it is paid (a withdrawal, notified like any other). WALLET (the default): "
+        "it stays in the wallet."
+    ),
+    tags=["investors"],
+    security=SECURED,
+    responses=answers(
+        {200: "The choice, as kept"},
+        UNKNOWN_INVESTOR,
+        {409: problem("no_payout_account", "BANK without a payout account verified at KYC")},
+    ),
+)
+def choose_income_payout(investor_id: InvestorId, choice: IncomePayoutChoice) -> IncomePayoutChosen:
+    record, _ = lookups.investor_and_wallet(investor_id)
+    if choice.to is IncomePayout.BANK and record.payout_account is None:
+        raise Refusal(
+            HTTPStatus.CONFLICT,
+            "no_payout_account",
+            "no payout account was verified at KYC: income stays in the wallet",
+        )
+    chosen = withdrawal_records.choose_income_payout(investor_id, choice.to)
+    return IncomePayoutChosen(investor_id=investor_id, income_payout=chosen)

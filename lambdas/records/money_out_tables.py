@@ -100,3 +100,15 @@ class WithdrawalDayRecord(Model):
 
     withdrawal_id = UnicodeAttribute(hash_key=True)
     total_cents = NumberAttribute(default=0)
+
+
+class IncomePayoutRecord(Model):
+    """Where an investor chose their coupons and principal to go (domain.withdrawal.
+    IncomePayout). It lives in the withdrawals table under `income#<investor>`, outside the
+    investor index: the frontend API, which keeps withdrawals, keeps this too."""
+
+    Meta = table_meta("withdrawals_table")
+
+    withdrawal_id = UnicodeAttribute(hash_key=True)
+    income_payout = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute(default=utc_now)

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from pynamodb.exceptions import QueryError, ScanError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, QueryError, ScanError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from domain.bank_account import BankAccount
 from domain.money import CENT
 from domain.withdrawal import (
+    IncomePayout,
     PayoutOutcome,
     Withdrawal,
     WithdrawalRefused,
@@ -21,7 +22,11 @@ from domain.withdrawal import (
     cents,
 )
 from lambdas.aws_clients import dynamodb_fault
-from lambdas.records.money_out_tables import WithdrawalDayRecord, WithdrawalRecord
+from lambdas.records.money_out_tables import (
+    IncomePayoutRecord,
+    WithdrawalDayRecord,
+    WithdrawalRecord,
+)
 from lambdas.records.tables import transaction
 
 
@@ -64,24 +69,33 @@ def withdrawn_on(investor_id: str, day: date) -> Decimal:
     return int(record.total_cents) * CENT
 
 
-def request(withdrawal: Withdrawal, limit: Decimal) -> Withdrawal:
+def income_payout_of(investor_id: str) -> IncomePayout:
+    try:
+        record = IncomePayoutRecord.get(f"income#{investor_id}", consistent_read=True)
+    except IncomePayoutRecord.DoesNotExist:
+        return IncomePayout.WALLET
+    return IncomePayout(record.income_payout)
+
+
+def choose_income_payout(investor_id: str, choice: IncomePayout) -> IncomePayout:
+    try:
+        IncomePayoutRecord(f"income#{investor_id}", income_payout=choice.value).save()
+    except PutError as error:
+        raise dynamodb_fault(f"income payout of {investor_id}", error) from error
+    return choice
+
+
+def request(withdrawal: Withdrawal, limit: Decimal | None) -> Withdrawal:
     """Keep the withdrawal and count it against the day's limit, in one transaction; the one
     kept already if its id was asked before. WithdrawalRefused if the limit was reached since
-    the investor's request was checked (another withdrawal at the same moment)."""
+    the investor's request was checked (another withdrawal at the same moment). No limit: the
+    platform's own payout of income, not counted."""
     kept = find(withdrawal.withdrawal_id)
     if kept is not None:
         return kept
-    account = withdrawal.account
-    assert account is not None  # refused before: domain.withdrawal.check_may_withdraw
-    record = WithdrawalRecord(
-        withdrawal.withdrawal_id,
-        investor_id=withdrawal.investor_id,
-        requested_at=withdrawal.requested_at.isoformat(),
-        amount=str(withdrawal.amount),
-        status=WithdrawalStatus.REQUESTED.value,
-        iban=account.iban,
-        holder_name=account.holder_name,
-    )
+    if limit is None:
+        return _kept_uncounted(withdrawal)
+    record = _new_record(withdrawal)
     day = WithdrawalDayRecord(_day_key(withdrawal.investor_id, withdrawal.day))
     room = cents(limit) - cents(withdrawal.amount)
     try:
@@ -104,6 +118,31 @@ def request(withdrawal: Withdrawal, limit: Decimal) -> Withdrawal:
             f"{withdrawal.amount} EUR is more than the {left} EUR left of today's {limit} EUR limit"
         ) from None
     return _withdrawal(record)
+
+
+def _kept_uncounted(withdrawal: Withdrawal) -> Withdrawal:
+    record = _new_record(withdrawal)
+    try:
+        record.save(condition=WithdrawalRecord.withdrawal_id.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise dynamodb_fault(f"withdrawal {withdrawal.withdrawal_id}", error) from error
+        return _found(withdrawal.withdrawal_id)
+    return _withdrawal(record)
+
+
+def _new_record(withdrawal: Withdrawal) -> WithdrawalRecord:
+    account = withdrawal.account
+    assert account is not None  # refused before: domain.withdrawal.check_may_withdraw
+    return WithdrawalRecord(
+        withdrawal.withdrawal_id,
+        investor_id=withdrawal.investor_id,
+        requested_at=withdrawal.requested_at.isoformat(),
+        amount=str(withdrawal.amount),
+        status=WithdrawalStatus.REQUESTED.value,
+        iban=account.iban,
+        holder_name=account.holder_name,
+    )
 
 
 def mark_redeemed(withdrawal_id: str, tx_hash: str) -> Withdrawal:

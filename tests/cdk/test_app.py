@@ -61,6 +61,7 @@ def test_each_event_reaches_its_workflow_through_an_archived_bus(
         (("drexfy.collections",), ("CollectionReceived",)),
         (("drexfy.operators",), ("WriteDownRecorded",)),
         (("drexfy.frontend",), ("WithdrawalRequested",)),
+        (("drexfy.investors",), ("CouponPaid", "PrincipalRepaid")),
         (
             ("drexfy.payments",),
             ("PayoutPaid", "PayoutFailed", "PayoutReturned", "RefundSucceeded", "RefundFailed"),

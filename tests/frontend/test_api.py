@@ -594,3 +594,17 @@ def test_an_answer_that_fails_its_own_model_is_ours_not_the_callers(aws: LocalAw
 
     assert answer.status_code == 500
     assert answer.body == {"error": "internal", "reason": "the platform failed; logged"}
+
+
+def test_a_body_that_is_not_text_is_refused_as_the_callers_not_a_defect(
+    frontend: Frontend, active_investor: dict[str, str]
+) -> None:
+    """API Gateway base64-encodes a binary body; a route with a body model would fail to
+    decode it (a bad-input run found the 500)."""
+    path = f"/investors/{active_investor['investor_id']}/withdrawals"
+    answer = frontend.post(path, body=b"\x1a)\n\xb2", headers={"Content-Type": "application/json"})
+
+    assert (answer.status, answer.problem[0]) == (422, "invalid_request")
+    assert "not UTF-8" in answer.problem[1]
+    text = frontend.post(path, body='{"amount": "1.00"}', headers={"Content-Type": "text/plain"})
+    assert (text.status, text.problem[0]) == (415, "unsupported_media_type")

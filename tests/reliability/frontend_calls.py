@@ -25,6 +25,7 @@ OPERATIONS = [
     ("POST", "/investors/{id}/wallet"),
     ("GET", "/investors/{id}/withdrawals"),
     ("POST", "/investors/{id}/withdrawals"),
+    ("PUT", "/investors/{id}/income-payout"),
     ("GET", "/purchases/{id}"),
 ]
 FIXED_PATHS = [
@@ -109,11 +110,15 @@ def frontend_calls(
         st.sampled_from(["1.00", "0.01", "12.34", "0", "-1", "1.001", "1e3", "NaN", "", "€5"]),
         st.integers(-5, 10**6), st.floats(), st.none(), st.text(max_size=8),
     )  # fmt: skip
+    choices = st.fixed_dictionaries(
+        {"to": st.sampled_from(["BANK", "WALLET", "bank", ""]) | st.integers()}
+    ).map(lambda d: json.dumps(d).encode())
     withdrawals = st.fixed_dictionaries(
         {"amount": amounts}, optional={"iban": st.just("DE89370400440532013000")}
     ).map(lambda d: json.dumps(d).encode())
     bodies = st.one_of(
         withdrawals,
+        choices,
         st.just(b""),
         st.text(max_size=60).map(str.encode),
         st.binary(max_size=40),

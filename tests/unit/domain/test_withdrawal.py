@@ -16,6 +16,7 @@ from domain.platform import PlatformAccounts, SignerRole
 from domain.withdrawal import (
     DAILY_LIMIT,
     SHOWN_WHEN_STOPPED,
+    IncomePayout,
     PayoutAction,
     PayoutOutcome,
     Withdrawal,
@@ -24,6 +25,8 @@ from domain.withdrawal import (
     cents,
     check_may_redeem,
     check_may_withdraw,
+    income_withdrawal,
+    income_withdrawal_id,
     notification,
     payout_action,
     payout_request,
@@ -177,3 +180,27 @@ def test_the_frontend_is_told_each_status_once_and_never_an_aml_stops_reason() -
     )
     kinds = {notification(withdrawal("1.00", status))[0] for status in WithdrawalStatus}
     assert len(kinds) == len(WithdrawalStatus)  # one notification per status
+
+
+def test_income_goes_to_the_bank_once_only_where_the_investor_chose_it_and_may_withdraw() -> None:
+    paid = {"investor_id": "inv-ada", "instrument_id": "SME-2027-A",
+            "payment_date": "2026-12-15", "amount": "6.25"}  # fmt: skip
+    active, bank = InvestorStatus.ACTIVE, IncomePayout.BANK
+    out = income_withdrawal(paid, "CouponPaid", active, ACCOUNT, bank, MORNING)
+    assert out is not None and (out.amount, out.account) == (Decimal("6.25"), ACCOUNT)
+    assert out.withdrawal_id == income_withdrawal_id(
+        "inv-ada", "CouponPaid", "SME-2027-A", "2026-12-15"
+    )
+    again = income_withdrawal(paid, "CouponPaid", active, ACCOUNT, bank, MORNING)
+    assert again is not None and again.withdrawal_id == out.withdrawal_id  # once, replayed
+    principal = income_withdrawal(paid, "PrincipalRepaid", active, ACCOUNT, bank, MORNING)
+    assert principal is not None and principal.withdrawal_id != out.withdrawal_id
+    kept_in_wallet = [
+        (active, ACCOUNT, IncomePayout.WALLET),
+        (InvestorStatus.BLOCKED, ACCOUNT, bank),
+        (active, None, bank),
+    ]
+    for status, account, choice in kept_in_wallet:
+        assert income_withdrawal(paid, "CouponPaid", status, account, choice, MORNING) is None
+    with pytest.raises(ValueError, match="more than two decimals"):
+        income_withdrawal({**paid, "amount": "1.001"}, "CouponPaid", active, ACCOUNT, bank, MORNING)
