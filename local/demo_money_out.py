@@ -56,7 +56,9 @@ def withdraw(demo: Demo, amount: str, key: str, settlements: int = 1) -> dict[st
     status, asked = frontend_post(demo, f"/investors/{ADA}/withdrawals", {"amount": amount}, key)
     print(f"    POST /investors/{ADA}/withdrawals {amount} EUR -> {status} {asked.get('status')}")
     withdrawal_id = str(asked.get("withdrawal_id"))
-    demo.finished("Withdrawal", lambda i: i["withdrawal"].get("withdrawal_id") == withdrawal_id)
+    demo.finished(
+        "Withdrawal", lambda i: i.get("withdrawal", {}).get("withdrawal_id") == withdrawal_id
+    )
     for answer in ("PayoutPaid", "PayoutReturned")[:settlements]:
         demo.finished("Settlement", _answering(withdrawal_id, answer))
     _, listed = frontend_get(demo, f"/investors/{ADA}/withdrawals")
