@@ -17,9 +17,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from local.loopback import JsonHandler, LoopbackServer
 
 NOTIFICATIONS_PATH = "/notifications"
 
@@ -44,35 +46,20 @@ class FrontendReceiver:
         self._received: list[Received] = _read_log(log_file)
         self._failures: list[int] = []
         self._lock = threading.Condition()
-        self._server = ThreadingHTTPServer((host, port), _handler_class(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-        bound_port = self._server.server_address[1]
-        bound_host = host
-        self.base_url = f"http://{bound_host}:{bound_port}"
+        self._http = LoopbackServer(_handler_class(self), port, host, "frontend")
+        self.base_url = self._http.base_url
         self.url = self.base_url + NOTIFICATIONS_PATH
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return self._http.port
 
     def start(self) -> FrontendReceiver:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name=f"frontend-{self.port}",
-                daemon=True,
-            )
-            self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
+        self._http.stop()
 
     def __enter__(self) -> FrontendReceiver:
         return self.start()
@@ -127,9 +114,7 @@ class FrontendReceiver:
 
 
 def _handler_class(receiver: FrontendReceiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
@@ -146,24 +131,13 @@ def _handler_class(receiver: FrontendReceiver) -> type[BaseHTTPRequestHandler]:
                     time=time.time(),
                 )
             )
-            self._reply(status, {"ok": status < 300})
+            self.reply(status, {"ok": status < 300})
 
         def do_GET(self) -> None:
             if self.path.split("?", 1)[0].rstrip("/") != NOTIFICATIONS_PATH:
-                self._reply(404, {"message": "Not Found"})
+                self.reply(404, {"message": "Not Found"})
                 return
-            self._reply(200, [r.to_json() for r in receiver.received()])
-
-        def _reply(self, status: int, document: Any) -> None:
-            data = json.dumps(document).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # the records are the log
+            self.reply(200, [r.to_json() for r in receiver.received()])
 
     return Handler
 

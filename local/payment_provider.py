@@ -29,11 +29,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from domain.webhooks import sign
+from local.loopback import JsonHandler, LoopbackServer
 
 AUDIT_PATHS = ("/requests", "/actions", "/webhooks")
 PLANS_PATH = "/plans"  # scripting over HTTP, for a provider in another process
@@ -175,24 +176,15 @@ class PaymentProvider:
         self._senders: list[threading.Thread] = []
         self._stopped = threading.Event()
         self._lock = threading.Condition()
-        self._server = ThreadingHTTPServer((host, port), _handler_class(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-        self.base_url = f"http://{host}:{self.port}"
+        self._http = LoopbackServer(_handler_class(self), port, host, "payment-provider")
+        self.base_url = self._http.base_url
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return self._http.port
 
     def start(self) -> PaymentProvider:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},  # stop() waits for one poll
-                name=f"payment-provider-{self.port}",
-                daemon=True,
-            )
-            self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
@@ -201,11 +193,7 @@ class PaymentProvider:
         with self._lock:
             self._lock.notify_all()  # wakes the senders waiting for a release
             senders = list(self._senders)
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
+        self._http.stop()
         for sender in senders:
             sender.join(WEBHOOK_TIMEOUT_SECONDS)
 
@@ -500,19 +488,17 @@ def _planned(provider: PaymentProvider, raw: bytes) -> tuple[int, Any]:
 
 
 def _handler_class(provider: PaymentProvider) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             if self.path.split("?", 1)[0].rstrip("/") == PLANS_PATH:
-                self._reply(*_planned(provider, raw))
+                self.reply(*_planned(provider, raw))
                 return
             headers = {name.lower(): value for name, value in self.headers.items()}
             status, document, follow_up = provider.receive(self.path, headers, raw)
             try:
-                self._reply(status, document)
+                self.reply(status, document)
             finally:  # acted on: its webhooks go out even if the caller hung up
                 if follow_up is not None:
                     follow_up()
@@ -525,20 +511,9 @@ def _handler_class(provider: PaymentProvider) -> type[BaseHTTPRequestHandler]:
                 "/webhooks": provider.webhooks,
             }
             if path not in listings:
-                self._reply(404, _error("not_found", f"no GET {self.path}"))
+                self.reply(404, _error("not_found", f"no GET {self.path}"))
                 return
-            self._reply(200, [entry.to_json() for entry in listings[path]()])
-
-        def _reply(self, status: int, document: Any) -> None:
-            data = json.dumps(document).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # the records are the log
+            self.reply(200, [entry.to_json() for entry in listings[path]()])
 
     return Handler
 

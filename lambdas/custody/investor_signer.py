@@ -5,9 +5,9 @@ investor policy allows (domain/signing_policy.py). It runs as a function of its 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -85,30 +85,42 @@ def _refuse_unless_in_good_standing(investor_id: str) -> None:
 def _purchase_limit(investor_id: str, purchase_id: object) -> PurchaseLimit | None:
     """The purchase a payment serves, read here, not taken from the request: it bounds the
     payment. None when the request serves no purchase (a trust line of onboarding)."""
-    if purchase_id is None:
-        return None
-    if not isinstance(purchase_id, str) or not purchase_id:
-        raise SigningRefused(f"purchase id {purchase_id!r} is malformed")
-    record = purchases.find(purchase_id)
+    record = _investors_own("purchase", purchase_id, investor_id, purchases.find)
     if record is None:
-        raise SigningRefused(f"purchase {purchase_id} is not on record")
-    if record.investor_id != investor_id:
-        raise SigningRefused(f"purchase {purchase_id} is not investor {investor_id}'s")
+        return None
     return PurchaseLimit(
-        purchase_id, Decimal(record.amount), int(record.units), str(record.issuance_id)
+        record.purchase_id, Decimal(record.amount), int(record.units), str(record.issuance_id)
     )
 
 
 def _withdrawal_limit(investor_id: str, withdrawal_id: object) -> WithdrawalLimit | None:
     """The withdrawal a redemption serves, read here: exactly its amount, while it waits."""
-    if withdrawal_id is None:
+    record = _investors_own("withdrawal", withdrawal_id, investor_id, withdrawals.find)
+    if record is None:
         return None
-    if not isinstance(withdrawal_id, str) or not withdrawal_id:
-        raise SigningRefused(f"withdrawal id {withdrawal_id!r} is malformed")
-    withdrawal = withdrawals.find(withdrawal_id)
-    if withdrawal is None:
-        raise SigningRefused(f"withdrawal {withdrawal_id} is not on record")
-    if withdrawal.investor_id != investor_id:
-        raise SigningRefused(f"withdrawal {withdrawal_id} is not investor {investor_id}'s")
-    pending = withdrawal.status is WithdrawalStatus.REQUESTED
-    return WithdrawalLimit(withdrawal_id, withdrawal.amount, pending)
+    pending = record.status is WithdrawalStatus.REQUESTED
+    return WithdrawalLimit(record.withdrawal_id, record.amount, pending)
+
+
+class _Owned(Protocol):
+    @property
+    def investor_id(self) -> str: ...
+
+
+OwnedT = TypeVar("OwnedT", bound=_Owned)
+
+
+def _investors_own(
+    kind: str, named: object, investor_id: str, find: Callable[[str], OwnedT | None]
+) -> OwnedT | None:
+    """The record a request names (None if it names none), on record and the investor's."""
+    if named is None:
+        return None
+    if not isinstance(named, str) or not named:
+        raise SigningRefused(f"{kind} id {named!r} is malformed")
+    record = find(named)
+    if record is None:
+        raise SigningRefused(f"{kind} {named} is not on record")
+    if record.investor_id != investor_id:
+        raise SigningRefused(f"{kind} {named} is not investor {investor_id}'s")
+    return record

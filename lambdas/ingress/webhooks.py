@@ -123,36 +123,49 @@ def _payment(body: dict[str, Any]) -> Accepted:
 
 
 def _payout(body: dict[str, Any], detail_type: str) -> Accepted:
-    """A payout's outcome, for a withdrawal we asked the provider to pay, of that amount."""
+    """A payout's outcome, for a withdrawal we asked the provider to pay."""
     model = _validated(body, PayoutWebhook)
     withdrawal = withdrawals.find(model.withdrawal_id)
-    if withdrawal is None or not withdrawal.payout_requested:
-        raise WebhookRejected(
-            422, "unknown_payout", f"no payout was asked for withdrawal {model.withdrawal_id}"
-        )
-    _same_amount(model.amount, model.currency, withdrawal.amount, STABLECOIN_CURRENCY)
-    detail = model.model_dump(mode="json", exclude={"event"}, exclude_none=True)
-    return Accepted(platform_events.PAYMENTS_SOURCE, detail_type, detail)
+    asked = (
+        (withdrawal.amount, STABLECOIN_CURRENCY)
+        if withdrawal is not None and withdrawal.payout_requested
+        else None
+    )
+    return _answer(
+        model, detail_type, asked, f"payout was asked for withdrawal {model.withdrawal_id}"
+    )
 
 
 def _refund(body: dict[str, Any], detail_type: str) -> Accepted:
-    """A refund's outcome, for a purchase whose refund we asked for, of its amount."""
+    """A refund's outcome, for a purchase whose refund we asked for."""
     model = _validated(body, RefundWebhook)
     purchase = purchases.find(model.purchase_id)
-    if purchase is None or not purchase.refund_requested:
+    asked = (
+        (Decimal(purchase.amount or 0), purchase.currency)
+        if purchase is not None and purchase.refund_requested
+        else None
+    )
+    return _answer(model, detail_type, asked, f"refund was asked for purchase {model.purchase_id}")
+
+
+def _answer(
+    model: PayoutWebhook | RefundWebhook,
+    detail_type: str,
+    asked: tuple[Decimal, str] | None,
+    what: str,
+) -> Accepted:
+    """The provider's answer, if we asked it for this, of that amount; refused otherwise."""
+    if asked is None:
+        kind = "payout" if isinstance(model, PayoutWebhook) else "refund"
+        raise WebhookRejected(422, f"unknown_{kind}", f"no {what}")
+    amount, currency = asked
+    if Decimal(model.amount) != amount or model.currency != currency:
+        said = f"{model.amount} {model.currency}"
         raise WebhookRejected(
-            422, "unknown_refund", f"no refund was asked for purchase {model.purchase_id}"
+            422, "amount_mismatch", f"{said} is not the {amount} {currency} asked"
         )
-    _same_amount(model.amount, model.currency, Decimal(purchase.amount or 0), purchase.currency)
     detail = model.model_dump(mode="json", exclude={"event"}, exclude_none=True)
     return Accepted(platform_events.PAYMENTS_SOURCE, detail_type, detail)
-
-
-def _same_amount(said: str, currency: str, asked: Decimal, asked_currency: str) -> None:
-    if Decimal(said) != asked or currency != asked_currency:
-        raise WebhookRejected(
-            422, "amount_mismatch", f"{said} {currency} is not the {asked} {asked_currency} asked"
-        )
 
 
 def _kyc(body: dict[str, Any]) -> Accepted:

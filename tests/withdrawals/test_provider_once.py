@@ -99,28 +99,39 @@ def test_replays_duplicates_and_a_frontend_retry_pay_out_once(
     assert frontend_told(aws, withdrawal_id).count("WithdrawalPaidOut") == 1
 
 
-def test_a_refund_reaches_the_provider_once_and_its_answer_is_kept_on_the_purchase(
-    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]
-) -> None:
+def refused_payment(aws: LocalAws, ledger: LocalLedger, *plan: str, reason: str = "") -> Any:
+    """A blocked investor's payment, refunded by the purchase workflow: its details, once the
+    provider's answer about the refund is settled (as planned, if a plan is given)."""
     from domain.investor import InvestorStatus
-    from lambdas.records import investors, purchases
+    from lambdas.records import investors
     from tests.support.investors import onboard
 
+    assert aws.provider is not None
     investor_id = new_investor_id()
     onboard(ledger, investor_id)
     investors.set_status(investor_id, InvestorStatus.BLOCKED, "AML flag (test)")
     detail = payment(investor_id)
+    if plan:
+        aws.provider.plan(purchase_id_for(detail["payment_id"]), *plan, reason=reason or None)
+    run_payment(aws, detail)
+    wait_for(lambda: settled_refunds(aws, purchase_id_for(detail["payment_id"])), 30)
+    return detail
+
+
+def settled_refunds(aws: LocalAws, purchase_id: str) -> list[dict[str, Any]]:
+    ours = executions(aws, "Settlement", lambda i: i["outcome"].get("purchase_id") == purchase_id)
+    return [e for e in ours if e["status"] != "RUNNING"]
+
+
+def test_a_refund_reaches_the_provider_once_and_its_answer_is_kept_on_the_purchase(
+    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]
+) -> None:
+    from lambdas.records import purchases
+
+    detail = refused_payment(aws, ledger)
     purchase_id = purchase_id_for(detail["payment_id"])
 
-    run_payment(aws, detail)
-
-    def settled() -> list[dict[str, Any]]:
-        ours = executions(
-            aws, "Settlement", lambda i: i["outcome"].get("purchase_id") == purchase_id
-        )
-        return [e for e in ours if e["status"] != "RUNNING"]
-
-    (settlement,) = wait_for(settled, 30)
+    (settlement,) = settled_refunds(aws, purchase_id)
     assert settlement["status"] == "SUCCEEDED", settlement
     (action,) = actions_for(aws, purchase_id)
     assert (action.kind, action.key, action.amount) == (
@@ -135,34 +146,19 @@ def test_a_refund_reaches_the_provider_once_and_its_answer_is_kept_on_the_purcha
     assert aws.provider is not None
     time.sleep(1.1)
     assert aws.provider.send_webhook(action.webhooks[0]) == 202
-    wait_for(lambda: len(settled()) == 2, 30)
+    wait_for(lambda: len(settled_refunds(aws, purchase_id)) == 2, 30)
     assert len(actions_for(aws, purchase_id)) == 1
 
 
 def test_a_failed_refund_stops_for_an_operator_with_the_providers_reason(
     aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], drexfy_ops: Callable[..., Any]
 ) -> None:
-    from domain.investor import InvestorStatus
-    from lambdas.records import investors, purchases
-    from tests.support.investors import onboard
+    from lambdas.records import purchases
 
-    assert aws.provider is not None
-    investor_id = new_investor_id()
-    onboard(ledger, investor_id)
-    investors.set_status(investor_id, InvestorStatus.BLOCKED, "AML flag (test)")
-    detail = payment(investor_id)
+    detail = refused_payment(aws, ledger, "failed", reason="card account closed")
     purchase_id = purchase_id_for(detail["payment_id"])
-    aws.provider.plan(purchase_id, "failed", reason="card account closed")
 
-    run_payment(aws, detail)
-
-    def settled() -> list[dict[str, Any]]:
-        ours = executions(
-            aws, "Settlement", lambda i: i["outcome"].get("purchase_id") == purchase_id
-        )
-        return [e for e in ours if e["status"] != "RUNNING"]
-
-    (settlement,) = wait_for(settled, 30)
+    (settlement,) = settled_refunds(aws, purchase_id)
     assert settlement["status"] == "FAILED" and settlement["error"] == "RefundFailed"
     assert "card account closed" in settlement["cause"]
     found = purchases.find(purchase_id)
