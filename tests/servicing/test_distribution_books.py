@@ -1,6 +1,6 @@
 """Any interleaving of purchases, refunds, distributions, re-runs, a replayed schedule, blocks
-and reinstatements, withdrawals paid out, failed or returned, requests and provider answers sent
-again keeps the books, read from the validated ledger and the payment provider stand-in:
+and reinstatements, withdrawals paid out, failed or returned, provider answers sent again and an
+archive replay keeps the books, read from the validated ledger and the payment provider stand-in:
 stablecoin outstanding equals the EUR the platform took in (deposits delivered, collections)
 less what was paid out to banks, which is the EUR it owes investors (their wallets) plus the
 company's balance; each holder holds exactly their units x the per-unit amounts of every payment
@@ -10,6 +10,7 @@ each payout and refund once: nobody is paid twice, nobody is missed once they ma
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -35,6 +36,8 @@ from local.ledger_server import LocalLedger
 from tests.frontend.gateway import Frontend
 from tests.servicing.conftest import buy, finished, fund_company, new_instrument
 from tests.support.books import stablecoin_balance, stablecoin_outstanding
+from tests.support.bus import replay_archive
+from tests.support.waiting import wait_for
 from tests.workflows.conftest import new_investor_id, payment, run_payment
 
 # Quarterly from 2026-05-05: paid 2026-08-05, 2026-11-05, 2027-02-05 and 2027-05-05 (maturity),
@@ -47,6 +50,18 @@ COLLECTED = Decimal("5000.00")
 
 
 OUTCOMES = {"paid": ("paid",), "failed": ("failed",), "returned": ("paid", "returned")}
+REPLAYED = ("Purchase", "Collection", "Withdrawal", "Settlement")  # what bus events start
+
+
+def workflow_runs(aws: LocalAws, since: float) -> list[dict[str, Any]]:
+    """The executions of the workflows events start, started since then."""
+    sfn = aws.client("stepfunctions")
+    runs = []
+    for workflow in REPLAYED:
+        arn = aws.stack.output(f"{workflow}StateMachineArn")
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+            runs += [e for e in page["executions"] if e["startDate"].timestamp() >= since]
+    return runs
 
 
 def test_the_books_hold_through_distributions_withdrawals_refunds_reruns_and_blocks(
@@ -88,6 +103,8 @@ def test_the_books_hold_through_distributions_withdrawals_refunds_reruns_and_blo
             listed = instruments.find(self.instrument)
             assert listed is not None and listed.terms is not None
             self.periods = schedule(listed.terms)
+            self.opened = time.time() - 1
+            self.replayed = False
             self.outstanding_at_start = stablecoin_outstanding(client, accounts.issuer)
             self.company_at_start = stablecoin_balance(client, accounts.company, accounts.issuer)
             fund_company(aws, COLLECTED)
@@ -191,6 +208,19 @@ def test_the_books_hold_through_distributions_withdrawals_refunds_reruns_and_blo
             assert status in (202, 409), status
             if status == 202:
                 finished_for_withdrawal(aws, "Settlement", withdrawal_id, count=settled + 1)
+
+        @precondition(lambda self: bool(self.payouts) and not self.replayed)
+        @rule()
+        def the_archive_is_replayed(self) -> None:
+            """Every event since the books opened, replayed: purchases, collections,
+            withdrawals, the provider's answers. The workflows run again; nothing moves twice
+            and the provider is asked nothing again (its rules skip replays)."""
+            replay_archive(aws, self.opened, time.time() + 1)
+            self.replayed = True
+            settled = lambda: all(  # noqa: E731
+                e["status"] != "RUNNING" for e in workflow_runs(aws, self.opened)
+            )
+            wait_for(settled, 120)
 
         @precondition(lambda self: not self.refunds)  # each is the same path: one will do
         @rule()
