@@ -12,6 +12,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from domain.purchase import purchase_id_for
 from local.aws.platform import LocalAws
 from local.ledger_server import LocalLedger
@@ -346,3 +348,47 @@ def test_adyens_answer_settles_a_payout_as_the_gateways_would(
     assert returned.status.value == "RETURNED"
     assert returned.reason == "the bank returned the payout: Account closed"
     assert balance(platform, holder["address"]) == before
+
+
+@pytest.mark.handlers_in_test_process
+def test_a_withdrawal_whose_payout_request_missed_the_bus_is_redriven_and_paid_out_once(
+    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], frontend: Frontend,
+    holder: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The bus refuses PayoutRequested until the retries run out: the execution stops for an
+    operator, marked asked but not sent. Run again on its own input (a redrive, as drexfy-ops
+    starts one locally), it sends the request once; the redemption is not made again."""
+    from domain.errors import TransientFault
+    from lambdas import platform_events
+
+    real = platform_events.publish
+
+    def bus_down_for_payouts(detail_type: str, *args: Any, **kwargs: Any) -> str:
+        if detail_type == "PayoutRequested":
+            raise TransientFault("bus down")
+        return real(detail_type, *args, **kwargs)
+
+    monkeypatch.setattr(platform_events, "publish", bus_down_for_payouts)
+    before = balance(platform, holder["address"])
+    withdrawal_id = withdrawn(frontend, holder, "20.00")["withdrawal_id"]
+    (stopped,) = finished(aws, "Withdrawal", withdrawal_id)
+    assert stopped["status"] == "FAILED" and stopped["error"] == "NeedsOperator"
+    assert "bus down" in stopped["cause"] and actions_for(aws, withdrawal_id) == []
+    asked = record(withdrawal_id)
+    assert asked.status.value == "REDEEMED" and asked.payout_requested
+
+    monkeypatch.setattr(platform_events, "publish", real)
+    sfn = aws.client("stepfunctions")
+    sfn.start_execution(
+        stateMachineArn=stopped["stateMachineArn"],
+        name=f"{withdrawal_id}-redrive",
+        input=stopped["input"],
+    )
+    finished(aws, "Withdrawal", withdrawal_id, count=2)
+    (settled,) = finished(aws, "Settlement", withdrawal_id)
+
+    assert settled["status"] == "SUCCEEDED"
+    assert record(withdrawal_id).status.value == "PAID_OUT"
+    assert len(actions_for(aws, withdrawal_id)) == 1
+    assert len(redemptions(platform, holder["address"])) == 1
+    assert balance(platform, holder["address"]) == before - Decimal("20.00")
