@@ -7,15 +7,14 @@ does not re-notify; and the workflows put each notification on the bus once.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, SecretValue
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk.environments import DeploymentEnvironment
-from cdk.nag import QUEUE_IS_A_DEAD_LETTER_QUEUE
+from cdk.outbound import bearer_connection, dead_letter_queue, never_on_replays
 from domain.events import FOR_THE_FRONTEND
 
 # From the bus's catalogue (domain/events.py), never a list kept beside it.
@@ -35,16 +34,10 @@ class FrontendNotifications(Construct):
         env: DeploymentEnvironment,
     ) -> None:
         super().__init__(scope, construct_id)
-        connection = events.Connection(
+        connection = bearer_connection(
             self,
-            "Connection",
-            description="Bubble backend workflows: authenticated with the frontend's API key",
-            authorization=events.Authorization.api_key(
-                "Authorization",
-                # The same bearer form the frontend uses to call us (a dynamic reference inside
-                # the string: CloudFormation resolves it, the token never enters the template).
-                SecretValue.unsafe_plain_text("Bearer " + token.secret_value.unsafe_unwrap()),
-            ),
+            token,
+            "Bubble backend workflows: authenticated with the frontend's API key",
         )
         destination = events.ApiDestination(
             self,
@@ -55,14 +48,7 @@ class FrontendNotifications(Construct):
             rate_limit_per_second=50,
             description="The frontend's endpoint for platform notifications",
         )
-        self.dead_letters = sqs.Queue(
-            self,
-            "Undelivered",
-            retention_period=Duration.days(14),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )
-        QUEUE_IS_A_DEAD_LETTER_QUEUE.on(self.dead_letters)
+        self.dead_letters = dead_letter_queue(self, "Undelivered")
         self.rule = events.Rule(
             self,
             "NotifyFrontend",
@@ -73,9 +59,7 @@ class FrontendNotifications(Construct):
                 detail_type=list(NOTIFICATIONS),
             ),
         )
-        cfn_rule = self.rule.node.default_child
-        assert isinstance(cfn_rule, events.CfnRule)
-        cfn_rule.add_property_override("EventPattern.replay-name", [{"exists": False}])
+        never_on_replays(self.rule)
         self.rule.add_target(
             targets.ApiDestination(
                 destination,

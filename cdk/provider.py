@@ -14,15 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration, SecretValue
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk.environments import DeploymentEnvironment
-from cdk.nag import QUEUE_IS_A_DEAD_LETTER_QUEUE
+from cdk.outbound import bearer_connection, dead_letter_queue, never_on_replays
 from domain.events import OPERATOR_RESENDS, PAYOUT_REQUESTS, REFUND_REQUESTS, Publication
 
 RETRY_ATTEMPTS = 185  # EventBridge's most: with its back-off, about a day of the provider down
@@ -59,23 +58,10 @@ class PaymentProvider(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._event_bus = bus
-        connection = events.Connection(
-            self,
-            "Connection",
-            description="The payment provider's API: authenticated with Drexfy's API key",
-            authorization=events.Authorization.api_key(
-                "Authorization",
-                SecretValue.unsafe_plain_text("Bearer " + api_key.secret_value.unsafe_unwrap()),
-            ),
+        connection = bearer_connection(
+            self, api_key, "The payment provider's API: authenticated with Drexfy's API key"
         )
-        self.dead_letters = sqs.Queue(
-            self,
-            "Unsent",
-            retention_period=Duration.days(14),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )
-        QUEUE_IS_A_DEAD_LETTER_QUEUE.on(self.dead_letters)
+        self.dead_letters = dead_letter_queue(self, "Unsent")
         payouts, refunds = (
             events.ApiDestination(
                 self,
@@ -112,9 +98,7 @@ class PaymentProvider(Construct):
                 source=[publication.source], detail_type=list(publication.detail_types)
             ),
         )
-        cfn_rule = rule.node.default_child
-        assert isinstance(cfn_rule, events.CfnRule)
-        cfn_rule.add_property_override("EventPattern.replay-name", [{"exists": False}])
+        never_on_replays(rule)
         rule.add_target(
             targets.ApiDestination(
                 destination,
