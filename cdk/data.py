@@ -44,7 +44,8 @@ class PlatformTables(Construct):
     payments: each payment as the gateway's authenticated webhook announced it (never expires).
     distributions: each payment date of an instrument: totals, approval, status.
     entitlements: what each holder is owed on a payment date, and its payment.
-    withdrawals: each withdrawal and what became of it; each investor's daily total."""
+    withdrawals: each withdrawal and what became of it; each investor's daily total.
+    reconciliations: each day's three-way reconciliation report, as it was made."""
 
     def __init__(self, scope: Construct, construct_id: str, env: DeploymentEnvironment) -> None:
         super().__init__(scope, construct_id)
@@ -98,6 +99,11 @@ class PlatformTables(Construct):
             sort_key=dynamodb.Attribute(name="requested_at", type=dynamodb.AttributeType.STRING),
         )
 
+        # The books as they were read: added once, never changed or deleted.
+        self.reconciliations = self._table(
+            "Reconciliations", "reconciliation_id", forbidden=(*_DELETES, "dynamodb:UpdateItem")
+        )
+
     def by_name(self) -> dict[str, dynamodb.ITable]:
         return {
             "purchases": self.purchases,
@@ -115,6 +121,7 @@ class PlatformTables(Construct):
             "distributions": self.distributions,
             "entitlements": self.entitlements,
             "withdrawals": self.withdrawals,
+            "reconciliations": self.reconciliations,
         }
 
     def _table(

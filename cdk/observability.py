@@ -78,7 +78,13 @@ class Observability(Construct):
                     f"{name} executions failed (a parked purchase fails its execution too)",
                 )
                 for name, machine in workflows.items()
+                if name != "Reconciliation"
             },
+            "BooksDiffer": (
+                workflows["Reconciliation"].metric_failed(period=FIVE_MINUTES),
+                "The daily reconciliation found a difference between the ledger, the records and "
+                "the payment provider, or could not read one of them: drexfy-ops reconciliation",
+            ),
         }
         self.alarms = {
             name: self._alarm(name, metric, description)

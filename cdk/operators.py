@@ -216,10 +216,21 @@ class OperatorsRole(Construct):
                 resources=[unsent_to_provider.queue_arn],
             )
         )
+        # reconciliation(s): the reports (Scan, GetItem)
+        allow(
+            iam.PolicyStatement(
+                actions=["dynamodb:Scan", "dynamodb:GetItem"],
+                resources=[tables["reconciliations"].table_arn],
+            )
+        )
+        # distribution run, reconcile: start one
         allow(
             iam.PolicyStatement(
                 actions=["states:StartExecution"],
-                resources=[workflows["Distribution"].state_machine_arn],
+                resources=[
+                    workflows["Distribution"].state_machine_arn,
+                    workflows["Reconciliation"].state_machine_arn,
+                ],
             )
         )
         self.role.add_to_policy(

@@ -8,6 +8,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from cdk.api import PlatformApi
+from cdk.books import DailyReconciliation
 from cdk.data import PlatformTables, ServicingBucket
 from cdk.environments import DeploymentEnvironment
 from cdk.functions import PlatformResources
@@ -118,6 +119,14 @@ class PlatformStack(Stack):
             "ServicingSchedule",
             resources=resources,
             distribution=self.workflows["Distribution"].state_machine,
+        )
+        reconciliation = self.workflows["Reconciliation"]
+        self.books = DailyReconciliation(
+            self,
+            "DailyReconciliation",
+            workflow=reconciliation.state_machine,
+            reconcile_books=reconciliation.functions["ReconcileBooks"],
+            env=env,
         )
         self.api = PlatformApi(self, "Api", resources)
         self.notifications = FrontendNotifications(

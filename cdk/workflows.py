@@ -349,6 +349,33 @@ SETTLEMENT = WorkflowSpec(
     ),
 )
 
+RECONCILIATION = WorkflowSpec(
+    name="Reconciliation",
+    definition_file="reconciliation.asl.json",
+    tasks=(
+        TaskFunction(
+            "ReconcileBooks",
+            "lambdas.reconciliation.steps.reconcile_books",
+            # Every record of money that moved, read; the report, added once and never changed.
+            reads=(
+                "purchases",
+                "distributions",
+                "entitlements",
+                "withdrawals",
+                "submissions",
+                "payments",
+                "instruments",
+                "wallets",
+                "reconciliations",
+            ),
+            appends=("reconciliations",),  # a retried run finds its report kept (GetItem)
+            knows_addresses_of=True,  # the issuer's and the company's, to read their history
+            secrets=("payment-provider-api",),  # the key its settlement report is asked with
+            timeout_seconds=300,
+        ),
+    ),
+)
+
 WORKFLOWS = (
     PURCHASE,
     ONBOARDING,
@@ -358,6 +385,7 @@ WORKFLOWS = (
     WRITE_DOWN,
     WITHDRAWAL,
     SETTLEMENT,
+    RECONCILIATION,
 )
 
 

@@ -193,6 +193,7 @@ class Purchase:
     compensating: bool = False  # once set, no step goes forward again
     refund_requested: bool = False
     refund_outcome: str | None = None  # the provider's word on the refund: SUCCEEDED or FAILED
+    refunded_at: datetime | None = None  # when the provider says it refunded (SUCCEEDED)
     compensation_round: int = 0  # +1 per operator redrive of the undoing
     parked_reason: str | None = None  # why undoing stopped, for the operator
     parked_at_redrive: int = 0  # the execution's RedriveCount when parked

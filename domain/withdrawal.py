@@ -107,6 +107,8 @@ class Withdrawal:
     payout_requested: bool = False
     redemption_hash: str | None = None
     reissue_hash: str | None = None
+    paid_out_at: datetime | None = None  # the provider's time of the payment to the bank
+    returned_at: datetime | None = None  # and of its return, if the bank sent it back
 
     @property
     def day(self) -> date:

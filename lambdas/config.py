@@ -74,6 +74,7 @@ class Settings:
     distributions_table = _text("DISTRIBUTIONS_TABLE")
     entitlements_table = _text("ENTITLEMENTS_TABLE")
     withdrawals_table = _text("WITHDRAWALS_TABLE")
+    reconciliations_table = _text("RECONCILIATIONS_TABLE")
     servicing_bucket = _text("SERVICING_BUCKET")  # distributions' holder lists and reports
     distribution_workflow = _text("DISTRIBUTION_WORKFLOW")  # its state machine's ARN
     payments_webhook_secret = _text("PAYMENTS_WEBHOOK_SECRET")  # Secrets Manager ids, not secrets
@@ -81,6 +82,8 @@ class Settings:
     collections_webhook_secret = _text("COLLECTIONS_WEBHOOK_SECRET")
     adyen_webhook_secret = _text("ADYEN_WEBHOOK_SECRET")  # the HMAC key, hex
     frontend_api_secret = _text("FRONTEND_API_SECRET")
+    payment_provider_api_secret = _text("PAYMENT_PROVIDER_API_SECRET")
+    payment_provider_endpoint = _text("PAYMENT_PROVIDER_ENDPOINT")  # its settlement report
     event_bus_name = _text("EVENT_BUS_NAME")
     explorer_url = _text("EXPLORER_URL")
     investor_seed_key_id = _text("INVESTOR_SEED_KEY_ID")

@@ -143,6 +143,15 @@ class IncomePaid:
 
 
 @dataclass(frozen=True)
+class ReconciliationRequest:
+    """The execution's name (the report's id) and its input: {"cut_off"}, the schedule's
+    {"scheduled_at"}, or nothing (now)."""
+
+    reconciliation_id: str
+    request: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class ProviderAnswer:
     """The payment provider's webhook as the bus delivered it: a payout's or a refund's
     outcome (its fields were checked at the webhook door)."""

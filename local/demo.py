@@ -7,7 +7,8 @@ refunds a bad payment with its reason, ignores a replayed webhook, flags an inve
 the middle of a purchase (undone and refunded; freeze shown on the ledger), refuses the blocked
 investor's next payment, and shows a summary read back from the ledger and the records. Then
 servicing (local/demo_servicing.py): collections minted to the company, and SME-2027-A's
-coupons and its redemption at maturity paid to Ada as the clock moves to each payment date.
+coupons and its redemption at maturity paid to Ada as the clock moves to each payment date;
+money out (local/demo_money_out.py); and the three-way reconciliation, which must be clean.
 Exits 0 only if every outcome is the expected one; leaves no process running.
 """
 
@@ -42,6 +43,7 @@ class Demo:
     def __init__(self, state: dict[str, Any], ledger_url: str) -> None:
         self.outputs: dict[str, str] = state["stack"]["outputs"]
         self.api_url: str = state["api_url"]
+        self.provider_url: str = state["provider_url"]
         self.notifications_url: str = state["notifications_url"]
         session = boto3.Session(  # the account's administrator, who hands providers secrets
             aws_access_key_id=ADMINISTRATOR_ACCESS_KEY,
@@ -90,6 +92,17 @@ class Demo:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read()), headers
 
+    def capture(self, payment_id: str, amount: str) -> None:
+        """The provider takes the investor's money (its settlement report lists it), then
+        tells the platform with its webhook."""
+        raw = json.dumps({"payment_id": payment_id, "amount": amount}).encode()
+        request = urllib.request.Request(
+            self.provider_url + "/payments", data=raw, method="POST",
+            headers={"content-type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
     def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
         """A function invoked as an AWS service would (EventBridge Scheduler, say)."""
         response = self.lambdas.invoke(FunctionName=function_name, Payload=json.dumps(event))
@@ -116,6 +129,7 @@ class Demo:
             "event": "payment.succeeded", "payment_id": payment_id, "investor_id": investor_id,
             "instrument_id": instrument, "units": units, "amount": amount, "currency": "EUR",
         }  # fmt: skip
+        self.capture(payment_id, amount)
         status, _, headers = self.webhook("/webhooks/payments", body)
         print(f"    POST /webhooks/payments {payment_id}: {units} x {instrument}, {amount} EUR")
         print(f"      -> {status}")
@@ -312,6 +326,9 @@ def main() -> int:
                 money_out.run(demo, state_file, str(state["provider_url"]))
                 told = demo.notified("WithdrawalPaidOut", "WithdrawalReturned")
                 demo.expect("Ada was told of her withdrawals", told)
+                print("\n== The books: the ledger, the records and the provider's settlements")
+                clean = run_module("ops.cli", "--state-file", str(state_file), "reconcile")
+                demo.expect("the three-way reconciliation is clean", clean)
             results = [("bootstrap", ok), *demo.results]
             passed = all(ok for _, ok in results)
             print(f"\n{sum(ok for _, ok in results)}/{len(results)} expected outcomes happened")

@@ -8,6 +8,10 @@ restart too, with a log file) and answers a copy with the first answer's referen
 what follows (`plan`, `hold`, delays), make requests fail (`fail_next`) and check that each
 order was acted on exactly once (`requests`, `actions`, `webhooks`).
 
+It also takes the investors' payments (`capture`, what the gateway's card or SEPA capture is in
+production) and reports what it settled, in and out, as a provider's settlement report does:
+`GET /settlements?until=ISO`, with the API key. The daily reconciliation reads that report.
+
     python -m local.payment_provider [--port 8791] [--log-file F] --webhook-url URL \\
         --webhook-secret-file F --api-key-file F
 """
@@ -23,6 +27,7 @@ import signal
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Mapping
@@ -38,6 +43,10 @@ from local.loopback import JsonHandler, LoopbackServer
 
 AUDIT_PATHS = ("/requests", "/actions", "/webhooks")
 PLANS_PATH = "/plans"  # scripting over HTTP, for a provider in another process
+CAPTURES_PATH = "/payments"  # an investor's payment taken, for a provider in another process
+SETTLEMENTS_PATH = "/settlements"
+# What each webhook outcome settles: money that left or came back (a failure moved nothing).
+SETTLING_OUTCOMES = frozenset({"paid", "returned", "succeeded"})
 WEBHOOK_TIMEOUT_SECONDS = 5.0
 _AMOUNT = re.compile(r"\d{1,15}(\.\d{1,2})?")
 
@@ -121,6 +130,23 @@ class Action:
 
 
 @dataclass(frozen=True)
+class Capture:
+    """An investor's payment the provider took: money in, settled at `time`."""
+
+    payment_id: str
+    amount: Decimal
+    currency: str
+    time: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "amount": str(self.amount)}
+
+    def settlement(self) -> dict[str, str]:
+        return _settlement("payment", "captured", self.payment_id, self.amount, self.currency,
+                           datetime.fromtimestamp(self.time, UTC).isoformat())  # fmt: skip
+
+
+@dataclass(frozen=True)
 class WebhookAttempt:
     body: dict[str, Any]
     status: int | None  # None when the platform never answered
@@ -168,8 +194,9 @@ class PaymentProvider:
         self.webhook_url = webhook_url
         self.log_file = log_file
         # What an earlier run received and did is still done (make down / up): keep deduplicating.
-        self._requests, actions, self._webhooks = _read_log(log_file)
+        self._requests, actions, self._webhooks, captures = _read_log(log_file)
         self._actions = {action.key: action for action in actions}
+        self._captures = {capture.payment_id: capture for capture in captures}
         self._failures: list[int] = []
         self._plans: dict[str, Plan] = {}
         self._held: set[str] = set()
@@ -231,6 +258,32 @@ class PaymentProvider:
         with self._lock:
             self._held.discard(reference)
             self._lock.notify_all()
+
+    def capture(self, payment_id: str, amount: Decimal | str, currency: str = "EUR") -> Capture:
+        """Take an investor's payment (once per payment id: a retry is the same capture; a
+        different amount under the same id is refused)."""
+        taken = Capture(payment_id, Decimal(str(amount)), currency, time.time())
+        with self._lock:
+            known = self._captures.get(payment_id)
+            if known is not None:
+                if (known.amount, known.currency) != (taken.amount, taken.currency):
+                    raise ValueError(f"payment {payment_id} was captured as {known.amount}")
+                return known
+            self._captures[payment_id] = taken
+            self._log("capture", taken.to_json())
+        return taken
+
+    def settlements(self, until: datetime | None = None) -> list[dict[str, str]]:
+        """What the provider settled by `until` (default: now), oldest first: each payment
+        captured, each payout paid or returned, each refund made."""
+        with self._lock:
+            lines = [c.settlement() for c in self._captures.values()]
+            for action in self._actions.values():
+                lines += [_settled(action, body) for body in action.webhooks]
+        kept = [line for line in lines if line]
+        if until is not None:
+            kept = [line for line in kept if datetime.fromisoformat(line["settled_at"]) <= until]
+        return sorted(kept, key=lambda line: line["settled_at"])
 
     def send_webhook(self, document: dict[str, Any]) -> int | None:
         """Sign and send `document` as any webhook is (retries included); the final status."""
@@ -466,6 +519,25 @@ def _webhook_body(kind: Kind, action: Action, outcome: str, reason: str | None) 
     return body
 
 
+def _settlement(
+    kind: str, outcome: str, reference: str, amount: Decimal, currency: str, at: str
+) -> dict[str, str]:
+    return {"kind": kind, "outcome": outcome, "reference": reference,
+            "amount": str(amount.quantize(Decimal("0.01"))), "currency": currency,
+            "settled_at": at}  # fmt: skip
+
+
+def _settled(action: Action, body: dict[str, Any]) -> dict[str, str]:
+    """The settlement a sent webhook announced; {} for an outcome that moved no money."""
+    outcome = str(body.get("event", "")).rpartition(".")[2]
+    if outcome not in SETTLING_OUTCOMES:
+        return {}
+    at = datetime.fromisoformat(str(body["occurred_at"])).isoformat()
+    return _settlement(
+        action.kind, outcome, action.business_reference, action.amount, action.currency, at
+    )
+
+
 def _worth_retrying(status: int | None) -> bool:
     # A 4xx other than 429 says the webhook itself is wrong: sending it again changes nothing.
     return status is None or status >= 500 or status == 429
@@ -487,13 +559,39 @@ def _planned(provider: PaymentProvider, raw: bytes) -> tuple[int, Any]:
     return 200, {"planned": asked["reference"]}
 
 
+def _captured(provider: PaymentProvider, raw: bytes) -> tuple[int, Any]:
+    """`POST /payments` {"payment_id", "amount", "currency"?}: `capture`, for a process that
+    runs the provider in another (the demo paying as an investor)."""
+    try:
+        asked = json.loads(raw)
+        taken = provider.capture(
+            str(asked["payment_id"]), Decimal(str(asked["amount"])), asked.get("currency", "EUR")
+        )
+    except (ValueError, KeyError, TypeError, ArithmeticError) as error:
+        return 422, _error("invalid_capture", str(error))
+    return 200, taken.settlement()
+
+
+def _settlement_report(provider: PaymentProvider, query: str) -> tuple[int, Any]:
+    asked = urllib.parse.parse_qs(query)
+    try:
+        until = datetime.fromisoformat(asked["until"][0]) if "until" in asked else None
+    except ValueError as error:
+        return 422, _error("invalid_until", str(error))
+    if until is not None and until.tzinfo is None:
+        return 422, _error("invalid_until", "until needs a time zone")
+    return 200, {"settlements": provider.settlements(until)}
+
+
 def _handler_class(provider: PaymentProvider) -> type[BaseHTTPRequestHandler]:
     class Handler(JsonHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            if self.path.split("?", 1)[0].rstrip("/") == PLANS_PATH:
-                self.reply(*_planned(provider, raw))
+            scripted = {PLANS_PATH: _planned, CAPTURES_PATH: _captured}
+            script = scripted.get(self.path.split("?", 1)[0].rstrip("/"))
+            if script is not None:
+                self.reply(*script(provider, raw))
                 return
             headers = {name.lower(): value for name, value in self.headers.items()}
             status, document, follow_up = provider.receive(self.path, headers, raw)
@@ -504,7 +602,14 @@ def _handler_class(provider: PaymentProvider) -> type[BaseHTTPRequestHandler]:
                     follow_up()
 
         def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0].rstrip("/")
+            path, _, query = self.path.partition("?")
+            path = path.rstrip("/")
+            if path == SETTLEMENTS_PATH:
+                if not provider._authorized(self.headers.get("Authorization", "")):
+                    self.reply(401, _error("unauthorized", "Authorization: Bearer <api key>"))
+                    return
+                self.reply(*_settlement_report(provider, query))
+                return
             listings: dict[str, Callable[[], list[Any]]] = {
                 "/requests": provider.requests,
                 "/actions": provider.actions,
@@ -520,12 +625,13 @@ def _handler_class(provider: PaymentProvider) -> type[BaseHTTPRequestHandler]:
 
 def _read_log(
     log_file: Path | None,
-) -> tuple[list[Received], list[Action], list[WebhookAttempt]]:
+) -> tuple[list[Received], list[Action], list[WebhookAttempt], list[Capture]]:
     requests: list[Received] = []
     actions: list[Action] = []
     webhooks: list[WebhookAttempt] = []
+    captures: list[Capture] = []
     if log_file is None or not log_file.exists():
-        return requests, actions, webhooks
+        return requests, actions, webhooks, captures
     for line in log_file.read_text().splitlines():
         if not line.strip():
             continue
@@ -538,11 +644,13 @@ def _read_log(
         elif record == "webhook":
             document.pop("delivered", None)
             webhooks.append(WebhookAttempt(**document))
+        elif record == "capture":
+            captures.append(Capture(**{**document, "amount": Decimal(document["amount"])}))
     by_key = {action.key: action for action in actions}
     for attempt in webhooks:  # an action's webhooks are logged after it, as they were sent
         if attempt.attempt == 1 and attempt.key in by_key:
             by_key[attempt.key].webhooks.append(attempt.body)
-    return requests, actions, webhooks
+    return requests, actions, webhooks, captures
 
 
 def main() -> None:

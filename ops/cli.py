@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 
 from domain.events import OPERATOR_DECISIONS
+from ops.books import add_commands as add_books_commands
 from ops.money_out import add_commands as add_money_out_commands
 from ops.output import emit, table
 from ops.servicing import add_commands as add_servicing_commands
@@ -437,6 +438,7 @@ def parser() -> argparse.ArgumentParser:
     books.set_defaults(run=accounts)
     add_servicing_commands(command)
     add_money_out_commands(command)
+    add_books_commands(command)
     return root
 
 

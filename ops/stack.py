@@ -31,7 +31,7 @@ LAMBDA_ENVIRONMENT_OUTPUTS: dict[str, str] = {
         for table in (
             "purchases", "wallets", "submissions", "tickets", "sequences", "instruments",
             "investors", "audit", "webhooks", "signatures", "notifications", "payments",
-            "distributions", "entitlements", "withdrawals",
+            "distributions", "entitlements", "withdrawals", "reconciliations",
         )
     },
     **{
@@ -74,6 +74,9 @@ COMMAND_OUTPUTS: dict[str, tuple[str, ...]] = {
     "payouts": ("WithdrawalsTableName", "PurchasesTableName"),
     "provider dead-letters": ("ProviderDeadLetterQueueUrl",),
     "provider resend": ("ProviderDeadLetterQueueUrl", "EventBusName"),
+    "reconcile": ("ReconciliationStateMachineArn", "ReconciliationsTableName"),
+    "reconciliations": ("ReconciliationsTableName",),
+    "reconciliation": ("ReconciliationsTableName",),
 }  # fmt: skip
 
 _SESSION_NAME_CHARACTERS = re.compile(r"[^\w+=,.@-]")

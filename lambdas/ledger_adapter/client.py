@@ -17,7 +17,9 @@ from xrpl.models.requests import (
     AccountLines,
     AccountObjects,
     AccountObjectType,
+    AccountTx,
     Fee,
+    Ledger,
     LedgerEntry,
     Request,
     ServerInfo,
@@ -194,6 +196,44 @@ class LedgerClient:
     ) -> dict[str, Any] | None:
         """The address's line to issuer in currency, as account_lines shows it; None if none."""
         return line_in(self.trust_lines(address, issuer, ledger), currency)
+
+    def every_line(self, address: str, ledger_index: int) -> list[dict[str, Any]]:
+        """Every page of the address's trust lines in one validated ledger (an issuer's lines:
+        one per holder of its currency)."""
+        lines: list[dict[str, Any]] = []
+        marker: Any = None
+        while True:
+            result = self.request(
+                AccountLines(account=address, ledger_index=ledger_index, limit=400, marker=marker),
+                frozenset({"actNotFound"}),
+            )
+            lines.extend(result.get("lines", []))
+            marker = result.get("marker")
+            if not marker:
+                return lines
+
+    def transactions_up_to(self, address: str, ledger_index: int) -> list[dict[str, Any]]:
+        """Every validated transaction touching the address up to that ledger, oldest first
+        (account_tx, every page)."""
+        entries: list[dict[str, Any]] = []
+        marker: Any = None
+        while True:
+            result = self.request(
+                AccountTx(
+                    account=address, ledger_index_min=-1, ledger_index_max=ledger_index,
+                    forward=True, limit=400, marker=marker,
+                ),
+                frozenset({"actNotFound"}),
+            )  # fmt: skip
+            entries.extend(result.get("transactions", []))
+            marker = result.get("marker")
+            if not marker:
+                return entries
+
+    def close_time(self, ledger_index: int) -> int:
+        """The ledger's close time, in seconds since the XRPL epoch (2000-01-01 UTC)."""
+        header = self.request(Ledger(ledger_index=ledger_index))["ledger"]
+        return int(header["close_time"])
 
     def account_objects(
         self, address: str, kind: AccountObjectType, ledger: LedgerIndex = "validated"

@@ -188,6 +188,28 @@ class LedgerQuorum:
         token = self._one_answer(question, answers, "node", alarming=True).get("node", {})
         return int(token.get("MPTAmount", 0)), bool(int(token.get("Flags", 0)) & LSF_MPT_LOCKED)
 
+    def every_line_at(self, address: str, ledger_index: int) -> list[dict[str, Any]]:
+        """Every trust line of the address in one validated ledger, as two servers state it."""
+        question = f"every trust line of {address} in ledger {ledger_index}"
+        answers = self._ask_all(lambda s: {"lines": s.every_line(address, ledger_index)})
+        return list(self._one_answer(question, answers, "lines", alarming=True)["lines"])
+
+    def transactions_up_to(self, address: str, ledger_index: int) -> list[dict[str, Any]]:
+        """Every validated transaction of the address up to that ledger, as two servers state
+        them: an auditor's reading of history, not a decision."""
+        question = f"transactions of {address} up to ledger {ledger_index}"
+        answers = self._ask_all(
+            lambda s: {"transactions": s.transactions_up_to(address, ledger_index)}
+        )
+        answer = self._one_answer(question, answers, "transactions", alarming=True)
+        return list(answer["transactions"])
+
+    def close_time(self, ledger_index: int) -> int:
+        """Seconds since the XRPL epoch when the validated ledger closed, as two servers say."""
+        question = f"close time of ledger {ledger_index}"
+        answers = self._ask_all(lambda s: {"close_time": s.close_time(ledger_index)})
+        return int(self._one_answer(question, answers, "close_time", alarming=True)["close_time"])
+
     # --- what decides nothing: the first server that answers --------------------------------
 
     def fees(self) -> LedgerFees:

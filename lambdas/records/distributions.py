@@ -106,6 +106,15 @@ def entitlements(distribution_id: str) -> list[HolderPayment]:
         raise dynamodb_fault(f"entitlements of {distribution_id}", error) from error
 
 
+def units_taken_back(distribution_id: str) -> dict[str, int]:
+    """Each holder's units taken back at maturity, as counted (lambdas/servicing)."""
+    try:
+        query = EntitlementRecord.query(distribution_id, consistent_read=True)
+        return {r.investor_id: int(r.units_taken_back) for r in query if r.units_taken_back}
+    except QueryError as error:
+        raise dynamodb_fault(f"entitlements of {distribution_id}", error) from error
+
+
 def entitlement(distribution_id: str, investor_id: str) -> HolderPayment | None:
     try:
         return _payment(EntitlementRecord.get(distribution_id, investor_id, consistent_read=True))

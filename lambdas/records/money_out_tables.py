@@ -89,6 +89,8 @@ class WithdrawalRecord(Model):
     payout_outcome = UnicodeAttribute(null=True)  # domain.withdrawal.PayoutOutcome
     redemption_hash = UnicodeAttribute(null=True)
     reissue_hash = UnicodeAttribute(null=True)
+    paid_out_at = UTCDateTimeAttribute(null=True)  # the provider's times: a reconciliation's
+    returned_at = UTCDateTimeAttribute(null=True)  # cut-off counts what it settled by then
     updated_at = UTCDateTimeAttribute(default=utc_now)
 
 

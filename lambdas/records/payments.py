@@ -7,9 +7,10 @@ role may write here, so an event put on the bus by anyone else moves no money.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, ScanError
 
 from domain.purchase import Payment, is_identifier
 from domain.webhooks import WebhookRejected
@@ -40,6 +41,15 @@ def announce(payment: Payment, request_id: str) -> None:
                 "payment_conflict",
                 f"payment {payment.payment_id} was announced before with other details",
             ) from None
+
+
+def announced_by(cut_off: datetime) -> dict[str, Decimal]:
+    """Each payment announced by the cut-off, with its amount (a scan: for a daily report)."""
+    try:
+        scan = PaymentAnnouncementRecord.scan(consistent_read=True)
+        return {r.payment_id: Decimal(r.amount) for r in scan if r.announced_at <= cut_off}
+    except ScanError as error:
+        raise dynamodb_fault("payment announcements", error) from error
 
 
 def find(payment_id: object) -> Payment | None:

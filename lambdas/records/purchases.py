@@ -87,6 +87,7 @@ def _purchase(record: PurchaseRecord) -> Purchase:
         compensating=bool(record.compensating),
         refund_requested=bool(record.refund_requested),
         refund_outcome=record.refund_outcome,
+        refunded_at=record.refunded_at,
         compensation_round=int(record.compensation_round or 0),
         parked_reason=record.parked_reason,
         parked_at_redrive=int(record.parked_at_redrive or 0),
@@ -340,13 +341,17 @@ def mark_refunded(purchase_id: str, reason: str) -> Purchase:
     )
 
 
-def record_refund_outcome(purchase_id: str, outcome: str, reference: str) -> Purchase:
-    """The provider's word on a refund we asked for (a duplicate webhook writes the same; a
-    later, different word replaces it, as the provider's latest)."""
+def record_refund_outcome(
+    purchase_id: str, outcome: str, reference: str, occurred_at: datetime
+) -> Purchase:
+    """The provider's word on a refund we asked for, and when it says it happened (a duplicate
+    webhook writes the same; a later, different word replaces it, as the provider's latest)."""
     actions: list[Action] = [
         PurchaseRecord.refund_outcome.set(outcome),
         PurchaseRecord.refund_reference.set(reference),
     ]
+    if outcome == "SUCCEEDED":
+        actions.append(PurchaseRecord.refunded_at.set(occurred_at))
     return _update(purchase_id, actions, PurchaseRecord.refund_requested == True)  # noqa: E712
 
 

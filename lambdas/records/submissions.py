@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, ScanError, UpdateError
 from pynamodb.expressions.update import Action
 
 from domain import business_keys
@@ -89,6 +89,18 @@ def under(prefix: str) -> list[Submission]:
         business_keys.subject_of(prefix), SubmissionRecord.business_key.startswith(prefix)
     )
     return [submission_of(r) for r in query]
+
+
+def every_starting_with(prefix: str) -> list[Submission]:
+    """The submissions whose key starts with prefix across subjects (a scan: for a daily
+    report, never for a step)."""
+    try:
+        scan = SubmissionRecord.scan(
+            SubmissionRecord.business_key.startswith(prefix), consistent_read=True
+        )
+        return [submission_of(r) for r in scan]
+    except ScanError as error:
+        raise dynamodb_fault("submissions", error) from error
 
 
 def validated_under(prefix: str) -> dict[str, dict[str, Any]]:

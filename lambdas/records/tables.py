@@ -102,6 +102,7 @@ class PurchaseRecord(Model):
     refund_requested = BooleanAttribute(default=False)
     refund_outcome = UnicodeAttribute(null=True)  # the provider's word: SUCCEEDED or FAILED
     refund_reference = UnicodeAttribute(null=True)  # the provider's id of the refund
+    refunded_at = UTCDateTimeAttribute(null=True)  # the provider's time of a SUCCEEDED refund
     compensation_round = NumberAttribute(default=0)  # +1 per operator redrive of the undoing
     parked_reason = UnicodeAttribute(null=True)  # why undoing stopped, for the operator
     parked_at_redrive = NumberAttribute(default=0)  # the execution's RedriveCount when parked
@@ -319,3 +320,17 @@ class InstrumentRecord(Model):
     write_downs = UnicodeAttribute(null=True)  # JSON list: domain.cash_flows.WriteDown
     pays_automatically = BooleanAttribute(default=False)
     updated_at = UTCDateTimeAttribute(default=utc_now)
+
+
+class ReconciliationRecord(Model):
+    """One run of the three-way reconciliation: its report, as it was made."""
+
+    Meta = table_meta("reconciliations_table")
+
+    reconciliation_id = UnicodeAttribute(hash_key=True)  # the execution's name
+    cut_off = UTCDateTimeAttribute()
+    ledger_index = NumberAttribute()
+    clean = BooleanAttribute()
+    differences = NumberAttribute()
+    report = UnicodeAttribute()  # JSON: totals and the differences, each with its transactions
+    made_at = UTCDateTimeAttribute(default_for_new=utc_now)

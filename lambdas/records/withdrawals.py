@@ -187,12 +187,17 @@ def record_payout_sent(withdrawal_id: str, event_id: str) -> None:
     )
 
 
-def record_payout_outcome(withdrawal_id: str, outcome: PayoutOutcome) -> Withdrawal:
-    """The provider's answer: PAID_OUT when it paid; a failure or return is kept for the
-    re-issue, and the status moves only once the stablecoin is back (mark_returned)."""
+def record_payout_outcome(
+    withdrawal_id: str, outcome: PayoutOutcome, occurred_at: datetime
+) -> Withdrawal:
+    """The provider's answer and its time: PAID_OUT when it paid; a failure or return is kept
+    for the re-issue, and the status moves only once the stablecoin is back (mark_returned)."""
     actions: list[Action] = [WithdrawalRecord.payout_outcome.set(outcome.value)]
     if outcome is PayoutOutcome.PAID:
         actions.append(WithdrawalRecord.status.set(WithdrawalStatus.PAID_OUT.value))
+        actions.append(WithdrawalRecord.paid_out_at.set(occurred_at))
+    elif outcome is PayoutOutcome.RETURNED:
+        actions.append(WithdrawalRecord.returned_at.set(occurred_at))
     condition = WithdrawalRecord.status.is_in(
         WithdrawalStatus.REDEEMED.value, WithdrawalStatus.PAID_OUT.value
     )
@@ -305,4 +310,6 @@ def _withdrawal(record: WithdrawalRecord) -> Withdrawal:
         payout_requested=bool(record.payout_requested),
         redemption_hash=record.redemption_hash,
         reissue_hash=record.reissue_hash,
+        paid_out_at=record.paid_out_at,
+        returned_at=record.returned_at,
     )

@@ -9,6 +9,7 @@ withdrawal service or the records, and answer what the next state reads.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -105,7 +106,7 @@ def record_payout_outcome(event: dict[str, Any], context: LambdaContext) -> dict
             f"{withdrawal_id}, which is {withdrawal.status} after {withdrawal.payout_outcome}"
         )
     if action is not PayoutAction.ALREADY:
-        withdrawal = withdrawals.record_payout_outcome(withdrawal_id, outcome)
+        withdrawal = withdrawals.record_payout_outcome(withdrawal_id, outcome, _occurred_at(task))
     logger.info("payout outcome recorded", extra={"action": action})
     returned = action is PayoutAction.REISSUE
     reason = return_reason(outcome, task.outcome.get("reason")) if returned else None
@@ -135,13 +136,27 @@ def record_refund_outcome(event: dict[str, Any], context: LambdaContext) -> dict
     outcome = REFUND_OUTCOMES.get(task.detail_type)
     if outcome is None:
         raise MalformedTaskInput(f"{task.detail_type} is not a refund's outcome")
-    purchase = purchases.record_refund_outcome(purchase_id, outcome, _field(task, "refund_id"))
+    purchase = purchases.record_refund_outcome(
+        purchase_id, outcome, _field(task, "refund_id"), _occurred_at(task)
+    )
     logger.info("refund outcome recorded", extra={"purchase_id": purchase_id, "outcome": outcome})
     return {
         "purchase_id": purchase_id,
         "refund_outcome": purchase.refund_outcome,
         "reason": task.outcome.get("reason"),
     }
+
+
+def _occurred_at(task: ProviderAnswer) -> datetime:
+    """When the provider says it happened (its settlement report's clock); now if unsaid."""
+    stated = task.outcome.get("occurred_at")
+    try:
+        moment = datetime.fromisoformat(stated) if isinstance(stated, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        return datetime.now(UTC)
+    return moment
 
 
 def _field(task: ProviderAnswer, name: str) -> str:

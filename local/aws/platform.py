@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 
+from local import payment_gateway
 from local.api.gateway import ApiGateway
 from local.aws import lambda_runtime, patches
 from local.aws.deployer import REGION, DeployedStack, Deployer, synthesize
@@ -121,10 +122,12 @@ def launch(
     provider = PaymentProvider(
         "", b"", gateway.url + "/webhooks/payments", port=provider_port, log_file=provider_log
     ).start()
+    # The reconciliation reads the provider's settlement report where the stand-in listens.
+    overrides = {**(environment_overrides or {}), "PAYMENT_PROVIDER_ENDPOINT": provider.base_url}
     try:
         stack = deployed or deploy_platform(
             endpoint_url,
-            environment_overrides,
+            overrides,
             api_endpoint=gateway.url,
             api_destination_endpoint=api_destination_endpoint,
             provider_url=provider.base_url,
@@ -146,6 +149,7 @@ def launch(
         provider=provider,
     )
     _hand_the_provider_its_secrets(platform, provider)
+    payment_gateway.take_payments_through(provider)
     return platform
 
 

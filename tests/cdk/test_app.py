@@ -77,15 +77,33 @@ def test_each_event_reaches_its_workflow_through_an_archived_bus(
     assert archive["Properties"]["RetentionDays"] == 400, "a year of replays, not forever"
 
 
+def scheduled_rules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each scheduled rule's one target, by its schedule."""
+    found = {}
+    for rule in resources_of(template, "AWS::Events::Rule"):
+        if "ScheduleExpression" not in rule["Properties"]:
+            continue
+        (target,) = rule["Properties"]["Targets"]
+        found[rule["Properties"]["ScheduleExpression"]] = target
+    return found
+
+
 def test_a_daily_schedule_starts_the_distributions_due(prod_template: dict[str, Any]) -> None:
-    (scheduled,) = [
-        r
-        for r in resources_of(prod_template, "AWS::Events::Rule")
-        if "ScheduleExpression" in r["Properties"]
-    ]
-    assert scheduled["Properties"]["ScheduleExpression"] == "cron(0 6 * * ? *)"
-    (target,) = scheduled["Properties"]["Targets"]
+    target = scheduled_rules(prod_template)["cron(0 6 * * ? *)"]
     assert "StartDueDistributions" in json.dumps(target["Arn"])
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 4
+
+
+def test_the_books_are_reconciled_each_night_for_midnight(prod_template: dict[str, Any]) -> None:
+    schedules = scheduled_rules(prod_template)
+    assert set(schedules) == {"cron(0 6 * * ? *)", "cron(30 0 * * ? *)"}
+    target = schedules["cron(30 0 * * ? *)"]
+    assert "ReconciliationWorkflowStateMachine" in json.dumps(target["Arn"])
+    transformer = target["InputTransformer"]
+    assert transformer["InputPathsMap"] == {"time": "$.time"}
+    assert json.loads(transformer["InputTemplate"].replace("<time>", '"T"')) == {
+        "scheduled_at": "T"
+    }
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 4
 
 

@@ -203,6 +203,7 @@ def test_the_rules_cover_every_workflow() -> None:
             "write_down.asl.json",
             "withdrawal.asl.json",
             "settlement.asl.json",
+            "reconciliation.asl.json",
         }
     )
 

@@ -270,6 +270,8 @@ def test_each_function_is_given_only_the_names_of_what_it_may_touch(
             expected.add("SERVICING_BUCKET")
         if task is START_DUE_DISTRIBUTIONS:
             expected.add("DISTRIBUTION_WORKFLOW")  # the one machine it starts
+        if task.name == "ReconcileBooks":
+            expected.add("PAYMENT_PROVIDER_ENDPOINT")  # the settlement report it reads
         variables = set(function["Properties"]["Environment"]["Variables"])
         assert variables == expected, handler
     frontend = next(
@@ -315,4 +317,5 @@ def test_only_the_payment_providers_doors_announce_payments(
         if allows(statements, "dynamodb:GetItem", payments)
     }
     assert writers == {"PaymentWebhook", "AdyenWebhook"}
-    assert readers == {"PaymentWebhook", "AdyenWebhook", "RecordDeposit"}
+    # and the reconciliation, which compares them with the provider's settlement report
+    assert readers == {"PaymentWebhook", "AdyenWebhook", "RecordDeposit", "ReconcileBooks"}

@@ -32,7 +32,8 @@ REPLAYS = arn("events", "replay/*")
 MACHINES = ("PurchaseWorkflowStateMachine", "OnboardingWorkflowStateMachine",
             "ComplianceWorkflowStateMachine", "DistributionWorkflowStateMachine",
             "CollectionWorkflowStateMachine", "WriteDownWorkflowStateMachine",
-            "WithdrawalWorkflowStateMachine", "SettlementWorkflowStateMachine")  # fmt: skip
+            "WithdrawalWorkflowStateMachine", "SettlementWorkflowStateMachine",
+            "ReconciliationWorkflowStateMachine")  # fmt: skip
 COMMAND_CALLS: dict[str, list[tuple[str, str]]] = {
     # Operators inspect stuck executions of every workflow in the Step Functions console.
     "the Step Functions console": [
@@ -90,6 +91,14 @@ COMMAND_CALLS: dict[str, list[tuple[str, str]]] = {
         ("dynamodb:Scan", "TablesWithdrawals.Arn"),
         ("dynamodb:Scan", "TablesPurchases.Arn"),
     ],
+    "reconcile": [
+        ("states:StartExecution", "${ReconciliationWorkflowStateMachine}"),
+        ("states:DescribeExecution",
+         arn("states", "execution:${ReconciliationWorkflowStateMachine.Name}:*")),
+        ("dynamodb:GetItem", "TablesReconciliations.Arn"),
+    ],
+    "reconciliations": [("dynamodb:Scan", "TablesReconciliations.Arn")],
+    "reconciliation": [("dynamodb:GetItem", "TablesReconciliations.Arn")],
     "provider dead-letters": [("sqs:ReceiveMessage", "PaymentProviderUnsent.Arn")],
     "provider resend": [
         ("sqs:ReceiveMessage", "PaymentProviderUnsent.Arn"),

@@ -23,7 +23,7 @@ def test_workflow_logs_carry_execution_data_only_where_the_data_is_made_up(
     synthesized: Callable[[str], Synthesis], env: str
 ) -> None:
     machines = resources_of(synthesized(env).template(), "AWS::StepFunctions::StateMachine")
-    assert len(machines) == 8
+    assert len(machines) == 9
     for machine in machines:
         logging = machine["Properties"]["LoggingConfiguration"]
         assert logging["Level"] == "ALL", "states, errors and timings are still logged"

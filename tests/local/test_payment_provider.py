@@ -11,8 +11,10 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -513,3 +515,80 @@ def _post_json(url: str, document: dict[str, object]) -> tuple[int, dict[str, ob
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+def settlement_report(
+    provider: PaymentProvider, until: str | None = None, api_key: str | None = API_KEY
+) -> tuple[int, Any]:
+    query = "" if until is None else "?" + urllib.parse.urlencode({"until": until})
+    headers = {} if api_key is None else {"Authorization": f"Bearer {api_key}"}
+    request = urllib.request.Request(provider.base_url + "/settlements" + query, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return int(response.status), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return int(error.code), json.loads(error.read())
+
+
+def test_the_settlement_report_lists_money_in_and_out_once_settled(
+    provider: PaymentProvider,
+) -> None:
+    provider.capture("pay-1", "250.00")
+    provider.plan("wd-1", "paid", "returned")
+    post(provider.base_url + "/payouts", payout_order())
+    provider.plan("wd-2", "failed")  # never reached a bank: nothing settled
+    post(provider.base_url + "/payouts", payout_order(idempotency_key="p-2", withdrawal_id="wd-2"))
+    post(provider.base_url + "/refunds", refund_order())
+    delivered(provider, count=4)
+    status, report = settlement_report(provider)
+    assert status == 200
+    lines = sorted(
+        (line["kind"], line["outcome"], line["reference"], line["amount"])
+        for line in report["settlements"]
+    )
+    assert lines == [
+        ("payment", "captured", "pay-1", "250.00"),
+        ("payout", "paid", "wd-1", "12.30"),
+        ("payout", "returned", "wd-1", "12.30"),
+        ("refund", "succeeded", "pu-1", "250.00"),
+    ]
+    times = [datetime.fromisoformat(line["settled_at"]) for line in report["settlements"]]
+    assert times == sorted(times) and all(t.tzinfo is not None for t in times)
+
+
+def test_the_report_stops_at_until_and_needs_the_api_key(provider: PaymentProvider) -> None:
+    provider.capture("pay-1", "10.00")
+    before = datetime.now(UTC) - timedelta(hours=1)
+    assert settlement_report(provider, before.isoformat()) == (200, {"settlements": []})
+    assert len(settlement_report(provider, datetime.now(UTC).isoformat())[1]["settlements"]) == 1
+    for api_key in (None, "wrong"):
+        assert settlement_report(provider, api_key=api_key)[0] == 401
+    assert settlement_report(provider, "yesterday")[0] == 422
+    assert settlement_report(provider, "2026-12-05T00:00:00")[0] == 422  # no time zone
+
+
+def test_a_capture_is_taken_once_and_a_different_amount_is_refused(
+    provider: PaymentProvider,
+) -> None:
+    first = provider.capture("pay-1", "99.99")
+    assert provider.capture("pay-1", Decimal("99.99")) == first
+    with pytest.raises(ValueError, match=r"captured as 99\.99"):
+        provider.capture("pay-1", "100.00")
+    status, answer = post(provider.base_url + "/payments", {"payment_id": "pay-2", "amount": "5"})
+    assert (status, answer["reference"], answer["amount"]) == (200, "pay-2", "5.00")
+    assert post(provider.base_url + "/payments", {"payment_id": "pay-2", "amount": "6"})[0] == 422
+    assert post(provider.base_url + "/payments", {"amount": "6"})[0] == 422
+    assert len(settlement_report(provider)[1]["settlements"]) == 2
+
+
+def test_captures_and_settlements_survive_a_restart(tmp_path: Path, platform: Platform) -> None:
+    log = tmp_path / "payment-provider.jsonl"
+    with quick(PaymentProvider(API_KEY, SECRET, platform.url, log_file=log)) as first:
+        first.capture("pay-1", "40.00")
+        post(first.base_url + "/payouts", payout_order())
+        delivered(first)
+        report = settlement_report(first)[1]
+    with quick(PaymentProvider(API_KEY, SECRET, platform.url, log_file=log)) as second:
+        assert settlement_report(second)[1] == report
+        with pytest.raises(ValueError):
+            second.capture("pay-1", "41.00")

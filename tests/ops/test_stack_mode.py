@@ -57,15 +57,17 @@ def _forget_clients() -> None:
 
     from lambdas import aws_clients
     from lambdas.custody import platform_signer
-    from lambdas.records import money_out_tables, tables
+    from lambdas.records import tables
 
     boto3.DEFAULT_SESSION = None
     aws_clients.kms.cache_clear()
     platform_signer.platform_key.cache_clear()
     tables._transactions_connection.cache_clear()
-    for model in [*vars(tables).values(), *vars(money_out_tables).values()]:
-        if isinstance(model, type) and issubclass(model, Model) and model is not Model:
-            model._connection = None
+    models = list(Model.__subclasses__())  # every records model, wherever it is declared
+    while models:
+        model = models.pop()
+        model._connection = None
+        models += model.__subclasses__()
 
 
 @contextmanager
@@ -467,3 +469,39 @@ def test_mfa_options_go_with_role_arn(aws: LocalAws, stack: dict[str, str]) -> N
         "123456", "purchases",
     )  # fmt: skip
     assert code == 2 and "--mfa-serial" in answer["error"]
+
+
+def test_reconcile_and_its_reports_make_only_the_calls_the_role_grants(
+    aws: LocalAws, stack: dict[str, str]
+) -> None:
+    """`reconcile` runs the workflow as the role and reads back the report it kept; listing
+    and showing reports read the table. Exit 0 clean, 1 when the books differ."""
+    role = stack["OperatorsRoleArn"]
+    reports = arn("dynamodb", f"table/{stack['ReconciliationsTableName']}")
+    machine = stack["ReconciliationStateMachineArn"]
+
+    (code, report), calls = calls_by(role, lambda: as_operator(stack, "reconcile"))
+    assert code == (0 if report["clean"] else 1) and report["ledger_index"] > 0
+    assert report["reconciliation_id"].startswith("reconcile-")
+    execution = machine.replace(":stateMachine:", ":execution:") + ":" + report["reconciliation_id"]
+    assert {c for c in calls if not c[0].startswith("cloudformation:")} == {
+        ("states:StartExecution", machine, "Allow"),
+        ("states:DescribeExecution", execution, "Allow"),
+        ("dynamodb:GetItem", reports, "Allow"),
+    }
+
+    (code, rows), calls = calls_by(role, lambda: as_operator(stack, "reconciliations"))
+    assert code == 0 and report["reconciliation_id"] in {r["reconciliation"] for r in rows}
+    assert {c for c in calls if not c[0].startswith("cloudformation:")} == {
+        ("dynamodb:Scan", reports, "Allow")
+    }
+
+    shown = report["reconciliation_id"]
+    (code, again), calls = calls_by(role, lambda: as_operator(stack, "reconciliation", shown))
+    assert again == report and code == (0 if report["clean"] else 1)
+    assert {c for c in calls if not c[0].startswith("cloudformation:")} == {
+        ("dynamodb:GetItem", reports, "Allow")
+    }
+    assert as_operator(stack, "reconciliation", "no-such-report") == (
+        2, {"error": "no reconciliation no-such-report"},
+    )  # fmt: skip

@@ -1,0 +1,43 @@
+"""The daily reconciliation's schedule: the books at midnight UTC, read at 00:30 once the
+night's webhooks are in (domain/reconciliation.py: cut_off_of, SCHEDULED_GRACE). The workflow
+is statemachines/reconciliation.asl.json; its differences raise the BooksDiffer alarm."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from cdk.environments import DeploymentEnvironment
+
+DAILY_AT = {"hour": "0", "minute": "30"}  # UTC
+
+
+class DailyReconciliation(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        workflow: sfn.StateMachine,
+        reconcile_books: lambda_.Function,
+        env: DeploymentEnvironment,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Where the provider's settlement report is: this function alone asks for it.
+        reconcile_books.add_environment("PAYMENT_PROVIDER_ENDPOINT", env.payment_provider_endpoint)
+        self.rule = events.Rule(
+            self,
+            "Daily",
+            description="Reconciles the ledger, the records and the payment provider",
+            schedule=events.Schedule.cron(**DAILY_AT),
+        )
+        self.rule.add_target(
+            targets.SfnStateMachine(
+                workflow,
+                input=events.RuleTargetInput.from_object({"scheduled_at": events.EventField.time}),
+                retry_attempts=4,
+            )
+        )

@@ -1,0 +1,130 @@
+"""The books for operators: `drexfy-ops reconcile [--at ISO]` runs the three-way reconciliation
+(the same workflow the nightly schedule starts) and prints its report; `reconciliations` lists
+the reports kept, `reconciliation ID` shows one with every difference and the transactions
+behind it. Nothing here corrects anything: a difference is for an operator to explain.
+
+Exit codes of `reconcile`: 0 clean, 1 the books differ, 2 they could not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ops.output import emit, table
+
+if TYPE_CHECKING:
+    from ops.cli import Platform
+
+WAIT_SECONDS = 900
+_DIFFERENCE_COLUMNS = [
+    "figure", "subject", "ledger", "records", "provider", "on_ledger_only", "in_records_only",
+]  # fmt: skip
+
+
+def reconcile(platform: Platform, args: argparse.Namespace) -> int:
+    platform.require("reconcile")
+    cut_off = _cut_off(args.at) if args.at else None
+    name = f"reconcile-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    sfn = platform.client("stepfunctions")
+    started = sfn.start_execution(
+        stateMachineArn=platform.outputs["ReconciliationStateMachineArn"],
+        name=name,
+        input=json.dumps({"cut_off": cut_off} if cut_off else {}),
+    )
+    if args.no_wait:
+        emit(args, {"execution": started["executionArn"]}, f"started {started['executionArn']}")
+        return 0
+    finished = _finished(sfn, started["executionArn"])
+    if finished["status"] == "SUCCEEDED" or finished.get("error") == "BooksDiffer":
+        return reconciliation(platform, argparse.Namespace(**{**vars(args), "id": name}))
+    failure = {k: finished.get(k) for k in ("status", "error", "cause")}
+    emit(args, failure, f"the books could not be read: {failure}")
+    return 2
+
+
+def reconciliations(platform: Platform, args: argparse.Namespace) -> int:
+    platform.configure_lambda_code("reconciliations")
+    from lambdas.records import reconciliations as records
+
+    rows = [
+        {
+            "reconciliation": kept.reconciliation_id,
+            "cut_off": kept.cut_off.isoformat(),
+            "ledger": kept.ledger_index,
+            "clean": kept.clean,
+            "differences": kept.differences,
+        }
+        for kept in records.every()
+    ]
+    emit(args, rows, table(rows, list(rows[0]) if rows else []))
+    return 0
+
+
+def reconciliation(platform: Platform, args: argparse.Namespace) -> int:
+    platform.configure_lambda_code("reconciliation")
+    from lambdas.records import reconciliations as records
+
+    kept = records.find(args.id)
+    if kept is None:
+        emit(args, {"error": f"no reconciliation {args.id}"}, f"no reconciliation {args.id}")
+        return 2
+    report = {
+        "reconciliation_id": kept.reconciliation_id,
+        "cut_off": kept.cut_off.isoformat(),
+        **kept.report,
+    }
+    emit(args, report, _shown(report))
+    return 0 if kept.clean else 1
+
+
+def _shown(report: dict[str, Any]) -> str:
+    verdict = "CLEAN" if report["clean"] else f"{report['differences']} DIFFERENCES"
+    lines = [f"books at {report['cut_off']}, ledger {report['ledger_index']}: {verdict}"]
+    lines += [f"  {name:<24}{value:>16}" for name, value in report["totals"].items()]
+    if report["first_differences"]:
+        rows = [
+            {
+                **d,
+                "on_ledger_only": " ".join(d.get("on_ledger_only", [])),
+                "in_records_only": " ".join(d.get("in_records_only", [])),
+            }
+            for d in report["first_differences"]
+        ]
+        lines += ["", table(rows, _DIFFERENCE_COLUMNS)]
+        more = report["differences"] - len(rows)
+        if more > 0:
+            lines.append(f"... and {more} more (--json for the kept list)")
+    return "\n".join(lines)
+
+
+def _cut_off(text: str) -> str:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise SystemExit(f"--at {text}: give a time zone (e.g. 2026-12-05T00:00:00Z)")
+    return moment.isoformat()
+
+
+def _finished(sfn: Any, arn: str) -> dict[str, Any]:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(1)
+    return {"status": "RUNNING", "error": "timeout", "cause": f"still running after {arn}"}
+
+
+def add_commands(command: Any) -> None:
+    run = command("reconcile", "reconcile ledger, records and provider now (or --at a cut-off)")
+    run.add_argument("--at", help="the cut-off, ISO with zone (default: now)")
+    run.add_argument("--no-wait", action="store_true", help="start it and return")
+    run.set_defaults(run=reconcile)
+    listing = command("reconciliations", "the reconciliation reports kept, newest first")
+    listing.set_defaults(run=reconciliations)
+    one = command("reconciliation", "one report: totals, each difference and its transactions")
+    one.add_argument("id", help="the report's id (its execution's name)")
+    one.set_defaults(run=reconciliation)
