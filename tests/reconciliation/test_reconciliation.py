@@ -22,31 +22,11 @@ from local.aws.platform import LocalAws
 from local.ledger_server import LocalLedger
 from local.ledger_server.genesis import accept
 from tests.servicing.conftest import buy, ledger_closing_on_waits, new_instrument
+from tests.support.reconciliation import reconcile
 from tests.support.waiting import wait_for
 
 D = Decimal
 Key = tuple[str, str]
-
-
-def reconcile(aws: LocalAws, **request: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run the Reconciliation workflow as the schedule or an operator does; its execution and
-    the report it kept."""
-    from lambdas.records import reconciliations
-
-    sfn = aws.client("stepfunctions")
-    name = f"test-{uuid.uuid4().hex[:12]}"
-    arn = aws.stack.output("ReconciliationStateMachineArn")
-    sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(request))
-    execution_arn = arn.replace(":stateMachine:", ":execution:") + f":{name}"
-
-    def finished() -> dict[str, Any] | None:
-        found: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-        return found if found["status"] != "RUNNING" else None
-
-    execution = wait_for(finished, timeout=120)
-    kept = reconciliations.find(name)
-    assert kept is not None, execution
-    return execution, {"cut_off": kept.cut_off, **kept.report}
 
 
 def differences(report: dict[str, Any]) -> dict[Key, dict[str, Any]]:
