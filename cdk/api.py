@@ -91,8 +91,18 @@ API_FUNCTIONS = (
     TaskFunction(
         "FrontendApi",
         "lambdas.frontend.api.handler",
-        # distributions and entitlements: the cash flows
-        reads=("investors", "wallets", "instruments", "purchases", "distributions", "entitlements"),
+        # distributions and entitlements: the cash flows; submissions and audit: the causes of
+        # the changes in a register extract
+        reads=(
+            "investors",
+            "wallets",
+            "instruments",
+            "purchases",
+            "distributions",
+            "entitlements",
+            "submissions",
+            "audit",
+        ),
         # a withdrawal asked for (counted against the day's limit), where income goes
         writes=("withdrawals",),
         publishes=(events.WALLET_REQUESTS, events.WITHDRAWAL_REQUESTS),
@@ -130,6 +140,9 @@ ROUTES = (
     Route("GET", "/investors/{investor_id}/withdrawals", "FrontendApi"),
     Route("POST", "/investors/{investor_id}/withdrawals", "FrontendApi"),
     Route("PUT", "/investors/{investor_id}/income-payout", "FrontendApi"),
+    Route(
+        "GET", "/investors/{investor_id}/holdings/{instrument_id}/register-extract", "FrontendApi"
+    ),
     Route("GET", "/purchases/{purchase_id}", "FrontendApi"),
 )
 

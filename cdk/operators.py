@@ -216,6 +216,17 @@ class OperatorsRole(Construct):
                 resources=[unsent_to_provider.queue_arn],
             )
         )
+        # register: each change's cause (a distribution's take-backs by subject, an AML case's
+        # locks in the investor's audit trail)
+        allow(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[
+                    f"{tables['submissions'].table_arn}/index/by-subject",
+                    tables["audit"].table_arn,
+                ],
+            )
+        )
         # reconciliation(s): the reports (Scan, GetItem)
         allow(
             iam.PolicyStatement(

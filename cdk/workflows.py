@@ -355,7 +355,7 @@ RECONCILIATION = WorkflowSpec(
     tasks=(
         TaskFunction(
             "ReconcileBooks",
-            "lambdas.reconciliation.steps.reconcile_books",
+            "lambdas.books.steps.reconcile_books",
             # Every record of money that moved, read; the report, added once and never changed.
             reads=(
                 "purchases",

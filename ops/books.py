@@ -3,6 +3,9 @@
 the reports kept, `reconciliation ID` shows one with every difference and the transactions
 behind it. Nothing here corrects anything: a difference is for an operator to explain.
 
+`drexfy-ops register INSTRUMENT [--at DATE|ISO] [--ledger N] [--csv]` prints the holder
+register as of a date's end (UTC), a time, a validated ledger, or now.
+
 Exit codes of `reconcile`: 0 clean, 1 the books differ, 2 they could not be read.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ops.output import emit, table
@@ -101,6 +104,56 @@ def _shown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def register(platform: Platform, args: argparse.Namespace) -> int:
+    platform.configure_lambda_code("register")
+    from lambdas.books import register as books_register
+    from lambdas.books import sides
+    from lambdas.custody.platform_signer import platform_accounts
+    from lambdas.servicing.holders import UnknownInstrument
+
+    ledger = sides.ledger_quorum()
+    if args.ledger is not None:
+        index = args.ledger
+    elif args.at is not None:
+        index = sides.ledger_for(_end_of(args.at), ledger)
+    else:
+        index = ledger.validated_ledger_index()
+    try:
+        held = books_register.register_at(args.instrument_id, ledger, platform_accounts(), index)
+    except UnknownInstrument as unknown:
+        emit(args, {"error": str(unknown)}, str(unknown))
+        return 2
+    if args.csv:
+        print(held.csv(), end="", file=args.out)
+        return 0
+    document = held.as_json()
+    emit(args, document, _register_shown(document))
+    return 0
+
+
+def _register_shown(document: dict[str, Any]) -> str:
+    head = (
+        f"{document['instrument_id']} ({document['issuance_id']}) at ledger "
+        f"{document['ledger_index']}, {document['as_of']}: {document['units']} units, "
+        f"{document['nominal_per_unit']} EUR outstanding per unit"
+    )
+    holders = [{**h, "restrictions": " ".join(h["restrictions"])} for h in document["holders"]]
+    columns = ["investor_id", "address", "units", "outstanding_nominal", "restrictions"]
+    changes = ["ledger_index", "closed_at", "investor_id", "kind", "units", "cause", "operator",
+               "tx_hash"]  # fmt: skip
+    return "\n".join(
+        [head, "", table(holders, columns), "", "changes:", table(document["changes"], changes)]
+    )
+
+
+def _end_of(text: str) -> datetime:
+    """A date's end (its last instant, UTC), or a time with its zone."""
+    if len(text) == len("2026-12-31"):
+        day = datetime.fromisoformat(text).replace(tzinfo=UTC)
+        return day + timedelta(days=1) - timedelta(microseconds=1)
+    return datetime.fromisoformat(_cut_off(text))
+
+
 def _cut_off(text: str) -> str:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
@@ -119,6 +172,12 @@ def _finished(sfn: Any, arn: str) -> dict[str, Any]:
 
 
 def add_commands(command: Any) -> None:
+    held = command("register", "an instrument's holder register: holders, restrictions, changes")
+    held.add_argument("instrument_id")
+    held.add_argument("--at", help="a date (its end, UTC) or an ISO time with zone")
+    held.add_argument("--ledger", type=int, help="a validated ledger index")
+    held.add_argument("--csv", action="store_true", help="CSV: the holders, then the changes")
+    held.set_defaults(run=register)
     run = command("reconcile", "reconcile ledger, records and provider now (or --at a cut-off)")
     run.add_argument("--at", help="the cut-off, ISO with zone (default: now)")
     run.add_argument("--no-wait", action="store_true", help="start it and return")

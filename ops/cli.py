@@ -279,6 +279,7 @@ def investor(platform: Platform, args: argparse.Namespace) -> int:
         "case_id": f"operator-{uuid.uuid4().hex[:10]}",
         "occurred_at": datetime.now(UTC).isoformat(),
         "reason": args.reason,
+        "operator": platform.operator.acting_as,  # in the audit trail and the holder register
     }
     result = platform.client("events").put_events(
         Entries=[

@@ -76,6 +76,11 @@ COMMAND_OUTPUTS: dict[str, tuple[str, ...]] = {
     "provider resend": ("ProviderDeadLetterQueueUrl", "EventBusName"),
     "reconcile": ("ReconciliationStateMachineArn", "ReconciliationsTableName"),
     "reconciliations": ("ReconciliationsTableName",),
+    "register": (
+        "XrplUrls", "IssuerKeyId", "CompanyKeyId", "FundingKeyId", "InstrumentsTableName",
+        "PurchasesTableName", "DistributionsTableName", "EntitlementsTableName",
+        "SubmissionsTableName", "AuditTableName",
+    ),
     "reconciliation": ("ReconciliationsTableName",),
 }  # fmt: skip
 

@@ -46,9 +46,11 @@ def record_aml_decision(event: dict[str, Any], context: LambdaContext) -> dict[s
         investor_id=investor_id, case_id=case_id, flagged=flagged, by_operator=by_operator
     )
     reason = str(task.decision.get("reason") or ("flagged" if flagged else "cleared"))
+    operator = task.decision.get("operator") if by_operator else None
     applies = investors.record_aml_decision(
-        investor_id, flagged, case_id, decided_at, reason, by_operator=by_operator
-    )
+        investor_id, flagged, case_id, decided_at, reason, by_operator=by_operator,
+        operator=str(operator)[:200] if operator else None,
+    )  # fmt: skip
     logger.info("AML decision recorded", extra={"applies": applies})
     keys = business_keys.aml_decision(investor_id, case_id, decided_at)
     status = investors.status_of(investor_id)

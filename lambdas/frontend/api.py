@@ -28,6 +28,7 @@ from domain.purchase import reason_shown_to_investor as purchase_reason_shown
 from lambdas import platform_events
 from lambdas.config import settings
 from lambdas.frontend import auth, faults, lookups
+from lambdas.frontend import books as books_routes
 from lambdas.frontend import withdrawals as withdrawal_routes
 from lambdas.frontend.models import (
     JSON,
@@ -76,6 +77,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/investors/<investor_id>/wallet": ("POST",),
     "/investors/<investor_id>/withdrawals": ("GET", "POST"),
     "/investors/<investor_id>/income-payout": ("PUT",),
+    "/investors/<investor_id>/holdings/<instrument_id>/register-extract": ("GET",),
     "/purchases/<purchase_id>": ("GET",),
 }
 
@@ -329,6 +331,7 @@ def _openapi() -> dict[str, Any]:
 
 
 app.include_router(withdrawal_routes.router)
+app.include_router(books_routes.router)
 faults.register(app, ROUTES)
 
 

@@ -17,6 +17,8 @@ from domain.holdings import FlowStatus
 from domain.investor import InvestorStatus
 from domain.portfolio import WalletRequestOutcome
 from domain.purchase import PurchaseStatus
+from domain.register import ChangeKind as RegisterChangeKind
+from domain.register import Restriction as RegisterRestriction
 from domain.withdrawal import IncomePayout
 
 JSON = content_types.APPLICATION_JSON
@@ -31,6 +33,11 @@ InvestorId = Annotated[
 PurchaseId = Annotated[
     str,
     Path(pattern=portfolio.IDENTIFIER_PATTERN, description="The purchase's id (purchase-...)"),
+]
+
+
+InstrumentId = Annotated[
+    str, Path(pattern=portfolio.IDENTIFIER_PATTERN, description="The instrument's id")
 ]
 
 
@@ -104,6 +111,38 @@ class InvestorCashFlows(BaseModel):
     investor_id: str
     as_of: str = Field(description="Flows from this day on are upcoming")
     holdings: list[HoldingCashFlows]
+
+
+class RegisterHolding(BaseModel):
+    units: int = Field(ge=0, description="Units the holder's wallet holds on that ledger")
+    outstanding_nominal: Amount = Field(description="units x the nominal each still owes")
+    restrictions: list[RegisterRestriction] = Field(
+        description="FROZEN (the stablecoin line), LOCKED (the units), HELD_IN_SUSPENSE"
+    )
+    held_in_suspense: Amount = Field(description="Payments kept until the holder may receive")
+
+
+class RegisterChange(BaseModel):
+    ledger_index: int
+    closed_at: str | None = Field(description="When the ledger holding the change closed")
+    kind: RegisterChangeKind
+    units: int = Field(description="+ issued, - taken back or redeemed, 0 a lock")
+    cause: str = Field(description="What caused it: a purchase, a distribution, a restriction")
+    tx_hash: str = Field(description="The transaction on the ledger")
+
+
+class RegisterExtract(BaseModel):
+    """The holder's entry in the instrument's register (eWpG), read from one validated ledger,
+    and every change to it in order."""
+
+    investor_id: str
+    instrument_id: str
+    issuance_id: str
+    ledger_index: int
+    as_of: str | None = Field(description="The ledger's close time")
+    nominal_per_unit: Amount = Field(description="What a unit still owes on that day")
+    holding: RegisterHolding
+    changes: list[RegisterChange]
 
 
 class CatalogueInstrument(BaseModel):
@@ -219,6 +258,7 @@ REFUSALS: dict[int, OpenAPIResponse] = {
     },
 }
 UNKNOWN_INVESTOR = {404: problem("unknown_investor", "No such investor")}
+UNKNOWN_INSTRUMENT = {404: problem("unknown_instrument", "No such investor or instrument")}
 
 
 def answers(

@@ -198,7 +198,7 @@ class PurchaseSettlement:
         deal = self.settlement(purchase)
         succeeded: dict[Step, bool] = {}
         for forward in REVERSAL_DEPENDS_ON[step]:
-            final = self._settle_forward(deal, forward)
+            final = self._settle_forward(purchase, deal, forward)
             if final is None:
                 return self._pending(purchase_id, step.value, checks)
             succeeded[forward] = final
@@ -226,9 +226,11 @@ class PurchaseSettlement:
             return self._pending(purchase.purchase_id, step.value, checks)
         return self._progress(purchase, step, current, checks)
 
-    def _settle_forward(self, deal: Settlement, step: Step) -> bool | None:
+    def _settle_forward(self, purchase: Purchase, deal: Settlement, step: Step) -> bool | None:
         """Whether the forward step validated; None while it still may. A step never started is
-        cancelled first, so it can never start later."""
+        cancelled first, so it can never start later. A step the forward run never saw settle
+        (it crashed or was stopped meanwhile) is recorded on the purchase now: its undoing is
+        booked against it, and the books must hold both."""
         key = deal.business_key(step)
         submitter = self.runner.submitter
         submission = submitter.find(key) or submitter.cancel_unsubmitted(
@@ -239,6 +241,8 @@ class PurchaseSettlement:
             submission = self.runner.settle(key, sign, undoing=True)
         if submission.in_flight:
             return None
+        if submission.tx_hash and purchase.transactions.get(step.value) != submission.details():
+            purchases.record_transaction(purchase.purchase_id, step.value, submission.details())
         return submission.status == Status.SUCCEEDED
 
     # --- shared ------------------------------------------------------------------------------

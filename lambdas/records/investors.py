@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import QueryError, UpdateError
 from pynamodb.expressions.update import Action
 
 from domain.bank_account import BankAccount
@@ -38,6 +38,7 @@ from domain.investor import (
     status_when_cleared,
     wallet_refusal,
 )
+from lambdas.aws_clients import dynamodb_fault
 from lambdas.records import wallets
 from lambdas.records.tables import AuditRecord, InvestorRecord
 
@@ -158,6 +159,28 @@ def audit(
         transactions=transactions or {},
         at=now,
     ).save(condition=AuditRecord.audit_id.does_not_exist())  # appended, never written over
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    action: str
+    actor: str
+    reason: str
+    case_id: str | None
+    transactions: dict[str, Any]
+    at: datetime
+
+
+def audit_trail(investor_id: str) -> list[AuditEntry]:
+    """Every change of the investor's standing, oldest first."""
+    try:
+        query = AuditRecord.query(investor_id, consistent_read=True)
+        return [
+            AuditEntry(r.action, r.actor, r.reason, r.case_id, r.transactions.as_dict(), r.at)
+            for r in query
+        ]
+    except QueryError as error:
+        raise dynamodb_fault(f"audit trail of {investor_id}", error) from error
 
 
 # --- KYC -----------------------------------------------------------------------------------
@@ -317,17 +340,20 @@ def record_aml_decision(
     decided_at: datetime,
     reason: str,
     by_operator: bool = False,
+    operator: str | None = None,
 ) -> bool:
     """Apply an AML decision to our records at once, in the decider's order
-    (domain.compliance.aml_verdict); True if the workflow is to carry it out.
+    (domain.compliance.aml_verdict); True if the workflow is to carry it out. The audit names
+    the operator who decided, when one did (the holder register shows who acted).
 
     A flag blocks now; a clearance only records itself: the investor is ACTIVE again once
     the ledger freeze is lifted (reinstate). A provider's clearance never lifts an operator's
     block: it is recorded, in order, and the block stands."""
     decision = AmlDecision(case_id, decided_at, flagged, by_operator)
+    actor = f"{decision.actor} {operator}" if by_operator and operator else decision.actor
     refused = decision_time_refused(decided_at, datetime.now(UTC))
     if refused is not None:
-        audit(investor_id, "AML decision refused", decision.actor, refused, case_id)
+        audit(investor_id, "AML decision refused", actor, refused, case_id)
         return False
     for _ in range(_ATTEMPTS):
         record = _read(investor_id)
@@ -345,7 +371,7 @@ def record_aml_decision(
         note = verdict.note
         if record is None and not flagged:
             note = "AML clearance recorded: nothing to lift"
-        audit(investor_id, note, decision.actor, reason, case_id)
+        audit(investor_id, note, actor, reason, case_id)
         return carried_out
     raise _lost_too_often(investor_id)
 

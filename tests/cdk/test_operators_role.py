@@ -98,6 +98,17 @@ COMMAND_CALLS: dict[str, list[tuple[str, str]]] = {
         ("dynamodb:GetItem", "TablesReconciliations.Arn"),
     ],
     "reconciliations": [("dynamodb:Scan", "TablesReconciliations.Arn")],
+    "register": [
+        ("kms:GetPublicKey", "KeysIssuerAccount.Arn"),
+        ("kms:GetPublicKey", "KeysCompanyAccount.Arn"),
+        ("kms:GetPublicKey", "KeysFundingAccount.Arn"),
+        ("dynamodb:GetItem", "TablesInstruments.Arn"),
+        ("dynamodb:Scan", "TablesPurchases.Arn"),
+        ("dynamodb:Scan", "TablesDistributions.Arn"),
+        ("dynamodb:Query", "TablesEntitlements.Arn"),
+        ("dynamodb:Query", "${TablesSubmissions.Arn}/index/by-subject"),
+        ("dynamodb:Query", "TablesAudit.Arn"),
+    ],
     "reconciliation": [("dynamodb:GetItem", "TablesReconciliations.Arn")],
     "provider dead-letters": [("sqs:ReceiveMessage", "PaymentProviderUnsent.Arn")],
     "provider resend": [

@@ -505,3 +505,26 @@ def test_reconcile_and_its_reports_make_only_the_calls_the_role_grants(
     assert as_operator(stack, "reconciliation", "no-such-report") == (
         2, {"error": "no reconciliation no-such-report"},
     )  # fmt: skip
+
+
+def test_register_makes_only_the_calls_the_role_grants(
+    aws: LocalAws, stack: dict[str, str], investor_id: str
+) -> None:
+    role = stack["OperatorsRoleArn"]
+    delivered = payment(investor_id, units=1, amount="100.00")
+    run_payment(aws, delivered)
+
+    def table(name: str) -> str:
+        return arn("dynamodb", f"table/{stack[f'{name}TableName']}")
+
+    (code, register), calls = calls_by(role, lambda: as_operator(stack, "register", "SME-2027-A"))
+    assert code == 0 and investor_id in {h["investor_id"] for h in register["holders"]}
+    made = {(action, resource) for action, resource, decision in calls if decision == "Allow"}
+    assert all(decision == "Allow" for _, _, decision in calls)
+    assert {
+        ("dynamodb:GetItem", table("Instruments")), ("dynamodb:Scan", table("Purchases")),
+        ("dynamodb:Scan", table("Distributions")), ("dynamodb:Query", table("Audit")),
+    } <= made  # fmt: skip
+    allowed = {"kms:GetPublicKey", "cloudformation:DescribeStacks", "dynamodb:GetItem",
+               "dynamodb:Scan", "dynamodb:Query"}  # fmt: skip
+    assert {action for action, _ in made} <= allowed

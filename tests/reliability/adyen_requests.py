@@ -10,6 +10,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
@@ -81,6 +82,18 @@ class AdyenCase:
     def describe(self) -> str:
         codes = [i["eventCode"] for i in self.items]
         return f"adyen {self.form} {self.signing} {codes}"
+
+
+def taken_by_the_provider(case: AdyenCase) -> list[tuple[str, Decimal, str]]:
+    """(payment id, amount, currency) of each payment Adyen took in a batch the platform is to
+    accept: its successful authorisations (EUR: two decimals of minor units)."""
+    if case.expected() != 202:
+        return []
+    return [
+        (str(i["pspReference"]), Decimal(i["amount"]["value"]).scaleb(-2), i["amount"]["currency"])
+        for i in case.items
+        if i["eventCode"] == "AUTHORISATION" and i["success"] == "true"
+    ]
 
 
 def _copy(item: dict[str, Any]) -> dict[str, Any]:

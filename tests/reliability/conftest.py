@@ -4,6 +4,7 @@ ledger, the records and the payment provider must agree. Its outcome is a case o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -22,9 +23,12 @@ def books_reconciled_after_the_harness(request: pytest.FixtureRequest) -> Iterat
 
     quiet(aws)
     execution, report = reconcile(aws)
+    print(json.dumps(report, default=str, sort_keys=True))  # kept in the run's output
     record(
         "reconciliation", "the books after the harness (one test process's platform)",
         bool(report["clean"]), differences=int(report["differences"]),
         ledger_index=int(report["ledger_index"]),
     )  # fmt: skip
-    assert report["clean"], (execution.get("cause"), report["first_differences"])
+    if not report["clean"]:  # every difference in full: pytest would cut a long assertion
+        shown = [json.dumps(d, sort_keys=True) for d in report["first_differences"]]
+        pytest.fail("\n".join([str(execution.get("cause")), *shown]), pytrace=False)

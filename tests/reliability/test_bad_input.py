@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from local.aws.platform import LocalAws
+from local.payment_provider import PaymentProvider
 from tests.frontend.conftest import (  # noqa: F401 (fixtures)
     bought,
     frontend,
@@ -120,9 +121,12 @@ def send_webhook(
     sender: Sender,
     tally: Tally,
     used: set[str],
+    provider: PaymentProvider,
 ) -> list[str]:
     """Send the case (twice if it is replayed); the event ids of what was accepted. `used` holds
-    the signatures accepted so far: the same body signed in the same second signs the same."""
+    the signatures accepted so far: the same body signed in the same second signs the same.
+    A payment the platform is to take is one the provider took first (its settlement report
+    lists it, and the books reconcile): the harness captures it there, as the gateway."""
     headers = webhooks.headers_for(case, keys, webhooks.now())
     signature = {name.lower(): value for name, value in headers}.get("x-drexfy-signature", "")
     payment = webhooks.announced_payment(case)
@@ -133,6 +137,8 @@ def send_webhook(
             expected = 409
         if expected == 202 and payment and ANNOUNCED.get(payment[0], payment) != payment:
             expected = 409  # payment_conflict: its id was announced with other details
+        if expected == 202 and payment:
+            provider.capture(payment[0], payment[4], payment[5])
         status, answer, request_id = sender(case.provider, headers, case.body.raw)
         webhooks.judge(tally, case, status, answer, request_id, expected)
         if status == 202 and isinstance(answer, dict):
@@ -164,10 +170,12 @@ def run_webhooks(aws: LocalAws, bus: SeenEvents, examples: int, sender: Sender) 
     tally, keys = Tally(webhooks.PROBLEMS), webhook_keys(aws)
     accepted: list[str] = []
     used = ACCEPTED_SIGNATURES  # the platform remembers them across runs, so must the judge
+    assert aws.provider is not None
+    provider = aws.provider
     run_generated(
         webhooks.webhook_cases(),
         examples,
-        lambda case: accepted.extend(send_webhook(case, keys, sender, tally, used)),
+        lambda case: accepted.extend(send_webhook(case, keys, sender, tally, used, provider)),
     )
     check_on_the_bus(tally, accepted, bus)
     return tally
@@ -277,8 +285,13 @@ def test_generated_adyen_notifications_over_http_get_no_5xx_and_are_all_kept(
     key, tally = str(secret["SecretString"]), Tally(adyen_requests.PROBLEMS)
     assert aws.api_url is not None
 
+    provider = aws.provider
+    assert provider is not None
+
     def each(case: adyen_requests.AdyenCase) -> None:
         body = case.body(key)
+        for payment_id, amount, currency in adyen_requests.taken_by_the_provider(case):
+            provider.capture(payment_id, amount, currency)  # as Adyen did, before telling us
         adyen_requests.judge(tally, case, body, adyen_requests.post(str(aws.api_url), body))
 
     run_generated(adyen_requests.adyen_cases(), WEBHOOKS_OVER_HTTP, each)

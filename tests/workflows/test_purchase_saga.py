@@ -104,6 +104,31 @@ def submissions_of(purchase_id: str) -> dict[str, Any]:
     return {r.business_key.split("#", 1)[1]: r for r in found}
 
 
+def the_record_books_every_step_the_ledger_took(purchase_id: str, platform: dict[str, Any]) -> bool:
+    """Each saga step that validated is on the purchase's record, a forward step the undoing
+    found validated too: the books (domain/bookings.py) then net to nothing, as the ledger does."""
+    from domain import bookings
+    from domain.settlement import Step
+    from lambdas.records import purchases
+
+    purchase = purchases.get(purchase_id)
+    steps = {step.value for step in Step}
+    validated = {
+        record.tx_hash
+        for key, record in submissions_of(purchase_id).items()
+        if key.split("#")[0] in steps and record.status == "SUCCEEDED"
+    }
+    booked = {
+        t.get("hash") for t in purchase.transactions.values() if t.get("result") == "tesSUCCESS"
+    }
+    net: dict[tuple[str, str], Decimal] = {}
+    for m in bookings.of_purchase(purchase, platform["accounts"]):
+        net[(m.account, m.asset)] = net.get((m.account, m.asset), Decimal(0)) + m.change
+    assert validated <= booked, (validated - booked, purchase.transactions)
+    assert not any(net.values()), net
+    return True
+
+
 # --- a purchase that goes through --------------------------------------------------------------
 
 
@@ -326,6 +351,7 @@ def test_a_failure_at_any_step_is_undone_and_refunded(
     assert "InjectedFailure" in str(record.reason), record.reason
     assert books.change() == {}, "every ledger effect undone, every unit back on sale"
     assert faults.fired, "the fault was reached"
+    assert the_record_books_every_step_the_ledger_took(record.purchase_id, platform)
     refunds = [e["detail"] for e in bus_events.drain() if e["detail-type"] == "RefundRequested"]
     assert [r["purchase_id"] for r in refunds].count(record.purchase_id) == 1
     states = distinct_states(aws, execution["executionArn"])

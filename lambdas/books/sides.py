@@ -34,10 +34,10 @@ from domain.reconciliation import (
     refunds_settled_by,
 )
 from domain.withdrawal import Withdrawal
+from lambdas.books import provider_report
 from lambdas.config import settings
 from lambdas.ledger_adapter.client import LedgerRequestFailed
 from lambdas.ledger_adapter.quorum import LedgerQuorum
-from lambdas.reconciliation import provider_report
 from lambdas.records import (
     distributions,
     instruments,

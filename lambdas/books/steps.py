@@ -38,16 +38,16 @@ def reconcile_books(event: dict[str, Any], context: LambdaContext) -> dict[str, 
 
 def _reconciled(task: ReconciliationRequest, cut_off: datetime) -> reconciliations.KeptReport:
     # xrpl-py and the custody module load on first use, not at import
+    from lambdas.books import sides
     from lambdas.custody.platform_signer import platform_accounts
-    from lambdas.reconciliation import books
 
-    ledger, accounts = books.ledger_quorum(), platform_accounts()
+    ledger, accounts = sides.ledger_quorum(), platform_accounts()
     # Now's books are the latest validated ledger's; a past cut-off's, the last closed by then.
     asked = task.request.get("cut_off") or task.request.get("scheduled_at")
-    index = books.ledger_for(cut_off, ledger) if asked else ledger.validated_ledger_index()
-    records = books.records_side(accounts, index, cut_off)
-    on_ledger = books.ledger_side(ledger, accounts, index, records.units.keys())
-    provider = books.provider_settled(cut_off)
+    index = sides.ledger_for(cut_off, ledger) if asked else ledger.validated_ledger_index()
+    records = sides.records_side(accounts, index, cut_off)
+    on_ledger = sides.ledger_side(ledger, accounts, index, records.units.keys())
+    provider = sides.provider_settled(cut_off)
     return reconciliations.keep(
         task.reconciliation_id, cut_off, reconcile(on_ledger, records, provider)
     )

@@ -1,0 +1,81 @@
+"""The frontend API's books routes: an investor's own extract of an instrument's holder
+register (eWpG), as the validated ledger shows it, with every change in order."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from http import HTTPStatus
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from domain import portfolio
+from lambdas.frontend import lookups
+from lambdas.frontend.models import (
+    SECURED,
+    UNKNOWN_INSTRUMENT,
+    InstrumentId,
+    InvestorId,
+    Refusal,
+    RegisterChange,
+    RegisterExtract,
+    RegisterHolding,
+    answers,
+)
+
+router = APIGatewayHttpRouter()
+
+
+@router.get(
+    "/investors/<investor_id>/holdings/<instrument_id>/register-extract",
+    operation_id="getRegisterExtract",
+    summary="The investor's entry in an instrument's holder register, and its changes",
+    tags=["investors"],
+    security=SECURED,
+    responses=answers({200: "The extract, at the latest validated ledger"}, UNKNOWN_INSTRUMENT),
+)
+def get_register_extract(investor_id: InvestorId, instrument_id: InstrumentId) -> RegisterExtract:
+    # xrpl-py (~200 ms) loads with this route, not at cold start
+    from lambdas.books import register, sides
+    from lambdas.custody.platform_signer import platform_accounts
+    from lambdas.servicing.holders import UnknownInstrument
+
+    _, wallet = lookups.investor_and_wallet(investor_id)
+    if wallet is None:
+        raise Refusal(HTTPStatus.NOT_FOUND, "no_wallet", f"{investor_id} has no wallet yet")
+    ledger = sides.ledger_quorum()
+    holder = (investor_id, wallet.address)
+    try:
+        extract = register.register_at(
+            instrument_id, ledger, platform_accounts(), ledger.validated_ledger_index(), holder
+        ).shown_to_holder()
+    except UnknownInstrument:
+        raise Refusal(
+            HTTPStatus.NOT_FOUND, "unknown_instrument", f"no instrument {instrument_id}"
+        ) from None
+    entry = next(iter(extract.entries), None)
+    text = portfolio.amount_text
+    return RegisterExtract(
+        investor_id=investor_id,
+        instrument_id=extract.instrument_id,
+        issuance_id=extract.issuance_id,
+        ledger_index=extract.ledger_index,
+        as_of=extract.as_of.isoformat() if extract.as_of else None,
+        nominal_per_unit=text(extract.nominal_per_unit),
+        holding=RegisterHolding(
+            units=entry.units if entry else 0,
+            outstanding_nominal=text(entry.outstanding_nominal if entry else Decimal(0)),
+            restrictions=list(entry.restrictions) if entry else [],
+            held_in_suspense=text(entry.held_in_suspense if entry else Decimal(0)),
+        ),
+        changes=[
+            RegisterChange(
+                ledger_index=c.ledger_index,
+                closed_at=c.closed_at.isoformat() if c.closed_at else None,
+                kind=c.kind,
+                units=c.units,
+                cause=c.cause.what if c.cause else "not in the records",
+                tx_hash=c.tx_hash,
+            )
+            for c in extract.changes
+        ],
+    )

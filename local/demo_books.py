@@ -1,0 +1,59 @@
+"""The demo's last part: the books. The three-way reconciliation of the ledger, the records and
+the payment provider's settlements must be clean after everything the demo did; and each
+instrument's holder register must read back what the ledger shows: each holder's units are
+the sum of their changes, and each change is a validated transaction of the company."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from local.processes import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from local.demo import Demo
+
+INSTRUMENTS = ("SME-2027-A", "SME-2028-B")
+
+
+def run(demo: Demo, state_file: Path) -> None:
+    from local.demo import run_module
+
+    print("\n== The books: the ledger, the records and the provider's settlements")
+    clean = run_module("ops.cli", "--state-file", str(state_file), "reconcile")
+    demo.expect("the three-way reconciliation is clean", clean)
+    for instrument in INSTRUMENTS:
+        print(f"\n== drexfy-ops register {instrument}")
+        run_module("ops.cli", "--state-file", str(state_file), "register", instrument)
+        register = ops_json(state_file, "register", instrument)
+        demo.expect(f"{instrument}'s register reads back the ledger", reads_back(demo, register))
+
+
+def ops_json(state_file: Path, *command: str) -> Any:
+    result = subprocess.run(
+        [sys.executable, "-m", "ops.cli", "--state-file", str(state_file), "--json", *command],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, check=True,
+    )  # fmt: skip
+    return json.loads(result.stdout)
+
+
+def reads_back(demo: Demo, register: dict[str, Any]) -> bool:
+    """Every holder's units on the ledger are the sum of their changes, and every change is a
+    successful transaction in a validated ledger no later than the register's."""
+    index, issuance = register["ledger_index"], register["issuance_id"]
+    holders = {c["holder"] for c in register["changes"]} | {
+        h["address"] for h in register["holders"]
+    }
+    for address in holders:
+        token = demo.ledger.mptoken(issuance, address, index).get("node", {})
+        changed = sum(c["units"] for c in register["changes"] if c["holder"] == address)
+        if int(token.get("MPTAmount", 0)) != changed:
+            return False
+    for change in register["changes"]:
+        found = demo.ledger.find_transaction(change["tx_hash"], max(1, index - 999), index)
+        if found.get("meta", {}).get("TransactionResult") != "tesSUCCESS":
+            return False
+    return bool(register["changes"])
