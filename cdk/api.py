@@ -143,6 +143,7 @@ ROUTES = (
     Route(
         "GET", "/investors/{investor_id}/holdings/{instrument_id}/register-extract", "FrontendApi"
     ),
+    Route("GET", "/investors/{investor_id}/statements/{period}", "FrontendApi"),
     Route("GET", "/purchases/{purchase_id}", "FrontendApi"),
 )
 

@@ -227,6 +227,28 @@ class OperatorsRole(Construct):
                 ],
             )
         )
+        # statement: the investor's wallet address (the seed beside it stays sealed: the role
+        # may not decrypt), purchases and withdrawals by investor, each entitlement and the
+        # take-back of its units at maturity
+        allow(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem"],
+                resources=[
+                    tables["wallets"].table_arn,
+                    tables["entitlements"].table_arn,
+                    tables["submissions"].table_arn,
+                ],
+            )
+        )
+        allow(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[
+                    f"{tables['purchases'].table_arn}/index/by-investor",
+                    f"{tables['withdrawals'].table_arn}/index/by-investor",
+                ],
+            )
+        )
         # reconciliation(s): the reports (Scan, GetItem)
         allow(
             iam.PolicyStatement(

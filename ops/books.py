@@ -4,7 +4,8 @@ the reports kept, `reconciliation ID` shows one with every difference and the tr
 behind it. Nothing here corrects anything: a difference is for an operator to explain.
 
 `drexfy-ops register INSTRUMENT [--at DATE|ISO] [--ledger N] [--csv]` prints the holder
-register as of a date's end (UTC), a time, a validated ledger, or now.
+register as of a date's end (UTC), a time, a validated ledger, or now; `drexfy-ops statement
+INVESTOR --period 2026-11|2026-Q4|2026 [--csv]` an investor's statement.
 
 Exit codes of `reconcile`: 0 clean, 1 the books differ, 2 they could not be read.
 """
@@ -131,6 +132,47 @@ def register(platform: Platform, args: argparse.Namespace) -> int:
     return 0
 
 
+def statement(platform: Platform, args: argparse.Namespace) -> int:
+    platform.configure_lambda_code("statement")
+    from domain.statement import Period, PeriodRefused
+    from lambdas.books import sides, statements
+    from lambdas.custody.platform_signer import platform_accounts
+
+    try:
+        period = Period.parse(args.period)
+        made = statements.statement_of(
+            args.investor_id, period, sides.ledger_quorum(), platform_accounts()
+        )
+    except (PeriodRefused, statements.NoWallet) as refused:
+        emit(args, {"error": str(refused)}, str(refused))
+        return 2
+    if args.csv:
+        print(made.csv(), end="", file=args.out)
+        return 0
+    document = made.as_json()
+    emit(args, document, _statement_shown(document))
+    return 0 if document["ties_to_the_ledger"] else 1
+
+
+def _statement_shown(document: dict[str, Any]) -> str:
+    tie = "ties to the ledger" if document["ties_to_the_ledger"] else "DOES NOT TIE"
+    opened, closed = document["opening"], document["closing"]
+    lines = [
+        f"{document['investor_id']}, {document['period']} ({document['from']} to {document['to']}):"
+        f" {tie}",
+        *(f"  {name} (ledger {at['ledger_index']}): {at['stablecoin']} EUR, {at['units']}"
+          for name, at in (("opening", opened), ("closing", closed))),
+        "",
+        table([{k: "" if v is None else v for k, v in x.items()} for x in document["lines"]],
+              ["on", "kind", "reference", "instrument_id", "units", "amount",
+               "stablecoin_change", "tx_hash"]),
+        "",
+        *(f"  {name:<22}{value:>14}" for name, value in document["totals"].items()),
+        *(f"  untied: {problem}" for problem in document["untied"]),
+    ]  # fmt: skip
+    return "\n".join(lines)
+
+
 def _register_shown(document: dict[str, Any]) -> str:
     head = (
         f"{document['instrument_id']} ({document['issuance_id']}) at ledger "
@@ -138,12 +180,11 @@ def _register_shown(document: dict[str, Any]) -> str:
         f"{document['nominal_per_unit']} EUR outstanding per unit"
     )
     holders = [{**h, "restrictions": " ".join(h["restrictions"])} for h in document["holders"]]
+    changed = [{k: "" if v is None else v for k, v in c.items()} for c in document["changes"]]
     columns = ["investor_id", "address", "units", "outstanding_nominal", "restrictions"]
     changes = ["ledger_index", "closed_at", "investor_id", "kind", "units", "cause", "operator",
                "tx_hash"]  # fmt: skip
-    return "\n".join(
-        [head, "", table(holders, columns), "", "changes:", table(document["changes"], changes)]
-    )
+    return "\n".join([head, "", table(holders, columns), "", "changes:", table(changed, changes)])
 
 
 def _end_of(text: str) -> datetime:
@@ -178,6 +219,11 @@ def add_commands(command: Any) -> None:
     held.add_argument("--ledger", type=int, help="a validated ledger index")
     held.add_argument("--csv", action="store_true", help="CSV: the holders, then the changes")
     held.set_defaults(run=register)
+    owed = command("statement", "an investor's statement for a month, a quarter or a year")
+    owed.add_argument("investor_id")
+    owed.add_argument("--period", required=True, help="2026-11, 2026-Q4 or 2026")
+    owed.add_argument("--csv", action="store_true", help="CSV: positions, lines, totals")
+    owed.set_defaults(run=statement)
     run = command("reconcile", "reconcile ledger, records and provider now (or --at a cut-off)")
     run.add_argument("--at", help="the cut-off, ISO with zone (default: now)")
     run.add_argument("--no-wait", action="store_true", help="start it and return")

@@ -76,6 +76,11 @@ COMMAND_OUTPUTS: dict[str, tuple[str, ...]] = {
     "provider resend": ("ProviderDeadLetterQueueUrl", "EventBusName"),
     "reconcile": ("ReconciliationStateMachineArn", "ReconciliationsTableName"),
     "reconciliations": ("ReconciliationsTableName",),
+    "statement": (
+        "XrplUrls", "IssuerKeyId", "CompanyKeyId", "FundingKeyId", "WalletsTableName",
+        "InstrumentsTableName", "PurchasesTableName", "DistributionsTableName",
+        "EntitlementsTableName", "SubmissionsTableName", "WithdrawalsTableName",
+    ),
     "register": (
         "XrplUrls", "IssuerKeyId", "CompanyKeyId", "FundingKeyId", "InstrumentsTableName",
         "PurchasesTableName", "DistributionsTableName", "EntitlementsTableName",

@@ -78,6 +78,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/investors/<investor_id>/withdrawals": ("GET", "POST"),
     "/investors/<investor_id>/income-payout": ("PUT",),
     "/investors/<investor_id>/holdings/<instrument_id>/register-extract": ("GET",),
+    "/investors/<investor_id>/statements/<period>": ("GET",),
     "/purchases/<purchase_id>": ("GET",),
 }
 

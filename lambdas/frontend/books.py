@@ -1,5 +1,6 @@
 """The frontend API's books routes: an investor's own extract of an instrument's holder
-register (eWpG), as the validated ledger shows it, with every change in order."""
+register (eWpG), as the validated ledger shows it, with every change in order; and their
+statement for a month, a quarter or a year."""
 
 from __future__ import annotations
 
@@ -9,16 +10,20 @@ from http import HTTPStatus
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from domain import portfolio
+from domain.statement import Period, PeriodRefused
 from lambdas.frontend import lookups
 from lambdas.frontend.models import (
+    NO_STATEMENT,
     SECURED,
     UNKNOWN_INSTRUMENT,
     InstrumentId,
     InvestorId,
+    InvestorStatement,
     Refusal,
     RegisterChange,
     RegisterExtract,
     RegisterHolding,
+    StatementPeriod,
     answers,
 )
 
@@ -79,3 +84,31 @@ def get_register_extract(investor_id: InvestorId, instrument_id: InstrumentId) -
             for c in extract.changes
         ],
     )
+
+
+@router.get(
+    "/investors/<investor_id>/statements/<period>",
+    operation_id="getStatement",
+    summary="The investor's statement for a month (2026-11), a quarter (2026-Q4) or a year",
+    tags=["investors"],
+    security=SECURED,
+    responses=answers({200: "The statement (a period not over yet: to date)"}, NO_STATEMENT),
+)
+def get_statement(investor_id: InvestorId, period: StatementPeriod) -> InvestorStatement:
+    from lambdas.books import sides, statements
+    from lambdas.custody.platform_signer import platform_accounts
+
+    lookups.investor_and_wallet(investor_id)
+    try:
+        asked = Period.parse(period)
+    except PeriodRefused as refused:
+        raise Refusal(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_period", str(refused)) from None
+    try:
+        made = statements.statement_of(
+            investor_id, asked, sides.ledger_quorum(), platform_accounts()
+        )
+    except statements.NoWallet as missing:
+        raise Refusal(HTTPStatus.NOT_FOUND, "no_wallet", str(missing)) from None
+    document = made.as_json()
+    document["starts"], document["ends"] = document.pop("from"), document.pop("to")
+    return InvestorStatement.model_validate(document)

@@ -19,6 +19,7 @@ from domain.portfolio import WalletRequestOutcome
 from domain.purchase import PurchaseStatus
 from domain.register import ChangeKind as RegisterChangeKind
 from domain.register import Restriction as RegisterRestriction
+from domain.statement import LineKind as StatementLineKind
 from domain.withdrawal import IncomePayout
 
 JSON = content_types.APPLICATION_JSON
@@ -38,6 +39,15 @@ PurchaseId = Annotated[
 
 InstrumentId = Annotated[
     str, Path(pattern=portfolio.IDENTIFIER_PATTERN, description="The instrument's id")
+]
+
+
+StatementPeriod = Annotated[
+    str,
+    Path(
+        pattern=portfolio.IDENTIFIER_PATTERN,
+        description="A month (2026-11), a quarter (2026-Q4) or a year (2026)",
+    ),
 ]
 
 
@@ -143,6 +153,43 @@ class RegisterExtract(BaseModel):
     nominal_per_unit: Amount = Field(description="What a unit still owes on that day")
     holding: RegisterHolding
     changes: list[RegisterChange]
+
+
+class StatementPosition(BaseModel):
+    ledger_index: int = Field(description="The validated ledger read (0: none closed yet)")
+    at: str | None = Field(description="Its close time")
+    stablecoin: Amount
+    units: dict[str, int] = Field(description="Units held, by instrument")
+
+
+class StatementLine(BaseModel):
+    on: str | None = Field(
+        description="When the ledger holding it closed (a held payment: its date)"
+    )
+    kind: StatementLineKind
+    reference: str = Field(description="The purchase, distribution or withdrawal")
+    instrument_id: str | None
+    units: int = Field(description="The change in units held")
+    amount: Amount = Field(description="The money involved")
+    stablecoin_change: Amount = Field(description="What it changed in the wallet")
+    tx_hash: str | None
+    ledger_index: int | None
+
+
+class InvestorStatement(BaseModel):
+    """Holdings at the period's bounds as the ledger shows them, every line between, and
+    totals; `ties_to_the_ledger` says whether the lines carry the opening to the closing."""
+
+    investor_id: str
+    period: str = Field(examples=["2026-11", "2026-Q4", "2026"])
+    starts: str = Field(description="The period's first day")
+    ends: str = Field(description="The first day after it")
+    opening: StatementPosition
+    closing: StatementPosition
+    lines: list[StatementLine]
+    totals: dict[str, Amount]
+    ties_to_the_ledger: bool
+    untied: list[str] = Field(description="Where the lines do not tie, if anywhere")
 
 
 class CatalogueInstrument(BaseModel):
@@ -259,6 +306,7 @@ REFUSALS: dict[int, OpenAPIResponse] = {
 }
 UNKNOWN_INVESTOR = {404: problem("unknown_investor", "No such investor")}
 UNKNOWN_INSTRUMENT = {404: problem("unknown_instrument", "No such investor or instrument")}
+NO_STATEMENT = {404: problem("no_wallet", "No such investor, or one who never had a wallet")}
 
 
 def answers(

@@ -89,7 +89,8 @@ def test_ids_in_paths_are_published_with_their_rule(openapi: dict[str, Any]) -> 
         if parameter["in"] == "path"
     ]
 
-    assert {p["name"] for p in parameters} == {"investor_id", "purchase_id", "instrument_id"}
+    names = {p["name"] for p in parameters}
+    assert names == {"investor_id", "purchase_id", "instrument_id", "period"}
     assert {p["schema"]["pattern"] for p in parameters} == {IDENTIFIER_PATTERN}
 
 
