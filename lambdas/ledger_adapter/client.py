@@ -125,6 +125,12 @@ class LedgerClient:
         if code in _TRANSIENT_ERRORS:
             raise TransientFault(f"ledger busy ({code})")
         message = result.get("error_message", "")
+        if code == "lgrNotFound":
+            # A past ledger this server no longer keeps (rippled's [ledger_history]/online_delete).
+            raise LedgerRequestFailed(
+                f"{request.method}: {code}: the ledger server at {self.url} does not keep this"
+                " ledger; reading the books at a past date needs full-history servers"
+            )
         raise LedgerRequestFailed(f"{request.method}: {code}: {message}")
 
     def fees(self) -> LedgerFees:

@@ -36,9 +36,11 @@ def build_chain(
     owner_reserve: int = 200_000,
     base_fee: int = 10,
     data_dir: str | Path | None = None,
+    history: int | None = None,
 ) -> Chain:
+    """history: the recent ledgers the server answers for; None, every one (full history)."""
     store = SqliteStore(data_dir) if data_dir is not None else None
-    return Chain(Fees(base_fee, base_reserve, owner_reserve), store)
+    return Chain(Fees(base_fee, base_reserve, owner_reserve), store, history)
 
 
 class LocalLedger:
@@ -54,10 +56,11 @@ class LocalLedger:
         rpc_port: int = 0,
         ws_port: int = 0,
         second_rpc_port: int | None = 0,
+        history: int | None = None,
     ) -> None:
         """second_rpc_port: the same chain's second JSON-RPC port, as a second server of the
-        network would serve it (0: a free one; None: none)."""
-        self.chain = build_chain(base_reserve, owner_reserve, base_fee, data_dir)
+        network would serve it (0: a free one; None: none). history: as build_chain's."""
+        self.chain = build_chain(base_reserve, owner_reserve, base_fee, data_dir, history)
         self.server = LedgerServer(self.chain, close_interval_ms)
         self._ports = (rpc_port, ws_port, second_rpc_port)
         self._loop: asyncio.AbstractEventLoop | None = None

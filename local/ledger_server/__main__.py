@@ -31,12 +31,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--owner-reserve-drops", type=int, default=200_000)
     parser.add_argument("--base-fee-drops", type=int, default=10)
     parser.add_argument("--data-dir", default=None, help="persist validated ledgers here")
+    parser.add_argument(
+        "--ledger-history",
+        type=_history,
+        default=None,
+        help="'full' (the default: every ledger since it began) or how many recent ledgers "
+        "it answers for, as rippled's [ledger_history]",
+    )
     return parser.parse_args(argv)
+
+
+def _history(text: str) -> int | None:
+    if text == "full":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'full' or a number of ledgers, not {text!r}")
+    return int(text)
 
 
 async def _serve(args: argparse.Namespace) -> None:
     chain = build_chain(
-        args.base_reserve_drops, args.owner_reserve_drops, args.base_fee_drops, args.data_dir
+        args.base_reserve_drops,
+        args.owner_reserve_drops,
+        args.base_fee_drops,
+        args.data_dir,
+        args.ledger_history,
     )
     server = LedgerServer(chain, args.close_interval_ms)
     await server.start(args.port, args.ws_port, args.second_port)

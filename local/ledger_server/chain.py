@@ -40,7 +40,8 @@ TOTAL_PASSES = 3
 RETRY_PASSES = 1
 HOLD_LEDGERS = 5  # LocalTxs::holdLedgers
 CACHE_SECONDS = 30 * 60  # TransactionMaster's TaggedCache target age
-STATE_HISTORY = 256
+STATE_CACHE = 256  # recent ledgers kept whole; older ones are rebuilt from checkpoints
+CHECKPOINT = 256  # a whole state every this many ledgers, and each ledger's delta
 ZERO32 = b"\x00" * 32
 
 
@@ -96,12 +97,18 @@ def _local_expiry(tx: Tx, open_seq: int) -> int:
 class Chain:
     """All ledger state; every public method is thread-safe."""
 
-    def __init__(self, fees: Fees, store: Any = None) -> None:
+    def __init__(self, fees: Fees, store: Any = None, history: int | None = None) -> None:
+        """`history`: how many recent ledgers this server can answer for (rippled's
+        [ledger_history]); None keeps every ledger since it began, as a full-history server."""
         self.fees = fees
+        self.history = history
         self.lock = threading.RLock()
         self.store = store
         self.headers: dict[int, LedgerHeader] = {}
         self.states: dict[int, dict[bytes, SLE]] = {}
+        self.checkpoints: dict[int, dict[bytes, SLE]] = {}
+        self.deltas: dict[int, dict[bytes, SLE | None]] = {}
+        self._rebuilt: dict[int, dict[bytes, SLE]] = {}
         self.txs: dict[bytes, TxRecord] = {}
         self.account_txs: dict[bytes, list[tuple[int, int, bytes]]] = {}
         self.local: dict[bytes, _Local] = {}
@@ -110,7 +117,6 @@ class Chain:
         self.listeners: list[Callable[[LedgerHeader], None]] = []
         self.stopped = False
         self.closed_at = time.monotonic()  # when the last ledger closed: server_info's age
-        self.first_seq = 1
         if store is None or not store.load(self):
             self._genesis()
             if store is not None:
@@ -243,7 +249,7 @@ class Chain:
             )
             if self.store is not None:
                 self.store.save_ledger(header, build.delta, records)
-            self._store_closed(header, state, records)
+            self._store_closed(header, state, records, build.delta)
             self.closed_at = time.monotonic()
             self._open_next(retries)
             self._sweep_local(state, header.seq)
@@ -371,15 +377,42 @@ class Chain:
         )
 
     def _store_closed(
-        self, header: LedgerHeader, state: dict[bytes, SLE], records: list[TxRecord]
+        self,
+        header: LedgerHeader,
+        state: dict[bytes, SLE],
+        records: list[TxRecord],
+        delta: dict[bytes, SLE | None] | None = None,
     ) -> None:
         # Transactions first, then the header: a validated ledger never hides its txs.
         for record in records:
             self.index_record(record)
         self.states[header.seq] = state
+        if delta is None or header.seq % CHECKPOINT == 0:
+            self.checkpoints[header.seq] = state
+        if delta is not None:
+            self.deltas[header.seq] = delta
         self.headers[header.seq] = header
-        for old in [s for s in self.states if s <= header.seq - STATE_HISTORY]:
-            del self.states[old]
+        self.states.pop(header.seq - STATE_CACHE, None)
+        if self.history is not None:
+            self._forget_before(self.earliest_kept())
+
+    def _forget_before(self, earliest: int) -> None:
+        base = max(s for s in self.checkpoints if s <= earliest)  # what rebuilds `earliest`
+        for old in [s for s in self.checkpoints if s < base]:
+            del self.checkpoints[old]
+        for old in [s for s in self.deltas if s <= base]:
+            del self.deltas[old]
+        for old in [s for s in self._rebuilt if s < earliest]:
+            del self._rebuilt[old]
+
+    def earliest_kept(self) -> int:
+        """The oldest ledger whose state this server can still read (complete_ledgers)."""
+        if not self.checkpoints:
+            return max(self.headers)
+        first = min(self.checkpoints)
+        if self.history is None:
+            return first
+        return max(first, max(self.headers) - self.history + 1)
 
     def index_record(self, record: TxRecord) -> None:
         self.txs[record.tx.hash] = record
@@ -389,7 +422,26 @@ class Chain:
             )
 
     def state_at(self, seq: int) -> dict[bytes, SLE] | None:
-        return self.states.get(seq)
+        with self.lock:
+            if seq not in self.headers or seq < self.earliest_kept():
+                return None
+            if seq in self.states:
+                return self.states[seq]
+            if seq not in self._rebuilt:
+                self._rebuilt = dict(list(self._rebuilt.items())[-7:])  # a few, for repeat reads
+                self._rebuilt[seq] = self._rebuild(seq)
+            return self._rebuilt[seq]
+
+    def _rebuild(self, seq: int) -> dict[bytes, SLE]:
+        base = max(s for s in self.checkpoints if s <= seq)
+        state = self.checkpoints[base].copy()
+        for later in range(base + 1, seq + 1):
+            for key, sle in self.deltas[later].items():
+                if sle is None:
+                    state.pop(key, None)
+                else:
+                    state[key] = sle
+        return state
 
     def read_open(self, key: bytes) -> SLE | None:
         with self.lock:

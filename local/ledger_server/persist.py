@@ -46,7 +46,8 @@ class SqliteStore:
         state = {
             bytes(k): pickle.loads(v) for k, v in self.db.execute("SELECT key, sle FROM entries")
         }
-        chain.states[chain.last_closed.seq] = state
+        # Only the latest state is on disk: history begins again at the reloaded ledger.
+        chain.states[chain.last_closed.seq] = chain.checkpoints[chain.last_closed.seq] = state
         query = "SELECT record FROM txs ORDER BY ledger_index, tx_index"
         for (blob,) in self.db.execute(query):
             record: TxRecord = pickle.loads(blob)

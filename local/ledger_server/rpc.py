@@ -190,10 +190,9 @@ def server_state(chain: Chain, params: Params) -> dict[str, Any]:
 
 
 def _common_info(chain: Chain) -> dict[str, Any]:
-    seqs = sorted(chain.headers)
     return {
         "build_version": BUILD_VERSION,
-        "complete_ledgers": f"{seqs[0]}-{seqs[-1]}",
+        "complete_ledgers": f"{chain.earliest_kept()}-{max(chain.headers)}",
         "hostid": "LOCAL",
         "io_latency_ms": 1,
         "jq_trans_overflow": "0",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,9 +20,9 @@ from local.ledger_server import LocalLedger
 from tests.frontend.gateway import Frontend
 from tests.servicing.conftest import finished, fund_company, ledger_closing_on_waits, new_instrument
 from tests.support.books import stablecoin_balance, units_held
-from tests.withdrawals.conftest import ACCOUNT, eur_holder
+from tests.withdrawals.conftest import eur_holder, kyc_approved
 from tests.withdrawals.conftest import finished as finished_for_withdrawal
-from tests.workflows.conftest import new_investor_id, payment, run_payment
+from tests.workflows.conftest import payment, run_payment
 
 # Quarterly from 2026-03-07: a first payment date (2026-06-07) no other test pays on.
 TERMS = {"issue_date": "2026-03-07", "maturity": "2027-03-07", "payments_per_year": 4,
@@ -45,18 +44,12 @@ def frontend(aws: LocalAws) -> Frontend:
 def investor(aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]) -> dict[str, Any]:
     """Bought 2 units, paid their first coupon, withdrew 1.00 EUR of it to the bank."""
     from domain.cash_flows import schedule
-    from lambdas.records import instruments, investors
-    from tests.support.investors import onboard
+    from lambdas.records import instruments
 
     with ledger_closing_on_waits(ledger):
         instrument = new_instrument(platform, ledger, "STM", **TERMS)
         fund_company(aws, Decimal("1000.00"))
-        investor_id = new_investor_id()
-        investors.record_kyc_decision(
-            investor_id, f"case-{uuid.uuid4().hex[:6]}", datetime.now(UTC), True, "",
-            payout_account=ACCOUNT,
-        )  # fmt: skip
-        address = onboard(ledger, investor_id)
+        investor_id, address = kyc_approved(ledger)
         detail = payment(investor_id, instrument_id=instrument, units=2, amount="200.00")
         assert json.loads(run_payment(aws, detail)["output"])["status"] == "DELIVERED"
         listed = instruments.find(instrument)

@@ -25,6 +25,19 @@ def test_an_unreachable_ledger_is_a_transient_fault() -> None:
         LedgerClient(f"http://127.0.0.1:{free_port()}").validated_ledger_index()
 
 
+def test_a_ledger_the_server_no_longer_keeps_is_named_as_such_not_retried() -> None:
+    from lambdas.ledger_adapter.client import LedgerClient, LedgerRequestFailed
+    from local.ledger_server import LocalLedger
+
+    with LocalLedger(history=2) as ledger:
+        for _ in range(4):
+            ledger.close_ledger()
+        client = LedgerClient(ledger.rpc_url)
+        assert client.close_time(client.validated_ledger_index() - 1) > 0
+        with pytest.raises(LedgerRequestFailed, match="needs full-history servers"):
+            client.close_time(1)
+
+
 def test_kms_throttling_is_a_transient_fault(
     aws: LocalAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:

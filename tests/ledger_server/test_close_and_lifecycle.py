@@ -9,15 +9,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from xrpl.models import (
+    AccountInfo,
     AccountSet,
     AccountSetAsfFlag,
     Clawback,
     IssuedCurrencyAmount,
     Payment,
+    ServerInfo,
     Transaction,
     TrustSet,
 )
@@ -222,3 +225,61 @@ def test_stop_ends_kept_alive_connections() -> None:
         assert ledger.server._http_clients == {}
         with pytest.raises(httpx.TransportError):  # the connection and the port are gone
             client.post(ledger.rpc_url, json={"method": "server_info", "params": [{}]}, timeout=5)
+
+
+def _balances_through_history(
+    ledger: LocalLedger, payments: int
+) -> tuple[Env, str, dict[int, int]]:
+    env = Env(ledger)
+    wallet = env.wallet(42)
+    seen = {}
+    for _ in range(payments):
+        env.final(
+            Payment(account=wallet.address, destination=GENESIS_ADDRESS, amount="1000"),
+            wallet,
+            "tesSUCCESS",
+        )
+        seen[env.validated_seq()] = env.balance(wallet.address)
+    return env, wallet.address, seen
+
+
+def _balance_at(env: Env, address: str, index: int) -> dict[str, Any]:
+    return env.request(AccountInfo(account=address, ledger_index=index))
+
+
+def test_a_full_history_server_answers_for_every_ledger_it_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Old states are rebuilt from checkpoints and each ledger's changes: what a ledger held
+    reads back the same long after it closed."""
+    from local.ledger_server import chain
+
+    monkeypatch.setattr(chain, "STATE_CACHE", 3)
+    monkeypatch.setattr(chain, "CHECKPOINT", 4)
+    with LocalLedger() as ledger:
+        env, address, seen = _balances_through_history(ledger, 14)
+        info = env.request(ServerInfo())["info"]
+        assert info["complete_ledgers"] == f"1-{env.validated_seq()}"
+        for index, balance in seen.items():
+            assert _balance_at(env, address, index)["account_data"]["Balance"] == str(balance)
+
+
+def test_a_server_keeping_recent_history_refuses_older_ledgers() -> None:
+    with LocalLedger(history=5) as ledger:
+        env, address, seen = _balances_through_history(ledger, 8)
+        last = env.validated_seq()
+        assert env.request(ServerInfo())["info"]["complete_ledgers"] == f"{last - 4}-{last}"
+        assert _balance_at(env, address, last - 4)["account_data"]["Balance"] == str(seen[last - 4])
+        refused = env.client.request(AccountInfo(account=address, ledger_index=last - 5)).result
+        assert refused["error"] == "lgrNotFound"
+
+
+def test_history_begins_again_at_the_ledger_a_restart_reloads(tmp_path: Path) -> None:
+    with LocalLedger(data_dir=tmp_path) as first:
+        env, address, _ = _balances_through_history(first, 2)
+        closed = env.validated_seq()
+    with LocalLedger(data_dir=tmp_path) as second:
+        env = Env(second)
+        assert env.request(ServerInfo())["info"]["complete_ledgers"] == f"{closed}-{closed}"
+        refused = env.client.request(AccountInfo(account=address, ledger_index=closed - 1))
+        assert refused.result["error"] == "lgrNotFound"

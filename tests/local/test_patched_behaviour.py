@@ -306,3 +306,58 @@ def test_a_scheduled_rule_fires_on_its_schedule_never_on_an_event(aws: LocalAws)
     assert (event["source"], event["detail-type"], event["time"]) == (
         "aws.events", "Scheduled Event", "2026-04-01T06:00:00Z",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("expression", "at", "due"),
+    [
+        ("cron(0 6 * * ? *)", "2026-08-20T06:00:59Z", True),
+        ("cron(0 6 * * ? *)", "2026-08-20T06:01:00Z", False),
+        ("cron(0 6 * * ? *)", "2026-08-20T08:00:00+02:00", True),
+        ("cron(30 0 * * ? *)", "2026-08-20T06:00:00Z", False),
+        ("cron(0/15 9-17 ? * 2-6 *)", "2026-12-07T09:45:00Z", True),  # a Monday
+        ("cron(0/15 9-17 ? * 2-6 *)", "2026-12-06T09:45:00Z", False),  # a Sunday
+        ("cron(0/15 9-17 ? * 2-6 *)", "2026-12-07T18:00:00Z", False),
+        ("cron(5,35 */6 1 1,7 ? 2026-2027)", "2027-07-01T12:35:00Z", True),
+        ("cron(5,35 */6 1 1,7 ? 2026-2027)", "2027-07-01T13:35:00Z", False),
+        ("rate(1 hour)", "2026-08-20T06:17:00Z", True),
+    ],
+)
+def test_a_schedule_is_due_in_the_minutes_its_cron_names(
+    expression: str, at: str, due: bool
+) -> None:
+    from datetime import datetime
+
+    from local.aws import schedules
+
+    assert schedules.due_at(expression, datetime.fromisoformat(at)) is due
+
+
+def test_a_cron_this_emulation_cannot_read_is_refused_not_guessed() -> None:
+    from datetime import UTC, datetime
+
+    from local.aws import schedules
+
+    at = datetime(2026, 8, 31, 6, tzinfo=UTC)
+    with pytest.raises(NotImplementedError, match="only numbers"):
+        schedules.due_at("cron(0 6 L * ? *)", at)
+    with pytest.raises(ValueError, match="not an EventBridge schedule"):
+        schedules.due_at("cron(0 6 * *)", at)
+
+
+def test_each_deployed_schedule_is_due_at_its_own_time_only(aws: LocalAws) -> None:
+    """Firing the clock at a payment date reaches servicing, not the reconciliation (which at a
+    date before the ledger began would find no books)."""
+    from datetime import UTC, datetime
+
+    from local.aws import schedules
+
+    def due(hour: int, minute: int) -> list[str]:
+        at = datetime(2026, 8, 20, hour, minute, tzinfo=UTC)
+        rules = schedules.scheduled_rules()
+        return [r.name for r in rules if schedules.due_at(r.scheduled_expression, at)]
+
+    (servicing,) = due(6, 0)
+    (books,) = due(0, 30)
+    assert "Servicing" in servicing and "DailyReconciliation" in books
+    assert due(12, 0) == []

@@ -27,11 +27,8 @@ from tests.workflows.conftest import new_investor_id, payment, run_payment
 ACCOUNT = BankAccount("DE89370400440532013000", "Ada Lovelace")
 
 
-def eur_holder(
-    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], eur: str = "500.00"
-) -> dict[str, str]:
-    """An ACTIVE investor whose KYC verified a payout account, with an authorized stablecoin
-    line (one unit bought) and `eur` of stablecoin in the wallet."""
+def kyc_approved(ledger: LocalLedger) -> tuple[str, str]:
+    """A new investor KYC approved with a verified payout account, onboarded: id, address."""
     from lambdas.records import investors
 
     investor_id = new_investor_id()
@@ -39,7 +36,15 @@ def eur_holder(
         investor_id, f"case-{uuid.uuid4().hex[:6]}", datetime.now(UTC), True, "",
         payout_account=ACCOUNT,
     )  # fmt: skip
-    address = onboard(ledger, investor_id)
+    return investor_id, onboard(ledger, investor_id)
+
+
+def eur_holder(
+    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], eur: str = "500.00"
+) -> dict[str, str]:
+    """An ACTIVE investor whose KYC verified a payout account, with an authorized stablecoin
+    line (one unit bought) and `eur` of stablecoin in the wallet."""
+    investor_id, address = kyc_approved(ledger)
     bought = run_payment(aws, payment(investor_id, units=1, amount="100.00"))
     assert json.loads(bought["output"])["status"] == "DELIVERED", bought.get("output")
     mint_stablecoin(platform, ledger, address, eur)
