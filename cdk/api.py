@@ -108,6 +108,7 @@ API_FUNCTIONS = (
         publishes=(events.WALLET_REQUESTS, events.WITHDRAWAL_REQUESTS),
         secrets=("frontend-api",),
         knows_addresses_of=True,  # the portfolio reads the investor's line to the issuer
+        statement_objects=("s3:GetObject",),  # the links it hands out are signed as itself
         reserved_concurrency=RESERVED_CONCURRENCY["FrontendApi"],
     ),
 )
@@ -144,6 +145,8 @@ ROUTES = (
         "GET", "/investors/{investor_id}/holdings/{instrument_id}/register-extract", "FrontendApi"
     ),
     Route("GET", "/investors/{investor_id}/statements/{period}", "FrontendApi"),
+    Route("GET", "/investors/{investor_id}/statements/{period}/documents", "FrontendApi"),
+    Route("POST", "/investors/{investor_id}/statements/{period}/documents", "FrontendApi"),
     Route("GET", "/purchases/{purchase_id}", "FrontendApi"),
 )
 

@@ -1,6 +1,8 @@
-"""The daily reconciliation's schedule: the books at midnight UTC, read at 00:30 once the
-night's webhooks are in (domain/reconciliation.py: cut_off_of, SCHEDULED_GRACE). The workflow
-is statemachines/reconciliation.asl.json; its differences raise the BooksDiffer alarm."""
+"""The books' schedules. The daily reconciliation: the books at midnight UTC, read at 00:30 once
+the night's webhooks are in (domain/reconciliation.py: cut_off_of, SCHEDULED_GRACE); the
+workflow is statemachines/reconciliation.asl.json, its differences raise the BooksDiffer alarm.
+The statements: on the 1st at 01:00 UTC, every investor's for the periods that ended
+(statemachines/statements.asl.json); the frontend may ask for one investor's too."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from constructs import Construct
 from cdk.environments import DeploymentEnvironment
 
 DAILY_AT = {"hour": "0", "minute": "30"}  # UTC
+PERIOD_ENDS_AT = {"day": "1", "hour": "1", "minute": "0"}  # UTC, after the night's books
 
 
 class DailyReconciliation(Construct):
@@ -41,3 +44,31 @@ class DailyReconciliation(Construct):
                 retry_attempts=4,
             )
         )
+
+
+class PeriodStatements(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        workflow: sfn.StateMachine,
+        frontend: lambda_.Function,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.rule = events.Rule(
+            self,
+            "PeriodEnd",
+            description="Makes every investor's statements for the periods that ended",
+            schedule=events.Schedule.cron(**PERIOD_ENDS_AT),
+        )
+        self.rule.add_target(
+            targets.SfnStateMachine(
+                workflow,
+                input=events.RuleTargetInput.from_object({"scheduled_at": events.EventField.time}),
+                retry_attempts=4,
+            )
+        )
+        # An investor may ask for their own documents (lambdas/frontend/books.py).
+        frontend.add_environment("STATEMENTS_WORKFLOW", workflow.state_machine_arn)
+        workflow.grant_start_execution(frontend)

@@ -54,6 +54,7 @@ class TaskFunction:
     secrets: tuple[str, ...] = ()
     knows_addresses_of: bool = False  # reads the platform accounts' public keys (addresses)
     servicing_objects: tuple[str, ...] = ()  # in the servicing bucket: "s3:GetObject", ...
+    statement_objects: tuple[str, ...] = ()  # investors' statements, in the same bucket
     timeout_seconds: int = 30
     reserved_concurrency: int | None = None  # a cap that also keeps the rest for the others
 
@@ -144,7 +145,7 @@ def function_environment(task: TaskFunction, resources: PlatformResources) -> di
         environment["EVENT_BUS_NAME"] = resources.bus.event_bus_name
     for name in task.secrets:
         environment[f"{name.upper().replace('-', '_')}_SECRET"] = resources.secrets[name].secret_arn
-    if task.servicing_objects:
+    if task.servicing_objects or task.statement_objects:
         environment["SERVICING_BUCKET"] = resources.servicing.bucket_name
     return environment
 
@@ -182,25 +183,31 @@ def _grant(task: TaskFunction, function: lambda_.Function, resources: PlatformRe
         resources.secrets[secret].grant_read(function)
     if task.servicing_objects:
         grant_servicing_objects(function.role, task.servicing_objects, resources.servicing)
+    if task.statement_objects:
+        grant_servicing_objects(
+            function.role, task.statement_objects, resources.servicing, STATEMENTS_PREFIX
+        )
 
 
 SERVICING_PREFIX = "distributions/"  # lambdas/servicing/distributions.py keeps all under it
+STATEMENTS_PREFIX = "statements/"  # lambdas/books/documents.py
 
 
 def grant_servicing_objects(
-    role: iam.IRole | None, actions: tuple[str, ...], bucket: s3.IBucket
+    role: iam.IRole | None,
+    actions: tuple[str, ...],
+    bucket: s3.IBucket,
+    prefix: str = SERVICING_PREFIX,
 ) -> None:
-    """Objects under the distributions prefix only, with exactly these actions."""
+    """Objects under one prefix only, with exactly these actions."""
     assert role is not None
     role.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=list(actions), resources=[bucket.arn_for_objects(f"{SERVICING_PREFIX}*")]
-        )
+        iam.PolicyStatement(actions=list(actions), resources=[bucket.arn_for_objects(f"{prefix}*")])
     )
     bucket_resource = bucket.node.default_child
     assert isinstance(bucket_resource, CfnResource)
     policy = role.node.find_child("DefaultPolicy")
-    objects_of(Stack.of(bucket).get_logical_id(bucket_resource), SERVICING_PREFIX).on(policy)
+    objects_of(Stack.of(bucket).get_logical_id(bucket_resource), prefix).on(policy)
 
 
 def _put_events_statement(publication: Publication, bus: events.IEventBus) -> iam.PolicyStatement:

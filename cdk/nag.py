@@ -141,8 +141,10 @@ def indexes_of(table_logical_id: str) -> Suppression:
 
 
 def objects_of(bucket_logical_id: str, prefix: str) -> Suppression:
-    """Objects are named at run time (one folder per distribution): the grant is a prefix."""
+    """Objects are named at run time (a folder per distribution, per investor's statements):
+    the grant is a prefix."""
     return Suppression(
         f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{prefix}*]",
-        "A distribution's objects are named at run time; the grant is the servicing prefix only.",
+        f"Objects are named at run time (a distribution, an investor's statement); the grant is "
+        f"the {prefix} prefix only.",
     )

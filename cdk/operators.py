@@ -256,13 +256,14 @@ class OperatorsRole(Construct):
                 resources=[tables["reconciliations"].table_arn],
             )
         )
-        # distribution run, reconcile: start one
+        # distribution run, reconcile, statements: start one
         allow(
             iam.PolicyStatement(
                 actions=["states:StartExecution"],
                 resources=[
                     workflows["Distribution"].state_machine_arn,
                     workflows["Reconciliation"].state_machine_arn,
+                    workflows["Statements"].state_machine_arn,
                 ],
             )
         )

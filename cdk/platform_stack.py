@@ -8,7 +8,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from cdk.api import PlatformApi
-from cdk.books import DailyReconciliation
+from cdk.books import DailyReconciliation, PeriodStatements
 from cdk.data import PlatformTables, ServicingBucket
 from cdk.environments import DeploymentEnvironment
 from cdk.functions import PlatformResources
@@ -129,6 +129,12 @@ class PlatformStack(Stack):
             env=env,
         )
         self.api = PlatformApi(self, "Api", resources)
+        self.statements = PeriodStatements(
+            self,
+            "PeriodStatements",
+            workflow=self.workflows["Statements"].state_machine,
+            frontend=self.api.functions["FrontendApi"],
+        )
         self.notifications = FrontendNotifications(
             self, "Notifications", bus=bus.bus, token=secrets["frontend-api"], env=env
         )

@@ -376,6 +376,35 @@ RECONCILIATION = WorkflowSpec(
     ),
 )
 
+STATEMENTS = WorkflowSpec(
+    name="Statements",
+    definition_file="statements.asl.json",
+    tasks=(
+        TaskFunction(
+            "StatementsDue",
+            "lambdas.books.steps.statements_due",
+            reads=("wallets",),  # who has a wallet: the investors ids only (a projection)
+        ),
+        TaskFunction(
+            "MakeStatementDocuments",
+            "lambdas.books.steps.make_statement_documents",
+            # the lines of a statement: what the investor bought, was paid and withdrew
+            reads=(
+                "wallets",
+                "instruments",
+                "purchases",
+                "distributions",
+                "entitlements",
+                "submissions",
+                "withdrawals",
+            ),
+            knows_addresses_of=True,  # the issuer's, whose line to the wallet is the stablecoin
+            statement_objects=("s3:PutObject",),
+            timeout_seconds=120,  # reads the ledger at both bounds, for every instrument held
+        ),
+    ),
+)
+
 WORKFLOWS = (
     PURCHASE,
     ONBOARDING,
@@ -386,6 +415,7 @@ WORKFLOWS = (
     WITHDRAWAL,
     SETTLEMENT,
     RECONCILIATION,
+    STATEMENTS,
 )
 
 

@@ -83,6 +83,28 @@ def periods_ended_on(day: date) -> list[Period]:
     return ended
 
 
+def periods_asked(request: Mapping[str, Any], now: datetime) -> list[Period]:
+    """The periods a run of the statements workflow makes documents for: the one asked for
+    (`period`), or those ended on the schedule's day (`scheduled_at`, UTC). Only ended
+    periods: a document kept for a period to date would change under its reader."""
+    if request.get("period") is not None:
+        asked = [Period.parse(str(request["period"]))]
+    elif request.get("scheduled_at") is not None:
+        try:
+            moment = datetime.fromisoformat(str(request["scheduled_at"]))
+        except ValueError:
+            raise PeriodRefused(f"scheduled_at {request['scheduled_at']!r} is not a time") from None
+        if moment.tzinfo is None:
+            raise PeriodRefused(f"scheduled_at {request['scheduled_at']!r} has no time zone")
+        asked = periods_ended_on(moment.astimezone(UTC).date())
+    else:
+        raise PeriodRefused("ask for a period (2026-11, 2026-Q4, 2026) or give scheduled_at")
+    for period in asked:
+        if period.ends_at > now:
+            raise PeriodRefused(f"{period.name} has not ended: its statement is to date only")
+    return asked
+
+
 class LineKind(StrEnum):
     PURCHASE = "PURCHASE"  # units delivered, paid through the provider
     TAKEN_BACK = "TAKEN_BACK"  # units of an undone purchase

@@ -57,7 +57,16 @@ def kms() -> Any:
 
 @functools.cache
 def s3() -> Any:
-    return boto3.client("s3", region_name=settings().region)
+    """SigV4 (the only signature a KMS-encrypted object's link may carry), on the bucket's
+    regional name: the global one answers a new bucket with a redirect a signed link cannot
+    follow. A local endpoint (AWS_ENDPOINT_URL) names no buckets, so it is addressed by path."""
+    client = boto3.client(
+        "s3", region_name=settings().region, config=Config(signature_version="s3v4")
+    )
+    if not str(client.meta.endpoint_url).endswith(".amazonaws.com"):
+        return client
+    virtual = Config(signature_version="s3v4", s3={"addressing_style": "virtual"})
+    return boto3.client("s3", region_name=settings().region, config=virtual)
 
 
 @functools.cache

@@ -77,6 +77,7 @@ class Settings:
     reconciliations_table = _text("RECONCILIATIONS_TABLE")
     servicing_bucket = _text("SERVICING_BUCKET")  # distributions' holder lists and reports
     distribution_workflow = _text("DISTRIBUTION_WORKFLOW")  # its state machine's ARN
+    statements_workflow = _text("STATEMENTS_WORKFLOW")  # the frontend asks it for documents
     payments_webhook_secret = _text("PAYMENTS_WEBHOOK_SECRET")  # Secrets Manager ids, not secrets
     kyc_webhook_secret = _text("KYC_WEBHOOK_SECRET")
     collections_webhook_secret = _text("COLLECTIONS_WEBHOOK_SECRET")

@@ -152,6 +152,23 @@ class ReconciliationRequest:
 
 
 @dataclass(frozen=True)
+class StatementsRequest:
+    """A run of the statements workflow: its input ({"period"} and maybe {"investor_id"}, or
+    the schedule's {"scheduled_at"}) and where the page of investors starts."""
+
+    request: dict[str, Any]
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class StatementOrder:
+    """One investor's statement for one period, to be kept as documents."""
+
+    investor_id: str
+    period: str
+
+
+@dataclass(frozen=True)
 class ProviderAnswer:
     """The payment provider's webhook as the bus delivered it: a payout's or a refund's
     outcome (its fields were checked at the webhook door)."""

@@ -5,9 +5,12 @@ behind it. Nothing here corrects anything: a difference is for an operator to ex
 
 `drexfy-ops register INSTRUMENT [--at DATE|ISO] [--ledger N] [--csv]` prints the holder
 register as of a date's end (UTC), a time, a validated ledger, or now; `drexfy-ops statement
-INVESTOR --period 2026-11|2026-Q4|2026 [--csv]` an investor's statement.
+INVESTOR --period 2026-11|2026-Q4|2026 [--csv]` an investor's statement; `drexfy-ops statements
+--period P [--investor ID]` has the Statements workflow keep them as CSV and PDF documents (as the
+schedule does on the 1st), for every investor or one.
 
-Exit codes of `reconcile`: 0 clean, 1 the books differ, 2 they could not be read.
+Exit codes of `reconcile`: 0 clean, 1 the books differ, 2 they could not be read. Of
+`statements`: 0 all made and tying, 1 some do not tie, 2 some not made (each named).
 """
 
 from __future__ import annotations
@@ -48,6 +51,29 @@ def reconcile(platform: Platform, args: argparse.Namespace) -> int:
     failure = {k: finished.get(k) for k in ("status", "error", "cause")}
     emit(args, failure, f"the books could not be read: {failure}")
     return 2
+
+
+def make_statements(platform: Platform, args: argparse.Namespace) -> int:
+    platform.require("statements")
+    request = {"period": args.period, **({"investor_id": args.investor} if args.investor else {})}
+    name = f"statements-{args.period}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    sfn = platform.client("stepfunctions")
+    started = sfn.start_execution(
+        stateMachineArn=platform.outputs["StatementsStateMachineArn"],
+        name=name,
+        input=json.dumps(request),
+    )
+    if args.no_wait:
+        emit(args, {"execution": started["executionArn"]}, f"started {started['executionArn']}")
+        return 0
+    finished = _finished(sfn, started["executionArn"])
+    if finished["status"] == "SUCCEEDED":
+        made = json.loads(finished.get("output") or "{}")
+        emit(args, made, f"{made.get('made')} statements made for {made.get('periods')}")
+        return 0
+    failure = {k: finished.get(k) for k in ("status", "error", "cause")}
+    emit(args, failure, f"{failure['error']}: {failure['cause']}")
+    return 1 if finished.get("error") == "StatementsDoNotTie" else 2
 
 
 def reconciliations(platform: Platform, args: argparse.Namespace) -> int:
@@ -224,6 +250,11 @@ def add_commands(command: Any) -> None:
     owed.add_argument("--period", required=True, help="2026-11, 2026-Q4 or 2026")
     owed.add_argument("--csv", action="store_true", help="CSV: positions, lines, totals")
     owed.set_defaults(run=statement)
+    kept = command("statements", "keep statements as CSV and PDF, for every investor or one")
+    kept.add_argument("--period", required=True, help="an ended 2026-11, 2026-Q4 or 2026")
+    kept.add_argument("--investor", help="one investor's only")
+    kept.add_argument("--no-wait", action="store_true", help="start it and return")
+    kept.set_defaults(run=make_statements)
     run = command("reconcile", "reconcile ledger, records and provider now (or --at a cut-off)")
     run.add_argument("--at", help="the cut-off, ISO with zone (default: now)")
     run.add_argument("--no-wait", action="store_true", help="start it and return")

@@ -76,6 +76,7 @@ COMMAND_OUTPUTS: dict[str, tuple[str, ...]] = {
     "provider resend": ("ProviderDeadLetterQueueUrl", "EventBusName"),
     "reconcile": ("ReconciliationStateMachineArn", "ReconciliationsTableName"),
     "reconciliations": ("ReconciliationsTableName",),
+    "statements": ("StatementsStateMachineArn",),
     "statement": (
         "XrplUrls", "IssuerKeyId", "CompanyKeyId", "FundingKeyId", "WalletsTableName",
         "InstrumentsTableName", "PurchasesTableName", "DistributionsTableName",

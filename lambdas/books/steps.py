@@ -1,8 +1,10 @@
-"""The reconciliation workflow's task: read the three sides for the cut-off, compare them, keep
-the report, and answer its summary (the Choice reads `clean`; the console shows the rest)."""
+"""The books' workflows' tasks. The reconciliation: read the three sides for the cut-off, compare
+them, keep the report, and answer its summary (the Choice reads `clean`; the console shows the
+rest). The statements: which are due, and each one made and kept as documents."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,10 +13,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from domain.errors import MalformedTaskInput
 from domain.reconciliation import cut_off_of, reconcile
-from lambdas.records import reconciliations
-from lambdas.tasks import ReconciliationRequest, parse
+from domain.statement import Period, PeriodRefused, periods_asked
+from lambdas.records import reconciliations, wallets
+from lambdas.tasks import ReconciliationRequest, StatementOrder, StatementsRequest, parse
 
-logger = Logger(service="reconciliation")
+logger = Logger(service="books")
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -51,3 +54,47 @@ def _reconciled(task: ReconciliationRequest, cut_off: datetime) -> reconciliatio
     return reconciliations.keep(
         task.reconciliation_id, cut_off, reconcile(on_ledger, records, provider)
     )
+
+
+INVESTORS_PER_PAGE = 100  # a page's orders stay well inside a state's 256 KB
+
+
+@logger.inject_lambda_context(clear_state=True)
+def statements_due(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The statements a run makes: one order per investor and period, a page of investors at
+    a time (`after`: where the next page starts, None when this is the last)."""
+    task = parse(StatementsRequest, event)
+    try:
+        periods = periods_asked(task.request, datetime.now(UTC))
+    except PeriodRefused as refused:
+        raise MalformedTaskInput(f"StatementsRequest: {refused}") from None
+    asked = task.request.get("investor_id")
+    if asked is not None:
+        investor_ids, after = [str(asked)], None
+    else:
+        investor_ids, after = wallets.investors_with_wallets(task.after, INVESTORS_PER_PAGE)
+    orders = [{"investor_id": i, "period": p.name} for i in investor_ids for p in periods]
+    logger.info("statements due", extra={"orders": len(orders), "more": after is not None})
+    return {"orders": orders, "after": after, "periods": [p.name for p in periods]}
+
+
+@logger.inject_lambda_context(clear_state=True)
+def make_statement_documents(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """One investor's statement for an ended period, kept as CSV and PDF; whether it ties."""
+    from lambdas.books import documents, sides, statements
+    from lambdas.custody.platform_signer import platform_accounts
+
+    order = parse(StatementOrder, event)
+    logger.append_keys(investor_id=order.investor_id, period=order.period)
+    try:
+        period = Period.parse(order.period)
+        made = statements.statement_of(
+            order.investor_id, period, sides.ledger_quorum(), platform_accounts()
+        )
+    except (PeriodRefused, statements.NoWallet) as refused:
+        raise MalformedTaskInput(f"StatementOrder: {refused}") from None
+    keys = documents.keep(made)
+    untied = made.untied()
+    if untied:
+        logger.warning("statement does not tie", extra={"untied": untied})
+    return {**asdict(order), "documents": keys, "ties_to_the_ledger": not untied}

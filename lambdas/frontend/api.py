@@ -79,6 +79,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/investors/<investor_id>/income-payout": ("PUT",),
     "/investors/<investor_id>/holdings/<instrument_id>/register-extract": ("GET",),
     "/investors/<investor_id>/statements/<period>": ("GET",),
+    "/investors/<investor_id>/statements/<period>/documents": ("GET", "POST"),
     "/purchases/<purchase_id>": ("GET",),
 }
 

@@ -4,16 +4,24 @@ statement for a month, a quarter or a year."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from http import HTTPStatus
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from domain import portfolio
 from domain.statement import Period, PeriodRefused
+from lambdas.aws_clients import step_functions, transient_faults
+from lambdas.config import settings
 from lambdas.frontend import lookups
 from lambdas.frontend.models import (
+    JSON,
+    NO_DOCUMENTS,
     NO_STATEMENT,
+    PERIOD_NOT_ENDED,
     SECURED,
     UNKNOWN_INSTRUMENT,
     InstrumentId,
@@ -23,7 +31,9 @@ from lambdas.frontend.models import (
     RegisterChange,
     RegisterExtract,
     RegisterHolding,
+    StatementDocuments,
     StatementPeriod,
+    StatementRequested,
     answers,
 )
 
@@ -112,3 +122,87 @@ def get_statement(investor_id: InvestorId, period: StatementPeriod) -> InvestorS
     document = made.as_json()
     document["starts"], document["ends"] = document.pop("from"), document.pop("to")
     return InvestorStatement.model_validate(document)
+
+
+DOCUMENTS = "/investors/<investor_id>/statements/<period>/documents"
+
+
+@router.get(
+    DOCUMENTS,
+    operation_id="getStatementDocuments",
+    summary="Links to the investor's statement for an ended period, as CSV and PDF",
+    tags=["investors"],
+    security=SECURED,
+    responses=answers({200: "The links, for a few minutes"}, NO_DOCUMENTS),
+)
+def get_statement_documents(investor_id: InvestorId, period: StatementPeriod) -> StatementDocuments:
+    lookups.investor_and_wallet(investor_id)
+    found = _kept(investor_id, _period(period))
+    if found is None:
+        raise Refusal(
+            HTTPStatus.NOT_FOUND, "statement_not_kept",
+            f"no documents for {period} yet: made on the 1st after it ends, or POST to ask",
+        )  # fmt: skip
+    return found
+
+
+@router.post(
+    DOCUMENTS,
+    operation_id="requestStatementDocuments",
+    summary="Have the investor's statement for an ended period made as CSV and PDF",
+    description="200: kept already, the links. 202: being made; GET the same path shortly.",
+    tags=["investors"],
+    security=SECURED,
+    responses={
+        **answers({200: "Kept already: the links"}, NO_STATEMENT, PERIOD_NOT_ENDED),
+        202: {"description": "Being made", "content": {JSON: {"model": StatementRequested}}},
+    },
+)
+def request_statement_documents(
+    investor_id: InvestorId, period: StatementPeriod
+) -> Response[StatementDocuments | StatementRequested]:
+    _, wallet = lookups.investor_and_wallet(investor_id)
+    asked, now = _period(period), datetime.now(UTC)
+    if wallet is None:
+        raise Refusal(HTTPStatus.NOT_FOUND, "no_wallet", f"{investor_id} has no wallet yet")
+    if asked.ends_at > now:
+        raise Refusal(
+            HTTPStatus.CONFLICT, "period_not_ended",
+            f"{period} has not ended: GET /investors/{investor_id}/statements/{period} to date",
+        )  # fmt: skip
+    found = _kept(investor_id, asked)
+    if found is not None:
+        return Response(HTTPStatus.OK, JSON, found)
+    # One run per investor, period and hour: asking again meanwhile starts nothing more.
+    name = f"statement-{period}-{investor_id}-{now:%Y%m%d%H}"[:80]
+    request = {"period": period, "investor_id": investor_id}
+    with transient_faults("Step Functions StartExecution"):
+        try:
+            step_functions().start_execution(
+                stateMachineArn=settings().statements_workflow, name=name, input=json.dumps(request)
+            )
+        except step_functions().exceptions.ExecutionAlreadyExists:
+            pass
+    return Response(
+        HTTPStatus.ACCEPTED, JSON,
+        StatementRequested(investor_id=investor_id, period=period, execution=name),
+    )  # fmt: skip
+
+
+def _period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except PeriodRefused as refused:
+        raise Refusal(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_period", str(refused)) from None
+
+
+def _kept(investor_id: str, period: Period) -> StatementDocuments | None:
+    from lambdas.books import documents
+
+    found = documents.links(investor_id, period, datetime.now(UTC))
+    if found is None:
+        return None
+    return StatementDocuments(
+        investor_id=investor_id, period=period.name, csv=found.csv, pdf=found.pdf,
+        expires_at=found.expires_at.isoformat(),
+    )  # fmt: skip

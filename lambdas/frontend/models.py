@@ -176,6 +176,25 @@ class StatementLine(BaseModel):
     ledger_index: int | None
 
 
+class StatementDocuments(BaseModel):
+    """Links to the statement's documents, kept for the investor; each works until
+    `expires_at` (ask again for fresh ones)."""
+
+    investor_id: str
+    period: str
+    csv: str = Field(description="The statement as CSV: positions, every line, totals")
+    pdf: str = Field(description="The statement as a PDF document")
+    expires_at: str
+
+
+class StatementRequested(BaseModel):
+    """The documents are being made; GET the same path in a minute."""
+
+    investor_id: str
+    period: str
+    execution: str = Field(description="The Statements workflow's execution making them")
+
+
 class InvestorStatement(BaseModel):
     """Holdings at the period's bounds as the ledger shows them, every line between, and
     totals; `ties_to_the_ledger` says whether the lines carry the opening to the closing."""
@@ -307,6 +326,14 @@ REFUSALS: dict[int, OpenAPIResponse] = {
 UNKNOWN_INVESTOR = {404: problem("unknown_investor", "No such investor")}
 UNKNOWN_INSTRUMENT = {404: problem("unknown_instrument", "No such investor or instrument")}
 NO_STATEMENT = {404: problem("no_wallet", "No such investor, or one who never had a wallet")}
+NO_DOCUMENTS = {
+    404: problem(
+        "statement_not_kept",
+        "No documents for this period yet: they are made on the 1st after it ends (01:00 UTC), "
+        "or when asked with POST",
+    )
+}
+PERIOD_NOT_ENDED = {409: problem("period_not_ended", "Documents are kept for ended periods only")}
 
 
 def answers(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, ScanError
 
 from lambdas.aws_clients import dynamodb_fault
 from lambdas.records.tables import WalletRecord
@@ -44,6 +44,22 @@ def keep_first(wallet: Wallet) -> Wallet:
         assert kept is not None  # wallets are never deleted (cdk/data.py)
         return kept
     return wallet
+
+
+def investors_with_wallets(after: str | None, limit: int) -> tuple[list[str], str | None]:
+    """A page of the investors who have a wallet (their ids only: never the ciphertext), and
+    where the next page starts (None: this was the last)."""
+    start = {"investor_id": {"S": after}} if after else None
+    try:
+        scan = WalletRecord.scan(
+            limit=limit, last_evaluated_key=start, attributes_to_get=["investor_id"],
+            consistent_read=True,
+        )  # fmt: skip
+        investor_ids = [record.investor_id for record in scan]
+    except ScanError as error:
+        raise dynamodb_fault("wallets", error) from error
+    following = scan.last_evaluated_key
+    return investor_ids, (str(following["investor_id"]["S"]) if following else None)
 
 
 def _wallet(record: WalletRecord) -> Wallet:

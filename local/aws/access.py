@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from local.aws import iam_policy
+from botocore.credentials import Credentials
+
+from local.aws import iam_policy, presigned
 from local.aws.iam_policy import Decision, Policy, Request
 
 __all__ = ["Decision", "acting", "authorize", "caller_of", "decide_for", "evaluate"]
@@ -222,12 +224,32 @@ def caller_of(headers: Mapping[str, str], service: str, account_id: str, region:
     access_key = match.group(1) if match else ""
     if access_key in ADMINISTRATOR_ACCESS_KEYS:
         return Caller(None, account_id, region)
-    from moto.sts.models import sts_backends
-
-    assumed = sts_backends[account_id]["aws"].get_assumed_role_from_access_key(access_key)
+    assumed = _assumed_role(access_key, account_id)
     if assumed is None:
         raise UnrecognizedClient(access_key, service in _JSON_PROTOCOLS)
     return Caller(assumed.role_arn, account_id, region)
+
+
+def caller_of_link(
+    link: presigned.SignedLink, request: presigned.LinkRequest, account_id: str, region: str
+) -> Caller:
+    """Who signed an S3 link, once its signature and lifetime are checked against their keys."""
+    if link.access_key in ADMINISTRATOR_ACCESS_KEYS:
+        secret = Credentials(link.access_key, ADMINISTRATOR_ACCESS_KEY, ADMINISTRATOR_ACCESS_KEY)
+        presigned.check(link, secret, request)
+        return Caller(None, account_id, region)
+    assumed = _assumed_role(link.access_key, account_id)
+    if assumed is None:
+        raise UnrecognizedClient(link.access_key, json_protocol=False)
+    keys = Credentials(link.access_key, assumed.secret_access_key, assumed.session_token)
+    presigned.check(link, keys, request)
+    return Caller(assumed.role_arn, account_id, region)
+
+
+def _assumed_role(access_key: str, account_id: str) -> Any:
+    from moto.sts.models import sts_backends
+
+    return sts_backends[account_id]["aws"].get_assumed_role_from_access_key(access_key)
 
 
 # --- what is asked: a request's actions, resources and condition keys ------------------------

@@ -49,7 +49,7 @@ from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-from local.aws import access, lambda_runtime
+from local.aws import access, lambda_runtime, presigned
 
 MOTO_VERSION = "5.2.5"
 LOG = logging.getLogger(__name__)
@@ -851,14 +851,42 @@ def _authorize_s3_action(
     """S3 is authorized on the bucket's or the object's ARN (moto names the action)."""
     path = f"{bucket_name or '*'}/{key_name}" if key_name else (bucket_name or "*")
     params = {"Resource": f"arn:aws:s3:::{path}"}
+    action = str(self.data.get("Action", "*"))
     try:
-        _authorize_request(self, "s3", str(self.data.get("Action", "*")), params)
+        signed_by_header = bool(self.headers.get("Authorization"))
+        link = None if signed_by_header else presigned.signed_link(_link_request(self).query)
+        if link is None:
+            _authorize_request(self, "s3", action, params)
+            return
+        caller = access.caller_of_link(link, _link_request(self), self.current_account, self.region)
+        access.authorize("s3", action, params, caller)
     except RestError as refused:  # S3 answers in its own XML, which its clients parse
-        from moto.s3.exceptions import S3ClientError
+        raise _s3_denial(refused.error_type, refused.message) from None
+    except (access.AccessDenied, access.UnrecognizedClient, presigned.LinkRefused) as refused:
+        code = getattr(refused, "code", "InvalidAccessKeyId")
+        raise _s3_denial(code, str(refused)) from None
 
-        denial = S3ClientError(refused.error_type, refused.message)
-        denial.http_status_code = 403  # type: ignore[attr-defined]
-        raise denial from None
+
+def _link_request(response: Any) -> presigned.LinkRequest:
+    """An S3 request as its link signed it: the method, the URL and query as sent (moto adds
+    its own entries to `querystring`)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    sent = urlsplit(response.uri)
+    return presigned.LinkRequest(
+        response.method,
+        f"{sent.scheme}://{sent.netloc}{sent.path}",
+        parse_qs(sent.query, keep_blank_values=True),
+        datetime.datetime.now(datetime.UTC),
+    )
+
+
+def _s3_denial(code: str, message: str) -> Exception:
+    from moto.s3.exceptions import S3ClientError
+
+    denial = S3ClientError(code, message)
+    denial.http_status_code = 403  # type: ignore[attr-defined]
+    return denial
 
 
 def _execution_role(env: Any) -> str | None:

@@ -96,7 +96,7 @@ def test_a_daily_schedule_starts_the_distributions_due(prod_template: dict[str, 
 
 def test_the_books_are_reconciled_each_night_for_midnight(prod_template: dict[str, Any]) -> None:
     schedules = scheduled_rules(prod_template)
-    assert set(schedules) == {"cron(0 6 * * ? *)", "cron(30 0 * * ? *)"}
+    assert set(schedules) == {"cron(0 6 * * ? *)", "cron(30 0 * * ? *)", "cron(0 1 1 * ? *)"}
     target = schedules["cron(30 0 * * ? *)"]
     assert "ReconciliationWorkflowStateMachine" in json.dumps(target["Arn"])
     transformer = target["InputTransformer"]
@@ -104,6 +104,16 @@ def test_the_books_are_reconciled_each_night_for_midnight(prod_template: dict[st
     assert json.loads(transformer["InputTemplate"].replace("<time>", '"T"')) == {
         "scheduled_at": "T"
     }
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 4
+
+
+def test_statements_are_made_on_the_first_after_the_nights_books(
+    prod_template: dict[str, Any],
+) -> None:
+    target = scheduled_rules(prod_template)["cron(0 1 1 * ? *)"]
+    assert "StatementsWorkflowStateMachine" in json.dumps(target["Arn"])
+    template = target["InputTransformer"]["InputTemplate"].replace("<time>", '"T"')
+    assert json.loads(template) == {"scheduled_at": "T"}
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 4
 
 

@@ -266,10 +266,12 @@ def test_each_function_is_given_only_the_names_of_what_it_may_touch(
         if task.publishes:
             expected.add("EVENT_BUS_NAME")
         expected |= {f"{s.upper().replace('-', '_')}_SECRET" for s in task.secrets}
-        if task.servicing_objects:
+        if task.servicing_objects or task.statement_objects:
             expected.add("SERVICING_BUCKET")
         if task is START_DUE_DISTRIBUTIONS:
             expected.add("DISTRIBUTION_WORKFLOW")  # the one machine it starts
+        if handler == "lambdas.frontend.api.handler":
+            expected.add("STATEMENTS_WORKFLOW")  # it starts one for an investor's documents
         if task.name == "ReconcileBooks":
             expected.add("PAYMENT_PROVIDER_ENDPOINT")  # the settlement report it reads
         variables = set(function["Properties"]["Environment"]["Variables"])

@@ -33,7 +33,7 @@ MACHINES = ("PurchaseWorkflowStateMachine", "OnboardingWorkflowStateMachine",
             "ComplianceWorkflowStateMachine", "DistributionWorkflowStateMachine",
             "CollectionWorkflowStateMachine", "WriteDownWorkflowStateMachine",
             "WithdrawalWorkflowStateMachine", "SettlementWorkflowStateMachine",
-            "ReconciliationWorkflowStateMachine")  # fmt: skip
+            "ReconciliationWorkflowStateMachine", "StatementsWorkflowStateMachine")  # fmt: skip
 COMMAND_CALLS: dict[str, list[tuple[str, str]]] = {
     # Operators inspect stuck executions of every workflow in the Step Functions console.
     "the Step Functions console": [
@@ -98,6 +98,11 @@ COMMAND_CALLS: dict[str, list[tuple[str, str]]] = {
         ("dynamodb:GetItem", "TablesReconciliations.Arn"),
     ],
     "reconciliations": [("dynamodb:Scan", "TablesReconciliations.Arn")],
+    "statements": [
+        ("states:StartExecution", "${StatementsWorkflowStateMachine}"),
+        ("states:DescribeExecution",
+         arn("states", "execution:${StatementsWorkflowStateMachine.Name}:*")),
+    ],
     "statement": [
         ("kms:GetPublicKey", "KeysIssuerAccount.Arn"),
         ("kms:GetPublicKey", "KeysCompanyAccount.Arn"),

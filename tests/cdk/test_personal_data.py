@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from cdk.environments import environment_named
+from cdk.workflows import WORKFLOWS
 from tests.cdk.conftest import ENVIRONMENTS, Synthesis, resources_of
 
 WITH_EXECUTION_DATA = {"local", "dev"}  # made-up data only
@@ -23,7 +24,7 @@ def test_workflow_logs_carry_execution_data_only_where_the_data_is_made_up(
     synthesized: Callable[[str], Synthesis], env: str
 ) -> None:
     machines = resources_of(synthesized(env).template(), "AWS::StepFunctions::StateMachine")
-    assert len(machines) == 9
+    assert len(machines) == len(WORKFLOWS) == 10
     for machine in machines:
         logging = machine["Properties"]["LoggingConfiguration"]
         assert logging["Level"] == "ALL", "states, errors and timings are still logged"

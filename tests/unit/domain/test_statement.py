@@ -24,6 +24,7 @@ from domain.statement import (
     Position,
     Window,
     entitlement_lines,
+    periods_asked,
     periods_ended_on,
     purchase_lines,
     statement,
@@ -72,6 +73,35 @@ def test_the_periods_that_end_on_a_day() -> None:
     assert [p.name for p in periods_ended_on(date(2026, 10, 1))] == ["2026-09", "2026-Q3"]
     assert [p.name for p in periods_ended_on(date(2027, 1, 1))] == ["2026-12", "2026-Q4", "2026"]
     assert periods_ended_on(date(2026, 12, 2)) == []
+
+
+NOW = datetime(2026, 12, 5, 18, tzinfo=UTC)
+
+
+def test_the_periods_asked_of_the_statements_workflow() -> None:
+    assert [p.name for p in periods_asked({"period": "2026-Q3"}, NOW)] == ["2026-Q3"]
+    scheduled = {"scheduled_at": "2026-10-01T01:00:00Z"}
+    assert [p.name for p in periods_asked(scheduled, NOW)] == ["2026-09", "2026-Q3"]
+    # The schedule's day is read in UTC: 01:00 in Berlin on 1 Oct is still 30 Sep.
+    assert periods_asked({"scheduled_at": "2026-10-01T01:00:00+02:00"}, NOW) == []
+
+
+@pytest.mark.parametrize(
+    ("request_", "reason"),
+    [
+        ({"period": "2026-12"}, "2026-12 has not ended"),
+        ({"period": "2026-Q4"}, "2026-Q4 has not ended"),
+        ({"period": "2026-13"}, "a month"),
+        ({"scheduled_at": "yesterday"}, "is not a time"),
+        ({"scheduled_at": "2026-10-01T01:00:00"}, "no time zone"),
+        ({"investor_id": "inv-ada"}, "ask for a period"),
+    ],
+)
+def test_a_period_not_ended_or_not_a_period_is_refused(
+    request_: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(PeriodRefused, match=reason):
+        periods_asked(request_, NOW)
 
 
 PURCHASE = Purchase(
