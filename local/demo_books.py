@@ -1,13 +1,16 @@
 """The demo's last part: the books. The three-way reconciliation of the ledger, the records and
-the payment provider's settlements must be clean after everything the demo did; and each
+the payment provider's settlements must be clean after everything the demo did; each
 instrument's holder register must read back what the ledger shows: each holder's units are
-the sum of their changes, and each change is a validated transaction of the company."""
+the sum of their changes, and each change is a validated transaction of the company; and each
+holder's statement for the month must tie, its closing holdings what the ledger holds."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,11 +28,48 @@ def run(demo: Demo, state_file: Path) -> None:
     print("\n== The books: the ledger, the records and the provider's settlements")
     clean = run_module("ops.cli", "--state-file", str(state_file), "reconcile")
     demo.expect("the three-way reconciliation is clean", clean)
+    registers: list[dict[str, Any]] = []
     for instrument in INSTRUMENTS:
         print(f"\n== drexfy-ops register {instrument}")
         run_module("ops.cli", "--state-file", str(state_file), "register", instrument)
         register = ops_json(state_file, "register", instrument)
         demo.expect(f"{instrument}'s register reads back the ledger", reads_back(demo, register))
+        registers.append(register)
+    holders = {h["investor_id"]: h["address"] for r in registers for h in r["holders"]}
+    holders.pop(None, None)  # outside the records: the reconciliation names them
+    month = datetime.now(UTC).strftime("%Y-%m")
+    for investor_id, address in sorted(holders.items()):
+        print(f"\n== drexfy-ops statement {investor_id} --period {month}")
+        run_module("ops.cli", "--state-file", str(state_file), "statement", investor_id,
+                   "--period", month)  # fmt: skip
+        made = ops_json(state_file, "statement", investor_id, "--period", month)
+        issuances = {r["instrument_id"]: r["issuance_id"] for r in registers}
+        demo.expect(
+            f"{investor_id}'s statement ties and closes on what the ledger holds",
+            closes_on_the_ledger(demo, made, address, issuances),
+        )
+
+
+def closes_on_the_ledger(
+    demo: Demo, made: dict[str, Any], address: str, issuances: dict[str, str]
+) -> bool:
+    """The statement ties, and its closing stablecoin and units are the wallet's in the
+    statement's closing ledger."""
+    closing = made["closing"]
+    index = int(closing["ledger_index"])
+    lines = demo.ledger.account_lines(address, ledger=index).get("lines", [])  # the issuer's
+    eur = sum((Decimal(x["balance"]) for x in lines if x["currency"] == "EUR"), Decimal(0))
+    units = {
+        instrument: int(demo.ledger.mptoken(issuance, address, index).get("node", {}).get(
+            "MPTAmount", 0))
+        for instrument, issuance in issuances.items()
+    }  # fmt: skip
+    held = {i: n for i, n in units.items() if n}
+    return (
+        bool(made["ties_to_the_ledger"])
+        and Decimal(closing["stablecoin"]) == eur
+        and (closing["units"] == held)
+    )
 
 
 def ops_json(state_file: Path, *command: str) -> Any:
