@@ -15,7 +15,7 @@ from local.ledger_server import LocalLedger
 from tests.frontend.gateway import Frontend
 from tests.support.bus import SeenEvents, watching_bus
 from tests.support.investors import onboard
-from tests.support.stablecoin import mint_stablecoin
+from tests.support.stablecoin import mint_stablecoin, take_back_stablecoin
 from tests.workflows.conftest import new_investor_id, payment, run_payment
 
 
@@ -73,7 +73,9 @@ def frontend_events(aws: LocalAws) -> Iterator[SeenEvents]:
 
 
 @pytest.fixture(scope="session")
-def bought(aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]) -> dict[str, Any]:
+def bought(
+    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
     """An ACTIVE investor who bought 3 units of the senior note, then got 12.34 EUR more
     stablecoin from the issuer (so the portfolio has both kinds of holding)."""
     investor_id = new_investor_id()
@@ -86,8 +88,11 @@ def bought(aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]) -> dict
         patches.WorkflowClock.on_wait = None
     assert execution["status"] == "SUCCEEDED", execution
     mint_stablecoin(platform, ledger, address, "12.34")
-    return {
+    yield {
         "investor_id": investor_id,
         "address": address,
         "purchase_id": purchase_id_for(detail["payment_id"]),
     }
+    # Outside every record: taken back, so the platform's books reconcile after the session
+    # (tests/reliability/conftest.py reconciles them at the full scale).
+    take_back_stablecoin(platform, ledger, address, "12.34")

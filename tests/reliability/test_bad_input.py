@@ -23,7 +23,7 @@ from tests.frontend.conftest import (  # noqa: F401 (fixtures)
     openapi,
     registered_investor,
 )
-from tests.reliability import adyen_requests
+from tests.reliability import adyen_requests, http_client
 from tests.reliability import frontend_calls as calls
 from tests.reliability import webhook_requests as webhooks
 from tests.reliability.report import FULL, record, scale
@@ -57,6 +57,12 @@ def run_generated(
         each(case)
 
     run()
+
+
+def resent() -> int:
+    """Requests the gateway throttled, sent again (tests/reliability/http_client.py): this
+    process's so far."""
+    return http_client.RESENT["after 429"]
 
 
 # --- webhooks ----------------------------------------------------------------------------------
@@ -206,7 +212,7 @@ def test_generated_webhooks_over_http_get_no_5xx_and_are_all_kept(
     tally = run_webhooks(aws, bus, WEBHOOKS_OVER_HTTP, over_http(aws))
 
     passed = tally.passed and tally.requests >= WEBHOOKS_OVER_HTTP
-    record("bad input", "webhooks over HTTP", passed, **tally.figures())
+    record("bad input", "webhooks over HTTP", passed, **tally.figures(), resent_after_429=resent())
     assert passed, "\n".join([str(tally.figures()), *tally.problems])
 
 
@@ -272,7 +278,9 @@ def test_generated_frontend_calls_over_http_get_no_5xx(
     )
 
     passed = tally.passed and tally.requests >= CALLS_OVER_HTTP
-    record("bad input", "frontend API over HTTP", passed, **tally.figures())
+    record(
+        "bad input", "frontend API over HTTP", passed, **tally.figures(), resent_after_429=resent()
+    )
     assert passed, "\n".join([str(tally.figures()), *tally.problems])
 
 
@@ -297,6 +305,12 @@ def test_generated_adyen_notifications_over_http_get_no_5xx_and_are_all_kept(
     run_generated(adyen_requests.adyen_cases(), WEBHOOKS_OVER_HTTP, each)
 
     passed = tally.passed and tally.requests >= WEBHOOKS_OVER_HTTP
-    record("bad input", "Adyen notifications over HTTP", passed, **tally.figures())
+    record(
+        "bad input",
+        "Adyen notifications over HTTP",
+        passed,
+        **tally.figures(),
+        resent_after_429=resent(),
+    )
     assert tally.counts.get("accepted", 0) > 0, tally.figures()
     assert passed, "\n".join([str(tally.figures()), *tally.problems])
