@@ -31,19 +31,10 @@ class DailyReconciliation(Construct):
         super().__init__(scope, construct_id)
         # Where the provider's settlement report is: this function alone asks for it.
         reconcile_books.add_environment("PAYMENT_PROVIDER_ENDPOINT", env.payment_provider_endpoint)
-        self.rule = events.Rule(
-            self,
-            "Daily",
-            description="Reconciles the ledger, the records and the payment provider",
-            schedule=events.Schedule.cron(**DAILY_AT),
-        )
-        self.rule.add_target(
-            targets.SfnStateMachine(
-                workflow,
-                input=events.RuleTargetInput.from_object({"scheduled_at": events.EventField.time}),
-                retry_attempts=4,
-            )
-        )
+        self.rule = scheduled(
+            self, "Daily", "Reconciles the ledger, the records and the payment provider",
+            DAILY_AT, workflow,
+        )  # fmt: skip
 
 
 class PeriodStatements(Construct):
@@ -56,19 +47,31 @@ class PeriodStatements(Construct):
         frontend: lambda_.Function,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.rule = events.Rule(
-            self,
-            "PeriodEnd",
-            description="Makes every investor's statements for the periods that ended",
-            schedule=events.Schedule.cron(**PERIOD_ENDS_AT),
-        )
-        self.rule.add_target(
-            targets.SfnStateMachine(
-                workflow,
-                input=events.RuleTargetInput.from_object({"scheduled_at": events.EventField.time}),
-                retry_attempts=4,
-            )
-        )
+        self.rule = scheduled(
+            self, "PeriodEnd", "Makes every investor's statements for the periods that ended",
+            PERIOD_ENDS_AT, workflow,
+        )  # fmt: skip
         # An investor may ask for their own documents (lambdas/frontend/books.py).
         frontend.add_environment("STATEMENTS_WORKFLOW", workflow.state_machine_arn)
         workflow.grant_start_execution(frontend)
+
+
+def scheduled(
+    scope: Construct,
+    rule_id: str,
+    description: str,
+    cron: dict[str, str],
+    workflow: sfn.StateMachine,
+) -> events.Rule:
+    """A rule starting the workflow on the cron, with {"scheduled_at": the event's time}."""
+    rule = events.Rule(
+        scope, rule_id, description=description, schedule=events.Schedule.cron(**cron)
+    )
+    rule.add_target(
+        targets.SfnStateMachine(
+            workflow,
+            input=events.RuleTargetInput.from_object({"scheduled_at": events.EventField.time}),
+            retry_attempts=4,
+        )
+    )
+    return rule

@@ -110,12 +110,8 @@ def get_statement(investor_id: InvestorId, period: StatementPeriod) -> InvestorS
 
     lookups.investor_and_wallet(investor_id)
     try:
-        asked = Period.parse(period)
-    except PeriodRefused as refused:
-        raise Refusal(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_period", str(refused)) from None
-    try:
         made = statements.statement_of(
-            investor_id, asked, sides.ledger_quorum(), platform_accounts()
+            investor_id, _period(period), sides.ledger_quorum(), platform_accounts()
         )
     except statements.NoWallet as missing:
         raise Refusal(HTTPStatus.NOT_FOUND, "no_wallet", str(missing)) from None
