@@ -35,7 +35,9 @@ def run(demo: Demo, state_file: Path) -> None:
         register = ops_json(state_file, "register", instrument)
         demo.expect(f"{instrument}'s register reads back the ledger", reads_back(demo, register))
         registers.append(register)
+    # Everyone the registers name: holders now, and those whose units changed during the demo.
     holders = {h["investor_id"]: h["address"] for r in registers for h in r["holders"]}
+    holders |= {c["investor_id"]: c["holder"] for r in registers for c in r["changes"]}
     holders.pop(None, None)  # outside the records: the reconciliation names them
     month = datetime.now(UTC).strftime("%Y-%m")
     for investor_id, address in sorted(holders.items()):
