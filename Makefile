@@ -58,6 +58,7 @@ bench: $(READY)
 	$(BIN)/python bench/purchase_latency.py 2>/dev/null | grep -v '^{'
 	$(BIN)/python bench/withdrawal_bench.py 2>/dev/null | grep -v '^{'
 	$(BIN)/python bench/capacity_model.py
+	$(BIN)/python bench/distribution_bench.py 2>/dev/null
 
 # The whole reliability harness at full size (make test runs it small), then its table.
 reliability: $(READY)

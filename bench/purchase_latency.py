@@ -335,6 +335,7 @@ class SamplingProfile:
 
     @contextmanager
     def running(self) -> Iterator[None]:
+        self._stop.clear()  # sampled again in a later run: the last one set it
         thread = threading.Thread(target=self._sample, daemon=True, name="profiler")
         thread.start()
         try:

@@ -25,6 +25,8 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -35,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from purchase_cost import LAMBDA_MEMORY_GB, PRICES, Meter
-from purchase_latency import Baseline, Saga
+from purchase_latency import Baseline, Saga, SamplingProfile
 
 AMOUNT = "10.00"  # each withdrawal
 FUNDED = Decimal("1000.00")  # EUR each investor holds before the runs
@@ -254,7 +256,7 @@ def main() -> int:
 
 
 def measure(ours: Platform, plain: PlainWithdrawals, samples: int, many: int) -> dict[str, Any]:
-    runs, meter = [], Meter()
+    runs, meter, profile = [], Meter(), SamplingProfile()
     ours.withdraw(1, Run("platform warm-up", 1))  # the functions' processes start: not measured
     plain.withdraw(1, Run("baseline warm-up", 1))
     since, withdrawn = datetime.now(UTC), 0
@@ -263,7 +265,7 @@ def measure(ours: Platform, plain: PlainWithdrawals, samples: int, many: int) ->
             run = Run(side, concurrency)
             for _ in range(samples if concurrency == 1 else 1):
                 if side == "platform":
-                    with meter.installed():
+                    with meter.installed(), profiling(profile, concurrency > 1):
                         ours.withdraw(concurrency, run)
                     withdrawn += concurrency
                 else:
@@ -271,7 +273,18 @@ def measure(ours: Platform, plain: PlainWithdrawals, samples: int, many: int) ->
             runs.append(run.summary())
             print(f"  {side:<8} concurrency {concurrency:>3}: {runs[-1]}", file=sys.stderr)
     meter.counts["state transitions"] = ours.transitions_since(since)
-    return {"runs": runs, "cost": cost_per_1000(meter, withdrawn), "withdrawn": withdrawn}
+    return {"runs": runs, "cost": cost_per_1000(meter, withdrawn), "withdrawn": withdrawn,
+            "time_shares_percent": profile.shares()}  # fmt: skip
+
+
+@contextmanager
+def profiling(profile: SamplingProfile, wanted: bool) -> Iterator[None]:
+    """Where the platform's busy time goes: sampled while many withdrawals run at once."""
+    if not wanted:
+        yield
+        return
+    with profile.running():
+        yield
 
 
 def cost_per_1000(meter: Meter, withdrawn: int) -> dict[str, Any]:
@@ -308,6 +321,9 @@ def report(figures: dict[str, Any]) -> str:
     for item, count in cost["per_withdrawal"].items():
         lines.append(f"  {item:<30} {count:>10.2f} {cost['usd_per_1000'][item]:>12.4f}")
     lines.append(f"  {'total':<30} {'':>10} {cost['usd_per_1000_total']:>12.4f}")
+    shares = figures["time_shares_percent"].items()
+    lines.append("where the platform's busy time goes (sampled at concurrency > 1): "
+                 + ", ".join(f"{layer} {share}%" for layer, share in shares))  # fmt: skip
     return "\n".join(lines)
 
 
