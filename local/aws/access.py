@@ -38,6 +38,11 @@ __all__ = ["Decision", "acting", "authorize", "caller_of", "decide_for", "evalua
 # environment of the process it runs in.
 ADMINISTRATOR_ACCESS_KEY = "testing"
 ADMINISTRATOR_ACCESS_KEYS = frozenset({ADMINISTRATOR_ACCESS_KEY, "FOOBARKEY"})
+# Their secret keys and session tokens, which an S3 link they signed is checked with.
+ADMINISTRATOR_SECRETS = {
+    ADMINISTRATOR_ACCESS_KEY: (ADMINISTRATOR_ACCESS_KEY, ADMINISTRATOR_ACCESS_KEY),
+    "FOOBARKEY": ("FOOBARSECRET", None),
+}
 _IAM_PREFIX = {"stepfunctions": "states", "apigatewayv2": "apigateway"}
 _JSON_PROTOCOLS = frozenset(
     {"dynamodb", "kms", "events", "stepfunctions", "secretsmanager", "logs", "lambda", "sqs"}
@@ -235,8 +240,8 @@ def caller_of_link(
 ) -> Caller:
     """Who signed an S3 link, once its signature and lifetime are checked against their keys."""
     if link.access_key in ADMINISTRATOR_ACCESS_KEYS:
-        secret = Credentials(link.access_key, ADMINISTRATOR_ACCESS_KEY, ADMINISTRATOR_ACCESS_KEY)
-        presigned.check(link, secret, request)
+        secret, token = ADMINISTRATOR_SECRETS[link.access_key]
+        presigned.check(link, Credentials(link.access_key, secret, token), request)
         return Caller(None, account_id, region)
     assumed = _assumed_role(link.access_key, account_id)
     if assumed is None:

@@ -129,24 +129,28 @@ def test_a_link_is_refused_once_altered_or_expired(aws: LocalAws, investor: str)
     assert fetched(link.split("?")[0])[0] == 403
     s3 = signing_client(link, key="testing", secret="testing")  # the local administrator's
     bucket, key = urlsplit(link).path.lstrip("/").split("/", 1)
-    assert (
-        fetched(s3.generate_presigned_url("get_object", {"Bucket": bucket, "Key": key}))[0] == 200
-    )
-    short = s3.generate_presigned_url("get_object", {"Bucket": bucket, "Key": key}, ExpiresIn=1)
+    params = {"Bucket": bucket, "Key": key}
+    assert fetched(s3.generate_presigned_url("get_object", params))[0] == 200
+    short = s3.generate_presigned_url("get_object", params, ExpiresIn=1)
     time.sleep(2)
     assert fetched(short)[0] == 403
     forged = signing_client(link, key="testing", secret="guessed")
-    assert (
-        fetched(forged.generate_presigned_url("get_object", {"Bucket": bucket, "Key": key}))[0]
-        == 403
-    )
+    assert fetched(forged.generate_presigned_url("get_object", params))[0] == 403
+    # mock_aws's own administrator (no session token), as an in-process handler signs
+    in_process = signing_client(link, key="FOOBARKEY", secret="FOOBARSECRET", token=None)
+    assert fetched(in_process.generate_presigned_url("get_object", params))[0] == 200
+    sigv2 = signing_client(link, key="testing", secret="testing", version="s3")
+    assert "AWSAccessKeyId=" in sigv2.generate_presigned_url("get_object", params)
+    assert fetched(sigv2.generate_presigned_url("get_object", params))[0] == 403, "SigV2"
 
 
-def signing_client(link: str, key: str, secret: str, version: str = "s3v4") -> Any:
+def signing_client(
+    link: str, key: str, secret: str, version: str = "s3v4", token: str | None = "testing"
+) -> Any:
     endpoint = "{0.scheme}://{0.netloc}".format(urlsplit(link))
     return boto3.client(
         "s3", region_name="eu-west-1", endpoint_url=endpoint, aws_access_key_id=key,
-        aws_secret_access_key=secret, aws_session_token="testing",
+        aws_secret_access_key=secret, aws_session_token=token,
         config=Config(signature_version=version),
     )  # fmt: skip
 
