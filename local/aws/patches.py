@@ -853,12 +853,12 @@ def _authorize_s3_action(
     params = {"Resource": f"arn:aws:s3:::{path}"}
     action = str(self.data.get("Action", "*"))
     try:
-        signed_by_header = bool(self.headers.get("Authorization"))
-        link = None if signed_by_header else presigned.signed_link(_link_request(self).query)
-        if link is None:
+        request = None if self.headers.get("Authorization") else _link_request(self)
+        link = presigned.signed_link(request.query) if request else None
+        if request is None or link is None:
             _authorize_request(self, "s3", action, params)
             return
-        caller = access.caller_of_link(link, _link_request(self), self.current_account, self.region)
+        caller = access.caller_of_link(link, request, self.current_account, self.region)
         access.authorize("s3", action, params, caller)
     except RestError as refused:  # S3 answers in its own XML, which its clients parse
         raise _s3_denial(refused.error_type, refused.message) from None
