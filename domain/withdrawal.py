@@ -72,7 +72,7 @@ class PayoutAction(StrEnum):
 
     MARK_PAID_OUT = "MARK_PAID_OUT"
     REISSUE = "REISSUE"  # failed or returned: the stablecoin goes back to the wallet
-    ALREADY = "ALREADY"  # a duplicate of an answer already acted on
+    ALREADY = "ALREADY"  # acted on already: nothing recorded or moved; telling is once anyway
     CONFLICT = "CONFLICT"  # an answer that contradicts the withdrawal: for an operator
 
 

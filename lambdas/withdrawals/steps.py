@@ -110,7 +110,12 @@ def record_payout_outcome(event: dict[str, Any], context: LambdaContext) -> dict
     logger.info("payout outcome recorded", extra={"action": action})
     returned = action is PayoutAction.REISSUE
     reason = return_reason(outcome, task.outcome.get("reason")) if returned else None
-    return {"withdrawal_id": withdrawal_id, "action": action.value, "reason": reason}
+    return {
+        "withdrawal_id": withdrawal_id,
+        "action": action.value,
+        "status": withdrawal.status.value,
+        "reason": reason,
+    }
 
 
 @logger.inject_lambda_context(clear_state=True)

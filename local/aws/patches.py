@@ -43,6 +43,9 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import (
     resource_eval_s3,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (  # noqa: E501
+    DistributedIterationComponent,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
@@ -100,6 +103,7 @@ PATCH_POINTS: tuple[PatchPoint, ...] = (
         ("self", "bucket_name", "key_name"),
     ),
     PatchPoint(resource_eval_s3.ResourceEvalS3, "eval_resource", ("self", "env")),
+    PatchPoint(DistributedIterationComponent, "_map_run", ("self", "env", "eval_input")),
 )
 
 _originals: dict[tuple[int, str], Any] = {}
@@ -154,6 +158,7 @@ def apply_all() -> None:
         _patch_dead_execution_threads()
         _patch_parser_scopes()
         _patch_access_control()
+        _patch_map_run_failures()
         _applied = True
 
 
@@ -931,3 +936,61 @@ def _patch_access_control() -> None:
     _replace(
         reader, "eval_resource", _item_reader_acts_as_its_role(original(reader, "eval_resource"))
     )
+
+
+# --- Step Functions: a Distributed Map run fails past its tolerated failures -------------------
+
+EXCEEDED = "States.ExceedToleratedFailureThreshold"
+
+
+def _failures_exceeded(eval_input: Any) -> str | None:
+    """Why the map run fails, as AWS says it, or None. AWS fails the run once its failed (or
+    timed out) child executions exceed ToleratedFailureCount or ToleratedFailurePercentage
+    (both 0 by default: any failure). moto counts them and succeeds anyway."""
+    items = eval_input.map_run_record.item_counter
+    failed = items.failed.get() + items.timed_out.get()
+    total = max(items.total.get(), failed, 1)
+    count = eval_input.tolerated_failure_count or 0
+    percentage = eval_input.tolerated_failure_percentage or 0
+    if failed <= count or failed * 100 <= percentage * total:
+        return None
+    return f"The specified tolerated failure threshold was exceeded: {failed} of {total} failed"
+
+
+def _map_run_fails_past_tolerance(run: Callable[..., None]) -> Callable[..., None]:
+    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    def map_run(self: Any, env: Any, eval_input: Any) -> None:
+        run(self, env, eval_input)
+        cause = _failures_exceeded(eval_input)
+        if cause is None:
+            return
+        details = MapRunFailedEventDetails(error=EXCEEDED, cause=cause)
+        raise FailureEventException(
+            FailureEvent(
+                env=env,
+                error_name=StatesErrorName(
+                    StatesErrorNameType.StatesExceedToleratedFailureThreshold
+                ),
+                event_type=HistoryEventType.MapRunFailed,
+                event_details=EventDetails(mapRunFailedEventDetails=details),  # type: ignore[typeddict-item]
+            )
+        )
+
+    return map_run
+
+
+def _patch_map_run_failures() -> None:
+    component = DistributedIterationComponent
+    _replace(component, "_map_run", _map_run_fails_past_tolerance(original(component, "_map_run")))

@@ -361,3 +361,61 @@ def test_each_deployed_schedule_is_due_at_its_own_time_only(aws: LocalAws) -> No
     (books,) = due(0, 30)
     assert "Servicing" in servicing and "DailyReconciliation" in books
     assert due(12, 0) == []
+
+
+def _distributed_map(tolerated: dict[str, Any]) -> dict[str, Any]:
+    """A Distributed Map over the input's items: an item with ok false fails its child run."""
+    item = {
+        "StartAt": "Ok?",
+        "States": {
+            "Ok?": {
+                "Type": "Choice",
+                "Choices": [{"Condition": "{% $states.input.ok %}", "Next": "Fine"}],
+                "Default": "Broken",
+            },
+            "Fine": {"Type": "Succeed"},
+            "Broken": {"Type": "Fail", "Error": "ItemFailed", "Cause": "not ok"},
+        },
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+    }
+    each = {"Type": "Map", "Items": "{% $states.input.items %}", "ItemProcessor": item}
+    return {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Each",
+        "States": {"Each": {**each, **tolerated, "End": True}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("tolerated", "items", "status"),
+    [
+        ({}, [True, True], "SUCCEEDED"),
+        ({}, [True, False], "FAILED"),  # nothing tolerated by default
+        ({"ToleratedFailureCount": 1}, [False, True, True], "SUCCEEDED"),
+        ({"ToleratedFailureCount": 1}, [False, False, True], "FAILED"),
+    ],
+)
+def test_a_distributed_map_run_fails_once_its_failures_pass_what_it_tolerates(
+    aws: LocalAws, tolerated: dict[str, Any], items: list[bool], status: str
+) -> None:
+    """As AWS: States.ExceedToleratedFailureThreshold, which a Catch sees (moto succeeded).
+    moto's parser refuses a numeric ToleratedFailurePercentage in JSONata, so only the count
+    is tried here."""
+    sfn = aws.client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name=f"map-run-{time.time_ns()}",
+        definition=json.dumps(_distributed_map(tolerated)),
+        roleArn="arn:aws:iam::123456789012:role/test",
+    )["stateMachineArn"]
+    payload = json.dumps({"items": [{"ok": ok} for ok in items]})
+    started = sfn.start_execution(stateMachineArn=arn, input=payload)["executionArn"]
+
+    def ended() -> dict[str, Any] | None:
+        described = sfn.describe_execution(executionArn=started)
+        return described if described["status"] != "RUNNING" else None
+
+    described = wait_for(ended, 20)
+    assert described["status"] == status, described
+    if status == "FAILED":
+        assert described["error"] == "States.ExceedToleratedFailureThreshold"
+        assert "tolerated failure threshold was exceeded" in described["cause"]

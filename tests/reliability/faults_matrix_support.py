@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,12 @@ from local.aws.deployer import PROJECT_ROOT
 from local.aws.platform import LocalAws
 from tests.workflows.faults import InjectedFailure
 
-WORKFLOWS = ("purchase", "onboarding", "compliance")
+WORKFLOWS = tuple(
+    sorted(
+        p.name.removesuffix(".asl.json")
+        for p in (PROJECT_ROOT / "statemachines").glob("*.asl.json")
+    )
+)
 KINDS = ("before", "after", "timeout")
 
 SandboxTimedout: type[Exception] = type("Sandbox.Timedout", (Exception,), {})
@@ -59,23 +65,31 @@ class TaskTarget:
     task: str
     handler: str
     notification: str | None
+    # For tasks whose handler and payload are another task's too (each withdrawal status is
+    # told by one function): what tells this task's call from theirs.
+    when: Callable[[Any], bool] | None = field(default=None, compare=False)
 
     def matches(self, event: Any) -> bool:
+        if self.when is not None and not self.when(event):
+            return False
         if self.notification is None:
             return True
         return isinstance(event, dict) and event.get("notification") == self.notification
 
 
-def task_target(aws: LocalAws, workflow: str, task: str) -> TaskTarget:
+def task_target(
+    aws: LocalAws, workflow: str, task: str, when: Callable[[Any], bool] | None = None
+) -> TaskTarget:
     """From the deployed state machine: the task's function, then that function's Handler."""
     sfn, functions = aws.client("stepfunctions"), aws.client("lambda")
-    arn = aws.stack.output(f"{workflow.capitalize()}StateMachineArn")
+    machine = "".join(part.capitalize() for part in workflow.split("_"))
+    arn = aws.stack.output(f"{machine}StateMachineArn")
     definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
     state = dict(task_states(definition["States"]))[task]
     function = state["Arguments"]["FunctionName"]
     handler = functions.get_function_configuration(FunctionName=function)["Handler"]
     found = re.search(r"'notification': '(\w+)'", str(state["Arguments"]["Payload"]))
-    return TaskTarget(workflow, task, str(handler), found.group(1) if found else None)
+    return TaskTarget(workflow, task, str(handler), found.group(1) if found else None, when)
 
 
 def _error_for(kind: str, target: TaskTarget) -> Exception:
@@ -100,13 +114,23 @@ class HandlerFaults:
     monkeypatch: pytest.MonkeyPatch
     armed: list[tuple[TaskTarget, str]] = field(default_factory=list)
     fired: list[str] = field(default_factory=list)
+    first: list[tuple[TaskTarget, Callable[[], None]]] = field(default_factory=list)
+    installed: bool = False
 
     def inject(self, target: TaskTarget, kind: str) -> None:
-        if not self.armed:
-            self._install()
+        self._install()
         self.armed.append((target, kind))
 
+    def before_task(self, target: TaskTarget, happening: Callable[[], None]) -> None:
+        """Something the world does just before the task's next call (once): an AML flag
+        landing between two steps, say. Not a fault: not counted as fired."""
+        self._install()
+        self.first.append((target, happening))
+
     def _install(self) -> None:
+        if self.installed:
+            return
+        self.installed = True
         real = lambda_runtime.resolve_handler
 
         def resolve(handler_path: str) -> lambda_runtime.HandlerFunc:
@@ -116,6 +140,12 @@ class HandlerFaults:
         self.monkeypatch.setattr(lambda_runtime, "resolve_handler", resolve)
 
     def _call(self, path: str, handler: Any, event: Any, context: Any) -> Any:
+        happening = next(
+            ((t, h) for t, h in self.first if t.handler == path and t.matches(event)), None
+        )
+        if happening is not None:
+            self.first.remove(happening)
+            happening[1]()
         armed = next(
             ((t, k) for t, k in self.armed if t.handler == path and t.matches(event)), None
         )
@@ -136,6 +166,33 @@ class HandlerFaults:
         self.armed.remove((target, kind))
         self.fired.append(f"{target.task} {kind}")
         raise _error_for(kind, target)
+
+
+# --- the operator's remedy, and waiting for it ---------------------------------------------
+
+
+def ended(aws: LocalAws, execution_arn: str, timeout: float = 180) -> dict[str, Any]:
+    """The execution once it is no longer RUNNING."""
+    from tests.support.waiting import wait_for
+
+    sfn = aws.client("stepfunctions")
+
+    def done() -> dict[str, Any] | None:
+        found: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+        return None if found["status"] == "RUNNING" else found
+
+    return wait_for(done, timeout)  # type: ignore[no-any-return]
+
+
+def rerun(aws: LocalAws, stopped: dict[str, Any]) -> dict[str, Any]:
+    """What RedriveExecution does for these workflows, where moto has none: the same input run
+    again (every step is idempotent under its business key), to its end."""
+    sfn = aws.client("stepfunctions")
+    name = f"{stopped['name'][:60]}-rerun-{uuid.uuid4().hex[:8]}"
+    started = sfn.start_execution(
+        stateMachineArn=stopped["stateMachineArn"], name=name, input=stopped["input"]
+    )
+    return ended(aws, started["executionArn"])
 
 
 # --- infrastructure faults -------------------------------------------------------------------
@@ -247,3 +304,100 @@ def ticket_taken_concurrently(monkeypatch: pytest.MonkeyPatch, account: str) -> 
 
     monkeypatch.setattr(reservation, "_write_with", racing)
     return taken
+
+
+# --- runs to their end, with the operator's remedy, and the case's verdict ------------------------
+
+# What a first execution may end with besides SUCCEEDED: the stop its workflow names for an
+# operator (its Fail state), or a step's own failure where the workflow has no Catch (an
+# operator then runs it again, docs/operations.md). Anything else is a failure of the case.
+OPERATOR_STOPS = {
+    "Withdrawal": {"NeedsOperator"},
+    "Settlement": {"NeedsOperator"},
+    "Reconciliation": {"BooksNotRead"},
+    "Collection": {"CollectionNotMinted"},
+    "WriteDown": {"WriteDownRefused"},
+    "Statements": {"StatementsNotMade", "StatementsRequestRefused"},
+    "Distribution": {"PaymentsFailed", "InjectedFailure"},
+}
+
+
+@dataclass
+class Runs:
+    """A workflow's executions for one business object: each first run, and what the
+    operator's remedy (the same input run again) ended with."""
+
+    workflow: str
+    first: list[dict[str, Any]] = field(default_factory=list)
+    finished: list[dict[str, Any]] = field(default_factory=list)
+
+    def take(self, aws: LocalAws, ended: list[dict[str, Any]]) -> Runs:
+        for run in ended:
+            self.first.append(run)
+            self.finished.append(rerun(aws, run) if run["status"] == "FAILED" else run)
+        return self
+
+    @property
+    def acceptable(self) -> bool:
+        stops = OPERATOR_STOPS[self.workflow]
+        return all(r["status"] == "SUCCEEDED" or r.get("error") in stops for r in self.first)
+
+    @property
+    def succeeded(self) -> bool:
+        return bool(self.finished) and all(r["status"] == "SUCCEEDED" for r in self.finished)
+
+    @property
+    def redriven(self) -> int:
+        return sum(r["status"] != "SUCCEEDED" for r in self.first)
+
+
+def executions_of(
+    aws: LocalAws, workflow: str, matches: Callable[[dict[str, Any]], bool]
+) -> list[dict[str, Any]]:
+    sfn = aws.client("stepfunctions")
+    arn = aws.stack.output(f"{workflow}StateMachineArn")
+    found = [
+        sfn.describe_execution(executionArn=e["executionArn"])
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
+        for e in page["executions"]
+    ]
+    return [e for e in found if matches(json.loads(e["input"]))]
+
+
+def runs_of(aws: LocalAws, workflow: str, key: str, field_name: str, value: str) -> Runs:
+    """Every execution of the workflow whose input's `key` has field = value, each to its end
+    (a FAILED one run again), once at least one has started and none is running."""
+    from tests.support.waiting import wait_for
+
+    def ours(given: dict[str, Any]) -> bool:
+        return bool(given.get(key, {}).get(field_name) == value)
+
+    def settled() -> list[dict[str, Any]] | None:
+        found = executions_of(aws, workflow, ours)
+        return found if found and all(e["status"] != "RUNNING" for e in found) else None
+
+    return Runs(workflow).take(aws, wait_for(settled, timeout=180))
+
+
+def check_case(
+    category: str, case: str, runs: list[Runs], faults: HandlerFaults, problems: list[str],
+    wanted: int = 1,
+) -> None:  # fmt: skip
+    """Record the case, then assert it: the faults fired, every first run ended SUCCEEDED or
+    stopped as its workflow says, the remedy succeeded, and nothing is out of place."""
+    from tests.reliability.report import record
+
+    runs = [r for r in runs if r.first]
+    acceptable = all(r.acceptable for r in runs)
+    succeeded = bool(runs) and all(r.succeeded for r in runs)
+    fired = len(faults.fired)
+    record(
+        category, case, acceptable and succeeded and not problems and fired == wanted,
+        redriven=sum(r.redriven for r in runs), faults_fired=fired,
+    )  # fmt: skip
+    assert fired == wanted, f"{faults.fired}: not {wanted} faults"
+    firsts = [(r["status"], r.get("error"), r.get("cause")) for run in runs for r in run.first]
+    assert acceptable, f"a first run ended {firsts}"
+    lasts = [(r["status"], r.get("error"), r.get("cause")) for run in runs for r in run.finished]
+    assert succeeded, f"after the remedy: {lasts}"
+    assert not problems, problems
