@@ -21,6 +21,9 @@ from domain.events import FOR_THE_FRONTEND
 NOTIFICATIONS = tuple(
     detail_type for publication in FOR_THE_FRONTEND for detail_type in publication.detail_types
 )
+# The platform's own sources only: a provider's event that shares a name (the KYC provider's
+# KycRejected) is its word to us, not a notification.
+NOTIFYING_SOURCES = tuple(sorted({publication.source for publication in FOR_THE_FRONTEND}))
 
 
 class FrontendNotifications(Construct):
@@ -55,7 +58,7 @@ class FrontendNotifications(Construct):
             event_bus=bus,
             description="Platform notifications to the frontend (never replays)",
             event_pattern=events.EventPattern(
-                source=events.Match.prefix("drexfy."),
+                source=list(NOTIFYING_SOURCES),
                 detail_type=list(NOTIFICATIONS),
             ),
         )

@@ -209,8 +209,8 @@ def payout_action(withdrawal: Withdrawal, outcome: PayoutOutcome) -> PayoutActio
         if outcome is PayoutOutcome.RETURNED:
             return PayoutAction.REISSUE
         return PayoutAction.ALREADY if outcome is PayoutOutcome.PAID else PayoutAction.CONFLICT
-    if status is WithdrawalStatus.RETURNED and returned:
-        return PayoutAction.ALREADY
+    if status is WithdrawalStatus.RETURNED and (returned or withdrawal.paid_out_at is not None):
+        return PayoutAction.ALREADY  # the return, or the payment it came back from, again
     return PayoutAction.CONFLICT
 
 

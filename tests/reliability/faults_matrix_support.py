@@ -281,6 +281,11 @@ def kms_throttled(monkeypatch: pytest.MonkeyPatch, operation: str, calls: int) -
     return throttle
 
 
+def fault_count(fault: Any) -> int:
+    """How often an infrastructure fault struck (refused requests, dropped blobs, tickets)."""
+    return fault.fired if isinstance(fault, Countdown) else len(fault)
+
+
 def ticket_taken_concurrently(monkeypatch: pytest.MonkeyPatch, account: str) -> list[int]:
     """Another writer claims the Ticket a reservation for `account` picked, just before its
     conditional transaction: the condition fails and the reservation must pick another. The
@@ -314,11 +319,11 @@ def ticket_taken_concurrently(monkeypatch: pytest.MonkeyPatch, account: str) -> 
 OPERATOR_STOPS = {
     "Withdrawal": {"NeedsOperator"},
     "Settlement": {"NeedsOperator"},
-    "Reconciliation": {"BooksNotRead"},
+    "Reconciliation": {"BooksNotRead", "BooksDiffer"},
     "Collection": {"CollectionNotMinted"},
     "WriteDown": {"WriteDownRefused"},
     "Statements": {"StatementsNotMade", "StatementsRequestRefused"},
-    "Distribution": {"PaymentsFailed", "InjectedFailure"},
+    "Distribution": {"PaymentsFailed", "InjectedFailure", "TransientFault"},
 }
 
 
@@ -330,10 +335,17 @@ class Runs:
     workflow: str
     first: list[dict[str, Any]] = field(default_factory=list)
     finished: list[dict[str, Any]] = field(default_factory=list)
+    ends: frozenset[str] = frozenset({"SUCCEEDED"})  # what the remedy must end with
 
-    def take(self, aws: LocalAws, ended: list[dict[str, Any]]) -> Runs:
+    def take(
+        self, aws: LocalAws, ended: list[dict[str, Any]], fix: Callable[[], None] | None = None
+    ) -> Runs:
+        """The runs as they ended; a failed one run again once the operator's `fix` (the
+        fault undone: the service back) is in."""
         for run in ended:
             self.first.append(run)
+            if run["status"] == "FAILED" and fix is not None:
+                fix()
             self.finished.append(rerun(aws, run) if run["status"] == "FAILED" else run)
         return self
 
@@ -344,11 +356,16 @@ class Runs:
 
     @property
     def succeeded(self) -> bool:
-        return bool(self.finished) and all(r["status"] == "SUCCEEDED" for r in self.finished)
+        return bool(self.finished) and all(verdict(r) in self.ends for r in self.finished)
 
     @property
     def redriven(self) -> int:
         return sum(r["status"] != "SUCCEEDED" for r in self.first)
+
+
+def verdict(execution: dict[str, Any]) -> str:
+    """SUCCEEDED, or the error a failed execution names."""
+    return "SUCCEEDED" if execution["status"] == "SUCCEEDED" else str(execution.get("error"))
 
 
 def executions_of(
@@ -364,7 +381,10 @@ def executions_of(
     return [e for e in found if matches(json.loads(e["input"]))]
 
 
-def runs_of(aws: LocalAws, workflow: str, key: str, field_name: str, value: str) -> Runs:
+def runs_of(
+    aws: LocalAws, workflow: str, key: str, field_name: str, value: str,
+    fix: Callable[[], None] | None = None,
+) -> Runs:  # fmt: skip
     """Every execution of the workflow whose input's `key` has field = value, each to its end
     (a FAILED one run again), once at least one has started and none is running."""
     from tests.support.waiting import wait_for
@@ -376,26 +396,27 @@ def runs_of(aws: LocalAws, workflow: str, key: str, field_name: str, value: str)
         found = executions_of(aws, workflow, ours)
         return found if found and all(e["status"] != "RUNNING" for e in found) else None
 
-    return Runs(workflow).take(aws, wait_for(settled, timeout=180))
+    return Runs(workflow).take(aws, wait_for(settled, timeout=180), fix)
 
 
 def check_case(
-    category: str, case: str, runs: list[Runs], faults: HandlerFaults, problems: list[str],
+    category: str, case: str, runs: list[Runs], faults: HandlerFaults | int, problems: list[str],
     wanted: int = 1,
 ) -> None:  # fmt: skip
-    """Record the case, then assert it: the faults fired, every first run ended SUCCEEDED or
-    stopped as its workflow says, the remedy succeeded, and nothing is out of place."""
+    """Record the case, then assert it: the faults fired (handler faults, or how many times an
+    infrastructure fault struck), every first run ended SUCCEEDED or stopped as its workflow
+    says, the remedy succeeded, and nothing is out of place."""
     from tests.reliability.report import record
 
     runs = [r for r in runs if r.first]
     acceptable = all(r.acceptable for r in runs)
     succeeded = bool(runs) and all(r.succeeded for r in runs)
-    fired = len(faults.fired)
+    fired = faults if isinstance(faults, int) else len(faults.fired)
     record(
         category, case, acceptable and succeeded and not problems and fired == wanted,
         redriven=sum(r.redriven for r in runs), faults_fired=fired,
     )  # fmt: skip
-    assert fired == wanted, f"{faults.fired}: not {wanted} faults"
+    assert fired == wanted, f"{fired} faults fired, not {wanted}"
     firsts = [(r["status"], r.get("error"), r.get("cause")) for run in runs for r in run.first]
     assert acceptable, f"a first run ended {firsts}"
     lasts = [(r["status"], r.get("error"), r.get("cause")) for run in runs for r in run.finished]

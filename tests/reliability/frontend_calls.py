@@ -1,6 +1,7 @@
-"""Generated calls to the frontend API (routes, methods, ids, tokens, headers, bodies), sent to
-its handler in this process or over HTTP through the local gateway, and judged: no 5xx, 401
-without the frontend's token, every refusal {"error", "reason"}, every success as documented."""
+"""Generated calls to the frontend API (its every route as the code declares it, methods, path
+parameters, tokens, headers, bodies), sent to its handler in this process or over HTTP through
+the local gateway, and judged: no 5xx, 401 without the frontend's token, every refusal
+{"error", "reason"}, every success as documented."""
 
 from __future__ import annotations
 
@@ -9,25 +10,19 @@ import json
 import string
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
 from hypothesis import strategies as st
 
 from tests.frontend.openapi import answer_schema, template_for
+from tests.reliability.bad_input_routes import PARAMETER, frontend_routes
 from tests.reliability.http_client import send
 from tests.reliability.tally import Tally
+from tests.reliability.webhook_requests import CATALOGUE
 
 PROBLEMS = ("server_errors", "unexplained", "misjudged")
-OPERATIONS = [
-    ("GET", "/investors/{id}"),
-    ("GET", "/investors/{id}/portfolio"),
-    ("POST", "/investors/{id}/wallet"),
-    ("GET", "/investors/{id}/withdrawals"),
-    ("POST", "/investors/{id}/withdrawals"),
-    ("PUT", "/investors/{id}/income-payout"),
-    ("GET", "/purchases/{id}"),
-]
 FIXED_PATHS = [
     "/", "/openapi.json", "/instruments", "/investors", "/investors/", "/purchases",
     "/instruments/", "//instruments", "/openapi.json/", "/OPENAPI.JSON", "/openapi%2Ejson",
@@ -64,14 +59,53 @@ class FrontendCall:
         return f"{where} auth={self.authorization} body={self.body[:40]!r}"
 
 
-def _ids(known: list[str]) -> st.SearchStrategy[str]:
-    odd = st.one_of(
-        st.text(alphabet=string.ascii_letters + "-_ %!/?#.\u00e9\u0000", min_size=1, max_size=8),
-        st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.:-]{0,70}\Z"),  # well-formed, or too long
-        st.text(max_size=20),
-        st.sampled_from(["..", ".", "%2F", "inv-" + "9" * 200, "purchase-", "null", "0"]),
+ODD_SEGMENTS = st.one_of(
+    st.text(alphabet=string.ascii_letters + "-_ %!/?#.\u00e9\u0000", min_size=1, max_size=8),
+    st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.:-]{0,70}\Z"),  # well-formed, or too long
+    st.text(max_size=20),
+    st.sampled_from(["..", ".", "%2F", "inv-" + "9" * 200, "purchase-", "null", "0"]),
+)
+
+
+def periods(today: date) -> list[str]:
+    """Statement periods: last month (ended: asking for its documents starts one Statements
+    run per investor and hour), this month, quarter and year (to date), the future, and text
+    that is no period."""
+    last = (
+        date(today.year - 1, 12, 1)
+        if today.month == 1
+        else today.replace(day=1, month=today.month - 1)
     )
-    return _weighted(st.sampled_from(known), odd, 0.6)
+    quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    ahead = [f"{today.year + 1}-01", f"{today.year + 1}"]
+    return [last.strftime("%Y-%m"), today.strftime("%Y-%m"), quarter, str(today.year), *ahead,
+            f"{today.year}-13", f"{today.year}-Q5", "26-11", "2026-00"]  # fmt: skip
+
+
+def _parameters(known: list[str]) -> dict[str, st.SearchStrategy[str]]:
+    """Values for each path parameter of a route: mostly ones that exist, else odd text."""
+    ids = _weighted(st.sampled_from(known), ODD_SEGMENTS, 0.6)
+    return {
+        "investor_id": ids,
+        "purchase_id": ids,
+        "instrument_id": _weighted(st.sampled_from(CATALOGUE), ODD_SEGMENTS, 0.6),
+        "period": _weighted(st.sampled_from(periods(datetime.now(UTC).date())), ODD_SEGMENTS, 0.6),
+    }
+
+
+def _filled(template: str, values: dict[str, st.SearchStrategy[str]]) -> st.SearchStrategy[str]:
+    """The template with a value for each parameter, escaped as one path segment."""
+    parts = PARAMETER.split(template)  # text, name, text, name, ..., text
+    missing = sorted(set(parts[1::2]) - set(values))
+    if missing:  # a new route's parameter: the harness must learn its values
+        raise KeyError(f"{template}: no values for {missing} in frontend_calls._parameters")
+    drawn = st.tuples(*(values[name] for name in parts[1::2]))
+    return drawn.map(
+        lambda found: "".join(
+            part if i % 2 == 0 else quote(found[i // 2], safe=SEGMENT_SAFE)
+            for i, part in enumerate(parts)
+        )
+    )
 
 
 def _weighted(
@@ -80,27 +114,35 @@ def _weighted(
     return st.integers(0, 99).flatmap(lambda n: likely if n < chance * 100 else other)
 
 
-def _paths(known: list[str]) -> st.SearchStrategy[tuple[str, str]]:
-    operations = _weighted(
-        st.sampled_from(OPERATIONS),
-        st.tuples(st.sampled_from(METHODS), st.sampled_from([t for _, t in OPERATIONS])),
-        0.8,
-    )
-    by_route = st.builds(
-        lambda op, i: (op[0], op[1].replace("{id}", quote(i, safe=SEGMENT_SAFE))),
-        operations,
-        _ids(known),
-    )
-    elsewhere = st.tuples(
-        st.sampled_from(METHODS),
-        st.sampled_from(FIXED_PATHS)
-        | st.text(max_size=30).map(lambda p: "/" + quote(p, safe=SEGMENT_SAFE + "/")),
-    )
-    return _weighted(by_route, elsewhere, 0.75)
+def _on_route(
+    route: tuple[str, str], values: dict[str, st.SearchStrategy[str]]
+) -> st.SearchStrategy[tuple[str, str]]:
+    """(method, path) of a call to the route: mostly with its own method."""
+    methods = _weighted(st.just(route[0]), st.sampled_from(METHODS), 0.8)
+    return st.tuples(methods, _filled(route[1], values))
+
+
+ELSEWHERE = st.tuples(
+    st.sampled_from(METHODS),
+    st.sampled_from(FIXED_PATHS)
+    | st.text(max_size=30).map(lambda p: "/" + quote(p, safe=SEGMENT_SAFE + "/")),
+)  # paths that are no route, or barely one
+
+
+def families(
+    known: list[str], methods: list[str] = METHODS
+) -> dict[str, st.SearchStrategy[FrontendCall]]:
+    """One family of calls per route of the frontend API (tests/reliability/bad_input_routes.py)
+    and one elsewhere: a run gives each an equal share, so every route is called at any scale."""
+    values = _parameters(known)
+    by_route = {
+        f"{m} {t}": frontend_calls(_on_route((m, t), values), methods) for m, t in frontend_routes()
+    }
+    return {**by_route, "elsewhere": frontend_calls(ELSEWHERE, methods)}
 
 
 def frontend_calls(
-    known: list[str], methods: list[str] = METHODS
+    paths: st.SearchStrategy[tuple[str, str]], methods: list[str]
 ) -> st.SearchStrategy[FrontendCall]:
     authorizations = [name for name, weight in AUTHORIZATIONS.items() for _ in range(weight)]
     header_names = st.text(alphabet=string.ascii_letters + "-", min_size=1, max_size=20).filter(
@@ -128,7 +170,7 @@ def frontend_calls(
     )
     return st.builds(
         lambda path, **rest: FrontendCall(method=path[0], path=path[1], **rest),
-        _paths(known).filter(lambda p: p[0] in methods),
+        paths.filter(lambda p: p[0] in methods),
         query=st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=8), max_size=2).map(
             urlencode
         ),

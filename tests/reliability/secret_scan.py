@@ -1,10 +1,13 @@
 """Secrets in the forms they could leak in, and a scanner that looks for every form in text,
-bytes, JSON documents and whole object graphs (moto's backends), counting what it looked at."""
+bytes (and what they hold compressed: a PDF's streams), JSON documents and whole object graphs
+(moto's backends), counting what it looked at."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
+import zlib
 from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -87,6 +90,12 @@ class Scan:
             if any(form in data for form in secret.byte_forms):
                 self.found.append(f"{secret.label} in {where}")
 
+    def stored(self, kind: str, where: str, data: bytes) -> None:
+        """A stored object as it is, and each stream it holds compressed, as `kind inflated`."""
+        self.data(kind, where, data)
+        for number, inflated in enumerate(inflated_streams(data), 1):
+            self.data(f"{kind} inflated", f"{where} (stream {number}, inflated)", inflated)
+
     def document(self, kind: str, where: str, document: Any) -> None:
         """A JSON-like document (an item, an event): its JSON text and every string in it."""
         self.text(kind, where, json.dumps(document, default=_as_text))
@@ -102,6 +111,20 @@ class Scan:
                 self.text(kind, where, value)
             else:
                 self.data(kind, where, value)
+
+
+_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+
+
+def inflated_streams(data: bytes) -> list[bytes]:
+    """The Flate-compressed streams of a PDF, inflated (fpdf2 compresses each page's text)."""
+    found = []
+    for match in _STREAM.finditer(data) if data.startswith(b"%PDF") else ():
+        try:
+            found.append(zlib.decompress(match.group(1)))
+        except zlib.error:  # a stream kept as it is: already scanned with the whole
+            continue
+    return found
 
 
 def _as_text(value: Any) -> str:

@@ -1,17 +1,25 @@
 """Reliability: generated webhook requests and frontend API calls, good and bad, get no 5xx;
 every webhook request is kept with its outcome and reason, every refusal is explained.
 
-Each run counts every request instead of stopping at the first bad one, records the figures,
-then asserts. Generation is derandomized, so a run repeats in CI."""
+Requests come in families: one per frontend route, per webhook door and provider event, per
+Adyen event code, each read from the code (tests/reliability/bad_input_routes.py), and each
+gets an equal share of a run, so every one is sent at any scale; a test fails if the code has
+one the harness does not send. Each run counts every request instead of stopping at the first
+bad one, records the figures, then asserts. Each family has its own fixed seed, so a run
+repeats in CI."""
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from local.aws.platform import LocalAws
@@ -24,6 +32,7 @@ from tests.frontend.conftest import (  # noqa: F401 (fixtures)
     registered_investor,
 )
 from tests.reliability import adyen_requests, http_client
+from tests.reliability import bad_input_routes as exposed
 from tests.reliability import frontend_calls as calls
 from tests.reliability import webhook_requests as webhooks
 from tests.reliability.report import FULL, record, scale
@@ -39,14 +48,14 @@ Case = TypeVar("Case")
 
 
 def run_generated(
-    strategy: st.SearchStrategy[Case], examples: int, each: Callable[[Case], None]
+    strategy: st.SearchStrategy[Case], examples: int, each: Callable[[Case], None], name: str
 ) -> None:
-    """`each` on `examples` generated cases; it counts problems rather than raising, so the
-    run covers them all (no shrinking: the tally keeps the first few failing cases)."""
+    """`each` on `examples` generated cases, seeded by `name`; it counts problems rather than
+    raising, so the run covers them all (no shrinking: the tally keeps the first few)."""
 
+    @seed(zlib.crc32(name.encode()))
     @settings(
         max_examples=examples,
-        derandomize=True,
         database=None,
         deadline=None,
         phases=[Phase.generate],
@@ -57,6 +66,22 @@ def run_generated(
         each(case)
 
     run()
+
+
+def run_families(
+    families: dict[str, st.SearchStrategy[Case]], examples: int, each: Callable[[Case], None]
+) -> None:
+    """At least `examples` cases in all, an equal share from each family."""
+    share = math.ceil(examples / len(families))
+    for name, strategy in families.items():
+        run_generated(strategy, share, each, name)
+
+
+def generated(families: dict[str, st.SearchStrategy[Case]], examples: int) -> list[Case]:
+    """The cases a run of this size sends, without sending them."""
+    cases: list[Case] = []
+    run_families(families, examples, cases.append)
+    return cases
 
 
 def resent() -> int:
@@ -92,17 +117,18 @@ def workflows_paused(aws: LocalAws) -> Iterator[None]:
 
 @pytest.fixture
 def bus(aws: LocalAws) -> Iterator[SeenEvents]:
-    with watching_bus(aws, "drexfy.payments", "drexfy.kyc") as seen:
+    with watching_bus(aws, *exposed.webhook_sources()) as seen:
         yield seen
 
 
+def webhook_key(aws: LocalAws, door: str) -> str:
+    """The key the door's provider signs with, as the stack's secret holds it."""
+    arn = aws.stack.output(f"{door.title()}WebhookSecretArn")
+    return str(aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+
+
 def webhook_keys(aws: LocalAws) -> dict[str, bytes]:
-    secrets = aws.client("secretsmanager")
-    names = {"payments": "PaymentsWebhookSecretArn", "kyc": "KycWebhookSecretArn"}
-    return {
-        provider: secrets.get_secret_value(SecretId=aws.stack.output(name))["SecretString"].encode()
-        for provider, name in names.items()
-    }
+    return {door: webhook_key(aws, door).encode() for door in webhooks.PROVIDERS}
 
 
 Sender = Callable[[str, list[tuple[str, str]], bytes], tuple[int, Any, str]]
@@ -115,8 +141,11 @@ def in_process(provider: str, headers: list[tuple[str, str]], body: bytes) -> tu
 
 
 def over_http(aws: LocalAws) -> Sender:
+    api_url = aws.api_url
+    assert api_url is not None
+
     def post(provider: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, Any, str]:
-        return webhooks.post_over_http(aws.api_url, f"/webhooks/{provider}", headers, body)
+        return webhooks.post_over_http(api_url, f"/webhooks/{provider}", headers, body)
 
     return post
 
@@ -178,8 +207,8 @@ def run_webhooks(aws: LocalAws, bus: SeenEvents, examples: int, sender: Sender) 
     used = ACCEPTED_SIGNATURES  # the platform remembers them across runs, so must the judge
     assert aws.provider is not None
     provider = aws.provider
-    run_generated(
-        webhooks.webhook_cases(),
+    run_families(
+        webhooks.families(),
         examples,
         lambda case: accepted.extend(send_webhook(case, keys, sender, tally, used, provider)),
     )
@@ -222,7 +251,8 @@ def test_generated_webhooks_over_http_get_no_5xx_and_are_all_kept(
 @pytest.fixture(scope="module")
 def known(bought: dict[str, Any]) -> list[str]:  # noqa: F811
     """Ids that exist: an investor with a purchase and holdings, its purchase, and investors
-    without a wallet who may not request one (so no call starts a workflow)."""
+    without a wallet who may not request one (so no call starts a workflow but a Statements
+    run, for last month's documents of the investor with a wallet)."""
     return [
         bought["investor_id"],
         bought["purchase_id"],
@@ -232,13 +262,13 @@ def known(bought: dict[str, Any]) -> list[str]:  # noqa: F811
 
 
 def run_calls(
-    strategy: st.SearchStrategy[calls.FrontendCall],
+    families: dict[str, st.SearchStrategy[calls.FrontendCall]],
     examples: int,
     answer: Callable[[calls.FrontendCall], calls.Answer],
     openapi: dict[str, Any],  # noqa: F811
 ) -> Tally:
     tally = Tally(calls.PROBLEMS)
-    run_generated(strategy, examples, lambda call: calls.judge(tally, call, answer(call), openapi))
+    run_families(families, examples, lambda call: calls.judge(tally, call, answer(call), openapi))
     return tally
 
 
@@ -248,7 +278,7 @@ def test_generated_frontend_calls_get_no_5xx_and_every_refusal_has_a_reason(
     known: list[str],
 ) -> None:
     tally = run_calls(
-        calls.frontend_calls(known),
+        calls.families(known),
         CALLS,
         lambda call: calls.call_handler(call, calls.headers_for(call, frontend_token)),
         openapi,
@@ -268,12 +298,12 @@ def test_generated_frontend_calls_over_http_get_no_5xx(
 ) -> None:
     # HEAD answers have no body to judge, and a lower-case method matches no route.
     http_methods = [m for m in calls.METHODS if m not in ("HEAD", "get")]
+    api_url = aws.api_url
+    assert api_url is not None
     tally = run_calls(
-        calls.frontend_calls(known, http_methods),
+        calls.families(known, http_methods),
         CALLS_OVER_HTTP,
-        lambda call: calls.call_over_http(
-            aws.api_url, call, calls.headers_for(call, frontend_token)
-        ),
+        lambda call: calls.call_over_http(api_url, call, calls.headers_for(call, frontend_token)),
         openapi,
     )
 
@@ -287,10 +317,7 @@ def test_generated_frontend_calls_over_http_get_no_5xx(
 def test_generated_adyen_notifications_over_http_get_no_5xx_and_are_all_kept(
     aws: LocalAws, platform: dict[str, Any], workflows_paused: None
 ) -> None:
-    secret = aws.client("secretsmanager").get_secret_value(
-        SecretId=aws.stack.output("AdyenWebhookSecretArn")
-    )
-    key, tally = str(secret["SecretString"]), Tally(adyen_requests.PROBLEMS)
+    key, tally = webhook_key(aws, adyen_requests.DOOR), Tally(adyen_requests.PROBLEMS)
     assert aws.api_url is not None
 
     provider = aws.provider
@@ -302,7 +329,7 @@ def test_generated_adyen_notifications_over_http_get_no_5xx_and_are_all_kept(
             provider.capture(payment_id, amount, currency)  # as Adyen did, before telling us
         adyen_requests.judge(tally, case, body, adyen_requests.post(str(aws.api_url), body))
 
-    run_generated(adyen_requests.adyen_cases(), WEBHOOKS_OVER_HTTP, each)
+    run_families(adyen_requests.families(), WEBHOOKS_OVER_HTTP, each)
 
     passed = tally.passed and tally.requests >= WEBHOOKS_OVER_HTTP
     record(
@@ -314,3 +341,47 @@ def test_generated_adyen_notifications_over_http_get_no_5xx_and_are_all_kept(
     )
     assert tally.counts.get("accepted", 0) > 0, tally.figures()
     assert passed, "\n".join([str(tally.figures()), *tally.problems])
+
+
+# --- what the harness sends, against what the platform exposes ---------------------------------
+
+
+def unsent_routes() -> list[str]:
+    """Frontend routes no call of the in-process run is (method and path)."""
+    routes = exposed.frontend_routes()
+    sent = {
+        exposed.route_of(routes, call.method, unquote(call.path))
+        for call in generated(calls.families(["inv-1", "purchase-1"]), CALLS)
+    }
+    return [f"route {m} {t}" for m, t in routes if (m, t) not in sent]
+
+
+def unsent_webhooks() -> list[str]:
+    """Doors, formats, provider events (as valid bodies) and Adyen codes no request is."""
+    doors = {*webhooks.PROVIDERS, adyen_requests.DOOR}
+    cases = generated(webhooks.families(), WEBHOOKS)
+    events = {json.loads(c.body.raw)["event"] for c in cases if c.body.valid}
+    batches = generated(adyen_requests.families(), WEBHOOKS_OVER_HTTP)
+    codes = {item["eventCode"] for batch in batches for item in batch.items}
+    formats = {webhooks.FORMAT, adyen_requests.FORMAT}
+    return [
+        *(f"door {d}" for d in sorted(set(exposed.webhook_doors()) ^ doors)),
+        *(f"format {f}" for f in sorted(exposed.webhook_formats() - formats)),
+        *(f"event {e}" for e in sorted(exposed.provider_events() - events)),
+        *(f"Adyen code {c}" for c in sorted(exposed.adyen_codes() - codes)),
+    ]
+
+
+def test_every_route_door_format_and_event_the_code_has_gets_generated_requests() -> None:
+    """Read from cdk/api.py, the frontend's routes and OpenAPI document, lambdas/ingress/formats.py
+    and domain/webhooks.py and domain/adyen.py: one the harness does not send fails this (a door
+    the harness sends to that is not deployed too)."""
+    unsent = unsent_routes() + unsent_webhooks()
+
+    record(
+        "bad input", "every route, door, format and event sent", not unsent,
+        routes=len(exposed.frontend_routes()), doors=len(exposed.webhook_doors()),
+        formats=len(exposed.webhook_formats()), events=len(exposed.provider_events()),
+        adyen_codes=len(exposed.adyen_codes()), unsent=len(unsent),
+    )  # fmt: skip
+    assert unsent == []

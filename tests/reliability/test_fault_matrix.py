@@ -459,11 +459,6 @@ def _tec_amount(monkeypatch: pytest.MonkeyPatch, step: str, value: str) -> list[
     return built
 
 
-def _fault_count(fault: Any) -> int:
-    """How often the fault struck (refused requests, dropped blobs, impossible amounts built)."""
-    return fault.fired if isinstance(fault, support.Countdown) else len(fault)
-
-
 INFRASTRUCTURE: dict[str, Callable[[pytest.MonkeyPatch, dict[str, Any]], Any]] = {
     "ledger unreachable for 4 requests": lambda mp, _: support.ledger_unreachable(mp, 4),
     "ledger unreachable for 40 requests": lambda mp, _: support.ledger_unreachable(mp, 40),
@@ -508,5 +503,5 @@ def test_an_infrastructure_fault_ends_settled_with_balanced_books(
         lambda: armed.append(INFRASTRUCTURE[fault](monkeypatch, platform)),
     )
 
-    struck = _fault_count(armed[0])
+    struck = support.fault_count(armed[0])
     check_purchase(f"purchase/infrastructure: {fault}", end, min(struck, 1), 1)

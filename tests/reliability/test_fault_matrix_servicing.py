@@ -17,7 +17,7 @@ import io
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -30,6 +30,7 @@ from local.ledger_server import LocalLedger
 from tests.books.test_statement_documents import last_month
 from tests.reliability import faults_matrix_support as support
 from tests.reliability.faults_matrix_support import HandlerFaults, Runs, TaskTarget, runs_of
+from tests.reliability.report import scale
 from tests.reliability.test_fault_matrix import matrix, validated_successes
 from tests.servicing.conftest import buy, fund_company, new_instrument
 from tests.servicing.test_collections import collection, send
@@ -134,8 +135,10 @@ def a_distribution(
     platform: dict[str, Any],
     told: SeenEvents,
     arm: Any,
+    fix: Callable[[], None] | None = None,
 ) -> tuple[Runs, list[str]]:
-    """A new instrument's maturity paid to two new holders, with the faults `arm` injects."""
+    """A new instrument's maturity paid to two new holders, with the faults `arm` injects;
+    `fix` ends an outage before a failed run is run again."""
     from domain.cash_flows import schedule
     from lambdas.records import instruments, wallets
 
@@ -156,7 +159,10 @@ def a_distribution(
             name=f"{instrument}-{MATURITY}",
             input=json.dumps(request),
         )
-        runs = Runs("Distribution").take(aws, [support.ended(aws, started["executionArn"])])
+        ended = [support.ended(aws, started["executionArn"])]
+        runs = Runs("Distribution").take(aws, ended, fix)
+    if fix is not None:
+        fix()  # the runs ended: what follows reads the books, unfaulted
     addresses = {h: wallets.find(h).address for h in holders}  # type: ignore[union-attr]
     problems = [
         f"{h} holds {paid} EUR, not {per_unit}"
@@ -323,3 +329,49 @@ def test_a_servicing_fault_ends_with_each_holder_paid_once(
     support.check_case(
         CATEGORY, f"{workflow}/{task} {kind}", [runs], faults, problems, wanted=len(injected)
     )
+
+
+# --- the infrastructure failing under a distribution ---------------------------------------------
+
+
+def _holder_payment(platform: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """The company's Payment to a holder."""
+    accounts = platform["accounts"]
+    return lambda tx: (
+        tx.get("TransactionType") == "Payment"
+        and tx.get("Account") == accounts.company
+        and tx.get("Destination") != accounts.issuer
+    )
+
+
+INFRASTRUCTURE: dict[str, Callable[[pytest.MonkeyPatch, dict[str, Any]], Any]] = {
+    "ledger unreachable for 4 requests": lambda mp, _: support.ledger_unreachable(mp, 4),
+    "ledger unreachable for 40 requests": lambda mp, _: support.ledger_unreachable(mp, 40),
+    "a holder's payment expires unvalidated": lambda mp, p: support.dropped_submissions(
+        mp, _holder_payment(p)
+    ),
+    "KMS throttles Sign 7 times": lambda mp, _: support.kms_throttled(mp, "sign", 7),
+    "company ticket taken by a concurrent writer": lambda mp, p: support.ticket_taken_concurrently(
+        mp, p["accounts"].company
+    ),
+}
+FAST_INFRASTRUCTURE = ["a holder's payment expires unvalidated"]
+INFRA_CASES = list(INFRASTRUCTURE) if scale(0, 1) else FAST_INFRASTRUCTURE
+
+
+@pytest.mark.parametrize("fault", INFRA_CASES)
+def test_an_infrastructure_fault_under_a_distribution_pays_each_holder_once(
+    aws: LocalAws,
+    ledger: LocalLedger,
+    platform: dict[str, Any],
+    told: SeenEvents,
+    fault: str,
+) -> None:
+    armed: list[Any] = []
+    with pytest.MonkeyPatch.context() as outage:
+        runs, problems = a_distribution(
+            aws, ledger, platform, told,
+            lambda: armed.append(INFRASTRUCTURE[fault](outage, platform)), outage.undo,
+        )  # fmt: skip
+    struck = min(support.fault_count(armed[0]), 1)
+    support.check_case(CATEGORY, f"distribution/infrastructure: {fault}", [runs], struck, problems)

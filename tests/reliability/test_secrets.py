@@ -1,7 +1,10 @@
-"""Reliability: after an end-to-end run on the local platform in server mode (investors onboarded
-by KYC webhooks, purchases delivered and refunded, an AML flag), no investor seed or private
-key is in any log line, table item, execution (input, output, history), archived event,
-notification, saved backend or file the platform wrote."""
+"""Reliability: after an end-to-end run on the local platform in server mode in which every
+workflow runs (tests/reliability/secrets_story.py), no investor seed or private key is in
+anything the platform wrote: any table item, bucket object (every version; a PDF's compressed
+streams too), queue message (dead letters too), execution (input, output, history) of any state
+machine, archived event, log group, secret, notification, saved backend, log line or file (the
+provider stand-in's log and the state files too). A store the deployed template has, or a file
+the local platform keeps, that the scan did not read fails the test."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from local.aws.snapshot import Snapshot, read
 from local.control import LocalPlatform
 from local.demo import Demo
 from tests.reliability import platform_material as material
+from tests.reliability import secrets_stores as stores
 from tests.reliability.report import record
 from tests.reliability.secret_scan import (
     Scan,
@@ -25,17 +29,21 @@ from tests.reliability.secret_scan import (
     key_material,
     kms_private_key,
 )
+from tests.reliability.secrets_story import INVESTORS, run_story
 from tests.support.local_platform import platform_in
 
-INVESTORS = ("inv-ada", "inv-bob", "inv-cy")
 # At least this much of each kind must have been read, or the scan proves little.
 ENOUGH = {
     "log_lines": 30,  # the handlers log a line per decision, not per step
     "items": 30,
-    "executions": 7,
-    "history_events": 200,
-    "archived_events": 10,
+    "executions": 12,
+    "history_events": 400,
+    "archived_events": 20,
     "notifications": 4,
+    "objects": 4,  # a distribution's holders and report, a statement's CSV and PDF
+    "objects inflated": 1,  # the PDF's text
+    "messages": 2,  # the probes, one a queue
+    "secret_values": 6,
     "saved_strings": 3_000,
 }
 
@@ -44,22 +52,6 @@ ENOUGH = {
 def local_platform(tmp_path: Path) -> Iterator[LocalPlatform]:
     with platform_in(tmp_path, settle_seconds=30) as platform:
         yield platform
-
-
-def run_story(demo: Demo) -> None:
-    """Three investors onboarded; a purchase delivered, one refunded, one more delivered; then
-    an AML flag freezes an investor holding units."""
-    for investor_id in INVESTORS:
-        onboarded = json.loads(demo.kyc("kyc.approved", investor_id)["output"])
-        assert onboarded["status"] == "ACTIVE", onboarded
-    delivered = demo.purchase(demo.pay("sec-pay-1", "inv-ada", "SME-2027-A", 2, "200.00"))
-    assert delivered["status"] == "DELIVERED", delivered
-    refunded = demo.purchase(demo.pay("sec-pay-2", "inv-bob", "SME-2027-A", 3, "250.00"))
-    assert refunded["status"] == "REFUNDED", refunded
-    delivered = demo.purchase(demo.pay("sec-pay-3", "inv-cy", "SME-2028-B", 1, "250.00"))
-    assert delivered["status"] == "DELIVERED", delivered
-    flagged = demo.kyc("aml.flagged", "inv-cy", reason="sanctions list match")
-    assert flagged["status"] == "SUCCEEDED", flagged
 
 
 def secrets_of(
@@ -75,21 +67,31 @@ def secrets_of(
     return found
 
 
+DOCUMENTS = ("items", "executions", "history_events", "notifications", "messages", "log_events",
+             "secret_values")  # fmt: skip
+
+
 def scan_all(
     scan: Scan, live: material.LiveMaterial, snapshot: Snapshot, platform: LocalPlatform
-) -> None:
-    for kind in ("items", "executions", "history_events", "notifications"):
+) -> set[Path]:
+    """Everything scanned; the files read."""
+    for kind in DOCUMENTS:
         for where, document in getattr(live, kind):
             scan.document(kind, where, document)
+    for where, body in live.objects:
+        scan.stored("objects", where, body)
     for where, event in material.archived_events(snapshot):
         scan.document("archived_events", where, event)
-    for path in material.files(platform.home, platform.snapshot):
+    live.sources["archives"] |= {archive.name for archive in material.archives(snapshot)}
+    read = set(material.files(platform.home, platform.snapshot, platform.state_file))
+    for path in sorted(read):
         if path.suffix in (".log", ".jsonl"):
             scan.lines("log_lines", str(path), path.read_bytes())
         else:
             scan.data("other_files", str(path), path.read_bytes())
     for service, backends in material.all_but_kms(snapshot):
         scan.objects("saved_strings", service, backends)
+    return read
 
 
 def planted_are_found(secrets: list[Secret], live: material.LiveMaterial) -> list[str]:
@@ -106,7 +108,37 @@ def planted_are_found(secrets: list[Secret], live: material.LiveMaterial) -> lis
     event["taskSucceededEventDetails"] = {"output": json.dumps({"k": company.forms[2]})}
     scan.document("history_events", "planted event", event)
     scan.objects("saved_strings", "planted object", {"x": [SimpleNamespace(blob=funding.raw)]})
+    scan.stored("objects", "planted PDF", a_pdf(f"statement of {seed.forms[0]}"))
     return scan.found
+
+
+def a_pdf(text: str) -> bytes:
+    """A PDF as the platform makes statements (fpdf2 compresses the page's text)."""
+    from fpdf import FPDF
+
+    page = FPDF()
+    page.add_page()
+    page.set_font("Helvetica", size=9)
+    page.cell(0, 5, text)
+    return bytes(page.output())
+
+
+def unread_stores(
+    live: material.LiveMaterial, outputs: dict[str, str], read: set[Path], platform: LocalPlatform
+) -> list[str]:
+    """Stores the template has, or files the platform keeps, that the scan did not read;
+    workflows that never ran (their history is not there to read); queues whose probe was not
+    read back."""
+    probed = {
+        where.removeprefix("queue ") for where, m in live.messages if material.PROBE in m["Body"]
+    }
+    idle = [arn for arn, runs in live.executions_by_machine.items() if not runs]
+    return [
+        *stores.unscanned(stores.deployed_template(), outputs, live.sources),
+        *stores.unread_files(platform, read, platform.snapshot),
+        *(f"no execution of {arn} to read" for arn in idle),
+        *(f"{url}: its probe was not read" for url in sorted(live.sources["queues"] - probed)),
+    ]
 
 
 def test_no_seed_or_private_key_is_anywhere_after_an_end_to_end_run(
@@ -114,9 +146,10 @@ def test_no_seed_or_private_key_is_anywhere_after_an_end_to_end_run(
 ) -> None:
     running = local_platform.up()
     state = json.loads(local_platform.state_file.read_text())
-    run_story(Demo(state, running.ledger_url))
     apis = material.PlatformApis(state)
+    run_story(Demo(state, running.ledger_url), apis)
     seeds = material.investor_seeds(apis)
+    queues = material.probe_queues(apis)
     live = material.live_material(apis)
     assert local_platform.down() is not None
     snapshot = read(local_platform.snapshot)
@@ -124,23 +157,28 @@ def test_no_seed_or_private_key_is_anywhere_after_an_end_to_end_run(
 
     planted = planted_are_found(secrets, live)
     scan = Scan(secrets)
-    scan_all(scan, live, snapshot, local_platform)
+    read_files = scan_all(scan, live, snapshot, local_platform)
+    unread = unread_stores(live, state["stack"]["outputs"], read_files, local_platform)
 
     looked_at = {kind: scan.looked_at[kind] for kind in ENOUGH}
     webhook_records = sum(apis.environment["WEBHOOKS_TABLE"] in where for where, _ in live.items)
     enough = all(looked_at[kind] >= least for kind, least in ENOUGH.items())
     archive_complete = looked_at["archived_events"] == live.archive_event_count
-    passed = not scan.found and len(planted) == 4 and enough and archive_complete
+    passed = not scan.found and len(planted) == 5 and enough and archive_complete and not unread
     figures = {**looked_at, "other_files": scan.looked_at["other_files"]}
+    stores_read = {f"{kind}_read": len(names) for kind, names in live.sources.items()}
     record("secrets", "end-to-end scan", passed, secrets=len(secrets), **figures,
-           webhook_records=webhook_records, found=len(scan.found))  # fmt: skip
+           **stores_read, webhook_records=webhook_records, unread_stores=len(unread),
+           found=len(scan.found))  # fmt: skip
     assert sorted(seeds) == sorted(INVESTORS) and len(secrets) == len(INVESTORS) + 4
     assert [p.split(" (")[0].split(" in ")[0] for p in planted] == [
         secrets[0].label,
         secrets[-4].label,
         secrets[-3].label,
         secrets[-2].label,
+        secrets[0].label,
     ], planted
     assert enough and archive_complete, (looked_at, live.archive_event_count)
+    assert queues == len(live.sources["queues"]) and unread == [], unread
     assert webhook_records >= len(INVESTORS) + 4, webhook_records
     assert scan.found == [], scan.found

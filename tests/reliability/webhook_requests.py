@@ -1,9 +1,11 @@
-"""Generated webhook requests (bodies, headers, signatures), sent to the handlers in this process
-or over HTTP through the local gateway, and judged: no 5xx, each one kept with its outcome and
-reason, each refusal explained, and nothing accepted that should not be."""
+"""Generated webhook requests in Drexfy's own format (bodies, headers, signatures) for each door
+that takes it (payments, KYC/AML, the servicer's collections), sent to the handlers in this
+process or over HTTP through the local gateway, and judged: no 5xx, each one kept with its
+outcome and reason, each refusal explained, and nothing accepted that should not be."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 
 from domain.purchase import MAX_PURCHASE_AMOUNT
 from domain.webhooks import (
+    COLLECTION_EVENTS,
     FRESHNESS_SECONDS,
     KEPT_PREFIX_BYTES,
     KYC_EVENTS,
@@ -28,7 +31,10 @@ from domain.webhooks import (
 from tests.reliability.http_client import send
 from tests.reliability.tally import Tally
 
-PROVIDERS = ("payments", "kyc")
+FORMAT = "drexfy"  # lambdas/ingress/formats.py's DREXFY
+# The doors that take it (/webhooks/<door>), and the provider events each takes.
+EVENTS = {"payments": PAYMENT_EVENTS, "kyc": KYC_EVENTS, "collections": COLLECTION_EVENTS}
+PROVIDERS = tuple(EVENTS)
 DYNAMODB_ITEM_LIMIT = 400 * 1024
 REFUSED_ITEM_LIMIT = 16 * 1024  # a refused request's record: its first 2 KiB, never all of it
 CATALOGUE = ("SME-2027-A", "SME-2028-B")  # catalogue/instruments.json, bootstrapped
@@ -84,14 +90,14 @@ def _moments() -> st.SearchStrategy[str]:
     return when.map(lambda d: d.isoformat()) | st.just("2026-11-26T10:00:00Z")
 
 
-def _valid_answer(kind: str) -> st.SearchStrategy[dict[str, Any]]:
+def _valid_answer(event: str) -> st.SearchStrategy[dict[str, Any]]:
     """The provider's word on a payout or a refund: well-formed, about an id nobody asked it
     to pay (the door refuses it: unknown_payout, unknown_refund)."""
-    events = sorted(e for e in PAYMENT_EVENTS if e.startswith(f"{kind}."))
-    ids = ("payout_id", "withdrawal_id") if kind == "payout" else ("refund_id", "purchase_id")
+    payout = event.startswith("payout.")
+    ids = ("payout_id", "withdrawal_id") if payout else ("refund_id", "purchase_id")
     return st.fixed_dictionaries(
         {
-            "event": st.sampled_from(events),
+            "event": st.just(event),
             ids[0]: IDENTIFIER,
             ids[1]: IDENTIFIER,
             "amount": _amounts(),
@@ -110,11 +116,11 @@ PAYOUT_ACCOUNTS = st.fixed_dictionaries(
 )
 
 
-def _valid_kyc() -> st.SearchStrategy[dict[str, Any]]:
+def _valid_kyc(event: str) -> st.SearchStrategy[dict[str, Any]]:
     # A decision is dated at most a few minutes ahead of us (domain.compliance): up to a day ago.
     return st.fixed_dictionaries(
         {
-            "event": st.sampled_from(sorted(KYC_EVENTS)),
+            "event": st.just(event),
             "investor_id": IDENTIFIER,
             "case_id": IDENTIFIER,
             "occurred_at": _moments(),
@@ -123,18 +129,50 @@ def _valid_kyc() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def _valid_collection(event: str) -> st.SearchStrategy[dict[str, Any]]:
+    """The servicer's word on cash collected from an SME pool: any positive amount."""
+    return st.fixed_dictionaries(
+        {
+            "event": st.just(event),
+            "collection_id": IDENTIFIER,
+            "sme_pool": IDENTIFIER,
+            "amount": _amounts(),
+            "currency": st.just("EUR"),
+            "collected_at": _moments(),
+        }
+    )
+
+
 def _naive(year: int) -> datetime:
     return datetime(year, 1, 1)
 
 
-VALID = {
-    "payments": st.one_of(
-        _valid_payment(), _valid_payment(), _valid_answer("payout"), _valid_answer("refund")
-    ),
-    "kyc": _valid_kyc(),
-}
+BODIES_OF_KIND = {  # by the event's first word
+    "payment": lambda _: _valid_payment(), "payout": _valid_answer, "refund": _valid_answer,
+    "kyc": _valid_kyc, "aml": _valid_kyc, "collection": _valid_collection,
+}  # fmt: skip
 
-KNOWN_EVENTS = PAYMENT_EVENTS | KYC_EVENTS
+
+@functools.cache
+def valid(event: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Bodies of the event its door accepts as valid."""
+    build = BODIES_OF_KIND.get(event.split(".")[0])
+    if build is None:  # a new kind of provider event: the harness must learn its bodies
+        raise KeyError(f"no valid body for {event}: add its kind to BODIES_OF_KIND")
+    return build(event)
+
+
+def valid_at(provider: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid bodies of any of the door's events."""
+    return st.sampled_from(sorted(EVENTS[provider])).flatmap(valid)
+
+
+KNOWN_EVENTS = PAYMENT_EVENTS | KYC_EVENTS | COLLECTION_EVENTS
+MOMENTS_NEVER = (
+    NOT_A_STRING.filter(lambda v: not isinstance(v, (int, float)))
+    | st.sampled_from(["yesterday", "2026-13-01T00:00:00Z", "2026-11-26T10:00:00", ""])
+    | st.sampled_from(["2999-01-01T00:00:00Z", "2100-06-01T12:00:00+02:00"])  # the future
+)
 # Values each field can never take (so a body carrying one is invalid, whatever else it holds).
 NEVER = {
     "event": NOT_A_STRING | st.text(max_size=30).filter(lambda e: e not in KNOWN_EVENTS),
@@ -146,6 +184,8 @@ NEVER = {
     "withdrawal_id": NOT_A_STRING | NOT_IDENTIFIER,
     "refund_id": NOT_A_STRING | NOT_IDENTIFIER,
     "purchase_id": NOT_A_STRING | NOT_IDENTIFIER,
+    "collection_id": NOT_A_STRING | NOT_IDENTIFIER,
+    "sme_pool": NOT_A_STRING | NOT_IDENTIFIER,
     "units": st.one_of(
         st.none(), st.booleans(), st.floats(), st.text(max_size=5), st.integers(max_value=0),
         st.integers(min_value=10**9), st.just([1]),
@@ -156,9 +196,8 @@ NEVER = {
                          "1e30", "1E+5000000000", "", "1,00", "9" * 40, "0x10"]),
     ),
     "currency": NOT_A_STRING | st.sampled_from(["USD", "eur", "", "EURO", "€"]),
-    "occurred_at": NOT_A_STRING.filter(lambda v: not isinstance(v, (int, float)))
-    | st.sampled_from(["yesterday", "2026-13-01T00:00:00Z", "2026-11-26T10:00:00", ""])
-    | st.sampled_from(["2999-01-01T00:00:00Z", "2100-06-01T12:00:00+02:00"]),  # the future
+    "occurred_at": MOMENTS_NEVER,
+    "collected_at": MOMENTS_NEVER,
     "reason": st.text(min_size=501, max_size=600) | st.integers() | st.lists(st.none()),
     # null is no account, as for any optional field: never a wrong value
     "payout_account": NOT_A_STRING.filter(lambda v: v is not None) | st.sampled_from([
@@ -173,17 +212,18 @@ REQUIRED = {
     "payout": ["event", "payout_id", "withdrawal_id", "amount", "currency", "occurred_at"],
     "refund": ["event", "refund_id", "purchase_id", "amount", "currency", "occurred_at"],
     "kyc": ["event", "investor_id", "case_id", "occurred_at"],
+    "collection": ["event", "collection_id", "sme_pool", "amount", "currency", "collected_at"],
 }  # fmt: skip
 OPTIONAL = {"kyc": ["reason", "payout_account"], "payout": ["reason"], "refund": ["reason"]}
 
 
 def kind_of(body: dict[str, Any]) -> str:
     """Which of REQUIRED's shapes a valid body has, by its event."""
-    event = str(body.get("event"))
-    return event.split(".")[0] if event.split(".")[0] in ("payment", "payout", "refund") else "kyc"
+    kind = str(body.get("event")).split(".")[0]
+    return kind if kind in REQUIRED else "kyc"  # kyc.* and aml.*
 
 
-def _mutated(provider: str) -> st.SearchStrategy[dict[str, Any]]:
+def _mutated(valid_bodies: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
     """A valid body with one thing wrong: a required field gone, a field with a value it can
     never take, or a field the provider never sends."""
 
@@ -205,12 +245,12 @@ def _mutated(provider: str) -> st.SearchStrategy[dict[str, Any]]:
         names = st.text(max_size=12).filter(lambda n: n not in fields(body))
         return st.tuples(names, JSON_VALUES).map(lambda kv: {**body, kv[0]: kv[1]})
 
-    return VALID[provider].flatmap(
+    return valid_bodies.flatmap(
         lambda body: st.one_of(wrong_value(body), dropped(body), unknown(body))
     )
 
 
-def _huge(provider: str) -> st.SearchStrategy[bytes]:
+def _huge(valid_bodies: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[bytes]:
     """Near and over the 256 KB limit, up to a few MB: padded, binary, deeply nested JSON, and
     a huge value the refusal would quote."""
     sizes = st.sampled_from([50_000, MAX_BODY_BYTES - 64, MAX_BODY_BYTES + 1, 1_000_000, 4_000_000])
@@ -225,7 +265,7 @@ def _huge(provider: str) -> st.SearchStrategy[bytes]:
         return json.dumps({**body, "event": "e" * size}).encode()  # "quoted"
 
     kinds = st.sampled_from(["padded", "binary", "nested", "quoted"])
-    return st.builds(build, kinds, sizes, VALID[provider])
+    return st.builds(build, kinds, sizes, valid_bodies)
 
 
 @dataclass(frozen=True)
@@ -234,18 +274,20 @@ class Body:
     valid: bool  # the provider's model accepts it
 
 
-def bodies(provider: str) -> st.SearchStrategy[Body]:
-    other = PROVIDERS[1 - PROVIDERS.index(provider)]
+def bodies(provider: str, event: str) -> st.SearchStrategy[Body]:
+    """Bodies sent to a door: of one of its events (valid, or with one thing wrong), another
+    door's, and no body of any event at all."""
+    others = st.sampled_from([p for p in PROVIDERS if p != provider])
     kinds: dict[str, tuple[int, st.SearchStrategy[bytes]]] = {
-        "valid": (6, VALID[provider].map(_encoded)),
-        "mutated": (5, _mutated(provider).map(_encoded)),
-        "other provider": (1, VALID[other].map(_encoded)),
+        "valid": (6, valid(event).map(_encoded)),
+        "mutated": (5, _mutated(valid(event)).map(_encoded)),
+        "other provider": (1, others.flatmap(valid_at).map(_encoded)),
         "any JSON": (2, JSON_VALUES.map(_encoded)),
         "text": (1, st.text(max_size=200).map(str.encode)),
         "binary": (1, st.binary(max_size=200)),
-        "truncated": (1, VALID[provider].map(_encoded).flatmap(_a_prefix)),
+        "truncated": (1, valid(event).map(_encoded).flatmap(_a_prefix)),
         "empty": (1, st.just(b"")),
-        "huge": (1, _huge(provider)),
+        "huge": (1, _huge(valid(event))),
     }
     labels = [label for label, (weight, _) in kinds.items() for _ in range(weight)]
     return st.sampled_from(labels).flatmap(
@@ -341,28 +383,37 @@ def announced_payment(case: WebhookCase) -> tuple[Any, ...] | None:
     return tuple(values)
 
 
-def webhook_cases() -> st.SearchStrategy[WebhookCase]:
+def webhook_cases(provider: str, event: str) -> st.SearchStrategy[WebhookCase]:
+    """Requests to one door, its valid bodies all of one event."""
     signings = [name for name, weight in SIGNINGS.items() for _ in range(weight)]
     header_names = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz-"), min_size=1, max_size=15)
-    return st.sampled_from(PROVIDERS).flatmap(
-        lambda provider: st.builds(
-            WebhookCase,
-            provider=st.just(provider),
-            body=bodies(provider),
-            signing=st.sampled_from(signings),
-            skew=st.integers(60, 10**6),  # beyond what the clock moves while a case runs
-            odd=ODD_TIMESTAMPS,
-            content_type=CONTENT_TYPES,
-            header_case=st.sampled_from(["canonical", "lower", "upper"]),
-            extra_headers=st.lists(st.tuples(header_names, HEADER_TEXT), max_size=2).map(tuple),
-            replayed=st.integers(0, 9).map(lambda n: n == 0),
-        )
+    return st.builds(
+        WebhookCase,
+        provider=st.just(provider),
+        body=bodies(provider, event),
+        signing=st.sampled_from(signings),
+        skew=st.integers(60, 10**6),  # beyond what the clock moves while a case runs
+        odd=ODD_TIMESTAMPS,
+        content_type=CONTENT_TYPES,
+        header_case=st.sampled_from(["canonical", "lower", "upper"]),
+        extra_headers=st.lists(st.tuples(header_names, HEADER_TEXT), max_size=2).map(tuple),
+        replayed=st.integers(0, 9).map(lambda n: n == 0),
     )
+
+
+def families() -> dict[str, st.SearchStrategy[WebhookCase]]:
+    """One family of requests per door and event: a run gives each an equal share, so every
+    event of every door is sent at any scale."""
+    return {
+        f"{provider} {event}": webhook_cases(provider, event)
+        for provider, events in EVENTS.items()
+        for event in sorted(events)
+    }
 
 
 def headers_for(case: WebhookCase, keys: dict[str, bytes], now: int) -> list[tuple[str, str]]:
     key, body = keys[case.provider], case.body.raw
-    other = keys[PROVIDERS[1 - PROVIDERS.index(case.provider)]]
+    other = keys[PROVIDERS[(PROVIDERS.index(case.provider) + 1) % len(PROVIDERS)]]
     at = {
         "stale": now - FRESHNESS_SECONDS - case.skew,
         "future": now + FRESHNESS_SECONDS + case.skew,
@@ -407,16 +458,16 @@ def _cased(name: str, style: str) -> str:
 def call_handler(
     provider: str, headers: list[tuple[str, str]], body: bytes, request_id: str
 ) -> tuple[int, Any]:
-    """The handler with the event the gateway builds for this request; an exception is the 500
-    API Gateway would answer."""
-    from lambdas.ingress import webhooks
+    """The door's handler, as cdk/api.py deploys it, with the event the gateway builds for this
+    request; an exception is the 500 API Gateway would answer."""
     from local.api import proxy
     from local.aws.lambda_runtime import InvocationContext
+    from tests.reliability.bad_input_routes import handler_of
 
     request = proxy.HttpRequest("POST", f"/webhooks/{provider}", "", headers, body)
     route = f"POST /webhooks/{provider}"
     event = proxy.build_event(request, route_key=route, path_parameters={}, request_id=request_id)
-    handler = webhooks.payments_handler if provider == "payments" else webhooks.kyc_handler
+    handler = handler_of(provider)
     arn = f"arn:aws:lambda:eu-west-1:123456789012:function:{provider}"
     context = InvocationContext(provider, arn, 256, 30)
     try:

@@ -134,8 +134,9 @@ def ledger_closing_on_waits(ledger: LocalLedger) -> Iterator[None]:
     this for each test, after module fixtures are made)."""
     from local.aws import patches
 
+    before = patches.WorkflowClock.on_wait  # a test's own clock, when made inside a test
     patches.WorkflowClock.on_wait = lambda: ledger.close_ledger() and None
     try:
         yield
     finally:
-        patches.WorkflowClock.on_wait = None
+        patches.WorkflowClock.on_wait = before

@@ -139,6 +139,10 @@ def test_the_providers_answer_is_acted_on_once_and_a_contradiction_goes_to_an_op
         (replace(asked, status=WithdrawalStatus.RETURNED), returned): PayoutAction.ALREADY,
         (replace(asked, status=WithdrawalStatus.RETURNED), failed): PayoutAction.ALREADY,
         (replace(asked, status=WithdrawalStatus.RETURNED), paid): PayoutAction.CONFLICT,
+        # paid, then returned by the bank: the "paid" again is a duplicate, not a contradiction
+        (replace(asked, status=WithdrawalStatus.RETURNED, paid_out_at=MORNING), paid): (
+            PayoutAction.ALREADY
+        ),
         (withdrawal("10.00", WithdrawalStatus.REDEEMED), paid): PayoutAction.CONFLICT,
         (withdrawal("10.00"), paid): PayoutAction.CONFLICT,
         (withdrawal("10.00", WithdrawalStatus.REFUSED), failed): PayoutAction.CONFLICT,

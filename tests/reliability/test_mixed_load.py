@@ -1,0 +1,199 @@
+"""Reliability: purchases, a distribution to many holders and withdrawals, all at once.
+
+The issuer and the company sign for all three at the same time (mints and deliveries, the
+coupons, redemptions), on a ledger that closes on a clock as the network's does. Everything must
+end (DELIVERED, PAID, PAID_OUT) with 0 sequence errors, counted from what the ledger itself
+answered each submit, and the validated ledger must agree with the records both ways."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+import pytest
+
+from local.aws.platform import LocalAws
+from local.ledger_server import LocalLedger
+from local.ledger_server.audit import SubmissionTally
+from tests.frontend.gateway import Frontend
+from tests.reliability import mixed_load_audit as audit
+from tests.reliability.replay_bus import settle
+from tests.reliability.replay_scenarios import run_distribution
+from tests.reliability.report import record, scale
+from tests.reliability.test_duplicates_and_load import (
+    deliver,
+    ledger_rounds,  # noqa: F401 (the ledger's clock, a fixture)
+    onboard_investors,
+    purchase_executions,
+    resigned,
+)
+from tests.reliability.test_duplicates_and_load import settle as purchases_settled
+from tests.servicing.conftest import finished, fund_company, new_instrument
+from tests.withdrawals.conftest import kyc_approved
+from tests.workflows.conftest import payment
+
+# Quarterly from 2026-04-21, paid automatically, on dates no other test's instrument pays on:
+# the first coupon funds the withdrawals, the second is paid during the load.
+TERMS = {
+    "issue_date": "2026-04-21", "maturity": "2027-04-21", "payments_per_year": 4,
+    "pays_automatically": True,
+}  # fmt: skip
+FIRST, SECOND = "2026-07-21", "2026-10-21"
+UNITS = 4  # each holder's: a coupon of 5.04 EUR
+WITHDRAWN = "2.00"
+TIMEOUT = scale(300, 3600)
+
+
+@dataclass
+class Load:
+    instrument: str
+    holders: dict[str, str]  # investor id -> wallet address
+    withdrawers: list[str]
+    buyers: dict[str, str]
+    payments: list[dict[str, Any]]
+
+
+@pytest.fixture
+def load(aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]) -> Load:
+    """Holders bought the instrument and were paid its first coupon; the buyers are onboarded.
+    Made before the ledger's clock starts (a test asks for it first): each Wait closes a ledger
+    at once, as no load needs a clock for."""
+    instrument = new_instrument(platform, ledger, "LOD", **TERMS)
+    holders = dict(kyc_approved(ledger) for _ in range(scale(6, 200)))
+    bought = [payment(i, instrument_id=instrument, units=UNITS, amount=f"{100 * UNITS}.00")
+              for i in holders]  # fmt: skip
+    before = {e["executionArn"] for e in purchase_executions(aws)}
+    deliver(aws, bought)
+    purchases_settled(aws, before, len(bought))
+    fund_company(aws, Decimal(3 * UNITS * len(holders)))  # two coupons of 1.26 a unit, and more
+    paid = paid_on(aws, instrument, FIRST)
+    assert paid["status"] == "SUCCEEDED", paid
+    buyers = onboard_investors(ledger, scale(3, 25))
+    payments = [
+        payment(b.investor_id, units=u, amount=f"{100 * u}.00")
+        for b in buyers
+        for u in range(1, scale(6, 100) // len(buyers) + 1)
+    ]
+    withdrawers = list(holders)[: scale(3, 50)]
+    return Load(instrument, holders, withdrawers, {b.investor_id: b.address for b in buyers},
+                payments)  # fmt: skip
+
+
+def paid_on(aws: LocalAws, instrument: str, day: str) -> dict[str, Any]:
+    run_distribution(aws, instrument, day)
+    return finished(aws, f"{instrument}-{day}", timeout=TIMEOUT)
+
+
+def withdraw(frontend: Frontend, investor_id: str) -> str:
+    answer = frontend.post(
+        f"/investors/{investor_id}/withdrawals",
+        body=json.dumps({"amount": WITHDRAWN}),
+        headers={"Idempotency-Key": f"load-{investor_id}"},
+    )
+    assert answer.status == 202, answer
+    return str(answer.body["withdrawal_id"])
+
+
+def at_once(aws: LocalAws, frontend: Frontend, load: Load) -> list[str]:
+    """The payments on the bus, the distribution started and each withdrawal asked for, all
+    from their own threads at the same time; the withdrawals' ids."""
+    jobs: list[Callable[[], Any]] = [
+        lambda: deliver(aws, load.payments),
+        lambda: run_distribution(aws, load.instrument, SECOND),
+        *(partial(withdraw, frontend, investor_id) for investor_id in load.withdrawers),
+    ]
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        started = [pool.submit(job) for job in jobs]
+    return [str(s.result()) for s in started[2:]]
+
+
+def failed_runs(aws: LocalAws, since: float) -> list[str]:
+    from tests.reliability.replay_books import executions_since
+
+    return [e["executionArn"] for e in executions_since(aws, since) if e["status"] != "SUCCEEDED"]
+
+
+@dataclass(frozen=True)
+class Ended:
+    as_wanted: bool  # every purchase DELIVERED, the distribution PAID to all, all PAID_OUT
+    delivered: int
+    holders_paid: int
+    paid_out: int
+    ledger_payments: int
+    mismatches: list[str]  # the validated ledger against the records
+
+
+def ended(aws: LocalAws, platform: dict[str, Any], load: Load, ids: list[str], first: int) -> Ended:
+    from lambdas.records import distributions, withdrawals
+    from lambdas.records.tables import PurchaseRecord
+
+    accounts = platform["accounts"]
+    bought = list(PurchaseRecord.batch_get([_purchase_id(p) for p in load.payments]))
+    report = json.loads(finished(aws, f"{load.instrument}-{SECOND}")["output"])
+    paid = [p for p in distributions.entitlements(f"{load.instrument}:{SECOND}") if p.tx_hash]
+    asked = [w for w in (withdrawals.find(i) for i in ids) if w is not None]
+    investors = {**load.holders, **load.buyers}
+    recorded = (
+        audit.purchases_recorded(bought, accounts)
+        + audit.entitlements_recorded(paid, accounts)
+        + audit.withdrawals_recorded(asked, investors, accounts)
+    )
+    moves = audit.ledger_moves(platform["client"], first, set(investors.values()))
+    delivered = sum(r.status == "DELIVERED" for r in bought)
+    paid_out = sum(w.status.value == "PAID_OUT" for w in asked)
+    outcome = (delivered, report["status"], report["paid_holders"], paid_out)
+    wanted = (len(load.payments), "PAID", len(load.holders), len(ids))
+    return Ended(outcome == wanted, delivered, len(paid), paid_out, len(moves),
+                 audit.mismatches(moves, recorded))  # fmt: skip
+
+
+def test_purchases_a_distribution_and_withdrawals_at_once(
+    aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any], load: Load,
+    ledger_rounds: None,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    token = aws.client("secretsmanager").get_secret_value(
+        SecretId=aws.stack.output("FrontendApiSecretArn")
+    )["SecretString"]
+    monkeypatch.setattr(ledger.chain, "submit", ledger.chain.submit)  # the tally's, undone after
+    tally, accounts = SubmissionTally(ledger.chain), platform["accounts"]
+    first, since = platform["client"].validated_ledger_index() + 1, datetime.now(UTC)
+    started, clock = time.time(), time.monotonic()
+
+    ids = at_once(aws, Frontend(token), load)
+    settle(aws, started, timeout=TIMEOUT)
+    seconds = int(time.monotonic() - clock)
+
+    end = ended(aws, platform, load, ids, first)
+    signers = {*accounts.roles().values(), *load.holders.values(), *load.buyers.values()}
+    errors, resends = tally.sequence_errors(signers, ledger.rpc_url)
+    again, failed = resigned(since), failed_runs(aws, started)
+    record(
+        "load",
+        f"{len(load.payments)} purchases, a distribution to {len(load.holders)} holders and "
+        f"{len(ids)} withdrawals at once",
+        end.as_wanted and not (end.mismatches or errors or again or failed),
+        purchases=len(load.payments), delivered=end.delivered, holders=len(load.holders),
+        holders_paid=end.holders_paid, withdrawals=len(ids), paid_out=end.paid_out,
+        sequence_errors=errors + len(again), resends_of_validated_blobs=resends,
+        ledger_payments=end.ledger_payments, audit_mismatches=len(end.mismatches),
+        failed_executions=len(failed), seconds=seconds,
+    )  # fmt: skip
+    assert end.as_wanted, end
+    assert failed == []
+    assert errors == 0, tally.unsuccessful(signers)
+    assert again == [], "re-signed after expiry or a lost Sequence"
+    assert end.mismatches == [], "\n".join(end.mismatches[:20])
+
+
+def _purchase_id(detail: dict[str, Any]) -> str:
+    from domain.purchase import purchase_id_for
+
+    return purchase_id_for(detail["payment_id"])
