@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+XRPL_NETWORKS = ("local", "testnet", "mainnet")
+
 
 @dataclass(frozen=True)
 class DeploymentEnvironment:
@@ -39,8 +41,13 @@ class DeploymentEnvironment:
     # can still replay any day of the year closed, with a month's margin. What must be kept
     # longer is in the tables (Payments, Audit) and on the ledger, not in the archive.
     archive_retention_days: int = 90
+    # What the ledger is, for the set-up after a deploy (`ops.bootstrap --stack`): Testnet's
+    # faucet may fund the funding account; on Mainnet an operator sends real XRP.
+    xrpl_network: str = "testnet"
 
     def __post_init__(self) -> None:
+        if self.xrpl_network not in XRPL_NETWORKS:
+            raise ValueError(f"xrpl_network {self.xrpl_network!r}: one of {XRPL_NETWORKS}")
         # One server's word alone would decide whether money moved: only on this machine.
         if self.name != "local" and len(set(self.xrpl_urls)) < 2:
             raise ValueError(f"env {self.name!r} needs two or more XRPL servers")
@@ -67,6 +74,7 @@ ENVIRONMENTS = {
         explorer_url="http://127.0.0.1:5005/explorer",
         ledger_close_seconds=2,  # `make up`'s ledger; the demo and benchmarks override it
         log_execution_data=True,
+        xrpl_network="local",
     ),
     "dev": DeploymentEnvironment("dev", TESTNET, False, 14, log_execution_data=True),
     "test": DeploymentEnvironment("test", TESTNET, False, 30),
@@ -79,6 +87,7 @@ ENVIRONMENTS = {
         payment_provider_endpoint="https://payments.drexfy.eu/v1",
         explorer_url="https://livenet.xrpl.org",
         archive_retention_days=400,
+        xrpl_network="mainnet",
     ),
 }
 

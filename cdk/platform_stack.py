@@ -168,6 +168,7 @@ class PlatformStack(Stack):
             },
             "EventBusName": bus.bus.event_bus_name,
             "EventArchiveArn": bus.archive.archive_arn,
+            "XrplNetwork": env.xrpl_network,  # ops.bootstrap --stack: may a faucet fund it?
             "PurchasesTableName": tables.purchases.table_name,
             "ServicingBucketName": servicing.bucket.bucket_name,
             "StartDueDistributionsFunctionName": self.servicing.function.function_name,

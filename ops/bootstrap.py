@@ -1,18 +1,24 @@
 """`python -m ops.bootstrap`: configure a ledger for the platform (idempotent).
 
-Reads the platform's configuration the way a Lambda does, from the environment; for the local
-platform that comes from the state file `python -m local.aws` writes. The work itself is in
-ops/platform_bootstrap.py; lambdas modules are imported only after the environment is set.
+Reads the platform's configuration the way a Lambda does, from the environment. After a deploy,
+`--stack Drexfy-<env>` puts it there from the stack's outputs (credentials, region and endpoint
+are the caller's, as for any AWS tool); for the local platform it comes from the state file
+`python -m local.aws` writes. On Testnet `--fund-from-faucet` has the network's faucet fund the
+funding account; on Mainnet nothing gives XRP away, so it refuses and says what each account
+needs. The work itself is in ops/platform_bootstrap.py; lambdas modules are imported only after
+the environment is set.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from xrpl.utils import xrp_to_drops
 
@@ -66,33 +72,218 @@ def _fund_from_seed(ledger_url: str, seed: str, address: str, xrp: Decimal) -> b
     return True
 
 
+FAUCET_REQUESTS = 20  # a faucet gives a fixed amount a request (Testnet: 100 XRP)
+
+
+def _fund_from_faucet(args: argparse.Namespace, address: str, wait: Callable[[], None]) -> bool:
+    """The network's faucet pays a new funding account until it holds --funding-xrp; False if
+    the account exists already (as with a seed: a rerun funds nothing). The faucet is the one
+    xrpl-py knows for the ledger's network_id, unless --faucet-url names another."""
+    from lambdas.ledger_adapter.client import LedgerClient
+
+    client = LedgerClient(args.ledger_url)
+    if client.account_root(address) is not None:
+        return False
+    wanted = int(xrp_to_drops(args.funding_xrp))
+    url = _faucet_url(args)
+    asked = 0
+    while (held := _drops(client, address)) < wanted:
+        if asked == FAUCET_REQUESTS:
+            raise FundingFailed(
+                f"{address} holds {_drops(client, address)} drops after {asked} faucet requests"
+            )
+        _ask_faucet(url, address)
+        asked += 1
+        _until_paid(client, address, held, wait)
+    return True
+
+
+def _drops(client: Any, address: str) -> int:
+    root = client.account_root(address)
+    return int(root["Balance"]) if root else 0
+
+
+def _until_paid(client: Any, address: str, held: int, wait: Callable[[], None]) -> None:
+    """A faucet pays after it answers (Testnet's within a few ledgers)."""
+    for _ in range(120):
+        if _drops(client, address) > held:
+            return
+        wait()
+    raise FundingFailed(f"the faucet answered, but {address} was not paid in a validated ledger")
+
+
+def _faucet_url(args: argparse.Namespace) -> str:
+    from xrpl.asyncio.wallet.wallet_generation import get_faucet_url, process_faucet_host_url
+    from xrpl.clients import JsonRpcClient
+    from xrpl.models.requests import ServerInfo
+
+    if args.faucet_url:
+        return process_faucet_host_url(args.faucet_url)
+    info = JsonRpcClient(args.ledger_url).request(ServerInfo()).result["info"]
+    return get_faucet_url(int(info.get("network_id", 0)))
+
+
+def _ask_faucet(url: str, address: str) -> None:
+    """The faucet API xrpl-py speaks: POST {"destination"}; any 2xx means it will pay."""
+    import httpx
+
+    answer = httpx.post(
+        url, json={"destination": address, "userAgent": "drexfy-bootstrap"}, timeout=30
+    )
+    if answer.status_code // 100 != 2:
+        raise FundingFailed(
+            f"the faucet at {url} answered {answer.status_code}: {answer.text[:200]}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m ops.bootstrap`: configure the ledger for the platform (idempotent)."""
+    args = _parser().parse_args(argv)
+    from ops.stack import ConfigurationError
+
+    try:
+        network = _configure(args)
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if args.fund_from_faucet and network == "mainnet":
+        print(_mainnet_refusal(args), file=sys.stderr)
+        return 2
+    steps = _bootstrap(args)
+    print("\n".join(steps) if steps else "nothing to do: the ledger is already configured")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ops.bootstrap", description=main.__doc__)
+    parser.add_argument(
+        "--stack",
+        help="a deployed stack (Drexfy-<env>): the configuration from its outputs; credentials, "
+        "region and endpoint from the environment (or --profile, --region)",
+    )
+    parser.add_argument("--profile", help="with --stack: the AWS profile to use")
+    parser.add_argument("--region", help="with --stack: the stack's region")
     parser.add_argument(
         "--state-file",
         type=Path,
         default=Path(".local/aws.json"),
-        help="the local platform's state file (python -m local.aws writes it); without it, "
-        "the configuration comes from the environment (AWS)",
+        help="the local platform's state file (python -m local.aws writes it); without it or "
+        "--stack, the configuration comes from the environment",
     )
-    parser.add_argument("--ledger-url", required=True, help="rippled JSON-RPC URL")
-    parser.add_argument("--fund-from-seed", help="seed that pays the funding account first")
+    parser.add_argument("--ledger-url", help="rippled JSON-RPC URL (with --stack: its first)")
+    funding = parser.add_mutually_exclusive_group()
+    funding.add_argument("--fund-from-seed", help="seed that pays the funding account first")
+    funding.add_argument(
+        "--fund-from-faucet",
+        action="store_true",
+        help="Testnet: the network's faucet funds the funding account (refused on Mainnet)",
+    )
+    parser.add_argument("--faucet-url", help="the faucet (default: the network's own)")
     parser.add_argument("--funding-xrp", type=Decimal, default=Decimal(1000))
+    parser.add_argument(
+        "--investors",
+        type=int,
+        default=1000,
+        help="investors to activate, for what the funding account needs on Mainnet",
+    )
     parser.add_argument(
         "--close-ledgers",
         action="store_true",
         help="call ledger_accept while waiting (a standalone local ledger)",
     )
     parser.add_argument("--catalogue", type=Path, default=Path("catalogue/instruments.json"))
-    args = parser.parse_args(argv)
+    return parser
+
+
+# What the bootstrap reads, itself or through the Lambdas' code it runs.
+STACK_OUTPUTS = (
+    "XrplUrls", "XrplNetwork", "ActivationXrp", "IssuerKeyId", "CompanyKeyId", "FundingKeyId",
+    "IssuerSignerFunctionName", "CompanySignerFunctionName", "FundingSignerFunctionName",
+    "TicketsTableName", "SequencesTableName", "SubmissionsTableName", "InstrumentsTableName",
+)  # fmt: skip
+
+
+def _configure(args: argparse.Namespace) -> str:
+    """The environment the Lambdas' code reads, and the network: from the stack, the local
+    state file, or as the caller set it."""
+    if args.stack:
+        return _from_stack(args)
+    if args.ledger_url is None:
+        from ops.stack import ConfigurationError
+
+        raise ConfigurationError("give --ledger-url, or --stack to read it from the stack")
     if args.state_file.exists():
         use_local_platform(args.state_file, args.ledger_url)
-    else:  # in AWS: the stack's variables are in the environment, as the Lambdas get them
-        os.environ["XRPL_URLS"] = args.ledger_url
-    steps = _bootstrap(args)
-    print("\n".join(steps) if steps else "nothing to do: the ledger is already configured")
-    return 0
+        return "local"
+    os.environ["XRPL_URLS"] = args.ledger_url  # the stack's other variables are set already
+    return os.environ.get("XRPL_NETWORK", "unknown")
+
+
+def _from_stack(args: argparse.Namespace) -> str:
+    from ops.stack import (
+        MissingOutputs,
+        export_credentials,
+        lambda_environment,
+        operator_session,
+        stack_outputs,
+    )
+
+    operator = operator_session(profile=args.profile, region=args.region)
+    export_credentials(operator.session)  # the Lambdas' code makes its clients from these
+    outputs = stack_outputs(operator.session.client("cloudformation"), args.stack)
+    missing = [name for name in STACK_OUTPUTS if name not in outputs]
+    if missing:
+        raise MissingOutputs(args.stack, missing, "ops.bootstrap")
+    os.environ.update(lambda_environment(outputs))
+    args.ledger_url = args.ledger_url or outputs["XrplUrls"].split(",")[0]
+    args.activation_xrp = Decimal(outputs["ActivationXrp"])
+    return outputs["XrplNetwork"]
+
+
+def _mainnet_refusal(args: argparse.Namespace) -> str:
+    """No faucet on Mainnet: what to send, to which account, and why."""
+    from domain.account_reserves import PlatformScale, needs
+    from domain.instruments import load_catalogue
+    from lambdas.custody.platform_signer import platform_accounts
+    from lambdas.ledger_adapter.submission import TicketPolicy
+    from ops.platform_bootstrap import BootstrapPlan
+
+    policy = TicketPolicy()
+    scale = PlatformScale(
+        instruments=len(load_catalogue(args.catalogue.read_text())),
+        investors=args.investors,
+        activation_xrp=getattr(args, "activation_xrp", Decimal(15)),
+        tickets_ready=policy.batch_size + policy.low_water,
+        platform_xrp=BootstrapPlan().platform_xrp,
+    )
+    accounts = platform_accounts().roles()
+    lines = [
+        "refused: no faucet funds Mainnet accounts; send real XRP to the funding account, then "
+        "run this again without --fund-from-faucet. It funds the issuer and the company itself.",
+    ]
+    reserves = _reserves(args.ledger_url)
+    lines.append(f"reserves: {reserves.base} XRP an account, {reserves.owner} XRP an owned object")
+    for need in needs(reserves, scale):
+        address = next(a for role, a in accounts.items() if role.value == need.role)
+        lines.append(f"  {need.role} {address}: at least {need.xrp} XRP ({need.why})")
+    return "\n".join(lines)
+
+
+def _reserves(ledger_url: str) -> Any:
+    """The ledger's reserves (server_info), or Mainnet's known ones if it does not answer."""
+    from domain.account_reserves import MAINNET_RESERVES, Reserves
+
+    try:
+        from xrpl.clients import JsonRpcClient
+        from xrpl.models.requests import ServerInfo
+
+        validated = JsonRpcClient(ledger_url).request(ServerInfo()).result["info"]
+        ledger = validated["validated_ledger"]
+        return Reserves(
+            Decimal(str(ledger["reserve_base_xrp"])), Decimal(str(ledger["reserve_inc_xrp"]))
+        )
+    except Exception:  # noqa: BLE001 - any failure: the documented figures
+        return Reserves(*MAINNET_RESERVES)
 
 
 def _bootstrap(args: argparse.Namespace) -> list[str]:
@@ -104,9 +295,12 @@ def _bootstrap(args: argparse.Namespace) -> list[str]:
 
     accounts = platform_accounts()
     wait = wait_strategy(args.ledger_url, args.close_ledgers)
-    funded = args.fund_from_seed and _fund_from_seed(
-        args.ledger_url, args.fund_from_seed, accounts.funding, args.funding_xrp
-    )
+    if args.fund_from_faucet:
+        funded = _fund_from_faucet(args, accounts.funding, wait)
+    else:
+        funded = bool(args.fund_from_seed) and _fund_from_seed(
+            args.ledger_url, args.fund_from_seed, accounts.funding, args.funding_xrp
+        )
     if funded:
         _until_validated(args.ledger_url, accounts.funding, wait)
     submitter = LedgerSubmitter.for_ledger(args.ledger_url)
