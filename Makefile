@@ -8,7 +8,7 @@ READY := $(VENV)/.ready
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: demo up down status reliability test unit lint typecheck pytest synth bench bench-distribution clean
+.PHONY: demo up down status reliability smoke test unit lint typecheck pytest synth bench bench-distribution clean
 
 $(READY): requirements.txt requirements-dev.txt package.json package-lock.json pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ reliability: $(READY)
 	rm -rf .local/reliability
 	DREXFY_RELIABILITY=full $(BIN)/pytest -n 2 --dist loadfile tests/reliability; \
 	status=$$?; DREXFY_RELIABILITY=full $(BIN)/python -m tests.reliability.report; exit $$status
+
+# After a deploy: the deployed stack's smoke checks (ops/smoke.py), e.g. make smoke STACK=Drexfy-dev
+smoke: $(READY)
+	@test -n "$(STACK)" || { echo "usage: make smoke STACK=Drexfy-<env>"; exit 2; }
+	$(BIN)/python -m ops.smoke --stack $(STACK)
 
 synth: $(READY)
 	CDK_OUTDIR=cdk.out $(BIN)/python app.py

@@ -1,0 +1,106 @@
+"""`python -m ops.smoke --stack NAME` against the embedded platform in server mode, standing in for
+a deployed stack: addressed by name only (credentials and the endpoint in the environment), the
+providers' secrets read from Secrets Manager, a ledger that closes on its own clock. It passes
+on a healthy platform, and fails naming the step when a secret is wrong or the ledger stopped."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from local.aws.access import ADMINISTRATOR_ACCESS_KEY
+from local.ledger_server import GENESIS_SEED, LocalLedger
+from local.processes import PROJECT_ROOT, start_module
+from tests.ops.test_bootstrap_after_deploy import aws_environment
+
+
+@pytest.fixture(scope="module")
+def network() -> Iterator[LocalLedger]:
+    """A ledger of this module's own that closes every second, as a network does."""
+    with LocalLedger(close_interval_ms=1000) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory, network: LocalLedger) -> Iterator[Any]:
+    home = tmp_path_factory.mktemp("smoke")
+    urls = ",".join(network.rpc_urls)
+    server = start_module(
+        "local.aws",
+        ["--state-file", str(home / "aws.json"), "--set-env", f"XRPL_URLS={urls}",
+         "--set-env", "LEDGER_CLOSE_SECONDS=1"],
+        "local aws ready",
+        log_path=home / "aws.log",
+    )  # fmt: skip
+    try:
+        state = json.loads((home / "aws.json").read_text())
+        configured = run("ops.bootstrap", state, "--fund-from-seed", GENESIS_SEED)
+        assert configured.returncode == 0, configured.stderr
+        yield state
+    finally:
+        server.stop()
+
+
+def run(module: str, state: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", module, "--stack", state["stack"]["name"], *args]
+    return subprocess.run(
+        command, cwd=PROJECT_ROOT, capture_output=True, text=True, env=aws_environment(state),
+        timeout=900,
+    )  # fmt: skip
+
+
+def secrets(state: dict[str, Any]) -> Any:
+    session = boto3.Session(
+        aws_access_key_id=ADMINISTRATOR_ACCESS_KEY,
+        aws_secret_access_key=ADMINISTRATOR_ACCESS_KEY,
+        region_name=state.get("region", "eu-west-1"),
+    )
+    return session.client("secretsmanager", endpoint_url=state["endpoint_url"])
+
+
+def test_the_smoke_checks_pass_on_a_healthy_platform(deployed: dict[str, Any]) -> None:
+    passed = run("ops.smoke", deployed, "--timeout", "120")
+
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    lines = passed.stdout.splitlines()
+    assert sum(line.startswith("OK ") for line in lines) == 7, passed.stdout
+    assert any("DELIVERED" in line for line in lines)
+    assert any("REFUNDED" in line for line in lines)
+    assert lines[-1] == "all 7 checks passed"
+
+
+def test_a_secret_changed_on_one_side_fails_the_step_that_needs_it(
+    deployed: dict[str, Any],
+) -> None:
+    """The KYC provider's key replaced in Secrets Manager while the door still holds the one it
+    read (for five minutes): the provider's webhooks are refused, and the smoke says where."""
+    arn = deployed["stack"]["outputs"]["KycWebhookSecretArn"]
+    secrets(deployed).put_secret_value(SecretId=arn, SecretString="a key the door never read")
+
+    failed = run("ops.smoke", deployed, "--timeout", "20")
+
+    assert failed.returncode == 1, failed.stdout
+    assert "FAILED  a test investor is onboarded: KYC approval answered 401" in failed.stdout
+    assert "SKIPPED one purchase is delivered" in failed.stdout
+    assert failed.stderr.startswith("3 of 7 failed: a test investor is onboarded;"), failed.stderr
+
+
+def test_a_stopped_ledger_fails_onboarding_with_the_step_named(
+    deployed: dict[str, Any], network: LocalLedger
+) -> None:
+    arn = deployed["stack"]["outputs"]["KycWebhookSecretArn"]
+    current = secrets(deployed).get_secret_value(SecretId=arn, VersionStage="AWSPREVIOUS")
+    secrets(deployed).put_secret_value(SecretId=arn, SecretString=current["SecretString"])
+    network.stop()
+
+    failed = run("ops.smoke", deployed, "--timeout", "20")
+
+    assert failed.returncode == 1, failed.stdout
+    assert "FAILED  a test investor is onboarded:" in failed.stdout, failed.stdout
+    assert "not within 20 s" in failed.stdout
