@@ -368,19 +368,6 @@ def verdict(execution: dict[str, Any]) -> str:
     return "SUCCEEDED" if execution["status"] == "SUCCEEDED" else str(execution.get("error"))
 
 
-def executions_of(
-    aws: LocalAws, workflow: str, matches: Callable[[dict[str, Any]], bool]
-) -> list[dict[str, Any]]:
-    sfn = aws.client("stepfunctions")
-    arn = aws.stack.output(f"{workflow}StateMachineArn")
-    found = [
-        sfn.describe_execution(executionArn=e["executionArn"])
-        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
-        for e in page["executions"]
-    ]
-    return [e for e in found if matches(json.loads(e["input"]))]
-
-
 def runs_of(
     aws: LocalAws, workflow: str, key: str, field_name: str, value: str,
     fix: Callable[[], None] | None = None,
@@ -388,12 +375,13 @@ def runs_of(
     """Every execution of the workflow whose input's `key` has field = value, each to its end
     (a FAILED one run again), once at least one has started and none is running."""
     from tests.support.waiting import wait_for
+    from tests.withdrawals.conftest import executions
 
     def ours(given: dict[str, Any]) -> bool:
         return bool(given.get(key, {}).get(field_name) == value)
 
     def settled() -> list[dict[str, Any]] | None:
-        found = executions_of(aws, workflow, ours)
+        found = executions(aws, workflow, ours)
         return found if found and all(e["status"] != "RUNNING" for e in found) else None
 
     return Runs(workflow).take(aws, wait_for(settled, timeout=180), fix)
