@@ -17,8 +17,9 @@ $(READY): requirements.txt requirements-dev.txt package.json package-lock.json p
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# make demo STACK=Drexfy-dev: the same story told to a deployed stack (local/demo.py)
 demo: $(READY)
-	$(BIN)/python -m local.demo
+	$(BIN)/python -m local.demo $(if $(STACK),--stack $(STACK))
 
 # The same local platform as a background service, for drexfy-ops and exploring by hand.
 # State (ledger, tables, keys, executions, notifications) survives `make down` / `make up`.

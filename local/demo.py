@@ -16,7 +16,9 @@ Exits 0 only if every outcome is the expected one; leaves no process running.
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -32,6 +34,7 @@ from typing import Any
 
 import boto3
 
+from domain.events import OPERATOR_DECISIONS
 from domain.webhooks import sign
 from local import demo_books as books
 from local import demo_money_out as money_out
@@ -43,19 +46,36 @@ from local.processes import PROJECT_ROOT, start_module
 
 
 class Demo:
-    def __init__(self, state: dict[str, Any], ledger_url: str) -> None:
+    """The story, told through the platform's public doors. Locally the providers are the
+    platform's stand-ins; against a deployed stack (`deployed`) they are the real ones, so the
+    stand-ins' parts (the provider capturing a payment, the frontend's received log) are left
+    out, and the investors' ids are the run's own (`demo-<run>-…`), never a real investor's."""
+
+    def __init__(
+        self,
+        state: dict[str, Any],
+        ledger_url: str,
+        session: boto3.Session | None = None,
+        ids: str = "",
+    ) -> None:
         self.outputs: dict[str, str] = state["stack"]["outputs"]
         self.api_url: str = state["api_url"]
-        self.provider_url: str = state["provider_url"]
-        self.notifications_url: str = state["notifications_url"]
-        session = boto3.Session(  # the account's administrator, who hands providers secrets
-            aws_access_key_id=ADMINISTRATOR_ACCESS_KEY,
-            aws_secret_access_key=ADMINISTRATOR_ACCESS_KEY,
-            region_name="eu-west-1",
+        self.provider_url: str | None = state.get("provider_url")
+        self.notifications_url: str | None = state.get("notifications_url")
+        self.ids = ids  # what the run's investor and payment ids begin with
+        session = (
+            session
+            or boto3.Session(  # the account's administrator, who hands providers secrets
+                aws_access_key_id=ADMINISTRATOR_ACCESS_KEY,
+                aws_secret_access_key=ADMINISTRATOR_ACCESS_KEY,
+                region_name="eu-west-1",
+            )
         )
-        self.sfn = session.client("stepfunctions", endpoint_url=state["endpoint_url"])
-        self.lambdas = session.client("lambda", endpoint_url=state["endpoint_url"])
-        self.secrets = session.client("secretsmanager", endpoint_url=state["endpoint_url"])
+        endpoint = state.get("endpoint_url")
+        self.sfn = session.client("stepfunctions", endpoint_url=endpoint)
+        self.lambdas = session.client("lambda", endpoint_url=endpoint)
+        self.secrets = session.client("secretsmanager", endpoint_url=endpoint)
+        self.events = session.client("events", endpoint_url=endpoint)
         self.keys = {
             path: self.secret(name).encode()
             for path, name in (
@@ -97,7 +117,9 @@ class Demo:
 
     def capture(self, payment_id: str, amount: str) -> None:
         """The provider takes the investor's money (its settlement report lists it), then
-        tells the platform with its webhook."""
+        tells the platform with its webhook. A deployed stack's provider does it itself."""
+        if self.provider_url is None:
+            return
         raw = json.dumps({"payment_id": payment_id, "amount": amount}).encode()
         request = urllib.request.Request(
             self.provider_url + "/payments", data=raw, method="POST",
@@ -196,7 +218,8 @@ class Demo:
 
         print("\n== Ada and Bob pass KYC: the provider's signed webhooks onboard them")
         wallets = {}
-        for investor_id in ("inv-ada", "inv-bob"):
+        ada_id, bob_id = self.investor("ada"), self.investor("bob")
+        for investor_id in (ada_id, bob_id):
             execution = self.kyc("kyc.approved", investor_id, payout_account=PAYOUT_ACCOUNT)
             output = json.loads(execution.get("output") or "{}")
             wallets[investor_id] = output.get("wallet_address")
@@ -204,7 +227,7 @@ class Demo:
             self.expect(f"{investor_id} ACTIVE with a wallet", output.get("status") == "ACTIVE")
 
         print("\n== Ada pays 500.00 EUR for 5 units of SME-2027-A")
-        ada = self.purchase(self.pay("demo-pay-001", "inv-ada", "SME-2027-A", 5, "500.00"))
+        ada = self.purchase(self.pay(self.payment(1), ada_id, "SME-2027-A", 5, "500.00"))
         self.expect("Ada's purchase delivered", ada.get("status") == "DELIVERED")
 
         print("\n== The gateway's webhook for Ada's payment arrives again (same signature)")
@@ -214,22 +237,22 @@ class Demo:
         self.expect("the replayed webhook is refused", status == 409)
 
         print("\n== Bob pays 250.00 EUR for 3 units of SME-2027-A (they cost 300.00)")
-        bad = self.purchase(self.pay("demo-pay-002", "inv-bob", "SME-2027-A", 3, "250.00"))
+        bad = self.purchase(self.pay(self.payment(2), bob_id, "SME-2027-A", 3, "250.00"))
         self.expect(
             "refunded with the reason",
             bad.get("status") == "REFUNDED" and "300.00" in str(bad.get("reason")),
         )
 
         print("\n== Bob pays 250.00 EUR for 1 unit of SME-2028-B; an AML flag arrives meanwhile")
-        payment = self.pay("demo-pay-003", "inv-bob", "SME-2028-B", 1, "250.00")
+        payment = self.pay(self.payment(3), bob_id, "SME-2028-B", 1, "250.00")
         flagged = self.purchase(
-            payment, after=lambda: self.kyc("aml.flagged", "inv-bob", reason="sanctions list match")
+            payment, after=lambda: self.kyc("aml.flagged", bob_id, reason="sanctions list match")
         )
         self.expect("the purchase is undone and refunded", flagged.get("status") == "REFUNDED")
-        self.show_freeze(wallets["inv-bob"])
+        self.show_freeze(wallets[bob_id])
 
         print("\n== Bob pays again while blocked")
-        refused = self.purchase(self.pay("demo-pay-004", "inv-bob", "SME-2027-A", 1, "100.00"))
+        refused = self.purchase(self.pay(self.payment(4), bob_id, "SME-2027-A", 1, "100.00"))
         self.expect(
             "a blocked investor's payment is refunded",
             refused.get("status") == "REFUNDED" and "BLOCKED" in str(refused.get("reason")),
@@ -239,15 +262,40 @@ class Demo:
         units = {i.instrument_id: (i.issuance_id, i.units_sold) for i in instruments.catalogue()}
         for investor_id, address in wallets.items():
             print(f"    {investor_id} {address}: {self.holdings(address, units)}")
-        time.sleep(1.5)  # the last notifications are delivered asynchronously
-        with urllib.request.urlopen(self.notifications_url, timeout=10) as response:
-            notifications = json.loads(response.read())
-        kinds = [n["body"]["type"] for n in notifications if isinstance(n.get("body"), dict)]
-        print(f"    notifications the frontend received: {', '.join(kinds)}")
-        expected = {"WalletReady", "PurchaseCompleted", "RefundRequested", "InvestorBlocked"}
-        self.expect("the frontend was told", expected <= set(kinds))
+        told = self.notified(
+            "WalletReady", "PurchaseCompleted", "RefundRequested", "InvestorBlocked"
+        )
+        self.expect("the frontend was told", told)
+
+    def investor(self, name: str) -> str:
+        return f"{self.ids}inv-{name}"
+
+    def payment(self, number: int) -> str:
+        return f"{self.ids or 'demo-'}pay-{number:03d}"
+
+    def block_test_investors(self) -> None:
+        """A deployed stack keeps what a run made: its investors end blocked, as an operator
+        blocks them, with a reason that says they are the demo's."""
+        for name in ("ada", "bob"):
+            detail = {
+                "investor_id": self.investor(name),
+                "case_id": f"operator-{uuid.uuid4().hex[:10]}",
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "reason": f"a test investor of the demo run {self.ids.rstrip('-')}",
+                "operator": "make demo",
+            }
+            self.events.put_events(
+                Entries=[{
+                    "Source": OPERATOR_DECISIONS.source, "DetailType": "AmlFlagged",
+                    "EventBusName": self.outputs["EventBusName"], "Detail": json.dumps(detail),
+                }]
+            )  # fmt: skip
+            print(f"    {detail['investor_id']} blocked: {detail['reason']}")
 
     def notified(self, *kinds: str) -> bool:
+        if self.notifications_url is None:
+            print("    the frontend is the deployed one: its own log shows what it was told")
+            return True
         time.sleep(1.5)  # notifications are delivered asynchronously
         with urllib.request.urlopen(self.notifications_url, timeout=10) as response:
             received = json.loads(response.read())
@@ -287,7 +335,52 @@ def run_module(module: str, *args: str) -> bool:
     return result.returncode == 0
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.demo", description=__doc__)
+    parser.add_argument(
+        "--stack",
+        help="tell the story to a deployed stack (Drexfy-<env>) instead: its API, its ledger and "
+        "its providers, with the providers' secrets read from Secrets Manager",
+    )
+    parser.add_argument("--profile", help="with --stack: the AWS profile to use")
+    parser.add_argument("--region", help="with --stack: the stack's region")
+    args = parser.parse_args(argv)
+    return deployed(args.stack, args.profile, args.region) if args.stack else embedded()
+
+
+def deployed(stack: str, profile: str | None, region: str | None) -> int:
+    """The purchases, refunds and AML story against a deployed stack, as `demo-<run>-…`
+    investors blocked at the end. Servicing, money out and the books need the local clock and
+    the providers' stand-ins: `make smoke` and the stack's own schedules cover them there."""
+    from ops.stack import (
+        ConfigurationError,
+        export_credentials,
+        lambda_environment,
+        operator_session,
+        stack_outputs,
+    )
+
+    try:
+        operator = operator_session(profile=profile, region=region)
+        export_credentials(operator.session)
+        outputs = stack_outputs(operator.session.client("cloudformation"), stack)
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        return 2
+    os.environ.update(lambda_environment(outputs))  # the records the summary reads
+    run = f"demo-{datetime.now(UTC):%Y%m%dT%H%M%S}-"
+    print(f"The story told to {stack} ({outputs['ApiUrl']}), its investors {run}inv-…")
+    state = {"stack": {"outputs": outputs}, "api_url": outputs["ApiUrl"]}
+    demo = Demo(state, outputs["XrplUrls"].split(",")[0], operator.session, ids=run)
+    demo.run()
+    print("\n== The run's investors, blocked and marked as the demo's")
+    demo.block_test_investors()
+    passed = sum(ok for _, ok in demo.results)
+    print(f"\n{passed}/{len(demo.results)} expected outcomes happened")
+    return 0 if passed == len(demo.results) else 1
+
+
+def embedded() -> int:
     with tempfile.TemporaryDirectory(prefix="drexfy-demo-") as folder:
         state_file = Path(folder) / "aws.json"
         print("Starting the local XRPL ledger (a ledger closes every second)…")

@@ -1,11 +1,14 @@
-"""`python -m ops.smoke --stack NAME` against the embedded platform in server mode, standing in for
-a deployed stack: addressed by name only (credentials and the endpoint in the environment), the
-providers' secrets read from Secrets Manager, a ledger that closes on its own clock. It passes
-on a healthy platform, and fails naming the step when a secret is wrong or the ledger stopped."""
+"""`python -m ops.smoke --stack NAME` and `python -m local.demo --stack NAME` against the embedded
+platform in server mode, standing in for a deployed stack: addressed by name only (credentials
+and the endpoint in the environment), the providers' secrets read from Secrets Manager, a ledger
+that closes on its own clock. The smoke checks pass on a healthy platform, and fail naming the
+step when a secret is wrong or the ledger stopped; the demo tells its story with investors of its
+own and leaves them blocked."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -73,6 +76,32 @@ def test_the_smoke_checks_pass_on_a_healthy_platform(deployed: dict[str, Any]) -
     assert any("DELIVERED" in line for line in lines)
     assert any("REFUNDED" in line for line in lines)
     assert lines[-1] == "all 7 checks passed"
+
+
+def test_the_demo_tells_its_story_to_the_stack_and_blocks_its_investors(
+    deployed: dict[str, Any],
+) -> None:
+    from ops.smoke import Smoke
+
+    told = run("local.demo", deployed)
+
+    assert told.returncode == 0, told.stdout[-4000:] + told.stderr[-2000:]
+    (run_ids,) = set(re.findall(r"(demo-\d{8}T\d{6}-)inv-", told.stdout))
+    assert "UNEXPECTED" not in told.stdout
+    outputs = deployed["stack"]["outputs"]
+    store = secrets(deployed)
+
+    def secret(output: str) -> str:
+        return str(store.get_secret_value(SecretId=outputs[output])["SecretString"])
+
+    smoke = Smoke(outputs, secret, lambda _: None, deployed["stack"]["name"], timeout=60)
+    for name in ("ada", "bob"):
+        investor = f"{run_ids}inv-{name}"
+        blocked = smoke.until(
+            f"{investor} blocked",
+            lambda i=investor: smoke.frontend(f"/investors/{i}").body.get("status") == "BLOCKED",
+        )
+        assert blocked
 
 
 def test_a_secret_changed_on_one_side_fails_the_step_that_needs_it(
