@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from local.demo import Demo
 
 INSTRUMENTS = ("SME-2027-A", "SME-2028-B")
+# Ada's SME-2027-A was delivered; Bob's SME-2028-B may have been undone before or after its
+# delivery (the AML flag races it), so its register may have no change at all.
+DELIVERED = {"SME-2027-A"}
 
 
 def run(demo: Demo, state_file: Path) -> None:
@@ -33,7 +36,10 @@ def run(demo: Demo, state_file: Path) -> None:
         print(f"\n== drexfy-ops register {instrument}")
         run_module("ops.cli", "--state-file", str(state_file), "register", instrument)
         register = ops_json(state_file, "register", instrument)
-        demo.expect(f"{instrument}'s register reads back the ledger", reads_back(demo, register))
+        read = reads_back(demo, register) and (
+            bool(register["changes"]) or instrument not in DELIVERED
+        )
+        demo.expect(f"{instrument}'s register reads back the ledger", read)
         registers.append(register)
     # Everyone the registers name: holders now, and those whose units changed during the demo.
     holders = {h["investor_id"]: h["address"] for r in registers for h in r["holders"]}
@@ -98,4 +104,4 @@ def reads_back(demo: Demo, register: dict[str, Any]) -> bool:
         found = demo.ledger.find_transaction(change["tx_hash"], max(1, index - 999), index)
         if found.get("meta", {}).get("TransactionResult") != "tesSUCCESS":
             return False
-    return bool(register["changes"])
+    return True
