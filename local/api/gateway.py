@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -194,11 +193,14 @@ def _handler_class(gateway: ApiGateway) -> type[BaseHTTPRequestHandler]:
                 response = proxy.json_response(413, proxy.TOO_LARGE)
                 self.close_connection = True
             else:
-                split = urlsplit(self.path)
+                # The request target as sent: http.server collapses a leading `//` in
+                # self.path, and urlsplit would read it as a host.
+                target = self.requestline.split(" ")[1] if " " in self.requestline else self.path
+                raw_path, _, raw_query = target.partition("?")
                 request = proxy.HttpRequest(
                     method=self.command,
-                    raw_path=split.path or "/",
-                    raw_query=split.query,
+                    raw_path=raw_path or "/",
+                    raw_query=raw_query,
                     headers=[(name, value) for name, value in self.headers.items()],
                     body=body,
                     source_ip=self.client_address[0],

@@ -166,7 +166,9 @@ class HttpApi:
 
 
 def _segments(path: str) -> list[str]:
-    return [unquote(part) for part in path.strip("/").split("/")] if path.strip("/") else []
+    """A path's segments, empty ones kept: `//instruments` or `/instruments/` is not
+    `/instruments`, so it matches no route (API Gateway does not collapse slashes)."""
+    return [unquote(part) for part in path.split("/")[1:]] if path != "/" else []
 
 
 def _kind(part: str) -> tuple[int, str]:

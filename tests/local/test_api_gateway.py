@@ -309,8 +309,10 @@ def test_unknown_paths_and_methods_are_404_not_found(
     gateway: tuple[ApiGateway, DeployedStack],
 ) -> None:
     server, _ = gateway
+    # Slashes are not collapsed: `//items/1` and `/items/1/` are not `/items/1`.
     unknown = [("GET", "/nowhere"), ("GET", "/respond"), ("GET", "/items/1/notes"),
-               ("TRACE", "/respond"), ("PROPFIND", "/nowhere")]  # fmt: skip
+               ("TRACE", "/respond"), ("PROPFIND", "/nowhere"), ("GET", "//items/1"),
+               ("GET", "/items/1/"), ("GET", "/items//1")]  # fmt: skip
     for method, path in unknown:
         reply = call(server, method, path)
         assert reply.status == 404, (method, path)

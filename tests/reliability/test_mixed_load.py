@@ -32,6 +32,7 @@ from tests.reliability.test_duplicates_and_load import (
     ledger_rounds,  # noqa: F401 (the ledger's clock, a fixture)
     onboard_investors,
     purchase_executions,
+    purchase_records,
     resigned,
 )
 from tests.reliability.test_duplicates_and_load import settle as purchases_settled
@@ -48,6 +49,9 @@ TERMS = {
 FIRST, SECOND = "2026-07-21", "2026-10-21"
 UNITS = 4  # each holder's: a coupon of 5.04 EUR
 WITHDRAWN = "2.00"
+# The set-up buys before the ledger's clock starts (each Wait closes a ledger at once): more
+# than a Ticket pool's worth at once would expire transactions no real ledger would.
+SETUP_BATCH = 20
 TIMEOUT = scale(300, 3600)
 
 
@@ -69,9 +73,13 @@ def load(aws: LocalAws, ledger: LocalLedger, platform: dict[str, Any]) -> Load:
     holders = dict(kyc_approved(ledger) for _ in range(scale(6, 200)))
     bought = [payment(i, instrument_id=instrument, units=UNITS, amount=f"{100 * UNITS}.00")
               for i in holders]  # fmt: skip
-    before = {e["executionArn"] for e in purchase_executions(aws)}
-    deliver(aws, bought)
-    purchases_settled(aws, before, len(bought))
+    for start in range(0, len(bought), SETUP_BATCH):
+        batch = bought[start : start + SETUP_BATCH]
+        before = {e["executionArn"] for e in purchase_executions(aws)}
+        deliver(aws, batch)
+        purchases_settled(aws, before, len(batch))
+    undelivered = [r.purchase_id for r in purchase_records(bought) if r.status != "DELIVERED"]
+    assert not undelivered, f"the set-up's purchases were not all delivered: {undelivered}"
     fund_company(aws, Decimal(3 * UNITS * len(holders)))  # two coupons of 1.26 a unit, and more
     paid = paid_on(aws, instrument, FIRST)
     assert paid["status"] == "SUCCEEDED", paid
