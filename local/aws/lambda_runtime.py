@@ -225,6 +225,7 @@ class FunctionProcess:
         self._process.start()
         child.close()
         self._sending = threading.Lock()
+        self._retiring = False  # a timed-out invocation ended it: it takes no new invocation
         self._waiting: dict[int, tuple[threading.Event, list[InvocationResult]]] = {}
         self._ids = itertools.count()
         threading.Thread(target=self._receive, daemon=True).start()
@@ -242,7 +243,7 @@ class FunctionProcess:
         allowed = context.get_remaining_time_in_millis() / 1000
         if not done.wait(allowed + TIMEOUT_GRACE_SECONDS):
             self._waiting.pop(request_id, None)
-            self.stop()  # Lambda ends a timed-out container; the next invocation starts anew
+            self._retire()
             payload = {
                 "errorType": "Sandbox.Timedout",
                 "errorMessage": f"Task timed out after {allowed:.2f} seconds",
@@ -250,15 +251,29 @@ class FunctionProcess:
             return InvocationResult(json.dumps(payload), errored=True, logs=payload["errorMessage"])
         return answer[0]
 
+    def _retire(self) -> None:
+        """Lambda ends a timed-out execution environment; invocations running beside it run in
+        environments of their own there, so here they finish before this process ends, and the
+        next invocation starts a new one."""
+        self._retiring = True
+        if not self._waiting:
+            self.stop()
+
     def _receive(self) -> None:
         while True:
             try:
                 request_id, result = self._connection.recv()
             except (EOFError, OSError):
                 break
-            done, answer = self._waiting.pop(request_id)
+            waiting = self._waiting.pop(request_id, None)
+            if waiting is None:  # a timed-out invocation's late answer: already given up on
+                continue
+            done, answer = waiting
             answer.append(result)
             done.set()
+            if self._retiring and not self._waiting:
+                threading.Thread(target=self.stop, daemon=True).start()
+                break
         for done, answer in list(self._waiting.values()):  # the process died mid-invocation
             answer.append(_runtime_exit("the function's process exited"))
             done.set()
@@ -266,6 +281,11 @@ class FunctionProcess:
     @property
     def alive(self) -> bool:
         return self._process.is_alive()
+
+    @property
+    def serving(self) -> bool:
+        """It takes invocations: alive, and not ended by a timeout."""
+        return self.alive and not self._retiring
 
     def stop(self) -> None:
         self._connection.close()
@@ -298,7 +318,7 @@ class FunctionProcesses:
         with ReservedConcurrency.slot(function_arn):  # a throttled invocation starts nothing
             with cls._lock:
                 process = cls._running.get(function_arn)
-                if process is None:
+                if process is None or not process.serving:  # a crash or a timeout ended it
                     process = cls._running[function_arn] = FunctionProcess(spec())
             return process.invoke(event, context)
 

@@ -39,3 +39,10 @@ def sleep_past_timeout(event: dict[str, Any], context: Any) -> None:
     import time
 
     time.sleep(context.get_remaining_time_in_millis() / 1000 + 5)
+
+
+def sleep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    import time
+
+    time.sleep(float(event["seconds"]))
+    return {"slept": event["seconds"]}

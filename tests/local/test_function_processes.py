@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,6 +53,7 @@ def containers(aws: LocalAws) -> Iterator[DeployedStack]:
             "Allowed": function(f"{HANDLERS}.list_tables", "Lister"),
             "Crashing": function(f"{HANDLERS}.crash", "RoleA"),
             "Slow": function(f"{HANDLERS}.sleep_past_timeout", "RoleA"),  # Timeout: 3 s
+            "Sleeper": function(f"{HANDLERS}.sleep", "RoleA"),  # Timeout: 3 s
         },
     )
 
@@ -109,3 +111,28 @@ def test_an_invocation_past_the_functions_timeout_is_ended_as_lambda_ends_it(
     error = json.loads(answer["Payload"].read())
     assert error["errorType"] == "Sandbox.Timedout"
     assert error["errorMessage"].startswith("Task timed out after")
+
+
+def test_a_timed_out_invocation_ends_only_its_own_environment(
+    aws: LocalAws, containers: DeployedStack
+) -> None:
+    """In Lambda each concurrent invocation has an environment of its own: one timing out ends
+    that one alone. Here they share a process, which must outlive the timeout until the others
+    finish; the next invocation starts a new one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    name = containers.resources["Sleeper"].ref
+
+    def sleeping(seconds: float) -> dict[str, Any]:
+        answer = aws.client("lambda").invoke(
+            FunctionName=name, Payload=json.dumps({"seconds": seconds})
+        )
+        return json.loads(answer["Payload"].read())  # type: ignore[no-any-return]
+
+    with ThreadPoolExecutor(2) as pool:
+        timed_out = pool.submit(sleeping, 30)
+        time.sleep(2.5)  # the second still runs when the first times out (3 s + the grace)
+        beside = pool.submit(sleeping, 2)
+        assert timed_out.result()["errorType"] == "Sandbox.Timedout"
+        assert beside.result() == {"slept": 2}, "ended with the timed-out one"
+    assert sleeping(0) == {"slept": 0}, "the next invocation starts a new environment"
