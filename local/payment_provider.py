@@ -221,8 +221,9 @@ class PaymentProvider:
             self._lock.notify_all()  # wakes the senders waiting for a release
             senders = list(self._senders)
         self._http.stop()
+        deadline = time.monotonic() + WEBHOOK_TIMEOUT_SECONDS  # one wait for all, not one each
         for sender in senders:
-            sender.join(WEBHOOK_TIMEOUT_SECONDS)
+            sender.join(max(0.0, deadline - time.monotonic()))
 
     def __enter__(self) -> PaymentProvider:
         return self.start()
