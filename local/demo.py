@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -336,14 +335,14 @@ def run_module(module: str, *args: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ops.stack import add_stack_arguments
+
     parser = argparse.ArgumentParser(prog="python -m local.demo", description=__doc__)
-    parser.add_argument(
-        "--stack",
-        help="tell the story to a deployed stack (Drexfy-<env>) instead: its API, its ledger and "
+    add_stack_arguments(
+        parser,
+        "tell the story to a deployed stack (Drexfy-<env>) instead: its API, its ledger and "
         "its providers, with the providers' secrets read from Secrets Manager",
     )
-    parser.add_argument("--profile", help="with --stack: the AWS profile to use")
-    parser.add_argument("--region", help="with --stack: the stack's region")
     args = parser.parse_args(argv)
     return deployed(args.stack, args.profile, args.region) if args.stack else embedded()
 
@@ -352,22 +351,13 @@ def deployed(stack: str, profile: str | None, region: str | None) -> int:
     """The purchases, refunds and AML story against a deployed stack, as `demo-<run>-…`
     investors blocked at the end. Servicing, money out and the books need the local clock and
     the providers' stand-ins: `make smoke` and the stack's own schedules cover them there."""
-    from ops.stack import (
-        ConfigurationError,
-        export_credentials,
-        lambda_environment,
-        operator_session,
-        stack_outputs,
-    )
+    from ops.stack import ConfigurationError, deployed_platform
 
     try:
-        operator = operator_session(profile=profile, region=region)
-        export_credentials(operator.session)
-        outputs = stack_outputs(operator.session.client("cloudformation"), stack)
+        operator, outputs = deployed_platform(stack, profile, region)  # the summary reads records
     except ConfigurationError as error:
         print(error, file=sys.stderr)
         return 2
-    os.environ.update(lambda_environment(outputs))  # the records the summary reads
     run = f"demo-{datetime.now(UTC):%Y%m%dT%H%M%S}-"
     print(f"The story told to {stack} ({outputs['ApiUrl']}), its investors {run}inv-…")
     state = {"stack": {"outputs": outputs}, "api_url": outputs["ApiUrl"]}

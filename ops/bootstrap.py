@@ -156,13 +156,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ops.bootstrap", description=main.__doc__)
-    parser.add_argument(
-        "--stack",
-        help="a deployed stack (Drexfy-<env>): the configuration from its outputs; credentials, "
+    from ops.stack import add_stack_arguments
+
+    add_stack_arguments(
+        parser,
+        "a deployed stack (Drexfy-<env>): the configuration from its outputs; credentials, "
         "region and endpoint from the environment (or --profile, --region)",
     )
-    parser.add_argument("--profile", help="with --stack: the AWS profile to use")
-    parser.add_argument("--region", help="with --stack: the stack's region")
     parser.add_argument(
         "--state-file",
         type=Path,
@@ -220,21 +220,12 @@ def _configure(args: argparse.Namespace) -> str:
 
 
 def _from_stack(args: argparse.Namespace) -> str:
-    from ops.stack import (
-        MissingOutputs,
-        export_credentials,
-        lambda_environment,
-        operator_session,
-        stack_outputs,
-    )
+    from ops.stack import MissingOutputs, deployed_platform
 
-    operator = operator_session(profile=args.profile, region=args.region)
-    export_credentials(operator.session)  # the Lambdas' code makes its clients from these
-    outputs = stack_outputs(operator.session.client("cloudformation"), args.stack)
+    _, outputs = deployed_platform(args.stack, args.profile, args.region)
     missing = [name for name in STACK_OUTPUTS if name not in outputs]
     if missing:
         raise MissingOutputs(args.stack, missing, "ops.bootstrap")
-    os.environ.update(lambda_environment(outputs))
     args.ledger_url = args.ledger_url or outputs["XrplUrls"].split(",")[0]
     args.activation_xrp = Decimal(outputs["ActivationXrp"])
     return outputs["XrplNetwork"]

@@ -223,19 +223,17 @@ class Smoke:
 def main(argv: list[str] | None = None) -> int:
     """`python -m ops.smoke --stack Drexfy-<env>`: the deployed platform's smoke checks."""
     parser = argparse.ArgumentParser(prog="python -m ops.smoke", description=main.__doc__)
-    parser.add_argument("--stack", required=True, help="the deployed stack (Drexfy-<env>)")
-    parser.add_argument("--profile", help="the AWS profile to use")
-    parser.add_argument("--region", help="the stack's region")
+    from ops.stack import ConfigurationError, add_stack_arguments, deployed_platform
+
+    add_stack_arguments(parser, "the deployed stack (Drexfy-<env>)", required=True)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a step may wait")
     args = parser.parse_args(argv)
-    from ops.stack import ConfigurationError, operator_session, stack_outputs
-
     try:
-        session = operator_session(profile=args.profile, region=args.region).session
-        outputs = stack_outputs(session.client("cloudformation"), args.stack)
+        operator, outputs = deployed_platform(args.stack, args.profile, args.region)
     except ConfigurationError as error:
         print(error, file=sys.stderr)
         return 2
+    session = operator.session
     secrets = session.client("secretsmanager")
 
     def secret(output: str) -> str:

@@ -238,3 +238,23 @@ def lambda_environment(outputs: Mapping[str, str]) -> dict[str, str]:
         for variable, output in LAMBDA_ENVIRONMENT_OUTPUTS.items()
         if output in outputs
     }
+
+
+def add_stack_arguments(parser: Any, stack_help: str, required: bool = False) -> None:
+    """--stack, --profile and --region, as each command on a deployed stack reads them."""
+    parser.add_argument("--stack", required=required, help=stack_help)
+    parser.add_argument("--profile", help="with --stack: the AWS profile to use")
+    parser.add_argument("--region", help="with --stack: the stack's region")
+
+
+def deployed_platform(
+    stack: str, profile: str | None, region: str | None
+) -> tuple[OperatorSession, dict[str, str]]:
+    """The stack's outputs, read as the caller (credentials, region and endpoint from the
+    environment or the profile); the Lambdas' configuration and the caller's credentials are put
+    in the environment, where the Lambdas' code reads them."""
+    operator = operator_session(profile=profile, region=region)
+    export_credentials(operator.session)
+    outputs = stack_outputs(operator.session.client("cloudformation"), stack)
+    os.environ.update(lambda_environment(outputs))
+    return operator, outputs

@@ -52,6 +52,16 @@ def aws_environment(state: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def administrator(state: dict[str, Any], service: str) -> Any:
+    """A client of the embedded account's administrator (who deployed the stack)."""
+    session = boto3.Session(
+        aws_access_key_id=ADMINISTRATOR_ACCESS_KEY,
+        aws_secret_access_key=ADMINISTRATOR_ACCESS_KEY,
+        region_name=state.get("region", "eu-west-1"),
+    )
+    return session.client(service, endpoint_url=state["endpoint_url"])
+
+
 def bootstrap(state: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "ops.bootstrap", "--state-file", "/nonexistent", *args]
     return subprocess.run(
@@ -85,12 +95,7 @@ def test_the_stack_by_name_is_set_up_once_with_the_faucet_paying_the_funding_acc
 def test_on_mainnet_it_refuses_to_fund_and_says_what_each_account_needs(
     deployed: dict[str, Any], ledger: LocalLedger
 ) -> None:
-    session = boto3.Session(
-        aws_access_key_id=ADMINISTRATOR_ACCESS_KEY,
-        aws_secret_access_key=ADMINISTRATOR_ACCESS_KEY,
-        region_name=deployed.get("region", "eu-west-1"),
-    )
-    cloudformation = session.client("cloudformation", endpoint_url=deployed["endpoint_url"])
+    cloudformation = administrator(deployed, "cloudformation")
     outputs = {**deployed["stack"]["outputs"], "XrplNetwork": "mainnet"}
     record_stack(cloudformation, "Drexfy-prod", outputs)
     with faucet(ledger.rpc_url) as (url, asked):
@@ -111,12 +116,7 @@ def test_on_mainnet_it_refuses_to_fund_and_says_what_each_account_needs(
 def test_a_stack_without_the_outputs_it_needs_is_named_with_what_is_missing(
     deployed: dict[str, Any],
 ) -> None:
-    session = boto3.Session(
-        aws_access_key_id=ADMINISTRATOR_ACCESS_KEY,
-        aws_secret_access_key=ADMINISTRATOR_ACCESS_KEY,
-        region_name=deployed.get("region", "eu-west-1"),
-    )
-    cloudformation = session.client("cloudformation", endpoint_url=deployed["endpoint_url"])
+    cloudformation = administrator(deployed, "cloudformation")
     outputs = {k: v for k, v in deployed["stack"]["outputs"].items() if k != "XrplNetwork"}
     record_stack(cloudformation, "Drexfy-old", outputs)
     old = bootstrap(deployed, "--stack", "Drexfy-old")

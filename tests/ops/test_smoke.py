@@ -14,13 +14,11 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
-from local.aws.access import ADMINISTRATOR_ACCESS_KEY
 from local.ledger_server import GENESIS_SEED, LocalLedger
 from local.processes import PROJECT_ROOT, start_module
-from tests.ops.test_bootstrap_after_deploy import aws_environment
+from tests.ops.test_bootstrap_after_deploy import administrator, aws_environment
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +57,7 @@ def run(module: str, state: dict[str, Any], *args: str) -> subprocess.CompletedP
 
 
 def secrets(state: dict[str, Any]) -> Any:
-    session = boto3.Session(
-        aws_access_key_id=ADMINISTRATOR_ACCESS_KEY,
-        aws_secret_access_key=ADMINISTRATOR_ACCESS_KEY,
-        region_name=state.get("region", "eu-west-1"),
-    )
-    return session.client("secretsmanager", endpoint_url=state["endpoint_url"])
+    return administrator(state, "secretsmanager")
 
 
 def test_the_smoke_checks_pass_on_a_healthy_platform(deployed: dict[str, Any]) -> None:
