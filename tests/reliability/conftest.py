@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.reliability.faults_matrix_support import HandlerFaults
 from tests.reliability.report import FULL, record
 
 
@@ -32,3 +33,9 @@ def books_reconciled_after_the_harness(request: pytest.FixtureRequest) -> Iterat
     if not report["clean"]:  # every difference in full: pytest would cut a long assertion
         shown = [json.dumps(d, sort_keys=True) for d in report["first_differences"]]
         pytest.fail("\n".join([str(execution.get("cause")), *shown]), pytrace=False)
+
+
+@pytest.fixture
+def faults(monkeypatch: pytest.MonkeyPatch) -> HandlerFaults:
+    """Faults injected into the task handlers of this test (the fault matrix files)."""
+    return HandlerFaults(monkeypatch)

@@ -115,11 +115,6 @@ def bus(aws: LocalAws) -> Iterator[SeenEvents]:
         yield seen
 
 
-@pytest.fixture
-def faults(monkeypatch: pytest.MonkeyPatch) -> HandlerFaults:
-    return HandlerFaults(monkeypatch)
-
-
 def test_every_task_of_every_workflow_has_its_fault_cases() -> None:
     """A workflow or a task added to the ASL files without a way to reach it here fails this
     test; `make test` runs each workflow's every kind of fault at least once."""

@@ -122,11 +122,6 @@ def told(aws: LocalAws) -> Iterator[SeenEvents]:
         yield seen
 
 
-@pytest.fixture
-def faults(monkeypatch: pytest.MonkeyPatch) -> HandlerFaults:
-    return HandlerFaults(monkeypatch)
-
-
 @pytest.fixture(scope="module")
 def frontend(aws: LocalAws) -> Frontend:
     secret = aws.client("secretsmanager").get_secret_value(

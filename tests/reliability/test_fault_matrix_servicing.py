@@ -83,11 +83,6 @@ FAST = {
 }
 
 
-@pytest.fixture
-def faults(monkeypatch: pytest.MonkeyPatch) -> HandlerFaults:
-    return HandlerFaults(monkeypatch)
-
-
 @pytest.fixture(scope="module")
 def told(aws: LocalAws) -> Iterator[SeenEvents]:
     with watching_bus(aws, "drexfy.investors") as seen:
