@@ -31,6 +31,7 @@ from local.processes import PROJECT_ROOT, is_running, start_detached, stop_pid
 HOME = PROJECT_ROOT / ".local" / "platform"
 STATE_FILE = PROJECT_ROOT / ".local" / "aws.json"  # where drexfy-ops looks by default
 SETTLE_SECONDS = 60
+SAVE_SECONDS = 60  # after settling: stop what still runs, then write the snapshot
 CLOSE_INTERVAL_MS = 2000
 
 
@@ -142,13 +143,18 @@ class LocalPlatform:
         running = self.running()
         if running is None:
             return None
-        stop_pid(running.aws_pid, self.settle_seconds + 60)
+        deadline = self.settle_seconds + SAVE_SECONDS
+        aws = stop_pid(running.aws_pid, deadline)
         stop_pid(running.ledger_pid, 30)
         self.running_file.unlink()
-        said = _saved_lines(self.home / "aws.log")
+        log = self.home / "aws.log"
+        said = _saved_lines(log)
         print("\n".join(said))
         if not any(line.startswith("saved ") for line in said):
-            raise SystemExit(f"the AWS side was not saved: see {self.home / 'aws.log'}")
+            raise SystemExit(
+                f"the AWS side was not saved: it {aws.value} ({deadline:.0f} s). "
+                f"The end of {log}:\n" + "\n".join(_last_lines(log))
+            )
         return said
 
     def reset(self) -> None:
@@ -159,6 +165,10 @@ class LocalPlatform:
             print(unsaved)
         shutil.rmtree(self.home, ignore_errors=True)
         self.state_file.unlink(missing_ok=True)
+
+
+def _last_lines(log: Path, count: int = 25) -> list[str]:
+    return log.read_text().splitlines()[-count:] if log.exists() else ["(no log)"]
 
 
 def _saved_lines(log: Path) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from local.loopback import JsonHandler, LoopbackServer
+from local.processes import wait_for_stop_signal
 
 NOTIFICATIONS_PATH = "/notifications"
 
@@ -149,10 +149,7 @@ def main() -> None:
     args = parser.parse_args()
     receiver = FrontendReceiver(args.port, args.log_file).start()
     print(f"frontend receiver ready url={receiver.url}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
+    wait_for_stop_signal()
     receiver.stop()
 
 

@@ -23,7 +23,6 @@ import hmac
 import http.client
 import json
 import re
-import signal
 import threading
 import time
 import urllib.error
@@ -40,6 +39,7 @@ from typing import Any
 
 from domain.webhooks import sign
 from local.loopback import JsonHandler, LoopbackServer
+from local.processes import wait_for_stop_signal
 
 AUDIT_PATHS = ("/requests", "/actions", "/webhooks")
 PLANS_PATH = "/plans"  # scripting over HTTP, for a provider in another process
@@ -671,10 +671,7 @@ def main() -> None:
         log_file=args.log_file,
     ).start()
     print(f"payment provider ready url={provider.base_url}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
+    wait_for_stop_signal()
     provider.stop()
 
 

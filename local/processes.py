@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import faulthandler
 import os
 import selectors
 import signal
@@ -130,19 +132,48 @@ def start_detached(
     raise RuntimeError(f"{module} did not become ready (exit code {process.poll()}):\n{output}")
 
 
-def stop_pid(pid: int, timeout: float) -> bool:
-    """SIGTERM `pid` and wait for it to go; SIGKILL after `timeout`. False if it was not running."""
+STACKS_SIGNAL = signal.SIGUSR1
+
+
+def write_stacks_on_signal() -> None:
+    """Let `stop_pid` see where this server hangs before it kills it."""
+    faulthandler.register(STACKS_SIGNAL, all_threads=True)
+
+
+def wait_for_stop_signal(poll_seconds: float = 0.5) -> None:
+    """Block until SIGTERM or SIGINT.
+
+    It polls: the kernel may hand the signal to a busy server thread, and then a main thread
+    blocked in an untimed wait is never woken to run the Python handler (seen: `make down`
+    waiting a minute on a server that never heard it)."""
+    stop = threading.Event()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: stop.set())
+    while not stop.wait(poll_seconds):
+        pass
+
+
+class Stopped(enum.Enum):
+    NOT_RUNNING = "was not running"
+    EXITED = "exited"
+    KILLED = "was killed after its deadline"
+
+
+def stop_pid(pid: int, timeout: float) -> Stopped:
+    """SIGTERM `pid` and wait for it to go; SIGKILL after `timeout`."""
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
-        return False
+        return Stopped.NOT_RUNNING
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not is_running(pid):
-            return True
+            return Stopped.EXITED
         time.sleep(0.2)
+    os.kill(pid, STACKS_SIGNAL)  # our servers write every thread's stack to their log on it
+    time.sleep(1)
     os.kill(pid, signal.SIGKILL)
-    return True
+    return Stopped.KILLED
 
 
 def is_running(pid: int) -> bool:

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
 from pathlib import Path
 
 from local.aws.server import AwsServer, write_state
+from local.processes import wait_for_stop_signal, write_stacks_on_signal
 
 
 def main() -> None:
+    write_stacks_on_signal()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--state-file", type=Path, default=Path(".local/aws.json"))
@@ -76,16 +76,15 @@ def main() -> None:
         f"restored={'yes' if restoring else 'no'}",
         flush=True,
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    if args.snapshot is not None:
-        stopped = server.save(args.snapshot, args.settle_seconds)
-        print(f"saved {args.snapshot}; executions stopped: {len(stopped)}", flush=True)
-        for arn in stopped:
-            print(f"stopped {arn} (redrive it after the next start)", flush=True)
-    server.stop()
+    wait_for_stop_signal()
+    try:
+        if args.snapshot is not None:
+            stopped = server.save(args.snapshot, args.settle_seconds)
+            print(f"saved {args.snapshot}; executions stopped: {len(stopped)}", flush=True)
+            for arn in stopped:
+                print(f"stopped {arn} (redrive it after the next start)", flush=True)
+    finally:  # a failed save must still end the process, not leave its server threads running
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -117,7 +117,9 @@ class AwsServer:
         """Let running executions finish (up to `settle_seconds`), stop the rest, and write the
         snapshot. Returns the ARNs of the executions that had to be stopped."""
         assert self.platform is not None, "start the server first"
+        began = time.monotonic()
         stopped = settle_executions(self.platform, settle_seconds)
+        print(f"settled in {time.monotonic() - began:.1f} s; saving", flush=True)
         receiver = self.platform.notifications
         saved = SavedPlatform(
             stack=self.platform.stack,
@@ -162,8 +164,10 @@ def settle_executions(platform: LocalAws, settle_seconds: float) -> list[str]:
         sfn.stop_execution(executionArn=arn, error="PlatformStopped", cause=STOPPED_BY_SHUTDOWN)
     # moto's interpreter notices a stop between states: let it write ABORTED before the save.
     deadline = time.monotonic() + 30
-    while running() and time.monotonic() < deadline:
+    while (still := running()) and time.monotonic() < deadline:
         time.sleep(0.2)
+    for arn in still:
+        print(f"still running after its stop, saved as RUNNING: {arn}", flush=True)
     return arns
 
 

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from moto.core.base_backend import BackendDict, backend_lock
 
 SNAPSHOT_VERSION = 1
+SAVE_ATTEMPTS = 3
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 _PRIVATE_KEY_TYPES = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)
 
@@ -93,6 +94,21 @@ def _backend_dicts() -> Iterator[tuple[BackendKey, BackendDict[Any]]]:
 
 def save(path: Path, extra: Any = None) -> int:
     """Write every in-use backend, and `extra`, to `path` atomically; returns the size in bytes."""
+    for attempt in range(1, SAVE_ATTEMPTS + 1):
+        try:
+            pickled = _pickle_backends(extra)
+            break
+        except RuntimeError as changed:  # a server thread wrote to a dict while it was read
+            if attempt == SAVE_ATTEMPTS or "changed size during iteration" not in str(changed):
+                raise
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(pickled)
+    partial.replace(path)
+    return len(pickled)
+
+
+def _pickle_backends(extra: Any) -> bytes:
     with backend_lock:
         backends = {
             key: {account: dict(regions) for account, regions in backend_dict.items()}
@@ -100,11 +116,7 @@ def save(path: Path, extra: Any = None) -> int:
         }
         buffer = io.BytesIO()
         _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump((SNAPSHOT_VERSION, backends, extra))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_bytes(buffer.getvalue())
-    partial.replace(path)
-    return len(buffer.getvalue())
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)

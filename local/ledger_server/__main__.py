@@ -10,6 +10,7 @@ import sys
 
 from local.ledger_server import build_chain
 from local.ledger_server.server import LedgerServer
+from local.processes import write_stacks_on_signal
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -75,6 +76,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    write_stacks_on_signal()
     asyncio.run(_serve(parse_args(argv)))
     return 0
 

@@ -56,6 +56,37 @@ def test_a_defaultdict_of_something_else_is_refused(tmp_path: Path) -> None:
         raise AssertionError("a lambda making 7 cannot be rebuilt from its type")
 
 
+class Writer:
+    """Writes to the dict being saved while it is read, as a server thread can during a save."""
+
+    def __init__(self, into: dict[str, Any], times: int) -> None:
+        self.into, self.times = into, times
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self.times:
+            self.times -= 1
+            self.into[f"late-{self.times}"] = 1
+        return dict, ()
+
+
+def test_a_dict_written_during_the_save_is_read_again(tmp_path: Path) -> None:
+    saved: dict[str, Any] = {"b": 2}
+    saved["a"] = Writer(saved, times=1)
+    assert set(_round_trip(saved, tmp_path)) == {"a", "b", "late-0"}
+
+
+def test_a_dict_written_during_every_attempt_fails_the_save(tmp_path: Path) -> None:
+    saved: dict[str, Any] = {"b": 2}
+    saved["a"] = Writer(saved, times=snapshot.SAVE_ATTEMPTS)
+    try:
+        _round_trip(saved, tmp_path)
+    except RuntimeError as failed:
+        assert "changed size during iteration" in str(failed)
+    else:
+        raise AssertionError("a save that never reads a still dict must not pass")
+    assert not (tmp_path / "value.snapshot").exists()
+
+
 def test_a_snapshot_of_the_platform_holds_its_tables_keys_and_workflows(
     aws: LocalAws, platform: dict[str, Any], tmp_path: Path
 ) -> None:
