@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import statistics
 import sys
 import threading
@@ -315,8 +316,35 @@ class Baseline:
 # --- where the saga's time goes ---------------------------------------------------------------
 
 
+FUNCTION_PROCESSES = "Lambdas in their own processes (handlers, their AWS and ledger clients)"
+
+
+def descendants_cpu_seconds() -> dict[int, float]:
+    """CPU seconds of each process below this one: the forkserver and the functions' processes,
+    which the sampler below cannot see into. Linux /proc only; empty elsewhere."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # it ended while we looked
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    below: set[int] = set()
+    frontier = {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - below
+        below |= frontier
+    return {pid: cpu[pid] for pid in below}
+
+
 class SamplingProfile:
-    """Samples every thread's stack; a busy sample is charged to the innermost known layer."""
+    """Where the CPU goes. In this process, every thread's stack is sampled and a busy sample is
+    charged to the innermost known layer, in proportion to this process's CPU time; the
+    functions' processes are charged their own CPU time, read from the kernel."""
 
     LAYERS = (
         ("ledger", ("/local/ledger_server/", "/xrpl/core/", "/ecpy/", "/coincurve/")),
@@ -331,18 +359,24 @@ class SamplingProfile:
     def __init__(self, interval: float = 0.005) -> None:
         self.interval = interval
         self.samples: Counter[str] = Counter()
+        self.own_cpu = 0.0  # seconds, this process
+        self.functions_cpu = 0.0  # seconds, the processes below it
         self._stop = threading.Event()
 
     @contextmanager
     def running(self) -> Iterator[None]:
         self._stop.clear()  # sampled again in a later run: the last one set it
         thread = threading.Thread(target=self._sample, daemon=True, name="profiler")
+        own, below = time.process_time(), descendants_cpu_seconds()
         thread.start()
         try:
             yield
         finally:
             self._stop.set()
             thread.join()
+            self.own_cpu += time.process_time() - own
+            after = descendants_cpu_seconds()  # a process ended meanwhile is not counted
+            self.functions_cpu += sum(t - below.get(pid, 0.0) for pid, t in after.items())
 
     def _sample(self) -> None:
         me = threading.get_ident()
@@ -362,8 +396,13 @@ class SamplingProfile:
         return "other (interpreter, threads, json)"
 
     def shares(self) -> dict[str, float]:
-        total = sum(self.samples.values()) or 1
-        return {layer: round(100 * n / total, 1) for layer, n in self.samples.most_common()}
+        """Percent of all CPU time (this process and the functions' processes) per layer."""
+        sampled = sum(self.samples.values()) or 1
+        seconds = {layer: self.own_cpu * n / sampled for layer, n in self.samples.items()}
+        seconds[FUNCTION_PROCESSES] = self.functions_cpu
+        total = sum(seconds.values()) or 1.0
+        ranked = sorted(seconds.items(), key=lambda item: -item[1])
+        return {layer: round(100 * t / total, 1) for layer, t in ranked}
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -478,7 +517,7 @@ def report(figures: dict[str, Any]) -> str:
         f"{figures['baseline_failures']}",
         "p50 counts an abandoned purchase as never delivered ('never': the median purchase"
         " was abandoned); in brackets, the p50 of the delivered ones only",
-        "where the saga's busy time goes (sampled at concurrency >= 50): "
+        "where the saga's CPU time goes (at concurrency >= 50, all processes): "
         + ", ".join(f"{k} {v}%" for k, v in figures["saga_time_shares_percent"].items()),
     ]
     return "\n".join(lines)

@@ -322,7 +322,7 @@ def report(figures: dict[str, Any]) -> str:
         lines.append(f"  {item:<30} {count:>10.2f} {cost['usd_per_1000'][item]:>12.4f}")
     lines.append(f"  {'total':<30} {'':>10} {cost['usd_per_1000_total']:>12.4f}")
     shares = figures["time_shares_percent"].items()
-    lines.append("where the platform's busy time goes (sampled at concurrency > 1): "
+    lines.append("where the platform's CPU time goes (at concurrency > 1, all processes): "
                  + ", ".join(f"{layer} {share}%" for layer, share in shares))  # fmt: skip
     return "\n".join(lines)
 
