@@ -227,14 +227,14 @@ def _from_stack(args: argparse.Namespace) -> str:
     if missing:
         raise MissingOutputs(args.stack, missing, "ops.bootstrap")
     args.ledger_url = args.ledger_url or outputs["XrplUrls"].split(",")[0]
-    args.activation_xrp = Decimal(outputs["ActivationXrp"])
-    return outputs["XrplNetwork"]
+    return outputs["XrplNetwork"]  # ActivationXrp and the rest are now in the environment
 
 
 def _mainnet_refusal(args: argparse.Namespace) -> str:
     """No faucet on Mainnet: what to send, to which account, and why."""
     from domain.account_reserves import PlatformScale, needs
     from domain.instruments import load_catalogue
+    from lambdas.config import settings
     from lambdas.custody.platform_signer import platform_accounts
     from lambdas.ledger_adapter.submission import TicketPolicy
     from ops.platform_bootstrap import BootstrapPlan
@@ -243,7 +243,7 @@ def _mainnet_refusal(args: argparse.Namespace) -> str:
     scale = PlatformScale(
         instruments=len(load_catalogue(args.catalogue.read_text())),
         investors=args.investors,
-        activation_xrp=getattr(args, "activation_xrp", Decimal(15)),
+        activation_xrp=settings().activation_xrp,
         tickets_ready=policy.batch_size + policy.low_water,
         platform_xrp=BootstrapPlan().platform_xrp,
     )
@@ -261,19 +261,21 @@ def _mainnet_refusal(args: argparse.Namespace) -> str:
 
 
 def _reserves(ledger_url: str) -> Any:
-    """The ledger's reserves (server_info), or Mainnet's known ones if it does not answer."""
+    """The ledger's reserves (server_info), or Mainnet's documented ones, said so, when it cannot
+    be reached or has no validated ledger yet."""
+    import httpx
+    from xrpl.clients import JsonRpcClient, XRPLRequestFailureException
+    from xrpl.models.requests import ServerInfo
+
     from domain.account_reserves import MAINNET_RESERVES, Reserves
 
     try:
-        from xrpl.clients import JsonRpcClient
-        from xrpl.models.requests import ServerInfo
-
-        validated = JsonRpcClient(ledger_url).request(ServerInfo()).result["info"]
-        ledger = validated["validated_ledger"]
+        ledger = JsonRpcClient(ledger_url).request(ServerInfo()).result["info"]["validated_ledger"]
         return Reserves(
             Decimal(str(ledger["reserve_base_xrp"])), Decimal(str(ledger["reserve_inc_xrp"]))
         )
-    except Exception:  # noqa: BLE001 - any failure: the documented figures
+    except (httpx.HTTPError, XRPLRequestFailureException, KeyError) as unread:
+        print(f"{ledger_url} gave no reserves ({unread!r}): using Mainnet's", file=sys.stderr)
         return Reserves(*MAINNET_RESERVES)
 
 

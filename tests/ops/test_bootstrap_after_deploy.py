@@ -96,7 +96,7 @@ def test_on_mainnet_it_refuses_to_fund_and_says_what_each_account_needs(
     deployed: dict[str, Any], ledger: LocalLedger
 ) -> None:
     cloudformation = administrator(deployed, "cloudformation")
-    outputs = {**deployed["stack"]["outputs"], "XrplNetwork": "mainnet"}
+    outputs = {**deployed["stack"]["outputs"], "XrplNetwork": "mainnet", "ActivationXrp": "20"}
     record_stack(cloudformation, "Drexfy-prod", outputs)
     with faucet(ledger.rpc_url) as (url, asked):
         refused = bootstrap(
@@ -109,8 +109,18 @@ def test_on_mainnet_it_refuses_to_fund_and_says_what_each_account_needs(
     assert said.startswith("refused: no faucet funds Mainnet accounts"), said
     for role in ("issuer", "company", "funding"):
         assert f"  {role} r" in said, said
-    assert "200 investors x 15 activation" in said and "Tickets" in said
+    assert "200 investors x 20 activation" in said and "Tickets" in said  # the stack's figure
     assert "reserves: " in said
+
+
+def test_reserves_a_ledger_cannot_tell_are_mainnet_s_documented_ones_and_said_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from domain.account_reserves import MAINNET_RESERVES, Reserves
+    from ops.bootstrap import _reserves
+
+    assert _reserves("http://127.0.0.1:9") == Reserves(*MAINNET_RESERVES)  # nothing listens
+    assert "http://127.0.0.1:9 gave no reserves" in capsys.readouterr().err
 
 
 def test_a_stack_without_the_outputs_it_needs_is_named_with_what_is_missing(
