@@ -33,7 +33,6 @@ from typing import Any
 
 import boto3
 
-from domain.events import OPERATOR_DECISIONS
 from domain.webhooks import sign
 from local import demo_books as books
 from local import demo_money_out as money_out
@@ -275,19 +274,13 @@ class Demo:
     def block_test_investors(self) -> None:
         """A deployed stack keeps what a run made: its investors end blocked, as an operator
         blocks them, with a reason that says they are the demo's."""
+        from ops.decisions import put_aml_decision
+
         for name in ("ada", "bob"):
-            detail = {
-                "investor_id": self.investor(name),
-                "case_id": f"operator-{uuid.uuid4().hex[:10]}",
-                "occurred_at": datetime.now(UTC).isoformat(),
-                "reason": f"a test investor of the demo run {self.ids.rstrip('-')}",
-                "operator": "make demo",
-            }
-            self.events.put_events(
-                Entries=[{
-                    "Source": OPERATOR_DECISIONS.source, "DetailType": "AmlFlagged",
-                    "EventBusName": self.outputs["EventBusName"], "Detail": json.dumps(detail),
-                }]
+            detail = put_aml_decision(
+                self.events, self.outputs["EventBusName"], self.investor(name), block=True,
+                reason=f"a test investor of the demo run {self.ids.rstrip('-')}",
+                operator="make demo",
             )  # fmt: skip
             print(f"    {detail['investor_id']} blocked: {detail['reason']}")
 

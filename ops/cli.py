@@ -21,8 +21,8 @@ from typing import Any, TextIO
 
 from botocore.exceptions import ClientError
 
-from domain.events import OPERATOR_DECISIONS
 from ops.books import add_commands as add_books_commands
+from ops.decisions import DecisionNotPut, put_aml_decision
 from ops.money_out import add_commands as add_money_out_commands
 from ops.output import emit, table
 from ops.servicing import add_commands as add_servicing_commands
@@ -273,29 +273,20 @@ def replay(platform: Platform, args: argparse.Namespace) -> int:
 def investor(platform: Platform, args: argparse.Namespace) -> int:
     """Block or unblock through the compliance workflow, as an AML decision by an operator."""
     platform.require("investor")
-    bus = platform.outputs["EventBusName"]
-    detail = {
-        "investor_id": args.investor_id,
-        "case_id": f"operator-{uuid.uuid4().hex[:10]}",
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "reason": args.reason,
-        "operator": platform.operator.acting_as,  # in the audit trail and the holder register
-    }
-    result = platform.client("events").put_events(
-        Entries=[
-            {
-                "Source": OPERATOR_DECISIONS.source,
-                "DetailType": "AmlFlagged" if args.action == "block" else "AmlCleared",
-                "EventBusName": bus,
-                "Detail": json.dumps(detail),
-            }
-        ]
+    try:
+        decision = put_aml_decision(
+            platform.client("events"), platform.outputs["EventBusName"], args.investor_id,
+            block=args.action == "block", reason=args.reason, operator=platform.operator.acting_as,
+        )  # fmt: skip
+    except DecisionNotPut as refused:
+        print(f"{args.action} refused by the bus: {refused}", file=sys.stderr)
+        return 1
+    text = (
+        f"{args.action} {args.investor_id} (case {decision['case_id']}): "
+        f"event {decision['event_id']}"
     )
-    entry = result["Entries"][0]
-    event_id = entry.get("EventId")
-    text = f"{args.action} {args.investor_id} (case {detail['case_id']}): event {event_id}"
-    emit(args, {**detail, "event_id": event_id}, text)
-    return 0 if not result.get("FailedEntryCount") else 1
+    emit(args, decision, text)
+    return 0
 
 
 def accounts(platform: Platform, args: argparse.Namespace) -> int:

@@ -6,7 +6,9 @@ providers and the frontend use, with the providers' secrets read from Secrets Ma
 2. the frontend API answers with its token (and refuses without it);
 3. a test investor (`smoke-…`, an id no real investor has) passes KYC and gets a wallet;
 4. one purchase is delivered, 5. one is refunded (paid for less than it costs);
-6. every alarm of the stack is OK; 7. no notification waits in the dead-letter queue.
+6. every alarm of the stack is OK; 7. no notification waits in the dead-letter queue;
+8. the test investor ends BLOCKED, with a reason that says it was the smoke run's, so nothing a
+   run leaves behind can buy again.
 
 Each step prints its name and what it found; the run exits 1 naming each step that failed (a step
 whose precondition failed is skipped, and says why), 2 when the stack cannot be read.
@@ -179,6 +181,22 @@ class Smoke:
             raise StepFailed(f"{waiting} notifications wait in {url}")
         return "0 waiting"
 
+    def investor_blocked(self) -> str:
+        from ops.decisions import put_aml_decision
+
+        reason = f"the test investor of a smoke run ({datetime.now(UTC):%Y-%m-%dT%H:%M}Z)"
+        put_aml_decision(
+            self.client("events"), self.outputs["EventBusName"], self.investor_id, block=True,
+            reason=reason, operator="make smoke",
+        )  # fmt: skip
+
+        def blocked() -> Any:
+            found = self.frontend(f"/investors/{self.investor_id}")
+            return found.status == 200 and found.body.get("status") == "BLOCKED"
+
+        self.until(f"{self.investor_id} BLOCKED", blocked)
+        return f"{self.investor_id} BLOCKED: {reason}"
+
     # --- helpers ------------------------------------------------------------------------------
 
     def payment(self, payment_id: str, units: int, amount: str) -> dict[str, Any]:
@@ -202,6 +220,7 @@ class Smoke:
             ("one purchase is refunded", self.refunded, "a test investor is onboarded"),
             ("every alarm is OK", self.alarms_ok, None),
             ("no notification waits in the dead-letter queue", self.no_dead_letters, None),
+            ("the test investor is blocked", self.investor_blocked, "a test investor is onboarded"),
         ]
 
     def run(self, out: Any = sys.stdout) -> list[str]:

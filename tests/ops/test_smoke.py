@@ -65,10 +65,12 @@ def test_the_smoke_checks_pass_on_a_healthy_platform(deployed: dict[str, Any]) -
 
     assert passed.returncode == 0, passed.stdout + passed.stderr
     lines = passed.stdout.splitlines()
-    assert sum(line.startswith("OK ") for line in lines) == 7, passed.stdout
+    assert sum(line.startswith("OK ") for line in lines) == 8, passed.stdout
     assert any("DELIVERED" in line for line in lines)
     assert any("REFUNDED" in line for line in lines)
-    assert lines[-1] == "all 7 checks passed"
+    blocked = next(line for line in lines if line.startswith("OK      the test investor is"))
+    assert "BLOCKED: the test investor of a smoke run" in blocked
+    assert lines[-1] == "all 8 checks passed"
 
 
 def test_the_demo_tells_its_story_to_the_stack_and_blocks_its_investors(
@@ -110,7 +112,7 @@ def test_a_secret_changed_on_one_side_fails_the_step_that_needs_it(
     assert failed.returncode == 1, failed.stdout
     assert "FAILED  a test investor is onboarded: KYC approval answered 401" in failed.stdout
     assert "SKIPPED one purchase is delivered" in failed.stdout
-    assert failed.stderr.startswith("3 of 7 failed: a test investor is onboarded;"), failed.stderr
+    assert failed.stderr.startswith("4 of 8 failed: a test investor is onboarded;"), failed.stderr
 
 
 def test_a_stopped_ledger_fails_onboarding_with_the_step_named(
