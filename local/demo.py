@@ -342,8 +342,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def deployed(stack: str, profile: str | None, region: str | None) -> int:
     """The purchases, refunds and AML story against a deployed stack, as `demo-<run>-…`
-    investors blocked at the end. Servicing, money out and the books need the local clock and
-    the providers' stand-ins: `make smoke` and the stack's own schedules cover them there."""
+    investors blocked at the end, then the books read as an operator reads them. Servicing and
+    money out need the local clock and the providers' stand-ins: the stack's own schedules and
+    provider cover them there."""
     from ops.stack import ConfigurationError, deployed_platform
 
     try:
@@ -356,6 +357,9 @@ def deployed(stack: str, profile: str | None, region: str | None) -> int:
     state = {"stack": {"outputs": outputs}, "api_url": outputs["ApiUrl"]}
     demo = Demo(state, outputs["XrplUrls"].split(",")[0], operator.session, ids=run)
     demo.run()
+    where = ["--stack", stack, *(["--profile", profile] if profile else []),
+             *(["--region", region] if region else [])]  # fmt: skip
+    books.run(demo, where)
     print("\n== The run's investors, blocked and marked as the demo's")
     demo.block_test_investors()
     passed = sum(ok for _, ok in demo.results)
@@ -405,7 +409,7 @@ def embedded() -> int:
                 money_out.run(demo, state_file, str(state["provider_url"]))
                 told = demo.notified("WithdrawalPaidOut", "WithdrawalReturned")
                 demo.expect("Ada was told of her withdrawals", told)
-                books.run(demo, state_file)
+                books.run(demo, ["--state-file", str(state_file)])
             results = [("bootstrap", ok), *demo.results]
             passed = all(ok for _, ok in results)
             print(f"\n{sum(ok for _, ok in results)}/{len(results)} expected outcomes happened")

@@ -2,16 +2,20 @@
 the payment provider's settlements must be clean after everything the demo did; each
 instrument's holder register must read back what the ledger shows: each holder's units are
 the sum of their changes, and each change is a validated transaction of the company; and each
-holder's statement for the month must tie, its closing holdings what the ledger holds."""
+holder's statement for the month must tie, its closing holdings what the ledger holds.
+
+It reads the platform as an operator does, through `drexfy-ops`: `where` is `--state-file FILE`
+for the embedded platform or `--stack NAME …` for a deployed one, where only the run's own
+investors get statements (a real stack has many more holders)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from local.processes import PROJECT_ROOT
@@ -25,17 +29,17 @@ INSTRUMENTS = ("SME-2027-A", "SME-2028-B")
 DELIVERED = {"SME-2027-A"}
 
 
-def run(demo: Demo, state_file: Path) -> None:
+def run(demo: Demo, where: Sequence[str]) -> None:
     from local.demo import run_module
 
     print("\n== The books: the ledger, the records and the provider's settlements")
-    clean = run_module("ops.cli", "--state-file", str(state_file), "reconcile")
+    clean = run_module("ops.cli", *where, "reconcile")
     demo.expect("the three-way reconciliation is clean", clean)
     registers: list[dict[str, Any]] = []
     for instrument in INSTRUMENTS:
         print(f"\n== drexfy-ops register {instrument}")
-        run_module("ops.cli", "--state-file", str(state_file), "register", instrument)
-        register = ops_json(state_file, "register", instrument)
+        run_module("ops.cli", *where, "register", instrument)
+        register = ops_json(where, "register", instrument)
         read = reads_back(demo, register) and (
             bool(register["changes"]) or instrument not in DELIVERED
         )
@@ -45,12 +49,13 @@ def run(demo: Demo, state_file: Path) -> None:
     holders = {h["investor_id"]: h["address"] for r in registers for h in r["holders"]}
     holders |= {c["investor_id"]: c["holder"] for r in registers for c in r["changes"]}
     holders.pop(None, None)  # outside the records: the reconciliation names them
+    if demo.ids:  # a deployed stack: this run's investors only
+        holders = {i: a for i, a in holders.items() if i.startswith(demo.ids)}
     month = datetime.now(UTC).strftime("%Y-%m")
     for investor_id, address in sorted(holders.items()):
         print(f"\n== drexfy-ops statement {investor_id} --period {month}")
-        run_module("ops.cli", "--state-file", str(state_file), "statement", investor_id,
-                   "--period", month)  # fmt: skip
-        made = ops_json(state_file, "statement", investor_id, "--period", month)
+        run_module("ops.cli", *where, "statement", investor_id, "--period", month)
+        made = ops_json(where, "statement", investor_id, "--period", month)
         issuances = {r["instrument_id"]: r["issuance_id"] for r in registers}
         demo.expect(
             f"{investor_id}'s statement ties and closes on what the ledger holds",
@@ -80,9 +85,9 @@ def closes_on_the_ledger(
     )
 
 
-def ops_json(state_file: Path, *command: str) -> Any:
+def ops_json(where: Sequence[str], *command: str) -> Any:
     result = subprocess.run(
-        [sys.executable, "-m", "ops.cli", "--state-file", str(state_file), "--json", *command],
+        [sys.executable, "-m", "ops.cli", *where, "--json", *command],
         capture_output=True, text=True, cwd=PROJECT_ROOT, check=True,
     )  # fmt: skip
     return json.loads(result.stdout)
