@@ -170,9 +170,12 @@ def stop_pid(pid: int, timeout: float) -> Stopped:
         if not is_running(pid):
             return Stopped.EXITED
         time.sleep(0.2)
-    os.kill(pid, STACKS_SIGNAL)  # our servers write every thread's stack to their log on it
-    time.sleep(1)
-    os.kill(pid, signal.SIGKILL)
+    try:
+        os.kill(pid, STACKS_SIGNAL)  # our servers write every thread's stack to their log on it
+        time.sleep(1)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return Stopped.EXITED  # just in time
     return Stopped.KILLED
 
 
