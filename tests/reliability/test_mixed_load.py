@@ -123,9 +123,20 @@ def at_once(aws: LocalAws, frontend: Frontend, load: Load) -> list[str]:
 
 
 def failed_runs(aws: LocalAws, since: float) -> list[str]:
-    from tests.reliability.replay_books import executions_since
+    """Each execution that did not succeed: its workflow, name, error and cause."""
+    from tests.reliability.replay_books import ended_badly, executions_since
 
-    return [e["executionArn"] for e in executions_since(aws, since) if e["status"] != "SUCCEEDED"]
+    return ended_badly(aws, executions_since(aws, since), allowed=frozenset())
+
+
+def by_error(failed: list[str]) -> dict[str, int]:
+    """How many failed runs each workflow and error account for."""
+    counts: dict[str, int] = {}
+    for line in failed:
+        workflow, _, what = line.partition(" ")
+        key = f"{workflow} {what.split(':')[0]}"  # the state machine, status and error
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 @dataclass(frozen=True)
@@ -144,7 +155,10 @@ def ended(aws: LocalAws, platform: dict[str, Any], load: Load, ids: list[str], f
 
     accounts = platform["accounts"]
     bought = list(PurchaseRecord.batch_get([_purchase_id(p) for p in load.payments]))
-    report = json.loads(finished(aws, f"{load.instrument}-{SECOND}")["output"])
+    distribution = finished(aws, f"{load.instrument}-{SECOND}")
+    report = json.loads(distribution.get("output") or "{}") or {
+        "status": f"{distribution['status']} {distribution.get('error')}", "paid_holders": 0,
+    }  # fmt: skip
     paid = [p for p in distributions.entitlements(f"{load.instrument}:{SECOND}") if p.tx_hash]
     asked = [w for w in (withdrawals.find(i) for i in ids) if w is not None]
     investors = {**load.holders, **load.buyers}
@@ -192,10 +206,10 @@ def test_purchases_a_distribution_and_withdrawals_at_once(
         holders_paid=end.holders_paid, withdrawals=len(ids), paid_out=end.paid_out,
         sequence_errors=errors + len(again), resends_of_validated_blobs=resends,
         ledger_payments=end.ledger_payments, audit_mismatches=len(end.mismatches),
-        failed_executions=len(failed), seconds=seconds,
+        failed_executions=len(failed), seconds=seconds, failed_by_error=by_error(failed),
     )  # fmt: skip
-    assert end.as_wanted, end
-    assert failed == []
+    assert end.as_wanted, (end, by_error(failed), failed[:10])
+    assert failed == [], "\n".join(failed[:20])
     assert errors == 0, tally.unsuccessful(signers)
     assert again == [], "re-signed after expiry or a lost Sequence"
     assert end.mismatches == [], "\n".join(end.mismatches[:20])
