@@ -341,11 +341,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def deployed(stack: str, profile: str | None, region: str | None) -> int:
-    """The purchases, refunds and AML story against a deployed stack, as `demo-<run>-…`
-    investors blocked at the end, then the registers and statements read as an operator reads
-    them. Servicing and
-    money out need the local clock and the providers' stand-ins: the stack's own schedules and
-    provider cover them there."""
+    """The purchases, refunds and AML story against a deployed stack with `demo-<run>-…`
+    investors, the registers and statements read as an operator reads them, and the investors
+    blocked at the end. Servicing and money out need the local clock and the providers'
+    stand-ins: the stack's own schedules and provider cover them there."""
     from ops.stack import ConfigurationError, deployed_platform
 
     try:
