@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
+# bench's pipelines need pipefail
+SHELL := /bin/bash
 
 .PHONY: demo up down status reliability smoke test unit lint typecheck pytest synth bench bench-distribution clean
 
@@ -48,18 +50,25 @@ typecheck: $(READY)
 pytest: $(READY)
 	$(BIN)/pytest -n 2 --dist loadfile
 
-# Figures, not pass/fail: each prints its table (docs/performance.md records the latest).
+# Figures, not pass/fail: each prints its table (docs/performance.md records the latest). A
+# benchmark that fails does not stop the others; its progress and traceback are in
+# .local/bench/<name>.log, and stdout's JSON log lines are dropped from the tables.
+BENCH_LOGS := .local/bench
+BENCH = set -o pipefail; $(BIN)/python bench/$(1).py 2>$(BENCH_LOGS)/$(1).log | sed '/^{/d'
+
 bench-distribution: $(READY)
-	$(BIN)/python bench/distribution_bench.py 2>/dev/null
+	mkdir -p $(BENCH_LOGS)
+	$(call BENCH,distribution_bench)
 
 bench: $(READY)
-	$(BIN)/python bench/import_time.py
-	$(BIN)/python bench/ledger_bench.py
-	$(BIN)/python bench/purchase_cost.py 2>/dev/null | grep -v '^{'
-	$(BIN)/python bench/purchase_latency.py 2>/dev/null | grep -v '^{'
-	$(BIN)/python bench/withdrawal_bench.py 2>/dev/null | grep -v '^{'
-	$(BIN)/python bench/capacity_model.py
-	$(BIN)/python bench/distribution_bench.py 2>/dev/null
+	mkdir -p $(BENCH_LOGS)
+	-$(BIN)/python bench/import_time.py
+	-$(BIN)/python bench/ledger_bench.py
+	-$(call BENCH,purchase_cost)
+	-$(call BENCH,purchase_latency)
+	-$(call BENCH,withdrawal_bench)
+	-$(BIN)/python bench/capacity_model.py
+	-$(call BENCH,distribution_bench)
 
 # The whole reliability harness at full size (make test runs it small), then its table.
 reliability: $(READY)
