@@ -279,8 +279,7 @@ def investor(platform: Platform, args: argparse.Namespace) -> int:
             block=args.action == "block", reason=args.reason, operator=platform.operator.acting_as,
         )  # fmt: skip
     except DecisionNotPut as refused:
-        print(f"{args.action} refused by the bus: {refused}", file=sys.stderr)
-        return 1
+        return _failed(args, f"{args.action} refused by the bus: {refused}", 1)
     text = (
         f"{args.action} {args.investor_id} (case {decision['case_id']}): "
         f"event {decision['event_id']}"
