@@ -265,6 +265,11 @@ class Demo:
         )
         self.expect("the frontend was told", told)
 
+    @property
+    def deployed(self) -> bool:
+        """Told to a deployed stack: only then are the investors' ids the run's own."""
+        return bool(self.ids)
+
     def investor(self, name: str) -> str:
         return f"{self.ids}inv-{name}"
 
@@ -345,7 +350,7 @@ def deployed(stack: str, profile: str | None, region: str | None) -> int:
     investors, the registers and statements read as an operator reads them, and the investors
     blocked at the end. Servicing and money out need the local clock and the providers'
     stand-ins: the stack's own schedules and provider cover them there."""
-    from ops.stack import ConfigurationError, deployed_platform
+    from ops.stack import ConfigurationError, deployed_platform, stack_arguments
 
     try:
         operator, outputs = deployed_platform(stack, profile, region)  # the summary reads records
@@ -357,9 +362,7 @@ def deployed(stack: str, profile: str | None, region: str | None) -> int:
     state = {"stack": {"outputs": outputs}, "api_url": outputs["ApiUrl"]}
     demo = Demo(state, outputs["XrplUrls"].split(",")[0], operator.session, ids=run)
     demo.run()
-    where = ["--stack", stack, *(["--profile", profile] if profile else []),
-             *(["--region", region] if region else [])]  # fmt: skip
-    books.run(demo, where)
+    books.run(demo, stack_arguments(stack, profile, region))
     print("\n== The run's investors, blocked and marked as the demo's")
     demo.block_test_investors()
     passed = sum(ok for _, ok in demo.results)

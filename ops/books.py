@@ -154,7 +154,7 @@ def register(platform: Platform, args: argparse.Namespace) -> int:
         print(held.csv(), end="", file=args.out)
         return 0
     document = held.as_json()
-    emit(args, document, _register_shown(document))
+    emit(args, document, register_shown(document))
     return 0
 
 
@@ -176,11 +176,12 @@ def statement(platform: Platform, args: argparse.Namespace) -> int:
         print(made.csv(), end="", file=args.out)
         return 0
     document = made.as_json()
-    emit(args, document, _statement_shown(document))
+    emit(args, document, statement_shown(document))
     return 0 if document["ties_to_the_ledger"] else 1
 
 
-def _statement_shown(document: dict[str, Any]) -> str:
+def statement_shown(document: dict[str, Any]) -> str:
+    """A statement's JSON document as `drexfy-ops statement` prints it for people."""
     tie = "ties to the ledger" if document["ties_to_the_ledger"] else "DOES NOT TIE"
     opened, closed = document["opening"], document["closing"]
     lines = [
@@ -199,7 +200,8 @@ def _statement_shown(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _register_shown(document: dict[str, Any]) -> str:
+def register_shown(document: dict[str, Any]) -> str:
+    """A register's JSON document as `drexfy-ops register` prints it for people."""
     head = (
         f"{document['instrument_id']} ({document['issuance_id']}) at ledger "
         f"{document['ledger_index']}, {document['as_of']}: {document['units']} units, "

@@ -247,6 +247,15 @@ def add_stack_arguments(parser: Any, stack_help: str, required: bool = False) ->
     parser.add_argument("--region", help="with --stack: the stack's region")
 
 
+def stack_arguments(stack: str, profile: str | None, region: str | None) -> list[str]:
+    """The arguments `add_stack_arguments` reads, for a command run on the same stack."""
+    return [
+        "--stack", stack,
+        *(["--profile", profile] if profile else []),
+        *(["--region", region] if region else []),
+    ]  # fmt: skip
+
+
 def deployed_platform(
     stack: str, profile: str | None, region: str | None
 ) -> tuple[OperatorSession, dict[str, str]]:
