@@ -11,12 +11,11 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
-from lambdas.records.tables import table_meta, utc_now
+from lambdas.records.tables import RecordModel, table_meta, utc_now
 
 
-class DistributionRecord(Model):
+class DistributionRecord(RecordModel):
     """One payment date of an instrument: its totals, holders' ledger and status."""
 
     Meta = table_meta("distributions_table")
@@ -41,7 +40,7 @@ class DistributionRecord(Model):
     updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
-class EntitlementRecord(Model):
+class EntitlementRecord(RecordModel):
     """What one holder is owed on one payment date, and its payment."""
 
     Meta = table_meta("entitlements_table")
@@ -70,7 +69,7 @@ class WithdrawalsByInvestor(GlobalSecondaryIndex["WithdrawalRecord"]):
     requested_at = UnicodeAttribute(range_key=True)  # ISO 8601: sorts as it reads
 
 
-class WithdrawalRecord(Model):
+class WithdrawalRecord(RecordModel):
     """One withdrawal: the amount, the account it goes to, and what became of it."""
 
     Meta = table_meta("withdrawals_table")
@@ -94,7 +93,7 @@ class WithdrawalRecord(Model):
     updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
-class WithdrawalDayRecord(Model):
+class WithdrawalDayRecord(RecordModel):
     """What an investor has withdrawn on one UTC day, in cents: the daily limit's counter. It
     lives in the withdrawals table under `day#<investor>#<date>`, outside the investor index."""
 
@@ -104,7 +103,7 @@ class WithdrawalDayRecord(Model):
     total_cents = NumberAttribute(default=0)
 
 
-class IncomePayoutRecord(Model):
+class IncomePayoutRecord(RecordModel):
     """Where an investor chose their coupons and principal to go (domain.withdrawal.
     IncomePayout). It lives in the withdrawals table under `income#<investor>`, outside the
     investor index: the frontend API, which keeps withdrawals, keeps this too."""

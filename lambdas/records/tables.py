@@ -3,7 +3,9 @@ come from configuration, read on first use: importing a model needs no configura
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +20,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.connection import Connection
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import MetaProtocol, Model
 from pynamodb.transactions import TransactWrite
@@ -52,16 +54,48 @@ def table_meta(setting: str) -> MetaProtocol:
     return meta
 
 
+_connection_made = threading.Lock()
+
+
 @functools.cache
-def _transactions_connection() -> Connection:
-    # One per process, as the models keep theirs: each new Connection builds a botocore client,
-    # tens of milliseconds of model loading per transaction (most of a saga step under load).
-    return Connection(region=settings().region)
+def _process_connection() -> Connection:
+    connection = Connection(region=settings().region)
+    _ = connection.client  # made now, under the lock: pynamodb makes one per racing thread
+    return connection
+
+
+def process_connection() -> Connection:
+    """The process's one DynamoDB connection, for every table and transaction. A connection
+    of its own loads botocore's endpoint data again (~12 MB, ~0.1 s of a cold start) for each
+    table and, while its client is first made, for each thread."""
+    with _connection_made:  # functools.cache alone lets racing first callers each make one
+        return _process_connection()
+
+
+def forget_process_connection() -> None:
+    """For a caller that moves the process to another region or endpoint (the operator tools'
+    tests): the next use connects anew."""
+    with _connection_made:
+        _process_connection.cache_clear()
+
+
+class RecordModel(Model):
+    """A records table: its requests go through the process's one connection."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        table = super()._get_connection()
+        shared = process_connection()
+        if table.connection is not shared:
+            with contextlib.suppress(ValueError):  # another model of the table added it
+                shared.add_meta_table(table.connection.get_meta_table(table.table_name))
+            table.connection = shared
+        return table
 
 
 def transaction() -> TransactWrite:
-    """A DynamoDB transaction across the tables, on the process's shared connection."""
-    return TransactWrite(connection=_transactions_connection())
+    """A DynamoDB transaction across the tables, on the process's one connection."""
+    return TransactWrite(connection=process_connection())
 
 
 def utc_now() -> datetime:
@@ -79,7 +113,7 @@ class PurchasesByInvestor(GlobalSecondaryIndex["PurchaseRecord"]):
     purchase_id = UnicodeAttribute(range_key=True)
 
 
-class PurchaseRecord(Model):
+class PurchaseRecord(RecordModel):
     """One purchase, keyed by the id derived from the gateway's payment id."""
 
     Meta = table_meta("purchases_table")
@@ -112,7 +146,7 @@ class PurchaseRecord(Model):
     updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
-class InvestorRecord(Model):
+class InvestorRecord(RecordModel):
     """An investor's standing with the platform: KYC/AML status and why it last changed."""
 
     Meta = table_meta("investors_table")
@@ -140,7 +174,7 @@ class InvestorRecord(Model):
     updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
-class AuditRecord(Model):
+class AuditRecord(RecordModel):
     """One change of an investor's standing: who, when, why, and which ledger transactions."""
 
     Meta = table_meta("audit_table")
@@ -155,7 +189,7 @@ class AuditRecord(Model):
     at = UTCDateTimeAttribute(default_for_new=utc_now)
 
 
-class WebhookRecord(Model):
+class WebhookRecord(RecordModel):
     """Every webhook request, accepted or rejected: nothing is lost. An accepted one is kept as
     it arrived; of a refused one a bounded trace (hash, size, first bytes, headers that matter)."""
 
@@ -179,7 +213,7 @@ class WebhookRecord(Model):
     expires_at = TTLAttribute(null=True)  # DynamoDB deletes it after (lambdas/records/webhooks.py)
 
 
-class PaymentAnnouncementRecord(Model):
+class PaymentAnnouncementRecord(RecordModel):
     """A payment as the gateway's authenticated webhook announced it: written only by the
     payments webhook, before its event reaches the bus; Record deposit takes nothing else."""
 
@@ -195,7 +229,7 @@ class PaymentAnnouncementRecord(Model):
     announced_at = UTCDateTimeAttribute(default_for_new=utc_now)
 
 
-class SignatureRecord(Model):
+class SignatureRecord(RecordModel):
     """A webhook signature already used; kept past the freshness window, then expired by TTL."""
 
     Meta = table_meta("signatures_table")
@@ -206,7 +240,7 @@ class SignatureRecord(Model):
     expires_at = TTLAttribute()
 
 
-class NotificationRecord(Model):
+class NotificationRecord(RecordModel):
     """A notification put on the bus for the frontend: each is sent once, replays included."""
 
     Meta = table_meta("notifications_table")
@@ -218,7 +252,7 @@ class NotificationRecord(Model):
     sent_at = UTCDateTimeAttribute(default_for_new=utc_now)
 
 
-class WalletRecord(Model):
+class WalletRecord(RecordModel):
     """An investor's custodial wallet: the address, and the seed only as KMS ciphertext."""
 
     Meta = table_meta("wallets_table")
@@ -243,7 +277,7 @@ class SubmissionsBySubject(GlobalSecondaryIndex["SubmissionRecord"]):
     business_key = UnicodeAttribute(range_key=True)
 
 
-class SubmissionRecord(Model):
+class SubmissionRecord(RecordModel):
     """A signed ledger transaction, persisted before its first submit, keyed by what it is for.
 
     The business key (e.g. `purchase-…#mint`) makes every ledger effect happen at most once.
@@ -274,7 +308,7 @@ class SubmissionRecord(Model):
     updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
-class TicketRecord(Model):
+class TicketRecord(RecordModel):
     """One XRPL Ticket of a hot platform account: AVAILABLE until a business key claims it."""
 
     Meta = table_meta("tickets_table")
@@ -286,7 +320,7 @@ class TicketRecord(Model):
     updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
-class AccountSequenceRecord(Model):
+class AccountSequenceRecord(RecordModel):
     """The next Sequence to use for an account that signs without tickets, and its pool state."""
 
     Meta = table_meta("sequences_table")
@@ -300,7 +334,7 @@ class AccountSequenceRecord(Model):
     updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
-class InstrumentRecord(Model):
+class InstrumentRecord(RecordModel):
     """An instrument of the catalogue as issued on the ledger, with its units counted."""
 
     Meta = table_meta("instruments_table")
@@ -322,7 +356,7 @@ class InstrumentRecord(Model):
     updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
-class ReconciliationRecord(Model):
+class ReconciliationRecord(RecordModel):
     """One run of the three-way reconciliation: its report, as it was made."""
 
     Meta = table_meta("reconciliations_table")

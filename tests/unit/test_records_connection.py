@@ -1,0 +1,83 @@
+"""Every records table talks through the process's one DynamoDB connection, made once however
+many invocations race to make it: each connection of its own loads botocore's endpoint data
+again, which a cold Lambda pays per table and the local runtime per table and per thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.session
+import pytest
+from pynamodb.models import Model
+
+from lambdas.config import settings
+from lambdas.records import tables
+from lambdas.records.money_out_tables import WithdrawalRecord
+from lambdas.records.tables import InvestorRecord, PurchaseRecord, process_connection
+
+
+def _forget_connections() -> None:
+    tables.forget_process_connection()
+    settings.cache_clear()
+    models = list(Model.__subclasses__())
+    while models:
+        model = models.pop()
+        model._connection = None
+        models += model.__subclasses__()
+
+
+@pytest.fixture
+def a_fresh_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """Configuration for three tables, no connection yet, and every botocore client made."""
+    for name, value in {
+        "AWS_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "PURCHASES_TABLE": "purchases",
+        "INVESTORS_TABLE": "investors",
+        "WITHDRAWALS_TABLE": "withdrawals",
+    }.items():
+        monkeypatch.setenv(name, value)
+    made: list[Any] = []
+    create_client = botocore.session.Session.create_client
+
+    def counted(self: botocore.session.Session, *args: Any, **kwargs: Any) -> Any:
+        client = create_client(self, *args, **kwargs)
+        made.append(client)
+        return client
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", counted)
+    _forget_connections()
+    yield made
+    _forget_connections()
+
+
+def test_racing_first_requests_on_three_tables_make_one_client(a_fresh_process: list[Any]) -> None:
+    models = [PurchaseRecord, InvestorRecord, WithdrawalRecord] * 6
+    start = threading.Barrier(len(models))
+    connections: list[Any] = [None] * len(models)
+
+    def first_request(i: int) -> None:
+        start.wait()
+        connections[i] = models[i]._get_connection()
+        _ = connections[i].connection.client  # what a request uses
+
+    threads = [threading.Thread(target=first_request, args=(i,)) for i in range(len(models))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(a_fresh_process) == 1
+    assert {id(c.connection) for c in connections} == {id(process_connection())}
+    assert process_connection().client is a_fresh_process[0]
+    for table in ("purchases", "investors", "withdrawals"):  # each table's keys are known to it
+        assert process_connection().get_meta_table(table).hash_keyname
+
+
+def test_a_transaction_goes_through_the_same_connection(a_fresh_process: list[Any]) -> None:
+    PurchaseRecord._get_connection()
+    assert tables.transaction()._connection is process_connection()
+    assert len(a_fresh_process) == 1
