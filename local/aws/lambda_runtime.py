@@ -14,10 +14,13 @@ it is refused, as Lambda refuses it.
 from __future__ import annotations
 
 import importlib
+import io
 import itertools
 import json
 import logging
 import multiprocessing
+import multiprocessing.context
+import os
 import threading
 import time
 import traceback
@@ -25,6 +28,8 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
+from multiprocessing.context import set_spawning_popen
 from typing import Any
 
 HandlerFunc = Callable[[Any, Any], Any]
@@ -208,6 +213,38 @@ def _context_fields(context: InvocationContext) -> dict[str, Any]:
 TIMEOUT_GRACE_SECONDS = 1.0
 
 
+class _ContainerPopen(popen_forkserver.Popen):
+    """Starts a function's process as Lambda starts a container: without the caller's
+    `__main__`, which multiprocessing imports into every child it starts (a bench script's,
+    with moto and the ledger: hundreds of MB and seconds of each cold start)."""
+
+    def _launch(self, process_obj: Any) -> None:  # Python 3.11's, less the main module
+        prep_data = {
+            key: value
+            for key, value in spawn.get_preparation_data(process_obj._name).items()
+            if key not in ("init_main_from_name", "init_main_from_path")
+        }
+        buf = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
+        _parent_w = os.dup(w)
+        self.finalizer = util.Finalize(self, util.close_fds, (_parent_w, self.sentinel))  # type: ignore[attr-defined]
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _ContainerProcess(multiprocessing.context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> _ContainerPopen:
+        return _ContainerPopen(process_obj)
+
+
 class FunctionProcess:
     """One function's worker process and the invocations waiting for it."""
 
@@ -217,7 +254,7 @@ class FunctionProcess:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(list(function_worker.PRELOADED))
         self._connection, child = context.Pipe()
-        self._process = context.Process(
+        self._process = _ContainerProcess(
             target=function_worker.serve,
             args=(child, spec.handler, spec.environment),
             daemon=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 _invocations = 0  # module state: kept while the function's process is warm
@@ -17,6 +18,8 @@ def describe(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "access_key": os.environ.get("AWS_ACCESS_KEY_ID"),
         "invocations": _invocations,
         "remaining_ms": context.get_remaining_time_in_millis(),
+        "main_module_file": getattr(sys.modules["__main__"], "__file__", None),
+        "moto_imported": "moto" in sys.modules,
     }
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from local.aws.platform import LocalAws
 from tests.local.templates import deploy, function, role
 
 HANDLERS = "tests.local.container_handlers"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def with_environment(resource: dict[str, Any], **variables: str) -> dict[str, Any]:
@@ -77,6 +81,35 @@ def test_each_function_has_its_own_process_variables_and_module_state(
     assert "ONLY_B" in other["variables"] and "ONLY_A" not in other["variables"]
     assert not {"PURCHASES_TABLE", "XRPL_URLS"} & set(first["variables"]), "not the platform's"
     assert 0 < first["remaining_ms"] <= 3000
+
+
+CALLER = """
+import json, sys
+import moto  # what the caller imports is not the function's
+from local.aws.lambda_runtime import FunctionProcess, FunctionSpec, InvocationContext
+
+if __name__ == "__main__":
+    process = FunctionProcess(FunctionSpec("tests.local.container_handlers.describe", {}))
+    context = InvocationContext("Describe", "arn:aws:lambda:::function:Describe", 128, 10)
+    print(process.invoke({}, context).payload)
+    process.stop()
+"""
+
+
+def test_a_functions_process_does_not_import_its_callers_main_module(tmp_path: Path) -> None:
+    """multiprocessing imports the caller's `__main__` into each child it starts; a container
+    starts with the function's own code only, whichever script started the platform."""
+    script = tmp_path / "caller.py"
+    script.write_text(CALLER)
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    ran = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, env=environment,
+        timeout=120,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    described = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert described["invocations"] == 1
+    assert described["main_module_file"] is None and not described["moto_imported"]
 
 
 def test_a_function_holds_its_own_roles_credentials(
