@@ -264,6 +264,7 @@ class FunctionProcess:
         self._sending = threading.Lock()
         self._retiring = False  # a timed-out invocation ended it: it takes no new invocation
         self._waiting: dict[int, tuple[threading.Event, list[InvocationResult]]] = {}
+        self._most_at_once = 1  # invocations it served at the same time, at most
         self._ids = itertools.count()
         threading.Thread(target=self._receive, daemon=True).start()
 
@@ -271,6 +272,7 @@ class FunctionProcess:
         request_id, done = next(self._ids), threading.Event()
         answer: list[InvocationResult] = []
         self._waiting[request_id] = (done, answer)
+        self._most_at_once = max(self._most_at_once, len(self._waiting))
         try:
             with self._sending:
                 self._connection.send((request_id, event, _context_fields(context)))
@@ -286,7 +288,26 @@ class FunctionProcess:
                 "errorMessage": f"Task timed out after {allowed:.2f} seconds",
             }
             return InvocationResult(json.dumps(payload), errored=True, logs=payload["errorMessage"])
+        peak, allowed_mb = self._peak_mb(), context.memory_limit_in_mb * self._most_at_once
+        if peak is not None and peak > allowed_mb:
+            self._retire()
+            return _out_of_memory(context, peak, allowed_mb)
         return answer[0]
+
+    def _peak_mb(self) -> int | None:
+        """The process's peak resident memory (Linux's VmHWM), None where it cannot be read.
+
+        Lambda kills an environment whose memory passes the function's MemorySize. Here one
+        process serves every concurrent invocation, so the bound is MemorySize times the most
+        it served at once: exact for one at a time."""
+        try:
+            with open(f"/proc/{self._process.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) // 1024
+        except OSError:
+            return None
+        return None
 
     def _retire(self) -> None:
         """Lambda ends a timed-out execution environment; invocations running beside it run in
@@ -339,6 +360,15 @@ class FunctionProcess:
 
 def _runtime_exit(message: str) -> InvocationResult:
     payload = {"errorType": "Runtime.ExitError", "errorMessage": message}
+    return InvocationResult(json.dumps(payload), errored=True, logs=message)
+
+
+def _out_of_memory(context: InvocationContext, peak_mb: int, allowed_mb: int) -> InvocationResult:
+    message = (
+        f"RequestId: {context.aws_request_id} Error: Runtime exited with error: signal: killed"
+        f" (its process reached {peak_mb} MB; {allowed_mb} MB allowed)"
+    )
+    payload = {"errorType": "Runtime.OutOfMemory", "errorMessage": message}
     return InvocationResult(json.dumps(payload), errored=True, logs=message)
 
 

@@ -49,3 +49,11 @@ def sleep(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     time.sleep(float(event["seconds"]))
     return {"slept": event["seconds"]}
+
+
+_kept: list[bytearray] = []
+
+
+def allocate(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    _kept.append(bytearray(event["mb"] * 1024 * 1024))  # written: resident, not only reserved
+    return {"pid": os.getpid(), "allocated_mb": event["mb"]}

@@ -58,6 +58,7 @@ def containers(aws: LocalAws) -> Iterator[DeployedStack]:
             "Crashing": function(f"{HANDLERS}.crash", "RoleA"),
             "Slow": function(f"{HANDLERS}.sleep_past_timeout", "RoleA"),  # Timeout: 3 s
             "Sleeper": function(f"{HANDLERS}.sleep", "RoleA"),  # Timeout: 3 s
+            "Allocating": function(f"{HANDLERS}.allocate", "RoleA"),  # MemorySize: 128 MB
         },
     )
 
@@ -169,3 +170,23 @@ def test_a_timed_out_invocation_ends_only_its_own_environment(
         assert timed_out.result()["errorType"] == "Sandbox.Timedout"
         assert beside.result() == {"slept": 2}, "ended with the timed-out one"
     assert sleeping(0) == {"slept": 0}, "the next invocation starts a new environment"
+
+
+def test_an_invocation_past_the_functions_memory_is_ended_as_lambda_ends_it(
+    aws: LocalAws, containers: DeployedStack
+) -> None:
+    """Lambda kills an environment that passes its MemorySize; here too, and the next
+    invocation starts a new one."""
+    name = containers.resources["Allocating"].ref
+
+    def allocating(mb: int) -> tuple[bool, dict[str, Any]]:
+        answer = aws.client("lambda").invoke(FunctionName=name, Payload=json.dumps({"mb": mb}))
+        return bool(answer.get("FunctionError")), json.loads(answer["Payload"].read())
+
+    within = allocating(8)
+    assert within[0] is False and within[1]["allocated_mb"] == 8
+    failed, error = allocating(160)
+    assert failed and error["errorType"] == "Runtime.OutOfMemory"
+    assert "128 MB allowed" in error["errorMessage"]
+    again = allocating(8)
+    assert again[0] is False and again[1]["pid"] != within[1]["pid"], "a new environment"
