@@ -3,7 +3,6 @@ come from configuration, read on first use: importing a model needs no configura
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import threading
 from datetime import UTC, datetime
@@ -54,48 +53,54 @@ def table_meta(setting: str) -> MetaProtocol:
     return meta
 
 
-_connection_made = threading.Lock()
+_client_made = threading.Lock()
 
 
 @functools.cache
-def _process_connection() -> Connection:
-    connection = Connection(region=settings().region)
-    _ = connection.client  # made now, under the lock: pynamodb makes one per racing thread
-    return connection
+def _process_client() -> Any:
+    return Connection(region=settings().region).client
 
 
-def process_connection() -> Connection:
-    """The process's one DynamoDB connection, for every table and transaction. A connection
+def process_client() -> Any:
+    """The process's one botocore DynamoDB client, for every table and transaction. A client
     of its own loads botocore's endpoint data again (~12 MB, ~0.1 s of a cold start) for each
-    table and, while its client is first made, for each thread."""
-    with _connection_made:  # functools.cache alone lets racing first callers each make one
-        return _process_connection()
+    table and, while it is first made, for each racing thread."""
+    with _client_made:  # functools.cache alone lets racing first callers each make one
+        return _process_client()
 
 
-def forget_process_connection() -> None:
+def forget_process_client() -> None:
     """For a caller that moves the process to another region or endpoint (the operator tools'
-    tests): the next use connects anew."""
-    with _connection_made:
-        _process_connection.cache_clear()
+    tests): the next request makes a new client."""
+    with _client_made:
+        _process_client.cache_clear()
+
+
+class ProcessClientConnection(Connection):
+    """A pynamodb connection on the process's client. Each model keeps one of its own: it holds
+    the model's key schema and indexes, and models sharing a table differ in those."""
+
+    @property
+    def client(self) -> Any:
+        return process_client()
 
 
 class RecordModel(Model):
-    """A records table: its requests go through the process's one connection."""
+    """A records table: its requests go through the process's one client."""
 
     @classmethod
     def _get_connection(cls) -> TableConnection:
         table = super()._get_connection()
-        shared = process_connection()
-        if table.connection is not shared:
-            with contextlib.suppress(ValueError):  # another model of the table added it
-                shared.add_meta_table(table.connection.get_meta_table(table.table_name))
-            table.connection = shared
+        if not isinstance(table.connection, ProcessClientConnection):
+            own = ProcessClientConnection(region=settings().region)
+            own.add_meta_table(table.connection.get_meta_table(table.table_name))
+            table.connection = own
         return table
 
 
 def transaction() -> TransactWrite:
-    """A DynamoDB transaction across the tables, on the process's one connection."""
-    return TransactWrite(connection=process_connection())
+    """A DynamoDB transaction across the tables, on the process's one client."""
+    return TransactWrite(connection=ProcessClientConnection(region=settings().region))
 
 
 def utc_now() -> datetime:

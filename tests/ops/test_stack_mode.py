@@ -62,7 +62,7 @@ def _forget_clients() -> None:
     boto3.DEFAULT_SESSION = None
     aws_clients.kms.cache_clear()
     platform_signer.platform_key.cache_clear()
-    tables.forget_process_connection()
+    tables.forget_process_client()
     models = list(Model.__subclasses__())  # every records model, wherever it is declared
     while models:
         model = models.pop()

@@ -1,6 +1,7 @@
-"""Every records table talks through the process's one DynamoDB connection, made once however
-many invocations race to make it: each connection of its own loads botocore's endpoint data
-again, which a cold Lambda pays per table and the local runtime per table and per thread."""
+"""Every records table talks through the process's one DynamoDB client, made once however many
+invocations race to make it: each client of its own loads botocore's endpoint data again, which
+a cold Lambda pays per table and the local runtime per table and per thread. Each model keeps
+its own key schema and indexes: models sharing a table differ in those."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from pynamodb.models import Model
 
 from lambdas.config import settings
 from lambdas.records import tables
-from lambdas.records.money_out_tables import WithdrawalRecord
-from lambdas.records.tables import InvestorRecord, PurchaseRecord, process_connection
+from lambdas.records.money_out_tables import WithdrawalDayRecord, WithdrawalRecord
+from lambdas.records.tables import InvestorRecord, PurchaseRecord, process_client
 
 
 def _forget_connections() -> None:
-    tables.forget_process_connection()
+    tables.forget_process_client()
     settings.cache_clear()
     models = list(Model.__subclasses__())
     while models:
@@ -71,13 +72,22 @@ def test_racing_first_requests_on_three_tables_make_one_client(a_fresh_process: 
         thread.join()
 
     assert len(a_fresh_process) == 1
-    assert {id(c.connection) for c in connections} == {id(process_connection())}
-    assert process_connection().client is a_fresh_process[0]
-    for table in ("purchases", "investors", "withdrawals"):  # each table's keys are known to it
-        assert process_connection().get_meta_table(table).hash_keyname
+    assert {id(c.connection.client) for c in connections} == {id(a_fresh_process[0])}
+    assert process_client() is a_fresh_process[0]
+    for table in connections:  # each table's keys are known to its model's connection
+        assert table.get_meta_table().hash_keyname
 
 
-def test_a_transaction_goes_through_the_same_connection(a_fresh_process: list[Any]) -> None:
-    PurchaseRecord._get_connection()
-    assert tables.transaction()._connection is process_connection()
+def test_models_sharing_a_table_keep_their_own_indexes(a_fresh_process: list[Any]) -> None:
+    day = WithdrawalDayRecord._get_connection().get_meta_table()  # the table's first model
+    withdrawal = WithdrawalRecord._get_connection().get_meta_table()
+    assert withdrawal.get_index_hash_keyname("by-investor") == "investor_id"
+    with pytest.raises(ValueError):
+        day.get_index_hash_keyname("by-investor")
+    assert len(a_fresh_process) == 0, "no request made yet, so no client"
+
+
+def test_a_transaction_goes_through_the_same_client(a_fresh_process: list[Any]) -> None:
+    _ = PurchaseRecord._get_connection().connection.client
+    assert tables.transaction()._connection.client is process_client()
     assert len(a_fresh_process) == 1
