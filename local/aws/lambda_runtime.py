@@ -262,7 +262,7 @@ class FunctionProcess:
         self._process.start()
         child.close()
         self._sending = threading.Lock()
-        self._retiring = False  # a timed-out invocation ended it: it takes no new invocation
+        self._retiring = False  # a timeout or its memory ended it: it takes no new invocation
         self._waiting: dict[int, tuple[threading.Event, list[InvocationResult]]] = {}
         self._most_at_once = 1  # invocations it served at the same time, at most
         self._ids = itertools.count()
@@ -310,9 +310,9 @@ class FunctionProcess:
         return None
 
     def _retire(self) -> None:
-        """Lambda ends a timed-out execution environment; invocations running beside it run in
-        environments of their own there, so here they finish before this process ends, and the
-        next invocation starts a new one."""
+        """Lambda ends a timed-out or out-of-memory environment; invocations running beside it
+        run in environments of their own there, so here they finish before this process ends,
+        and the next invocation starts a new one."""
         self._retiring = True
         if not self._waiting:
             self.stop()
