@@ -31,7 +31,8 @@ def _forget_connections() -> None:
 
 @pytest.fixture
 def a_fresh_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
-    """Configuration for three tables, no connection yet, and every botocore client made."""
+    """Configuration for three tables, no client yet, and the DynamoDB clients made, each
+    with the thread that made it (a platform another test left running makes its own)."""
     for name, value in {
         "AWS_REGION": "eu-west-1",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -46,7 +47,8 @@ def a_fresh_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
 
     def counted(self: botocore.session.Session, *args: Any, **kwargs: Any) -> Any:
         client = create_client(self, *args, **kwargs)
-        made.append(client)
+        if client.meta.service_model.service_name == "dynamodb":
+            made.append((threading.get_ident(), client))
         return client
 
     monkeypatch.setattr(botocore.session.Session, "create_client", counted)
@@ -59,8 +61,10 @@ def test_racing_first_requests_on_three_tables_make_one_client(a_fresh_process: 
     models = [PurchaseRecord, InvestorRecord, WithdrawalRecord] * 6
     start = threading.Barrier(len(models))
     connections: list[Any] = [None] * len(models)
+    racing: set[int] = set()
 
     def first_request(i: int) -> None:
+        racing.add(threading.get_ident())
         start.wait()
         connections[i] = models[i]._get_connection()
         _ = connections[i].connection.client  # what a request uses
@@ -71,9 +75,9 @@ def test_racing_first_requests_on_three_tables_make_one_client(a_fresh_process: 
     for thread in threads:
         thread.join()
 
-    assert len(a_fresh_process) == 1
-    assert {id(c.connection.client) for c in connections} == {id(a_fresh_process[0])}
-    assert process_client() is a_fresh_process[0]
+    (made,) = [client for thread, client in a_fresh_process if thread in racing]
+    assert {id(c.connection.client) for c in connections} == {id(made)}
+    assert process_client() is made
     for table in connections:  # each table's keys are known to its model's connection
         assert table.get_meta_table().hash_keyname
 
@@ -84,10 +88,14 @@ def test_models_sharing_a_table_keep_their_own_indexes(a_fresh_process: list[Any
     assert withdrawal.get_index_hash_keyname("by-investor") == "investor_id"
     with pytest.raises(ValueError):
         day.get_index_hash_keyname("by-investor")
-    assert len(a_fresh_process) == 0, "no request made yet, so no client"
+    assert not _made_here(a_fresh_process), "no request made yet, so no client"
 
 
 def test_a_transaction_goes_through_the_same_client(a_fresh_process: list[Any]) -> None:
     _ = PurchaseRecord._get_connection().connection.client
     assert tables.transaction()._connection.client is process_client()
-    assert len(a_fresh_process) == 1
+    assert _made_here(a_fresh_process) == [process_client()]
+
+
+def _made_here(made: list[Any]) -> list[Any]:
+    return [client for thread, client in made if thread == threading.get_ident()]
