@@ -3,7 +3,6 @@ come from configuration, read on first use: importing a model needs no configura
 
 from __future__ import annotations
 
-import functools
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -54,26 +53,29 @@ def table_meta(setting: str) -> MetaProtocol:
 
 
 _client_made = threading.Lock()
-
-
-@functools.cache
-def _process_client() -> Any:
-    return Connection(region=settings().region).client
+_client: Any = None
 
 
 def process_client() -> Any:
     """The process's one botocore DynamoDB client, for every table and transaction. A client
     of its own loads botocore's endpoint data again (~12 MB, ~0.1 s of a cold start) for each
     table and, while it is first made, for each racing thread."""
-    with _client_made:  # functools.cache alone lets racing first callers each make one
-        return _process_client()
+    global _client
+    client = _client
+    if client is None:  # every request asks: the lock is taken only while none is made
+        with _client_made:
+            if _client is None:
+                _client = Connection(region=settings().region).client
+            client = _client
+    return client
 
 
 def forget_process_client() -> None:
     """For a caller that moves the process to another region or endpoint (the operator tools'
     tests): the next request makes a new client."""
+    global _client
     with _client_made:
-        _process_client.cache_clear()
+        _client = None
 
 
 class ProcessClientConnection(Connection):
