@@ -228,7 +228,13 @@ class SubmissionTally:
 
     def sequence_errors(self, accounts: set[str], rpc_url: str) -> tuple[int, int]:
         """(collisions and order errors, re-sends of a blob that validated)."""
+        errors, resends = self.sequence_error_list(accounts, rpc_url)
+        return len(errors), len(resends)
+
+    def sequence_error_list(
+        self, accounts: set[str], rpc_url: str
+    ) -> tuple[list[Submission], list[Submission]]:
+        """The submissions `sequence_errors` counts, each (hash, account, result)."""
         client = LedgerClient(rpc_url)
         theirs = [s for s in self.submissions if s[1] in accounts]
-        errors, resends = sequence_errors(theirs, lambda tx_hash: validated(client, tx_hash))
-        return len(errors), len(resends)
+        return sequence_errors(theirs, lambda tx_hash: validated(client, tx_hash))

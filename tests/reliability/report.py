@@ -41,6 +41,14 @@ def record(category: str, case: str, passed: bool, **figures: object) -> None:
         results.write(line + "\n")
 
 
+def keep_detail(name: str, detail: dict[str, object]) -> Path:
+    """What a case found, in full, for reading after a failed run (`<name>.json`)."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(detail, indent=1, default=str, sort_keys=True))
+    return path
+
+
 def load(directory: Path = RESULTS_DIR) -> list[Case]:
     cases = []
     for path in sorted(directory.glob("*.jsonl")):

@@ -26,7 +26,7 @@ from tests.frontend.gateway import Frontend
 from tests.reliability import mixed_load_audit as audit
 from tests.reliability.replay_bus import settle
 from tests.reliability.replay_scenarios import run_distribution
-from tests.reliability.report import record, scale
+from tests.reliability.report import keep_detail, record, scale
 from tests.reliability.test_duplicates_and_load import (
     deliver,
     ledger_rounds,  # noqa: F401 (the ledger's clock, a fixture)
@@ -195,8 +195,10 @@ def test_purchases_a_distribution_and_withdrawals_at_once(
 
     end = ended(aws, platform, load, ids, first)
     signers = {*accounts.roles().values(), *load.holders.values(), *load.buyers.values()}
-    errors, resends = tally.sequence_errors(signers, ledger.rpc_url)
+    error_list, resend_list = tally.sequence_error_list(signers, ledger.rpc_url)
+    errors, resends = len(error_list), len(resend_list)
     again, failed = resigned(since), failed_runs(aws, started)
+    keep_detail("mixed-load", detail(aws, load, ids, end, error_list, failed))
     record(
         "load",
         f"{len(load.payments)} purchases, a distribution to {len(load.holders)} holders and "
@@ -213,6 +215,48 @@ def test_purchases_a_distribution_and_withdrawals_at_once(
     assert errors == 0, tally.unsuccessful(signers)
     assert again == [], "re-signed after expiry or a lost Sequence"
     assert end.mismatches == [], "\n".join(end.mismatches[:20])
+
+
+def detail(
+    aws: LocalAws, load: Load, ids: list[str], end: Ended, errors: list[Any], failed: list[str]
+) -> dict[str, object]:
+    """Everything that did not end as wanted, each named, for reading after a failed run."""
+    from lambdas.records import withdrawals
+    from lambdas.records.tables import PurchaseRecord, SubmissionRecord
+
+    by_hash = {s.tx_hash: s.business_key for s in SubmissionRecord.scan() if s.tx_hash}
+    bought = PurchaseRecord.batch_get([_purchase_id(p) for p in load.payments])
+    asked = [w for w in (withdrawals.find(i) for i in ids) if w is not None]
+    attempts = _webhook_attempts(aws)
+    return {
+        "mismatches": end.mismatches,
+        "sequence_errors": [(*e, by_hash.get(e[0])) for e in errors],
+        "failed_executions": failed,
+        "purchases_not_delivered": [
+            (r.purchase_id, r.status, r.reason) for r in bought if r.status != "DELIVERED"
+        ],
+        "withdrawals_not_paid_out": [
+            (w.withdrawal_id, w.status.value) for w in asked if w.status.value != "PAID_OUT"
+        ],
+        "provider_webhooks_never_delivered": {
+            reference: tried
+            for reference, tried in attempts.items()
+            if not any(w["delivered"] for w in tried)
+        },
+    }
+
+
+def _webhook_attempts(aws: LocalAws) -> dict[str, list[dict[str, Any]]]:
+    """Each provider order's webhook attempts, by the order's reference (withdrawal, purchase)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    provider = aws.provider
+    if provider is None:
+        return found
+    reference = {a.key: a.business_reference for a in provider.actions()}
+    for attempt in provider.webhooks():
+        if attempt.key in reference:
+            found.setdefault(reference[attempt.key], []).append(attempt.to_json())
+    return found
 
 
 def _purchase_id(detail: dict[str, Any]) -> str:
