@@ -175,9 +175,12 @@ class PaymentProvider:
     """Serves /payouts and /refunds on 127.0.0.1:`port` (0 picks a free port) and sends the
     webhooks that follow to `webhook_url` (settable later: the platform starts after)."""
 
+    # A real provider retries a webhook for days (Adyen, Stripe); this one for about two minutes
+    # (doubling waits up to 5 s, 30 attempts), so a platform that throttles or is briefly down
+    # still gets its answers, and a test still ends.
     first_retry_wait = 0.05  # seconds, doubled after each failed attempt
-    max_retry_wait = 1.0
-    max_attempts = 6
+    max_retry_wait = 5.0
+    max_attempts = 30
 
     def __init__(
         self,
@@ -200,7 +203,7 @@ class PaymentProvider:
         self._failures: list[int] = []
         self._plans: dict[str, Plan] = {}
         self._held: set[str] = set()
-        self._senders: list[threading.Thread] = []
+        self._senders: list[tuple[threading.Thread, str]] = []  # and the order's reference
         self._stopped = threading.Event()
         self._lock = threading.Condition()
         self._http = LoopbackServer(_handler_class(self), port, host, "payment-provider")
@@ -219,7 +222,7 @@ class PaymentProvider:
         self._stopped.set()
         with self._lock:
             self._lock.notify_all()  # wakes the senders waiting for a release
-            senders = list(self._senders)
+            senders = [sender for sender, _ in self._senders]
         self._http.stop()
         deadline = time.monotonic() + WEBHOOK_TIMEOUT_SECONDS  # one wait for all, not one each
         for sender in senders:
@@ -303,6 +306,12 @@ class PaymentProvider:
     def webhooks(self) -> list[WebhookAttempt]:
         with self._lock:
             return list(self._webhooks)
+
+    def sending(self) -> int:
+        """Orders whose webhooks are still to be sent, delayed or being retried; not those a
+        test holds, which wait for it."""
+        with self._lock:
+            return sum(s.is_alive() and ref not in self._held for s, ref in self._senders)
 
     def wait_for_webhooks(
         self, predicate: Callable[[WebhookAttempt], bool], count: int = 1, timeout: float = 10.0
@@ -390,7 +399,8 @@ class PaymentProvider:
         )
         sender.daemon = True
         with self._lock:
-            self._senders = [s for s in self._senders if s.is_alive()] + [sender]
+            alive = [(s, ref) for s, ref in self._senders if s.is_alive()]
+            self._senders = [*alive, (sender, action.business_reference)]
         sender.start()
 
     def _send_all(self, action: Action, plan: Plan) -> None:

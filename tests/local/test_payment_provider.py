@@ -24,6 +24,7 @@ import pytest
 
 from domain.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, verify
 from local.payment_provider import PaymentProvider, WebhookAttempt
+from tests.support.waiting import wait_for
 
 SECRET = b"payments-webhook-secret"
 API_KEY = "psp-api-key"
@@ -108,6 +109,7 @@ def platform() -> Iterator[Platform]:
 def quick(provider: PaymentProvider) -> PaymentProvider:
     provider.first_retry_wait = 0.01
     provider.max_retry_wait = 0.04
+    provider.max_attempts = 6
     return provider
 
 
@@ -344,14 +346,17 @@ def test_held_webhooks_wait_for_their_release(provider: PaymentProvider) -> None
     provider.hold("wd-1")
     assert post(provider.base_url + "/payouts", payout_order())[0] == 202
     assert_nothing_more(provider, count=0)
+    assert provider.sending() == 0  # held: nothing to wait for until it is released
     provider.release("wd-1")
     assert [w["event"] for w in delivered(provider)] == ["payout.paid"]
+    wait_for(lambda: provider.sending() == 0, timeout=5)
 
 
 def test_a_delay_makes_a_late_answer(provider: PaymentProvider) -> None:
     provider.plan("pu-1", "succeeded", delay=0.3)
     started = time.monotonic()
     assert post(provider.base_url + "/refunds", refund_order())[0] == 202
+    assert provider.sending() == 1  # a test waiting for the provider to be done waits for it
     assert time.monotonic() - started < 0.3  # the order is answered, its webhook comes later
     [webhook] = provider.wait_for_webhooks(lambda w: True, timeout=5)
     assert webhook.time - provider.requests()[0].time >= 0.3
@@ -368,6 +373,21 @@ def test_a_webhook_the_platform_could_not_take_is_retried(
     assert attempts[0].body == attempts[1].body
     assert len(platform.accepted) == 1
     assert len(provider.actions()[0].webhooks) == 1
+
+
+def test_a_platform_throttling_for_longer_than_a_burst_of_retries_still_gets_the_webhook(
+    platform: Platform,
+) -> None:
+    """A provider retries for days; the stand-in's default schedule outlasts a throttled webhook
+    door (the mixed load's), as six quick attempts did not."""
+    schedule = PaymentProvider(API_KEY, SECRET, platform.url)
+    schedule.first_retry_wait = schedule.max_retry_wait = 0.01  # its attempts, not its waits
+    for _ in range(12):
+        platform.answer_next(500)
+    with schedule:
+        assert schedule.send_webhook({"event": "payout.paid", "payout_id": "payout_1"}) == 202
+    assert [w.attempt for w in schedule.webhooks()][-1] == 13
+    assert len(platform.accepted) == 1
 
 
 def test_an_accepted_webhook_whose_answer_was_lost_is_a_replay_not_a_second_one(
