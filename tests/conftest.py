@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """A run's reliability table holds this run's cases only (xdist workers share the folder)."""
-    if not hasattr(session.config, "workerinput"):
+    if not hasattr(session.config, "workerinput") and not report.APPEND:
         for stale in report.RESULTS_DIR.glob("*.jsonl"):
             stale.unlink()
         from tests.support import grants

@@ -54,6 +54,8 @@ def mismatches(on_ledger: dict[str, Move], recorded: Iterable[Recorded]) -> list
 
 
 def purchases_recorded(records: Iterable[Any], accounts: PlatformAccounts) -> list[Recorded]:
+    """A delivered purchase's three moves; of one undone, the steps recorded as validated (its
+    other steps never moved anything, and a Payment of theirs on the ledger is in no record)."""
     found = []
     for r in records:
         address, amount = str(r.investor_address), Decimal(r.amount)
@@ -64,8 +66,9 @@ def purchases_recorded(records: Iterable[Any], accounts: PlatformAccounts) -> li
         }
         steps = r.transactions.as_dict()
         found += [
-            Recorded(f"{r.purchase_id} {step}", str(steps.get(step, {}).get("hash", "")), move)
+            Recorded(f"{r.purchase_id} {step}", str(steps.get(step, {}).get("hash") or ""), move)
             for step, move in moves.items()
+            if r.status == "DELIVERED" or steps.get(step, {}).get("result") == "tesSUCCESS"
         ]
     return found
 

@@ -18,6 +18,9 @@ from pathlib import Path
 
 RESULTS_DIR = Path(os.environ.get("DREXFY_RELIABILITY_RESULTS", ".local/reliability"))
 FULL = os.environ.get("DREXFY_RELIABILITY") == "full"
+# A later pytest run of the same harness run (make reliability's mixed load, alone): it adds its
+# cases to the table instead of starting a new one.
+APPEND = os.environ.get("DREXFY_RELIABILITY_APPEND") == "1"
 
 
 def scale(fast: int, full: int) -> int:
