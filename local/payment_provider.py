@@ -203,7 +203,8 @@ class PaymentProvider:
         self._failures: list[int] = []
         self._plans: dict[str, Plan] = {}
         self._held: set[str] = set()
-        self._senders: list[tuple[threading.Thread, str]] = []  # and the order's reference
+        self._senders: list[threading.Thread] = []
+        self._unsent: dict[str, str] = {}  # orders acted on, answers still to send: key -> ref
         self._stopped = threading.Event()
         self._lock = threading.Condition()
         self._http = LoopbackServer(_handler_class(self), port, host, "payment-provider")
@@ -222,7 +223,7 @@ class PaymentProvider:
         self._stopped.set()
         with self._lock:
             self._lock.notify_all()  # wakes the senders waiting for a release
-            senders = [sender for sender, _ in self._senders]
+            senders = list(self._senders)
         self._http.stop()
         deadline = time.monotonic() + WEBHOOK_TIMEOUT_SECONDS  # one wait for all, not one each
         for sender in senders:
@@ -311,7 +312,7 @@ class PaymentProvider:
         """Orders whose webhooks are still to be sent, delayed or being retried; not those a
         test holds, which wait for it."""
         with self._lock:
-            return sum(s.is_alive() and ref not in self._held for s, ref in self._senders)
+            return sum(ref not in self._held for ref in self._unsent.values())
 
     def wait_for_webhooks(
         self, predicate: Callable[[WebhookAttempt], bool], count: int = 1, timeout: float = 10.0
@@ -383,6 +384,7 @@ class PaymentProvider:
             time=time.time(),
         )
         self._actions[action.key] = action
+        self._unsent[action.key] = business_reference  # counted before the order is answered
         self._log("action", action.to_json())
         return action, plan
 
@@ -399,16 +401,19 @@ class PaymentProvider:
         )
         sender.daemon = True
         with self._lock:
-            alive = [(s, ref) for s, ref in self._senders if s.is_alive()]
-            self._senders = [*alive, (sender, action.business_reference)]
+            self._senders = [s for s in self._senders if s.is_alive()] + [sender]
         sender.start()
 
     def _send_all(self, action: Action, plan: Plan) -> None:
-        kind = KINDS[action.kind]
-        for outcome in plan.outcomes:
-            if self._stopped.wait(plan.delay) or not self._released(action.business_reference):
-                return
-            self._deliver(_webhook_body(kind, action, outcome, plan.reason), action.key)
+        try:
+            kind = KINDS[action.kind]
+            for outcome in plan.outcomes:
+                if self._stopped.wait(plan.delay) or not self._released(action.business_reference):
+                    return
+                self._deliver(_webhook_body(kind, action, outcome, plan.reason), action.key)
+        finally:
+            with self._lock:
+                self._unsent.pop(action.key, None)
 
     def _released(self, reference: str) -> bool:
         """Wait while `reference` is held; False if the provider stopped meanwhile."""
