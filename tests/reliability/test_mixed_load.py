@@ -159,6 +159,8 @@ class Ended:
     paid_out: int
     ledger_payments: int
     mismatches: list[str]  # the validated ledger against the records
+    bought: list[Any]  # the purchase records, as read once for all of the above
+    asked: list[Any]  # the withdrawal records, likewise
 
 
 def ended(aws: LocalAws, platform: dict[str, Any], load: Load, ids: list[str], first: int) -> Ended:
@@ -185,7 +187,7 @@ def ended(aws: LocalAws, platform: dict[str, Any], load: Load, ids: list[str], f
     outcome = (delivered, report["status"], report["paid_holders"], paid_out)
     wanted = (len(load.payments), "PAID", len(load.holders), len(ids))
     return Ended(outcome == wanted, delivered, len(paid), paid_out, len(moves),
-                 audit.mismatches(moves, recorded))  # fmt: skip
+                 audit.mismatches(moves, recorded), bought, asked)  # fmt: skip
 
 
 def test_purchases_a_distribution_and_withdrawals_at_once(
@@ -210,7 +212,7 @@ def test_purchases_a_distribution_and_withdrawals_at_once(
     error_list, resend_list = tally.sequence_error_list(signers, ledger.rpc_url)
     errors, resends = len(error_list), len(resend_list)
     again, failed = resigned(since), failed_runs(aws, started)
-    keep_detail("mixed-load", detail(aws, load, ids, end, error_list, failed))
+    keep_detail("mixed-load", detail(aws, end, error_list, failed))
     record(
         "load",
         f"{len(load.payments)} purchases, a distribution to {len(load.holders)} holders and "
@@ -229,26 +231,21 @@ def test_purchases_a_distribution_and_withdrawals_at_once(
     assert end.mismatches == [], "\n".join(end.mismatches[:20])
 
 
-def detail(
-    aws: LocalAws, load: Load, ids: list[str], end: Ended, errors: list[Any], failed: list[str]
-) -> dict[str, object]:
+def detail(aws: LocalAws, end: Ended, errors: list[Any], failed: list[str]) -> dict[str, object]:
     """Everything that did not end as wanted, each named, for reading after a failed run."""
-    from lambdas.records import withdrawals
-    from lambdas.records.tables import PurchaseRecord, SubmissionRecord
+    from lambdas.records.tables import SubmissionRecord
 
     by_hash = {s.tx_hash: s.business_key for s in SubmissionRecord.scan() if s.tx_hash}
-    bought = PurchaseRecord.batch_get([_purchase_id(p) for p in load.payments])
-    asked = [w for w in (withdrawals.find(i) for i in ids) if w is not None]
     attempts = _webhook_attempts(aws)
     return {
         "mismatches": end.mismatches,
         "sequence_errors": [(*e, by_hash.get(e[0])) for e in errors],
         "failed_executions": failed,
         "purchases_not_delivered": [
-            (r.purchase_id, r.status, r.reason) for r in bought if r.status != "DELIVERED"
+            (r.purchase_id, r.status, r.reason) for r in end.bought if r.status != "DELIVERED"
         ],
         "withdrawals_not_paid_out": [
-            (w.withdrawal_id, w.status.value) for w in asked if w.status.value != "PAID_OUT"
+            (w.withdrawal_id, w.status.value) for w in end.asked if w.status.value != "PAID_OUT"
         ],
         "provider_webhooks_never_delivered": {
             reference: tried
