@@ -354,7 +354,7 @@ def sampling(subject: str) -> Iterator[list[int]]:
 
     def sample() -> None:
         while not stop.wait(0.5):
-            samples.append(sum(1 for s in submissions.under(subject) if s.in_flight))
+            samples.append(submissions.in_flight_under(subject))  # counted, not read back
 
     worker = threading.Thread(target=sample, daemon=True)
     worker.start()

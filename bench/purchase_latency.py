@@ -151,20 +151,23 @@ class Saga:
     def _finished(
         self, payment_ids: set[str], timeout: float = 1800
     ) -> dict[str, tuple[str, datetime, dict[str, Any]]]:
-        """(status, execution stop time, output) of each payment's purchase, once all ended."""
+        """(status, execution stop time, output) of each payment's purchase, once all ended.
+
+        Asks only for the purchases not yet ended, by key, once a second: watching must cost
+        the platform little (a scan every half second took 42 % of the emulator at 200)."""
+        from domain.purchase import purchase_id_for
         from lambdas.records import purchases
 
         sfn = self.aws.client("stepfunctions")
+        waiting = {purchase_id_for(payment_id): payment_id for payment_id in payment_ids}
+        ended: dict[str, Any] = {}
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ended = {
-                r.payment_id: r
-                for r in purchases.every()
-                if r.payment_id in payment_ids and r.status in ("DELIVERED", "REFUNDED")
-            }
-            if len(ended) == len(payment_ids):
-                break
-            time.sleep(0.5)
+        while waiting and time.monotonic() < deadline:
+            for purchase_id, purchase in purchases.found(waiting).items():
+                if purchase.status in ("DELIVERED", "REFUNDED"):
+                    ended[waiting.pop(purchase_id)] = purchase
+            if waiting:
+                time.sleep(1.0)
         outcomes: dict[str, tuple[str, datetime, dict[str, Any]]] = {}
         for payment_id, record in ended.items():
             execution = sfn.describe_execution(executionArn=record.execution_arn)

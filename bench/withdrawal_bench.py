@@ -120,9 +120,10 @@ class Platform:
         started = {self._ask(self.saga.investor_ids[n]): time.monotonic() for n in range(count)}
         waiting, deadline = dict(started), time.monotonic() + 600
         while waiting and time.monotonic() < deadline:
-            for withdrawal_id in list(waiting):
-                found = withdrawals.find(withdrawal_id)
-                if found is not None and found.status.is_final:
+            # One read of those still waiting, by key: a read each every 50 ms was 400 a second at
+            # 20, each queued behind the platform's own on the emulated DynamoDB.
+            for withdrawal_id, found in withdrawals.found(waiting).items():
+                if found.status.is_final:
                     stopped = time.monotonic() - waiting.pop(withdrawal_id)
                     if found.status.value == "PAID_OUT":
                         run.latencies.append(stopped)

@@ -91,6 +91,17 @@ def under(prefix: str) -> list[Submission]:
     return [submission_of(r) for r in query]
 
 
+def in_flight_under(prefix: str) -> int:
+    """How many submissions under prefix are not decided yet: counted by DynamoDB (Select COUNT),
+    so a watcher sampling it often sends no records back."""
+    undecided = SubmissionRecord.status.is_in(Status.PREPARING.value, Status.SUBMITTED.value)
+    return SubmissionRecord.by_subject.count(
+        business_keys.subject_of(prefix),
+        SubmissionRecord.business_key.startswith(prefix),
+        filter_condition=undecided,
+    )
+
+
 def every_starting_with(prefix: str) -> list[Submission]:
     """The submissions whose key starts with prefix across subjects (a scan: for a daily
     report, never for a step)."""

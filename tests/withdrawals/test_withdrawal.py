@@ -36,6 +36,13 @@ def record(withdrawal_id: str) -> Any:
     return withdrawals.find(withdrawal_id)
 
 
+def watched(withdrawal_ids: list[str]) -> Any:
+    """What a load's watcher reads: the withdrawals asked for that exist, by key."""
+    from lambdas.records import withdrawals
+
+    return withdrawals.found(withdrawal_ids)
+
+
 def frontend_told(aws: LocalAws, withdrawal_id: str) -> list[str]:
     assert aws.notifications is not None
     return [
@@ -63,6 +70,7 @@ def test_a_withdrawal_is_redeemed_paid_to_the_kyc_account_and_told_at_each_statu
     assert settled["status"] == "SUCCEEDED", settled
     on_record = record(withdrawal_id)
     assert on_record.status.value == "PAID_OUT" and on_record.redemption_hash
+    assert watched([withdrawal_id, f"never-{withdrawal_id}"]) == {withdrawal_id: on_record}
     assert balance(platform, holder["address"]) == before - Decimal("120.50")
     assert outstanding(platform) == issued - Decimal("120.50")  # redeemed: it no longer exists
     (action,) = [a for a in aws.provider.actions() if a.business_reference == withdrawal_id]

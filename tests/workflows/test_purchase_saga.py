@@ -216,6 +216,36 @@ def test_a_second_purchase_needs_no_trust_line_round(
     assert sum(1 for s in state_names_of(aws, second) if s == "Wait for mint to validate") >= 1
 
 
+def test_a_watcher_reads_purchases_by_key_and_counts_undecided_submissions(
+    aws: LocalAws, platform: dict[str, Any], investor: dict[str, str]
+) -> None:
+    """What a load's watcher reads instead of scanning (a scan's cost grows with the table,
+    and the load it watches waits for it): the purchases asked for, and a count."""
+    from lambdas.records import purchases, submissions
+    from lambdas.records.tables import SubmissionRecord
+
+    delivered = json.loads(run_payment(aws, payment(investor["investor_id"]))["output"])
+    purchase_id, never_paid = delivered["purchase_id"], purchase_id_for(f"pay-{uuid.uuid4()}")
+
+    assert purchases.found([purchase_id, never_paid, purchase_id]) == {
+        purchase_id: purchases.get(purchase_id)
+    }
+    assert [s.in_flight for s in submissions.under(purchase_id)] == [False] * 3
+    assert submissions.in_flight_under(purchase_id) == 0
+    undecided = [f"{purchase_id}#watched-{n}" for n in range(2)]
+    for key, status in zip(undecided, ("PREPARING", "SUBMITTED"), strict=True):
+        mint = SubmissionRecord.get(f"{purchase_id}#mint", consistent_read=True)
+        mint.business_key, mint.status = key, status
+        mint.save()
+    try:
+        assert sum(s.in_flight for s in submissions.under(purchase_id)) == 2
+        assert submissions.in_flight_under(purchase_id) == 2
+        assert submissions.in_flight_under(f"{purchase_id}#watched-1") == 1
+    finally:
+        for key in undecided:
+            SubmissionRecord(key).delete()
+
+
 @pytest.mark.handlers_in_test_process
 def test_a_warm_purchase_builds_no_aws_client(
     aws: LocalAws,
