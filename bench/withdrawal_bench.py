@@ -37,7 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from purchase_cost import LAMBDA_MEMORY_GB, PRICES, Meter
-from purchase_latency import Baseline, Saga, SamplingProfile
+from purchase_latency import Baseline, Saga
+
+from local.cpu_shares import SamplingProfile
 
 AMOUNT = "10.00"  # each withdrawal
 FUNDED = Decimal("1000.00")  # EUR each investor holds before the runs

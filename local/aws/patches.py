@@ -30,6 +30,7 @@ from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.common_models import BaseModel
 from moto.core.exceptions import JsonRESTError
 from moto.core.exceptions import _RESTError as RestError
+from moto.core.utils import camelcase_to_underscores
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -658,12 +659,24 @@ _dynamodb_lock = threading.RLock()
 def _patch_dynamodb_atomicity() -> None:
     """moto's TransactWriteItems rolls back by restoring whole-table copies taken before it ran,
     which erases writes other threads made meanwhile; DynamoDB itself is atomic per request.
-    Serialising requests restores that (each takes a few milliseconds)."""
+    Serialising each request's action restores that (each takes a few milliseconds).
+
+    Only the action: its answer is a copy by then (DynamoResult turns items into plain dicts),
+    and writing it out, most of a read's cost, then holds no other request back (a watcher's
+    reads had every function's requests queue behind them)."""
     call_action = original(DynamoHandler, "call_action")
 
     def atomic_call_action(self: DynamoHandler) -> Any:
-        with _dynamodb_lock:
-            return call_action(self)
+        action = camelcase_to_underscores(self._get_action())
+        method = getattr(type(self), action, None)
+        if callable(method):
+
+            def one_at_a_time() -> Any:
+                with _dynamodb_lock:
+                    return method(self)
+
+            setattr(self, action, one_at_a_time)  # this request's handler only: made per request
+        return call_action(self)
 
     _replace(DynamoHandler, "call_action", atomic_call_action)
 

@@ -3,6 +3,7 @@
 import contextlib
 import hashlib
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,41 @@ def test_a_failing_transaction_does_not_erase_concurrent_writes(aws: LocalAws) -
         list(pool.map(lambda n: cancelled(n) if n % 2 else write(n), range(80)))
     for n in range(0, 80, 2):
         assert "Item" in dynamodb.get_item(TableName=table, Key={"account": {"S": f"w-{n}"}})
+
+
+def test_an_answer_being_written_out_holds_no_other_request_back(
+    aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests are serialised for their action only: while a scan's answer is still being
+    written out, a write goes through."""
+    from moto.core.responses import BaseResponse
+
+    dynamodb = aws.client("dynamodb")
+    table = aws.stack.function_environment["SEQUENCES_TABLE"]
+    writing_out, go_on = threading.Event(), threading.Event()
+    serialized = BaseResponse.serialized
+
+    def slowly(self: Any, result: Any) -> Any:
+        if self._get_action() == "Scan":
+            writing_out.set()
+            go_on.wait(30)
+        return serialized(self, result)
+
+    monkeypatch.setattr(BaseResponse, "serialized", slowly)
+    scan = threading.Thread(target=dynamodb.scan, kwargs={"TableName": table, "Limit": 1})
+    scan.start()
+    try:
+        assert writing_out.wait(10)
+        item = {"account": {"S": "meanwhile"}, "next_sequence": {"N": "7"}}
+        put = {"TableName": table, "Item": item}
+        write = threading.Thread(target=dynamodb.put_item, kwargs=put)
+        write.start()
+        write.join(10)
+        assert not write.is_alive(), "the write waited for the scan's answer"
+    finally:
+        go_on.set()
+        scan.join(10)
+    assert dynamodb.get_item(TableName=table, Key={"account": {"S": "meanwhile"}})["Item"] == item
 
 
 def test_moto_keeps_no_registry_of_every_item_it_made(aws: LocalAws) -> None:
