@@ -33,7 +33,7 @@ def _denying(actions: tuple[str, ...]) -> iam.PolicyDocument:
 class PlatformTables(Construct):
     """purchases: one per payment. wallets: custodial wallets (seed as KMS ciphertext).
     submissions: every signed ledger transaction, persisted before it is submitted.
-    tickets: the XRPL Ticket pools of the platform's hot accounts.
+    tickets: the XRPL Ticket pools of the platform's hot accounts (indexed: the free ones).
     sequences: the next Sequence of accounts that sign without tickets.
     instruments: the catalogue as issued (MPT issuance ids) with units reserved and sold.
     investors: each investor's KYC/AML standing.
@@ -69,6 +69,15 @@ class PlatformTables(Construct):
             sort_key=dynamodb.Attribute(name="business_key", type=dynamodb.AttributeType.STRING),
         )
         self.tickets = self._table("Tickets", "account", sort_key="ticket_sequence")
+        # Sparse: only the Tickets still free (lambdas/records/tables.py, TicketsAvailable).
+        self.tickets.add_global_secondary_index(
+            index_name="available",
+            partition_key=dynamodb.Attribute(
+                name="available_in", type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name="ticket_sequence", type=dynamodb.AttributeType.NUMBER),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
         self.sequences = self._table("Sequences", "account")
         self.instruments = self._table("Instruments", "instrument_id")
         self.investors = self._table("Investors", "investor_id")

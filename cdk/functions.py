@@ -29,6 +29,7 @@ TABLES_WITH_INDEXES = (
     "submissions",
     "purchases",
     "withdrawals",
+    "tickets",
 )  # cdk/data.py: grants name index/* too
 
 

@@ -179,9 +179,8 @@ class OperatorsRole(Construct):
         )
         # accounts: the platform accounts' addresses, their tickets, the instruments' books
         allow(iam.PolicyStatement(actions=["kms:GetPublicKey"], resources=platform_keys))
-        allow(
-            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[tables["tickets"].table_arn])
-        )
+        free_tickets = f"{tables['tickets'].table_arn}/index/available"  # the pool, no more
+        allow(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[free_tickets]))
         allow(
             iam.PolicyStatement(
                 # accounts: the books (Scan); instrument: its cash flows (GetItem)

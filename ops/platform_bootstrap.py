@@ -21,7 +21,7 @@ from domain import business_keys
 from domain.instruments import Instrument, instrument_id_in_metadata
 from domain.platform import PLATFORM_ROLES, STABLECOIN_CURRENCY, PlatformAccounts, SignerRole
 from lambdas.ledger_adapter.submission import LedgerSubmitter, Signer, Status, Submission
-from lambdas.records import instruments
+from lambdas.records import instruments, sequences
 
 LOG = logging.getLogger(__name__)
 
@@ -149,6 +149,9 @@ class PlatformBootstrap:
 
     def _fill_ticket_pool(self, role: SignerRole) -> None:
         address = self.accounts.roles()[role]
+        indexed = sequences.index_free_tickets(address)
+        if indexed:
+            self.steps.append(f"tickets: {role} {indexed} free tickets kept before the index")
         while True:
             refill = self.submitter.top_up_tickets(address, self.signers[role])
             if refill is None:

@@ -85,7 +85,11 @@ def reserve_ticket(
         record = submissions.preparing(business_key, ticketed, validated_index)
         claimed = _write_with(
             TicketRecord(account, ticket),
-            [TicketRecord.status.set(CLAIMED), TicketRecord.claimed_by.set(business_key)],
+            [
+                TicketRecord.status.set(CLAIMED),
+                TicketRecord.claimed_by.set(business_key),
+                TicketRecord.available_in.remove(),
+            ],
             TicketRecord.status == AVAILABLE,
             record,
         )
@@ -118,7 +122,11 @@ def _release(record: Submission, ending: list[Any], unchanged: Any) -> bool:
     condition: Any
     if record.ticket_sequence is not None:
         item: Model = TicketRecord(account, int(record.ticket_sequence))
-        actions = [TicketRecord.status.set(AVAILABLE), TicketRecord.claimed_by.remove()]
+        actions = [
+            TicketRecord.status.set(AVAILABLE),
+            TicketRecord.available_in.set(account),
+            TicketRecord.claimed_by.remove(),
+        ]
         condition = TicketRecord.claimed_by == record.business_key
     else:
         item = AccountSequenceRecord(account)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, QueryError, UpdateError
 
 from lambdas.aws_clients import dynamodb_fault
 from lambdas.records.tables import AccountSequenceRecord, TicketRecord
@@ -104,20 +104,38 @@ def finish_refill(account: str, business_key: str) -> None:
 
 
 def available_tickets(account: str) -> list[int]:
-    """The account's Tickets no business key has claimed."""
-    return [
-        int(t.ticket_sequence)
-        for t in TicketRecord.query(
-            account, filter_condition=TicketRecord.status == AVAILABLE, consistent_read=True
-        )
-    ]
+    """The account's Tickets no business key has claimed, from the index that holds only those
+    (read moments ago: a claim's condition refuses one claimed meanwhile)."""
+    try:
+        return [int(t.ticket_sequence) for t in TicketRecord.available.query(account)]
+    except QueryError as error:
+        raise dynamodb_fault(f"tickets of {account}", error) from error
+
+
+def index_free_tickets(account: str) -> int:
+    """Put the account's free Tickets kept before the index existed into it (a stack deployed
+    earlier; idempotent); how many it put. Run by the bootstrap, before the pool is topped up:
+    a free Ticket outside the index would never be used, its reserve locked for good."""
+    unindexed = (TicketRecord.status == AVAILABLE) & TicketRecord.available_in.does_not_exist()
+    put = 0
+    for ticket in TicketRecord.query(account, filter_condition=unindexed, consistent_read=True):
+        try:
+            ticket.update(
+                actions=[TicketRecord.available_in.set(account)],
+                condition=TicketRecord.status == AVAILABLE,  # claimed meanwhile: not free
+            )
+            put += 1
+        except UpdateError as error:
+            if not _conditional(error):
+                raise dynamodb_fault(f"tickets of {account}", error) from error
+    return put
 
 
 def add_tickets(account: str, first: int, count: int) -> None:
     """Register tickets first..first+count-1 (idempotent: existing ones are kept)."""
     for sequence in range(first, first + count):
         try:
-            TicketRecord(account, sequence, status=AVAILABLE).save(
+            TicketRecord(account, sequence, status=AVAILABLE, available_in=account).save(
                 condition=TicketRecord.ticket_sequence.does_not_exist()
             )
         except PutError as error:

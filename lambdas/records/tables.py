@@ -19,7 +19,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection, TableConnection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import MetaProtocol, Model
 from pynamodb.transactions import TransactWrite
 
@@ -315,6 +315,19 @@ class SubmissionRecord(RecordModel):
     updated_at = UTCDateTimeAttribute(default=utc_now)
 
 
+class TicketsAvailable(GlobalSecondaryIndex["TicketRecord"]):
+    """The Tickets of an account not claimed yet, and only those: a ticket leaves the index
+    when claimed (its `available_in` is removed) and comes back if given back. Read on every
+    claim, so its cost must follow the pool, not every Ticket the account ever used."""
+
+    class Meta:
+        index_name = "available"
+        projection = KeysOnlyProjection()
+
+    available_in = UnicodeAttribute(hash_key=True)
+    ticket_sequence = NumberAttribute(range_key=True)
+
+
 class TicketRecord(RecordModel):
     """One XRPL Ticket of a hot platform account: AVAILABLE until a business key claims it."""
 
@@ -323,6 +336,8 @@ class TicketRecord(RecordModel):
     account = UnicodeAttribute(hash_key=True)
     ticket_sequence = NumberAttribute(range_key=True)
     status = UnicodeAttribute()
+    available_in = UnicodeAttribute(null=True)  # the account while AVAILABLE: the index's key
+    available = TicketsAvailable()
     claimed_by = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(default=utc_now)
 

@@ -82,7 +82,7 @@ COMMAND_CALLS: dict[str, list[tuple[str, str]]] = {
         ("kms:GetPublicKey", "KeysIssuerAccount.Arn"),
         ("kms:GetPublicKey", "KeysCompanyAccount.Arn"),
         ("kms:GetPublicKey", "KeysFundingAccount.Arn"),
-        ("dynamodb:Query", "TablesTickets.Arn"),
+        ("dynamodb:Query", "${TablesTickets.Arn}/index/available"),
         ("dynamodb:Scan", "TablesInstruments.Arn"),
     ],
     "withdrawals": [("dynamodb:Scan", "TablesWithdrawals.Arn")],

@@ -211,6 +211,7 @@ def test_a_hundred_concurrent_submissions_from_a_hot_account_all_validate(
 
     from lambdas.custody.signed_transaction import sign_with
     from lambdas.ledger_adapter.submission import LedgerSubmitter, TicketPolicy
+    from lambdas.records.tables import TicketRecord
 
     # A hot account of its own (signed here: the submitter is under test, not the policies),
     # so the refills its load leaves pending hold up no other test's account.
@@ -246,7 +247,33 @@ def test_a_hundred_concurrent_submissions_from_a_hot_account_all_validate(
     statuses = [submitter.check(key, hot.sign).status for key in keys]
     assert statuses == ["SUCCEEDED"] * 100
     assert balance(submitter, destination) == 200_000_000
-    assert len({submitter.find(k).ticket_sequence for k in keys}) == 100
+    used = {submitter.find(k).ticket_sequence for k in keys}
+    assert len(used) == 100
+    # A claim reads the free Tickets only, whatever the account used before.
+    free = TicketRecord.available.query(hot.address)
+    left = {int(t.ticket_sequence) for t in free}
+    assert left and not left & used
+    assert left == set(submitter.tickets.available(hot.address))
+    assert free.page_iter.total_scanned_count == len(left)
+    assert TicketRecord.count(hot.address) >= len(left) + 100
+
+
+def test_free_tickets_kept_before_the_index_are_put_into_it_once(submitter: Any) -> None:
+    """A stack deployed before the index kept free Tickets without its key: unseen by claims
+    (reserve locked for good) until the bootstrap puts them in; claimed ones stay out."""
+    from lambdas.records.sequences import AVAILABLE, CLAIMED, index_free_tickets
+    from lambdas.records.tables import TicketRecord
+
+    account = Wallet.create().address  # no ledger needed: records only
+    for sequence, status in ((5, AVAILABLE), (6, AVAILABLE), (7, CLAIMED)):
+        TicketRecord(account, sequence, status=status).save()  # as kept before the index
+    submitter.tickets.add(account, 8, 1)  # as kept since
+    assert submitter.tickets.available(account) == [8]
+
+    assert index_free_tickets(account) == 2
+    assert submitter.tickets.available(account) == [5, 6, 8]
+    assert index_free_tickets(account) == 0
+    assert TicketRecord.get(account, 7).available_in is None
 
 
 def test_a_refill_marked_started_but_not_yet_recorded_is_taken_over_not_a_crash(

@@ -311,7 +311,7 @@ def test_each_command_makes_only_the_calls_the_role_grants(
     assert len(keys) == 3
     assert {c for c in calls if not c[0].startswith("cloudformation:")} == {
         *(("kms:GetPublicKey", key, "Allow") for key in keys),
-        ("dynamodb:Query", table("Tickets"), "Allow"),
+        ("dynamodb:Query", f"{table('Tickets')}/index/available", "Allow"),
         ("dynamodb:Scan", table("Instruments"), "Allow"),
     }
 

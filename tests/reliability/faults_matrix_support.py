@@ -300,11 +300,13 @@ def ticket_taken_concurrently(monkeypatch: pytest.MonkeyPatch, account: str) -> 
     def racing(item: Any, actions: Any, condition: Any, record: Any) -> bool:
         if not taken and isinstance(item, TicketRecord) and item.account == account:
             taken.append(int(item.ticket_sequence))
-            item.update(actions=[TicketRecord.status.set(CLAIMED)])
+            claimed = [TicketRecord.status.set(CLAIMED), TicketRecord.available_in.remove()]
+            item.update(actions=claimed)
             try:
                 return real(item, actions, condition, record)  # type: ignore[no-any-return]
             finally:
-                item.update(actions=[TicketRecord.status.set(AVAILABLE)])
+                free = [TicketRecord.status.set(AVAILABLE), TicketRecord.available_in.set(account)]
+                item.update(actions=free)
         return real(item, actions, condition, record)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(reservation, "_write_with", racing)
