@@ -88,10 +88,11 @@ class SamplingProfile:
         while not self._stop.wait(self.interval):
             for ident, frame in sys._current_frames().items():
                 if ident != me and frame.f_code.co_name not in self.IDLE:
-                    self.samples[self._layer(frame)] += 1
+                    self.samples[self.layer_of(frame)] += 1
         self.sampler_cpu += time.thread_time() - started
 
-    def _layer(self, frame: Any) -> str:
+    def layer_of(self, frame: Any) -> str:
+        """The innermost known layer of the frame's stack."""
         while frame is not None:
             code = frame.f_code
             if code not in self._layer_of:
