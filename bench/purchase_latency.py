@@ -167,10 +167,9 @@ class Saga:
             if waiting:
                 time.sleep(1.0)
         unfinished = set(waiting.values())
-        ended = purchases.found(purchase_id_for(p) for p in payment_ids - unfinished)
         outcomes: dict[str, tuple[str, datetime, dict[str, Any]]] = {}
-        for record in ended.values():
-            payment_id = record.payment_id
+        for payment_id in payment_ids - unfinished:  # once each, at the end
+            record = purchases.get(purchase_id_for(payment_id))
             execution = sfn.describe_execution(executionArn=record.execution_arn)
             while execution["status"] == "RUNNING":  # Announce delivery is still going
                 time.sleep(0.2)

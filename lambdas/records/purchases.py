@@ -42,16 +42,8 @@ def get(purchase_id: str) -> Purchase:
     return purchase
 
 
-def found(purchase_ids: Iterable[str]) -> dict[str, Purchase]:
-    """The purchases of these ids that exist, read by key, 100 to a request."""
-    records = PurchaseRecord.batch_get(sorted(set(purchase_ids)), consistent_read=True)
-    return {record.purchase_id: _purchase(record) for record in records}
-
-
 def statuses(purchase_ids: Iterable[str]) -> dict[str, PurchaseStatus]:
-    """The status of each of these purchases that exists, and nothing else of it: what a
-    watcher polls while a load runs (a scan grows with the table, whole records with their
-    transactions, and the load it watches waits for either)."""
+    """The status alone of each of these that exists: what a load's watcher polls."""
     wanted = sorted(set(purchase_ids))
     only = [PurchaseRecord.purchase_id.attr_name, PurchaseRecord.status.attr_name]
     records = PurchaseRecord.batch_get(wanted, consistent_read=True, attributes_to_get=only)

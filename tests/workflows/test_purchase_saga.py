@@ -227,10 +227,9 @@ def test_a_watcher_reads_purchases_by_key_and_counts_undecided_submissions(
     delivered = json.loads(run_payment(aws, payment(investor["investor_id"]))["output"])
     purchase_id, never_paid = delivered["purchase_id"], purchase_id_for(f"pay-{uuid.uuid4()}")
 
-    assert purchases.found([purchase_id, never_paid, purchase_id]) == {
-        purchase_id: purchases.get(purchase_id)
+    assert purchases.statuses([never_paid, purchase_id, purchase_id]) == {
+        purchase_id: PurchaseStatus.DELIVERED
     }
-    assert purchases.statuses([never_paid, purchase_id]) == {purchase_id: PurchaseStatus.DELIVERED}
     assert [s.in_flight for s in submissions.under(purchase_id)] == [False] * 3
     assert submissions.in_flight_under(purchase_id) == 0
     undecided = [f"{purchase_id}#watched-{n}" for n in range(2)]
