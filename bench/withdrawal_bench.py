@@ -102,7 +102,6 @@ class Platform:
         from lambdas.custody import signers
         from lambdas.custody.platform_signer import platform_accounts
         from lambdas.ledger_adapter.submission import LedgerSubmitter
-        from lambdas.records.reservations import PoolEmpty
 
         issuer = platform_accounts().issuer
         submitter = LedgerSubmitter.for_ledger(self.ledger.rpc_url)
@@ -110,14 +109,10 @@ class Platform:
         amount = {"currency": "EUR", "issuer": issuer, "value": str(FUNDED)}
         tx = {"TransactionType": "Payment", "Account": issuer, "Destination": address,
               "Amount": amount}  # fmt: skip
+        # The warm-up's purchases may have emptied the pool: wait for its refill.
+        submitted = submitter.submit_when_a_ticket_is_free(key, tx, sign, lambda: time.sleep(1))
+        assert submitted is not None, f"no ticket for the mint to {address}"
         deadline = time.monotonic() + 60
-        while True:  # as a workflow step waits: the warm-up's purchases may have emptied the pool
-            try:
-                submitter.submit(key, tx, sign, use_ticket=True)
-                break
-            except PoolEmpty:
-                assert time.monotonic() < deadline, f"no ticket for the mint to {address}"
-                time.sleep(0.5)
         while submitter.check(key, sign).result != "tesSUCCESS":
             assert time.monotonic() < deadline, f"mint to {address} not validated"
             time.sleep(0.2)

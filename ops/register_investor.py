@@ -10,12 +10,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from ops.bootstrap import wait_strategy
 from ops.local_state import use_local_platform
-
-MAX_LEDGERS_FOR_A_TICKET = 15  # a refill validates within a few ledgers
 
 
 class ActivationFailed(RuntimeError):
@@ -45,7 +42,9 @@ def register_investor(investor_id: str, wait: Callable[[], None]) -> str:
         "Amount": xrp_to_drops(settings().activation_xrp),
     }
     sign = signers.platform_signer("funding")
-    record = _submitted_when_a_ticket_is_free(submitter, key, activation, sign, wait)
+    record = submitter.submit_when_a_ticket_is_free(key, activation, sign, wait)
+    if record is None:
+        raise ActivationFailed(f"{key}: no Ticket of the funding account came free")
     while record.status == Status.SUBMITTED:
         wait()
         record = submitter.check(key, sign)
@@ -53,21 +52,6 @@ def register_investor(investor_id: str, wait: Callable[[], None]) -> str:
         raise ActivationFailed(f"{key}: {record.result}")
     investor_records.set_status(investor_id, InvestorStatus.ACTIVE, "registered by an operator")
     return wallet.address
-
-
-def _submitted_when_a_ticket_is_free(
-    submitter: Any, key: str, activation: dict[str, Any], sign: Any, wait: Callable[[], None]
-) -> Any:
-    """Many registrations at once empty the funding account's Ticket pool; each waits a
-    ledger for its refill, as a workflow step does, and gives up after a minute's worth."""
-    from lambdas.records.reservations import PoolEmpty
-
-    for _ in range(MAX_LEDGERS_FOR_A_TICKET):
-        try:
-            return submitter.submit(key, activation, sign, use_ticket=True)
-        except PoolEmpty:
-            wait()
-    raise ActivationFailed(f"{key}: no Ticket of the funding account came free")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -102,6 +102,19 @@ class LedgerSubmitter:
             record = self._send(record)
         return record
 
+    def submit_when_a_ticket_is_free(
+        self, business_key: str, unsigned: dict[str, Any], sign: Signer,
+        wait: Callable[[], None], ledgers: int = 15,
+    ) -> Submission | None:  # fmt: skip
+        """`submit` on a Ticket outside a workflow: an empty pool is waited out a ledger at a
+        time, as a workflow step waits (a refill validates within a few); None if none came."""
+        for _ in range(ledgers):
+            try:
+                return self.submit(business_key, unsigned, sign, use_ticket=True)
+            except PoolEmpty:
+                wait()
+        return None
+
     def check(self, business_key: str, sign: Signer, *, undoing: bool = False) -> Submission:
         """Advance the submission from what the ledger says; final once validated.
 
