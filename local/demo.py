@@ -46,8 +46,9 @@ from local.processes import PROJECT_ROOT, start_module
 class Demo:
     """The story, told through the platform's public doors. Locally the providers are the
     platform's stand-ins; against a deployed stack (`deployed`) they are the real ones, so the
-    stand-ins' parts (the provider capturing a payment, the frontend's received log) are left
-    out, and the investors' ids are the run's own (`demo-<run>-…`), never a real investor's."""
+    stand-ins' parts (the provider capturing a payment, the frontend's received log, a payout
+    the bank returns) are left out, and the investors' ids are the run's own (`demo-<run>-…`),
+    never a real investor's."""
 
     def __init__(
         self,
@@ -346,10 +347,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def deployed(stack: str, profile: str | None, region: str | None) -> int:
-    """The purchases, refunds and AML story against a deployed stack with `demo-<run>-…`
-    investors, the registers and statements read as an operator reads them, and the investors
-    blocked at the end. Servicing and money out need the local clock and the providers'
-    stand-ins: the stack's own schedules and provider cover them there."""
+    """The whole story against a deployed stack, with `demo-<run>-…` investors: purchases,
+    refunds and AML; servicing and money out on an instrument of the run's own
+    (local/demo_servicing.py); the registers and statements read as an operator reads them; and
+    the investors blocked at the end. Never on Mainnet: its payments were never paid in."""
     from ops.stack import ConfigurationError, deployed_platform, stack_arguments
 
     try:
@@ -357,17 +358,36 @@ def deployed(stack: str, profile: str | None, region: str | None) -> int:
     except ConfigurationError as error:
         print(error, file=sys.stderr)
         return 2
+    refused = refusal(stack, outputs)
+    if refused:
+        print(refused, file=sys.stderr)
+        return 2
     run = f"demo-{datetime.now(UTC):%Y%m%dT%H%M%S}-"
     print(f"The story told to {stack} ({outputs['ApiUrl']}), its investors {run}inv-…")
     state = {"stack": {"outputs": outputs}, "api_url": outputs["ApiUrl"]}
     demo = Demo(state, outputs["XrplUrls"].split(",")[0], operator.session, ids=run)
+    where = stack_arguments(stack, profile, region)
     demo.run()
-    books.run(demo, stack_arguments(stack, profile, region))
+    own = servicing.run_on_a_stack(demo, where)
+    if own is not None:
+        money_out.run_on_a_stack(demo)
+    books.run(demo, where, (*books.INSTRUMENTS, *([own] if own else [])))
     print("\n== The run's investors, blocked and marked as the demo's")
     demo.block_test_investors()
     passed = sum(ok for _, ok in demo.results)
     print(f"\n{passed}/{len(demo.results)} expected outcomes happened")
     return 0 if passed == len(demo.results) else 1
+
+
+def refusal(stack: str, outputs: dict[str, str]) -> str | None:
+    """Why the demo must not run on this stack, if it must not: on Mainnet its payments (signed
+    webhooks no one paid) would mint real stablecoin and pay real money out."""
+    if outputs.get("XrplNetwork") == "mainnet":
+        return (
+            f"refused: {stack} settles on Mainnet. The demo's payments are webhooks it signs "
+            "itself, paid by no one: run it on a Testnet stack."
+        )
+    return None
 
 
 def embedded() -> int:

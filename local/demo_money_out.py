@@ -2,6 +2,11 @@
 them through the frontend API to the bank account KYC verified: the stablecoin is redeemed on the
 ledger and the payment provider pays it out. Then a payout the bank returns: the provider says
 paid, then returned, and the same amount is back in Ada's wallet, once. drexfy-ops shows both.
+
+Told to a deployed stack (`run_on_a_stack`), the payout goes to the real provider, which answers
+in its own time (a bank transfer can take a day), and cannot be scripted to return one: the run
+shows the stablecoin redeemed on the ledger and the payout asked for, and leaves the rest to the
+provider's answer, which the stack's own Settlement workflow takes.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ def run(demo: Demo, state_file: Path, provider_url: str) -> None:
     ada = wallet_of(ADA)
     print("\n== Ada withdraws 25.00 EUR of her coupons to the account KYC verified")
     before = eur_of(demo, ada)
-    paid = withdraw(demo, "25.00", uuid.uuid4().hex)
+    paid = withdraw(demo, ADA, "25.00", uuid.uuid4().hex)
     print(f"    Ada's EUR on the ledger: {before} -> {eur_of(demo, ada)}")
     demo.expect("the withdrawal is paid out", paid.get("status") == "PAID_OUT")
     demo.expect("25.00 EUR left Ada's wallet", eur_of(demo, ada) == before - Decimal("25.00"))
@@ -39,7 +44,7 @@ def run(demo: Demo, state_file: Path, provider_url: str) -> None:
     key = uuid.uuid4().hex
     plan(provider_url, withdrawal_id_of(key), "paid", "returned", reason="account closed")
     before = eur_of(demo, ada)
-    returned = withdraw(demo, "10.00", key, settlements=2)
+    returned = withdraw(demo, ADA, "10.00", key, settlements=2)
     print(f"    {returned.get('status')}: {returned.get('reason')}")
     print(f"    Ada's EUR on the ledger: {before} -> {eur_of(demo, ada)}")
     demo.expect("the returned payout is back in Ada's wallet", eur_of(demo, ada) == before)
@@ -51,17 +56,35 @@ def run(demo: Demo, state_file: Path, provider_url: str) -> None:
     run_module("ops.cli", "--state-file", str(state_file), "payouts")
 
 
-def withdraw(demo: Demo, amount: str, key: str, settlements: int = 1) -> dict[str, Any]:
-    """POST /investors/inv-ada/withdrawals as the frontend; the withdrawal once settled."""
-    status, asked = frontend_post(demo, f"/investors/{ADA}/withdrawals", {"amount": amount}, key)
-    print(f"    POST /investors/{ADA}/withdrawals {amount} EUR -> {status} {asked.get('status')}")
+def run_on_a_stack(demo: Demo) -> None:
+    ada_id = demo.investor("ada")
+    ada = wallet_of(ada_id)
+    print("\n== Ada withdraws 25.00 EUR to the account KYC verified; the real provider pays it")
+    before = eur_of(demo, ada)
+    asked = withdraw(demo, ada_id, "25.00", uuid.uuid4().hex, settlements=0)
+    print(f"    {asked.get('status')}; Ada's EUR on the ledger: {before} -> {eur_of(demo, ada)}")
+    demo.expect(
+        "the withdrawal is redeemed and its payout asked for (or already paid)",
+        asked.get("status") in ("REDEEMED", "PAID_OUT"),
+    )
+    demo.expect("25.00 EUR left Ada's wallet", eur_of(demo, ada) == before - Decimal("25.00"))
+
+
+def withdraw(
+    demo: Demo, investor_id: str, amount: str, key: str, settlements: int = 1
+) -> dict[str, Any]:
+    """POST /investors/{investor_id}/withdrawals as the frontend; the withdrawal after its
+    workflow and the provider's first `settlements` answers."""
+    path = f"/investors/{investor_id}/withdrawals"
+    status, asked = frontend_post(demo, path, {"amount": amount}, key)
+    print(f"    POST {path} {amount} EUR -> {status} {asked.get('status')}")
     withdrawal_id = str(asked.get("withdrawal_id"))
     demo.finished(
         "Withdrawal", lambda i: i.get("withdrawal", {}).get("withdrawal_id") == withdrawal_id
     )
     for answer in ("PayoutPaid", "PayoutReturned")[:settlements]:
         demo.finished("Settlement", _answering(withdrawal_id, answer))
-    _, listed = frontend_get(demo, f"/investors/{ADA}/withdrawals")
+    _, listed = frontend_get(demo, path)
     return next(w for w in listed["withdrawals"] if w["withdrawal_id"] == withdrawal_id)
 
 

@@ -3,7 +3,7 @@ platform in server mode, standing in for a deployed stack: addressed by name onl
 and the endpoint in the environment), the providers' secrets read from Secrets Manager, a ledger
 that closes on its own clock. The smoke checks pass on a healthy platform, and fail naming the
 step when a secret is wrong or the ledger stopped; the demo tells its story with investors of its
-own and leaves them blocked."""
+own, pays and redeems an instrument of its own, and leaves its investors blocked."""
 
 from __future__ import annotations
 
@@ -87,6 +87,17 @@ def test_the_demo_tells_its_story_to_the_stack_and_blocks_its_investors(
     statements = re.findall(r"OK: (\S+)'s statement ties", told.stdout)
     assert all(s.startswith(run_ids) for s in statements), statements  # the run's own only
     assert "OK: SME-2027-A's register reads back the ledger" in told.stdout
+    # Servicing and money out on the run's own instrument, never on one real holders hold.
+    own = "DEMO-" + run_ids.removeprefix("demo-").rstrip("-")
+    for outcome in (
+        f"{own} is listed", f"Ada's purchase of {own} delivered",
+        "the units are taken back and the issuance destroyed",
+        "the withdrawal is redeemed and its payout asked for (or already paid)",
+        "25.00 EUR left Ada's wallet", f"{own}'s register reads back the ledger",
+    ):  # fmt: skip
+        assert f"OK: {outcome}" in told.stdout, outcome
+    assert len(re.findall(r"OK: Ada is paid exactly on", told.stdout)) >= 2
+    assert "SME-2027-A's distribution" not in told.stdout
     outputs = deployed["stack"]["outputs"]
     store = secrets(deployed)
 

@@ -42,7 +42,7 @@ def run_story(demo: Demo, apis: PlatformApis) -> None:
     assert minted["status"] == "SUCCEEDED", minted
     side_by_side = [ask_for_statement_documents(demo), write_down(demo, apis)]
     distribute(demo, apis)
-    paid_out = withdraw(demo, "1.00", uuid.uuid4().hex)
+    paid_out = withdraw(demo, ADA, "1.00", uuid.uuid4().hex)
     assert paid_out["status"] == "PAID_OUT", paid_out
     for finished in side_by_side:
         assert finished()["status"] == "SUCCEEDED"
