@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 INSTRUMENT = "SME-2027-A"
 PAYMENT_DATES = ("2026-12-15", "2027-06-15", "2027-12-15")  # the last is its maturity
+RUN_UNITS = 5  # the whole tranche of the run's own instrument, all Ada's (on a stack)
 
 
 def run(demo: Demo, state_file: Path) -> None:
@@ -75,8 +76,9 @@ def run_on_a_stack(demo: Demo, where: Sequence[str]) -> str | None:
     if not listed:
         return None
     ada_id = demo.investor("ada")
-    print(f"\n== Ada pays 500.00 EUR for the whole tranche of {instrument_id}, 5 units")
-    bought = demo.purchase(demo.pay(demo.payment(5), ada_id, instrument_id, 5, "500.00"))
+    price = f"{100 * RUN_UNITS}.00"
+    print(f"\n== Ada pays {price} EUR for the whole tranche of {instrument_id}, {RUN_UNITS} units")
+    bought = demo.purchase(demo.pay(demo.payment(5), ada_id, instrument_id, RUN_UNITS, price))
     demo.expect(f"Ada's purchase of {instrument_id} delivered", bought.get("status") == "DELIVERED")
     ada = wallet_of(ada_id)
     for period in schedule(terms_from(entry)):
@@ -85,25 +87,25 @@ def run_on_a_stack(demo: Demo, where: Sequence[str]) -> str | None:
         before = eur_of(demo, ada)
         start_as_the_schedule_does(demo, instrument_id, period.payment_date)
         approve_and_pay(demo, where, instrument_id, day)
-        owed = (period.coupon_per_unit + period.principal_per_unit) * 5
+        per_unit = period.coupon_per_unit + period.principal_per_unit
         received = eur_of(demo, ada) - before
-        print(f"    Ada received {received} EUR on the ledger (5 x {owed / 5})")
-        demo.expect(f"Ada is paid exactly on {day}", received == owed)
+        print(f"    Ada received {received} EUR on the ledger ({RUN_UNITS} x {per_unit})")
+        demo.expect(f"Ada is paid exactly on {day}", received == per_unit * RUN_UNITS)
     found = instruments.find(instrument_id)
     show_redemption(demo, ada, instrument_id, found.issuance_id if found else "")
     return instrument_id
 
 
 def run_instrument(ids: str, today: date) -> dict[str, Any]:
-    """A catalogue entry of the run's own: 5 units, quarterly, maturing `today`, so that every
-    payment date is due (none waits for a later day's schedule)."""
+    """A catalogue entry of the run's own: RUN_UNITS units at 100.00, quarterly, maturing
+    `today`, so that every payment date is due (none waits for a later day's schedule)."""
     stamp = ids.removeprefix("demo-").rstrip("-").upper()
     return {
         "instrument_id": f"DEMO-{stamp}", "name": f"Drexfy demo run {stamp}, not for sale",
         "sme_pool": "DEMO", "coupon_rate": "0.0600", "day_count": "30E/360",
         "payments_per_year": 4, "issue_date": (today - timedelta(days=180)).isoformat(),
         "maturity": today.isoformat(), "business_day_convention": "FOLLOWING",
-        "unit_price": "100.00", "currency": "EUR", "tranche_units": 5,
+        "unit_price": "100.00", "currency": "EUR", "tranche_units": RUN_UNITS,
     }  # fmt: skip
 
 

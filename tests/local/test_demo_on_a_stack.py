@@ -15,7 +15,7 @@ from domain.distribution import due_periods
 from domain.instruments import load_catalogue
 from domain.target2 import adjusted
 from local.demo import refusal
-from local.demo_servicing import run_instrument
+from local.demo_servicing import RUN_UNITS, run_instrument
 
 RUN = "demo-20261206T181500-"
 
@@ -43,7 +43,7 @@ def test_the_runs_instrument_is_a_valid_catalogue_entry_of_its_own() -> None:
     (listed,) = load_catalogue(json.dumps({"instruments": [run_instrument(RUN, today)]}))
 
     assert listed.instrument_id == "DEMO-20261206T181500"
-    assert listed.tranche_units == 5  # Ada buys all of it: no one else can
+    assert listed.tranche_units == RUN_UNITS  # Ada buys all of it: no one else can
     other = run_instrument("demo-20261206T181501-", today)["instrument_id"]
     assert other != listed.instrument_id
 
