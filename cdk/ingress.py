@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -12,6 +14,7 @@ from cdk.environments import DeploymentEnvironment
 from domain.events import (
     COLLECTION_STARTS,
     COMPLIANCE_STARTS,
+    INCOME_TO_THE_BANK,
     ONBOARDING_STARTS,
     PURCHASE_STARTS,
     SETTLEMENT_STARTS,
@@ -105,6 +108,7 @@ class PlatformBus(Construct):
         return self._detail_to(
             "IncomePaidToWithdrawal", "Income paid, to the bank where the investor chose it",
             WITHDRAWAL_STARTS[1], withdrawal_workflow, "income", with_detail_type=True,
+            detail=INCOME_TO_THE_BANK,
         )  # fmt: skip
 
     def route_settlements_to(self, settlement_workflow: sfn.IStateMachine) -> events.Rule:
@@ -123,6 +127,7 @@ class PlatformBus(Construct):
         key: str,
         *,
         with_detail_type: bool = False,
+        detail: dict[str, Any] | None = None,
     ) -> events.Rule:
         """Exactly the publication's events start the workflow, with the event's detail under
         `key` beside the event id (for tracing), and its detail type if the workflow tells
@@ -132,7 +137,7 @@ class PlatformBus(Construct):
             rule_id,
             event_bus=self.bus,
             description=description,
-            event_pattern=_exactly(publication),
+            event_pattern=_exactly(publication, detail),
         )
         rule.add_target(
             targets.SfnStateMachine(
@@ -153,7 +158,8 @@ class PlatformBus(Construct):
         return rule
 
 
-def _exactly(publication: Publication) -> events.EventPattern:
+def _exactly(publication: Publication, detail: dict[str, Any] | None = None) -> events.EventPattern:
+    """The publication's events; only those whose detail matches `detail`, if given."""
     return events.EventPattern(
-        source=[publication.source], detail_type=list(publication.detail_types)
+        source=[publication.source], detail_type=list(publication.detail_types), detail=detail
     )

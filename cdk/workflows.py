@@ -241,7 +241,7 @@ DISTRIBUTION = WorkflowSpec(
         TaskFunction(
             "NotifyHolder",
             f"{_SERVICING}.notify_holder",
-            reads=("entitlements",),
+            reads=("entitlements", "withdrawals"),  # where the investor chose income to go
             writes=("notifications",),
             publishes=(events.INVESTOR_NOTIFICATIONS,),
         ),

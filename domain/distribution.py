@@ -326,9 +326,12 @@ PRINCIPAL_REPAID = "PrincipalRepaid"
 
 
 def holder_notifications(
-    distribution: str, payment: HolderPayment
+    distribution: str, payment: HolderPayment, income_payout: str
 ) -> list[tuple[str, str, dict[str, Any]]]:
-    """(kind, notification id, payload) for each cash flow the holder was paid: once each."""
+    """(kind, notification id, payload) for each cash flow the holder was paid: once each.
+    `income_payout` is where the investor chose income to go (WALLET or BANK): only BANK
+    starts the Withdrawal workflow (its rule filters on it), so income kept in the wallet costs
+    no execution."""
     if payment.status is not EntitlementStatus.PAID:
         return []
     instrument_id, payment_date = parse_distribution_id(distribution)
@@ -345,6 +348,7 @@ def holder_notifications(
                 "amount": str(amount),
                 "currency": "EUR",
                 "tx_hash": payment.tx_hash,
+                "income_payout": income_payout,
             },
         )
         for kind, amount in flows

@@ -76,9 +76,12 @@ ONBOARDING_STARTS = (
 COLLECTION_STARTS = (COLLECTIONS,)
 WITHDRAWAL_STARTS = (
     WITHDRAWAL_REQUESTS,
-    # income just paid, for the investors who chose their bank for it
+    # income just paid, for the investors who chose their bank for it (INCOME_TO_THE_BANK)
     Publication(INVESTORS_SOURCE, ("CouponPaid", "PrincipalRepaid")),
 )
+# The detail an income notification must carry to start the Withdrawal workflow: income the
+# investor keeps in the wallet (the default) costs no execution. `domain.withdrawal.IncomePayout`.
+INCOME_TO_THE_BANK: dict[str, list[str]] = {"income_payout": ["BANK"]}
 # The provider's word on a payout or a refund we asked for.
 SETTLEMENT_STARTS = (
     Publication(

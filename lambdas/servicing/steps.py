@@ -21,7 +21,7 @@ from domain.errors import MalformedTaskInput
 from domain.money import parse_amount
 from lambdas import platform_events
 from lambdas.config import settings
-from lambdas.records import distributions, instruments, notifications
+from lambdas.records import distributions, instruments, notifications, withdrawals
 from lambdas.servicing import schedule
 from lambdas.tasks import (
     CollectionStep,
@@ -113,7 +113,12 @@ def notify_holder(event: dict[str, Any], context: LambdaContext) -> dict[str, An
     """CouponPaid and PrincipalRepaid for the frontend, once each, for a holder paid."""
     task = parse(HolderStep, event)
     payment = distributions.entitlement(task.distribution_id, task.investor_id)
-    due = holder_notifications(task.distribution_id, payment) if payment else []
+    income_payout = withdrawals.income_payout_of(task.investor_id) if payment else None
+    due = (
+        holder_notifications(task.distribution_id, payment, income_payout.value)
+        if payment and income_payout
+        else []
+    )
     sent = []
     for kind, notification_id, payload in due:
         if not notifications.already_sent(notification_id):

@@ -67,6 +67,15 @@ def test_each_event_reaches_its_workflow_through_an_archived_bus(
             ("PayoutPaid", "PayoutFailed", "PayoutReturned", "RefundSucceeded", "RefundFailed"),
         ),
     }
+    # Income starts the Withdrawal workflow only where the investor chose their bank for it.
+    filtered = {
+        tuple(rule["Properties"]["EventPattern"]["detail-type"]): rule["Properties"][
+            "EventPattern"]["detail"]
+        for rule in rules
+        if "StateMachine" in json.dumps(rule["Properties"]["Targets"])
+        and "detail" in rule["Properties"]["EventPattern"]
+    }  # fmt: skip
+    assert filtered == {("CouponPaid", "PrincipalRepaid"): {"income_payout": ["BANK"]}}
     notify = next(
         r for r in rules if "WalletReady" in r["Properties"]["EventPattern"].get("detail-type", [])
     )

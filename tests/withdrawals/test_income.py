@@ -24,11 +24,15 @@ def choose(frontend: Frontend, investor_id: str, to: str) -> Any:
     )
 
 
-def coupon_paid(aws: LocalAws, investor_id: str, amount: str, day: str) -> None:
-    """CouponPaid as the distribution's NotifyHolder puts it, once the holder is paid."""
+def coupon_paid(
+    aws: LocalAws, investor_id: str, amount: str, day: str, income_payout: str = "BANK"
+) -> None:
+    """CouponPaid as the distribution's NotifyHolder puts it, once the holder is paid, with
+    where the investor chose income to go as it read it."""
     detail = {
         "investor_id": investor_id, "instrument_id": "SME-2027-A", "payment_date": day,
         "units": 5, "amount": amount, "currency": "EUR", "tx_hash": "AB" * 32,
+        "income_payout": income_payout,
     }  # fmt: skip
     entry = aws.client("events").put_events(
         Entries=[
@@ -41,6 +45,14 @@ def coupon_paid(aws: LocalAws, investor_id: str, amount: str, day: str) -> None:
         ]
     )["Entries"][0]
     assert "EventId" in entry, entry
+
+
+def income_runs_now(aws: LocalAws, investor_id: str) -> list[dict[str, Any]]:
+    """The income runs of the investor started by now (the bus starts its targets as the
+    event is put)."""
+    return executions(
+        aws, "Withdrawal", lambda i: i.get("income", {}).get("investor_id") == investor_id
+    )
 
 
 def income_runs(aws: LocalAws, investor_id: str, count: int) -> list[dict[str, Any]]:
@@ -94,9 +106,14 @@ def test_a_coupon_stays_in_the_wallet_by_default_and_bank_needs_a_verified_accou
     investor_id = holder["investor_id"]
     before = balance(platform, holder["address"])
 
-    coupon_paid(aws, investor_id, "3.10", "2027-06-15")
+    coupon_paid(aws, investor_id, "3.10", "2027-06-15", income_payout="WALLET")
+    started_for_the_wallet = income_runs_now(aws, investor_id)
+    # A notification that says BANK while the records say WALLET (the choice changed since):
+    # the workflow asks the records again and keeps it in the wallet.
+    coupon_paid(aws, investor_id, "3.10", "2027-12-15", income_payout="BANK")
     (run,) = income_runs(aws, investor_id, 1)
 
+    assert started_for_the_wallet == []  # income kept in the wallet costs no execution
     assert run["status"] == "SUCCEEDED"
     assert json.loads(run["output"])["state"] == "IN_WALLET"
     assert balance(platform, holder["address"]) == before

@@ -184,8 +184,8 @@ def test_the_ledger_transactions_of_a_holders_payment_and_of_maturity() -> None:
 
 def test_a_paid_holder_is_told_each_cash_flow_once() -> None:
     ada = HolderPayment("inv-ada", "rAda", 3, Decimal("3.75"), Decimal("300.00"))
-    assert holder_notifications("SME-2027-A:2027-01-01", ada) == []  # not paid yet
-    told = holder_notifications("SME-2027-A:2027-01-01", ada.paid("HASH", 9))
+    assert holder_notifications("SME-2027-A:2027-01-01", ada, "BANK") == []  # not paid yet
+    told = holder_notifications("SME-2027-A:2027-01-01", ada.paid("HASH", 9), "BANK")
     assert [(kind, n_id) for kind, n_id, _ in told] == [
         ("CouponPaid", "CouponPaid#inv-ada#SME-2027-A:2027-01-01"),
         ("PrincipalRepaid", "PrincipalRepaid#inv-ada#SME-2027-A:2027-01-01"),
@@ -193,11 +193,11 @@ def test_a_paid_holder_is_told_each_cash_flow_once() -> None:
     assert told[1][2] == {
         "investor_id": "inv-ada", "instrument_id": "SME-2027-A", "payment_date": "2027-01-01",
         "units": 3, "amount": "300.00", "currency": "EUR", "tx_hash": "HASH",
+        "income_payout": "BANK",  # what the Withdrawal workflow's rule filters on
     }  # fmt: skip
     coupon_only = HolderPayment("inv-bob", "rBob", 1, Decimal("1.25"), Decimal(0)).paid("H", 1)
-    assert [kind for kind, _, _ in holder_notifications("X-1:2026-04-01", coupon_only)] == [
-        "CouponPaid"
-    ]
+    (coupon,) = holder_notifications("X-1:2026-04-01", coupon_only, "WALLET")
+    assert coupon[0] == "CouponPaid" and coupon[2]["income_payout"] == "WALLET"
 
 
 def test_a_recorded_distribution_summarises_without_holders_or_token() -> None:
