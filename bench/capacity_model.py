@@ -41,13 +41,12 @@ PER_PAYMENT = {"company": 1.0}  # the coupon or principal Payment
 # (defaults in eu-west-1: Step Functions Standard state transitions 5,000/s, StartExecution
 # 300/s refill; KMS ECC Sign 300/s shared per account and region; Lambda 1,000 concurrent).
 AWS_PER_PURCHASE = {"transitions": 29.0, "executions": 1.0, "kms_sign": 2.33, "lambda_s": 1.2}
-# A holder payment (bench/distribution_bench.py at ec614db, 1,000 holders): the Map's child
-# execution (Pay holder and its Choice twice, one ledger re-check's Wait, Notify holder, At
-# maturity?, the end: 8.1 transitions) and the Withdrawal workflow its CouponPaid starts to learn
-# whether the investor chose their bank for income (4 more, and an execution, every payment).
-# Mainnet's paced Wait re-checks once too (domain/ledger_cadence.py). Lambda: 5.2 requests at
-# about 0.25 s each.
-AWS_PER_PAYMENT = {"transitions": 12.1, "executions": 2.0, "kms_sign": 1.14, "lambda_s": 1.3}
+# A holder payment (bench/distribution_bench.py at 5942bd7, 1,000 holders): the Map's child
+# execution, Pay holder and its Choice twice (one ledger re-check, as Mainnet's paced Wait makes:
+# domain/ledger_cadence.py), Notify holder, At maturity?, the end. Income an investor chose to
+# have paid to their bank adds a withdrawal (bench/withdrawal_bench.py), not modelled here.
+# Lambda: 4.1 requests at about 0.25 s each.
+AWS_PER_PAYMENT = {"transitions": 8.0, "executions": 1.0, "kms_sign": 1.12, "lambda_s": 1.0}
 AWS_QUOTAS_PER_S = {"transitions": 5000.0, "executions": 300.0, "kms_sign": 300.0,
                     "lambda_s": 1000.0}  # fmt: skip
 
