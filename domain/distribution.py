@@ -26,6 +26,7 @@ from domain.errors import BusinessRuleViolation
 from domain.holders import HoldersOfRecord
 from domain.platform import STABLECOIN_CURRENCY, PlatformAccounts, SignerRole
 from domain.settlement import LedgerTransaction
+from domain.withdrawal import IncomePayout
 
 CATCH_UP_DAYS = 7  # a daily run that was missed starts the payment on a later day's run
 
@@ -326,12 +327,11 @@ PRINCIPAL_REPAID = "PrincipalRepaid"
 
 
 def holder_notifications(
-    distribution: str, payment: HolderPayment, income_payout: str
+    distribution: str, payment: HolderPayment, income_payout: IncomePayout
 ) -> list[tuple[str, str, dict[str, Any]]]:
     """(kind, notification id, payload) for each cash flow the holder was paid: once each.
-    `income_payout` is where the investor chose income to go (WALLET or BANK): only BANK
-    starts the Withdrawal workflow (its rule filters on it), so income kept in the wallet costs
-    no execution."""
+    `income_payout` is where the investor chose income to go: only BANK starts the Withdrawal
+    workflow (its rule filters on it), so income kept in the wallet costs no execution."""
     if payment.status is not EntitlementStatus.PAID:
         return []
     instrument_id, payment_date = parse_distribution_id(distribution)
@@ -348,7 +348,7 @@ def holder_notifications(
                 "amount": str(amount),
                 "currency": "EUR",
                 "tx_hash": payment.tx_hash,
-                "income_payout": income_payout,
+                "income_payout": income_payout.value,
             },
         )
         for kind, amount in flows

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.webhooks import COLLECTION_EVENTS, KYC_EVENTS, PAYMENT_EVENTS
-from domain.withdrawal import WITHDRAWAL_NOTIFICATIONS
+from domain.withdrawal import WITHDRAWAL_NOTIFICATIONS, IncomePayout
 
 PAYMENTS_SOURCE = "drexfy.payments"  # the payment gateway's webhook, verified
 KYC_SOURCE = "drexfy.kyc"  # the KYC/AML provider's webhook, verified
@@ -80,8 +80,8 @@ WITHDRAWAL_STARTS = (
     Publication(INVESTORS_SOURCE, ("CouponPaid", "PrincipalRepaid")),
 )
 # The detail an income notification must carry to start the Withdrawal workflow: income the
-# investor keeps in the wallet (the default) costs no execution. `domain.withdrawal.IncomePayout`.
-INCOME_TO_THE_BANK: dict[str, list[str]] = {"income_payout": ["BANK"]}
+# investor keeps in the wallet (the default) costs no execution.
+INCOME_TO_THE_BANK: dict[str, list[str]] = {"income_payout": [IncomePayout.BANK.value]}
 # The provider's word on a payout or a refund we asked for.
 SETTLEMENT_STARTS = (
     Publication(

@@ -113,12 +113,10 @@ def notify_holder(event: dict[str, Any], context: LambdaContext) -> dict[str, An
     """CouponPaid and PrincipalRepaid for the frontend, once each, for a holder paid."""
     task = parse(HolderStep, event)
     payment = distributions.entitlement(task.distribution_id, task.investor_id)
-    income_payout = withdrawals.income_payout_of(task.investor_id) if payment else None
-    due = (
-        holder_notifications(task.distribution_id, payment, income_payout.value)
-        if payment and income_payout
-        else []
-    )
+    due = []
+    if payment is not None:
+        choice = withdrawals.income_payout_of(task.investor_id)  # the rule filters on it
+        due = holder_notifications(task.distribution_id, payment, choice)
     sent = []
     for kind, notification_id, payload in due:
         if not notifications.already_sent(notification_id):

@@ -40,6 +40,7 @@ from domain.distribution import (
 )
 from domain.holders import HoldersOfRecord, Holding
 from domain.platform import PlatformAccounts, SignerRole
+from domain.withdrawal import IncomePayout
 
 PERIOD = CouponPeriod(
     accrual_start=date(2026, 12, 15),
@@ -184,8 +185,10 @@ def test_the_ledger_transactions_of_a_holders_payment_and_of_maturity() -> None:
 
 def test_a_paid_holder_is_told_each_cash_flow_once() -> None:
     ada = HolderPayment("inv-ada", "rAda", 3, Decimal("3.75"), Decimal("300.00"))
-    assert holder_notifications("SME-2027-A:2027-01-01", ada, "BANK") == []  # not paid yet
-    told = holder_notifications("SME-2027-A:2027-01-01", ada.paid("HASH", 9), "BANK")
+    assert (
+        holder_notifications("SME-2027-A:2027-01-01", ada, IncomePayout.BANK) == []
+    )  # not paid yet
+    told = holder_notifications("SME-2027-A:2027-01-01", ada.paid("HASH", 9), IncomePayout.BANK)
     assert [(kind, n_id) for kind, n_id, _ in told] == [
         ("CouponPaid", "CouponPaid#inv-ada#SME-2027-A:2027-01-01"),
         ("PrincipalRepaid", "PrincipalRepaid#inv-ada#SME-2027-A:2027-01-01"),
@@ -196,7 +199,7 @@ def test_a_paid_holder_is_told_each_cash_flow_once() -> None:
         "income_payout": "BANK",  # what the Withdrawal workflow's rule filters on
     }  # fmt: skip
     coupon_only = HolderPayment("inv-bob", "rBob", 1, Decimal("1.25"), Decimal(0)).paid("H", 1)
-    (coupon,) = holder_notifications("X-1:2026-04-01", coupon_only, "WALLET")
+    (coupon,) = holder_notifications("X-1:2026-04-01", coupon_only, IncomePayout.WALLET)
     assert coupon[0] == "CouponPaid" and coupon[2]["income_payout"] == "WALLET"
 
 
