@@ -85,7 +85,7 @@ def run_on_a_stack(demo: Demo, where: Sequence[str]) -> str | None:
         day = period.payment_date.isoformat()
         print(f"\n== {day}: {instrument_id}'s distribution, started as the schedule starts it")
         before = eur_of(demo, ada)
-        start_as_the_schedule_does(demo, instrument_id, period.payment_date)
+        start_as_the_schedule_does(instrument_id, period.payment_date)
         approve_and_pay(demo, where, instrument_id, day)
         per_unit = period.coupon_per_unit + period.principal_per_unit
         received = eur_of(demo, ada) - before
@@ -109,19 +109,11 @@ def run_instrument(ids: str, today: date) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def start_as_the_schedule_does(demo: Demo, instrument_id: str, payment_date: date) -> None:
+def start_as_the_schedule_does(instrument_id: str, payment_date: date) -> None:
     """The execution the daily schedule would start: if the schedule got there first, that one."""
-    from lambdas.servicing.schedule import execution_name
+    from lambdas.servicing import schedule
 
-    try:
-        demo.sfn.start_execution(
-            stateMachineArn=demo.outputs["DistributionStateMachineArn"],
-            name=execution_name(instrument_id, payment_date),
-            input=json.dumps(
-                {"instrument_id": instrument_id, "payment_date": payment_date.isoformat()}
-            ),
-        )
-    except demo.sfn.exceptions.ExecutionAlreadyExists:
+    if not schedule.start(instrument_id, payment_date):
         print("    the daily schedule had started it")
 
 

@@ -46,6 +46,7 @@ LAMBDA_ENVIRONMENT_OUTPUTS: dict[str, str] = {
     "KYC_WEBHOOK_SECRET": "KycWebhookSecretArn",
     "FRONTEND_API_SECRET": "FrontendApiSecretArn",
     "EVENT_BUS_NAME": "EventBusName",
+    "DISTRIBUTION_WORKFLOW": "DistributionStateMachineArn",
     "XRPL_URLS": "XrplUrls",
     "EXPLORER_URL": "ExplorerUrl",
     "ACTIVATION_XRP": "ActivationXrp",
